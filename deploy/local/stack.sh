@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# The local agentgate stack on 127.0.0.1: target PostgreSQL, ClickHouse, Kafka (KRaft),
+# Apicurio Registry, then the agentgate services.
+#
+#   stack.sh start [component...]   bootstrap if needed, start what is not running
+#   stack.sh stop  [component...]   stop by pid, leave no process or port behind
+#   stack.sh status                 one line per component
+#   stack.sh test                   bootstrap, start if needed, run every test tier
+#
+# Components: postgres clickhouse kafka registry policy-processor projector ingress-postgres
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+INFRA=(postgres clickhouse kafka registry)
+SERVICES=(policy-processor projector ingress-postgres)
+ALL=("${INFRA[@]}" "${SERVICES[@]}")
+
+# ---------------------------------------------------------------- PostgreSQL (target)
+
+PG_DATA="$DATA_DIR/postgres"
+PG_USER_OS=""
+
+pg_os_user() {
+  # initdb refuses to run as root; as root the cluster belongs to Debian's `postgres` user.
+  if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_data_dir() {
+  # The postgres user must be able to reach the data directory; when the checkout lives
+  # somewhere it cannot traverse (e.g. under /root), keep the cluster in /var/lib and link it.
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$DATA_DIR" 2>/dev/null; then
+    local key; key=$(printf '%s' "$STACK_DIR" | sha256sum | cut -c1-12)
+    local alt="/var/lib/agentgate/$key/postgres"
+    mkdir -p "$alt"; chown postgres "$alt" "$(dirname "$alt")"
+    [ -L "$PG_DATA" ] || { rm -rf "$PG_DATA"; ln -s "$alt" "$PG_DATA"; }
+  fi
+  echo "$PG_DATA"
+}
+
+pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$AG_TARGET_PG_PORT"; }
+
+admin_psql() {
+  PGPASSWORD="$(cat "$SECRETS_DIR/target-admin-password")" psql -X -q -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$AG_TARGET_PG_PORT" -U agentgate_admin "$@"
+}
+
+start_postgres() {
+  mkdir -p "$DATA_DIR" "$SECRETS_DIR" "$RUN_DIR" "$LOG_DIR"
+  chmod 755 "$STACK_DIR" "$DATA_DIR" "$RUN_DIR" "$LOG_DIR"
+  chmod 700 "$SECRETS_DIR"
+  local data; data=$(pg_data_dir)
+  for s in target-admin-password target-password; do
+    [ -s "$SECRETS_DIR/$s" ] || { openssl rand -hex 24 > "$SECRETS_DIR/$s"; chmod 600 "$SECRETS_DIR/$s"; }
+  done
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "initialising the target PostgreSQL cluster"
+    mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres "$data"
+    local pwfile; pwfile=$(mktemp); cp "$SECRETS_DIR/target-admin-password" "$pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+    as_pg "$PG_BIN/initdb" -D "$data" -U agentgate_admin --pwfile="$pwfile" \
+      --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$LOG_DIR/postgres-initdb.log" 2>&1 \
+      || { rm -f "$pwfile"; die "initdb failed, see $LOG_DIR/postgres-initdb.log"; }
+    rm -f "$pwfile"
+    cat >> "$data/postgresql.conf" <<EOF
+# agentgate local target
+listen_addresses = '127.0.0.1'
+port = ${AG_TARGET_PG_PORT}
+unix_socket_directories = ''
+password_encryption = 'scram-sha-256'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+max_connections = 200
+fsync = on
+EOF
+    printf 'host all all 127.0.0.1/32 scram-sha-256\n' > "$data/pg_hba.conf"
+  fi
+  is_running postgres && return 0
+  require_free_port "$AG_TARGET_PG_PORT" "target PostgreSQL"
+  touch "$LOG_DIR/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres "$LOG_DIR/postgres.log"
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$LOG_DIR/postgres.log" -w -t 60 start >/dev/null \
+    || die "target PostgreSQL did not start, see $LOG_DIR/postgres.log"
+  head -1 "$data/postmaster.pid" > "$(pid_file postgres)"
+  wait_for "target PostgreSQL" 30 pg_ready || die "target PostgreSQL is not ready"
+  seed_postgres
+}
+
+seed_postgres() {
+  local gw_password; gw_password=$(cat "$SECRETS_DIR/target-password")
+  # The gateway's own login: only the gateway knows it (the file is mode 600 under .stack/secrets).
+  admin_psql -d postgres -v pw="$gw_password" <<'EOF'
+SELECT format('CREATE ROLE agentgate_gateway LOGIN PASSWORD %L', :'pw')
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentgate_gateway') \gexec
+SELECT format('ALTER ROLE agentgate_gateway PASSWORD %L', :'pw') \gexec
+SELECT 'CREATE DATABASE demo OWNER agentgate_gateway'
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'demo') \gexec
+SELECT 'CREATE DATABASE scratch OWNER agentgate_gateway'
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'scratch') \gexec
+EOF
+  if [ "$(admin_psql -d demo -tAc "select count(*) from pg_tables where tablename = 'customers'")" = 0 ]; then
+    log "seeding the demo database"
+    admin_psql -d demo -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
+    PGPASSWORD="$gw_password" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$AG_TARGET_PG_PORT" \
+      -U agentgate_gateway -d demo --single-transaction -f "$DEPLOY_DIR/postgres/seed-demo.sql" >/dev/null
+  fi
+}
+
+stop_postgres() {
+  local data="$PG_DATA"
+  if [ -f "$data/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+    log "postgres stopped"
+  fi
+  rm -f "$(pid_file postgres)"
+}
+
+# ---------------------------------------------------------------- ClickHouse
+
+CLICKHOUSE_DATA_DIR="$DATA_DIR/clickhouse"
+CLICKHOUSE_CONF_DIR="$STACK_DIR/conf/clickhouse"
+
+clickhouse_ready() {
+  [ "$(curl -sf -m 2 "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT%201")" = 1 ]
+}
+
+start_clickhouse() {
+  is_running clickhouse && return 0
+  require_free_port "$AG_CLICKHOUSE_HTTP_PORT" "ClickHouse HTTP"
+  require_free_port "$AG_CLICKHOUSE_TCP_PORT" "ClickHouse native"
+  mkdir -p "$CLICKHOUSE_DATA_DIR"/{tmp,user_files,format_schemas} "$CLICKHOUSE_CONF_DIR"
+  export STACK_DIR CLICKHOUSE_DATA_DIR CLICKHOUSE_CONF_DIR
+  render "$DEPLOY_DIR/clickhouse/config.xml.template" "$CLICKHOUSE_CONF_DIR/config.xml"
+  cp "$DEPLOY_DIR/clickhouse/users.xml" "$CLICKHOUSE_CONF_DIR/users.xml"
+  local bin; bin=$(command -v clickhouse-server)
+  spawn clickhouse "$bin" --config-file="$CLICKHOUSE_CONF_DIR/config.xml"
+  wait_for "ClickHouse" 60 clickhouse_ready || die "ClickHouse did not become ready, see $LOG_DIR/clickhouse*.log"
+  curl -sf -m 5 "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/" --data-binary 'CREATE DATABASE IF NOT EXISTS agentgate' >/dev/null \
+    || die "could not create the ClickHouse database agentgate"
+}
+
+# ---------------------------------------------------------------- Kafka (KRaft)
+
+KAFKA_DATA_DIR="$DATA_DIR/kafka"
+KAFKA_CONF_DIR="$STACK_DIR/conf/kafka"
+
+kafka_java() {
+  java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$DEPLOY_DIR/kafka/log4j.properties" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_ready() {
+  # Ready when the broker answers API requests, not merely when the port is open.
+  node "$ROOT_DIR/scripts/kafka-ready.mjs" "127.0.0.1:${AG_KAFKA_PORT}"
+}
+
+start_kafka() {
+  is_running kafka && return 0
+  require_free_port "$AG_KAFKA_PORT" "Kafka"
+  require_free_port "$AG_KAFKA_CONTROLLER_PORT" "Kafka controller"
+  mkdir -p "$KAFKA_DATA_DIR" "$KAFKA_CONF_DIR"
+  export KAFKA_DATA_DIR
+  render "$DEPLOY_DIR/kafka/server.properties.template" "$KAFKA_CONF_DIR/server.properties"
+  if [ ! -f "$KAFKA_DATA_DIR/meta.properties" ]; then
+    log "formatting Kafka storage (KRaft)"
+    local cluster_id; cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid)
+    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_CONF_DIR/server.properties" \
+      >"$LOG_DIR/kafka-format.log" 2>&1 || die "Kafka storage format failed, see $LOG_DIR/kafka-format.log"
+  fi
+  spawn kafka java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$DEPLOY_DIR/kafka/log4j.properties" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONF_DIR/server.properties"
+  wait_for "Kafka" 90 kafka_ready || die "Kafka did not become ready, see $LOG_DIR/kafka.log"
+}
+
+# ---------------------------------------------------------------- Apicurio Registry
+
+registry_ready() {
+  curl -sf -m 2 "http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7/subjects" >/dev/null
+}
+
+start_registry() {
+  is_running registry && return 0
+  require_free_port "$AG_REGISTRY_PORT" "Apicurio Registry"
+  mkdir -p "$DATA_DIR/registry"
+  # H2 in a file, so schema ids survive restarts along with the Kafka log that references them.
+  spawn registry java -Xms128m -Xmx512m -XX:+UseG1GC \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$AG_REGISTRY_PORT" \
+    -Dquarkus.management.enabled=false \
+    -Dapicurio.datasource.url="jdbc:h2:file:$DATA_DIR/registry/registry;DB_CLOSE_ON_EXIT=FALSE" \
+    -Dapicurio.storage.snapshot.location="$DATA_DIR/registry" \
+    -jar "$APICURIO_HOME/apicurio-registry-app-${APICURIO_VERSION}-runner.jar"
+  wait_for "Apicurio Registry" 120 registry_ready || die "Apicurio Registry did not become ready, see $LOG_DIR/registry.log"
+}
+
+# ---------------------------------------------------------------- agentgate services
+
+write_service_env() {
+  mkdir -p "$RUN_DIR"
+  cat > "$RUN_DIR/stack.env" <<EOF
+AG_KAFKA_BROKERS=127.0.0.1:${AG_KAFKA_PORT}
+AG_REGISTRY_URL=http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7
+AG_CLICKHOUSE_URL=http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}
+AG_CLICKHOUSE_DATABASE=agentgate
+AG_PG_INGRESS_HOST=127.0.0.1
+AG_PG_INGRESS_PORT=${AG_PG_INGRESS_PORT}
+AG_TARGET_PG_HOST=127.0.0.1
+AG_TARGET_PG_PORT=${AG_TARGET_PG_PORT}
+AG_CONNECTIONS_FILE=${DEPLOY_DIR}/connections.json
+AG_SECRETS_DIR=${SECRETS_DIR}
+AG_STACK_DIR=${STACK_DIR}
+AG_LOG_DIR=${LOG_DIR}
+AG_INGRESS_POSTGRES_ADMIN_PORT=${AG_INGRESS_POSTGRES_ADMIN_PORT}
+AG_POLICY_PROCESSOR_ADMIN_PORT=${AG_POLICY_PROCESSOR_ADMIN_PORT}
+AG_PROJECTOR_ADMIN_PORT=${AG_PROJECTOR_ADMIN_PORT}
+EOF
+}
+
+service_ready() { curl -sf -m 2 "http://127.0.0.1:$1/readyz" >/dev/null; }
+
+start_service() {
+  local name=$1 admin_port_var
+  is_running "$name" && return 0
+  case $name in
+    ingress-postgres) admin_port_var=AG_INGRESS_POSTGRES_ADMIN_PORT; require_free_port "$AG_PG_INGRESS_PORT" "PostgreSQL ingress" ;;
+    policy-processor) admin_port_var=AG_POLICY_PROCESSOR_ADMIN_PORT ;;
+    projector) admin_port_var=AG_PROJECTOR_ADMIN_PORT ;;
+  esac
+  local admin_port=${!admin_port_var}
+  require_free_port "$admin_port" "$name admin"
+  write_service_env
+  spawn "$name" env $(grep -v '^#' "$RUN_DIR/stack.env" | xargs) AG_SERVICE_NAME="$name" \
+    node --enable-source-maps "$ROOT_DIR/services/$name/dist/main.js"
+  wait_for "$name" 60 service_ready "$admin_port" || die "$name did not become ready, see $LOG_DIR/$name.log"
+}
+
+stop_service() { stop_pid "$1" 15; }
+
+# ---------------------------------------------------------------- commands
+
+start_component() {
+  case $1 in
+    postgres|clickhouse|kafka|registry) "start_$1" ;;
+    policy-processor|projector|ingress-postgres) start_service "$1" ;;
+    *) die "unknown component $1" ;;
+  esac
+}
+
+stop_component() {
+  case $1 in
+    postgres) stop_postgres ;;
+    clickhouse) stop_pid clickhouse 20 ;;
+    kafka) stop_pid kafka 30 ;;
+    registry) stop_pid registry 20 ;;
+    policy-processor|projector|ingress-postgres) stop_service "$1" ;;
+    *) die "unknown component $1" ;;
+  esac
+}
+
+all_running() {
+  local c; for c in "${ALL[@]}"; do is_running "$c" || return 1; done
+}
+
+cmd_start() {
+  if [ $# -gt 0 ]; then
+    local c; for c in "$@"; do start_component "$c"; done
+    return
+  fi
+  if all_running; then
+    log "the stack is already running"
+    print_connect_info
+    return 0
+  fi
+  bash "$DEPLOY_DIR/bootstrap.sh"
+  local c; for c in "${ALL[@]}"; do start_component "$c"; done
+  print_connect_info
+}
+
+cmd_stop() {
+  local components=("$@")
+  [ ${#components[@]} -gt 0 ] || components=(ingress-postgres policy-processor projector registry kafka clickhouse postgres)
+  local c; for c in "${components[@]}"; do stop_component "$c"; done
+  if [ $# -eq 0 ]; then
+    local p busy=()
+    for p in "$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT" \
+             "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT"; do
+      port_in_use "$p" && busy+=("$p")
+    done
+    [ ${#busy[@]} -eq 0 ] || log "warning: ports still in use after stop: ${busy[*]}"
+  fi
+}
+
+cmd_status() {
+  local c
+  for c in "${ALL[@]}"; do
+    if is_running "$c"; then printf '%-18s running (pid %s)\n' "$c" "$(cat "$(pid_file "$c")")"
+    else printf '%-18s stopped\n' "$c"; fi
+  done
+}
+
+print_connect_info() {
+  cat <<EOF
+
+agentgate is running on 127.0.0.1
+  PostgreSQL ingress   psql "host=127.0.0.1 port=${AG_PG_INGRESS_PORT} dbname=demo user=demo-agent"
+  ClickHouse (SOC)     curl 'http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT+event_type,count()+FROM+agentgate.events+GROUP+BY+event_type'
+  Kafka ${AG_KAFKA_PORT}   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
+  logs in ${LOG_DIR}; stop with: npm stop
+
+EOF
+}
+
+cmd_test() {
+  local started_here=0
+  if ! all_running; then
+    started_here=1
+  fi
+  cmd_start
+  if [ "$started_here" = 1 ]; then
+    trap 'cmd_stop' EXIT
+  fi
+  cd "$ROOT_DIR"
+  npm run -s lint
+  bash scripts/run-tests.sh all
+}
+
+case "${1:-}" in
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  status) cmd_status ;;
+  test) cmd_test ;;
+  bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;
+  *) echo "usage: $0 start|stop|status|test [component...]" >&2; exit 2 ;;
+esac

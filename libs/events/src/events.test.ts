@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import avro from 'avsc';
+import {
+  avroOptions, auditEventSchema, auditEventType, canonicalEventText, canonicalJson, fromAvro, sampleSession,
+  sha256Hex, toAvro, topicNames, verifyChain, verifyStoredChain, type AuditEvent,
+} from './index.js';
+
+test('canonical JSON sorts keys, keeps array order and refuses non-integers', () => {
+  assert.equal(canonicalJson({ b: 1, a: [2, null, 'x'], c: { z: true, y: null } }), '{"a":[2,null,"x"],"b":1,"c":{"y":null,"z":true}}');
+  assert.throws(() => canonicalJson({ a: 1.5 }), (e: { code?: string }) => e.code === 'AG_ERR_EVENT_INVALID');
+});
+
+test('every sample event round-trips through Avro unchanged, hash included', () => {
+  const type = auditEventType();
+  for (const event of sampleSession()) {
+    const decoded = type.fromBuffer(type.toBuffer(toAvro(event))) as Record<string, unknown>;
+    assert.deepEqual(fromAvro(decoded), event);
+    // The canonical text a consumer derives from the writer's decoded form equals the producer's.
+    const { hash: _h, ...unhashed } = decoded;
+    assert.equal(canonicalJson(unhashed), canonicalEventText(event));
+    assert.equal(sha256Hex(canonicalJson(unhashed)), event.hash);
+  }
+});
+
+test('payload unions are wrapped with full names, nullable unions are not', () => {
+  const [, request] = sampleSession();
+  const form = toAvro(request as AuditEvent);
+  assert.ok('agentgate.v1.RequestObserved' in form.payload);
+  assert.ok('agentgate.v1.SqlRequest' in (form.payload['agentgate.v1.RequestObserved']?.['detail'] as object));
+  assert.equal(form['prevHash'], (sampleSession()[0] as AuditEvent).hash);
+});
+
+test('given a chained session, when verified, then it holds', () => {
+  const result = verifyChain(sampleSession());
+  assert.deepEqual(result, { ok: true, length: 5 });
+});
+
+test('given a chained session, when an event is edited, removed or reordered, then verification fails at it', () => {
+  const edited = sampleSession();
+  const request = edited[1] as AuditEvent & { eventType: 'RequestObserved' };
+  edited[1] = { ...request, payload: { ...request.payload, detail: { ...request.payload.detail, text: 'drop table x' } } } as AuditEvent;
+  assert.deepEqual(pick(verifyChain(edited)), { ok: false, code: 'AG_ERR_HASH_CHAIN_BROKEN', atSeq: 1 });
+
+  const removed = sampleSession();
+  removed.splice(2, 1);
+  assert.deepEqual(pick(verifyChain(removed)), { ok: false, code: 'AG_ERR_HASH_CHAIN_BROKEN', atSeq: 3 });
+
+  const stored = sampleSession().map((e) => ({ seq: e.seq, hash: e.hash, prevHash: e.prevHash, canonicalText: canonicalEventText(e) }));
+  const swapped = [stored[0]!, stored[2]!, stored[1]!, stored[3]!, stored[4]!];
+  assert.equal(verifyStoredChain(swapped).ok, false);
+});
+
+test('events written with the first schema version still decode after a field is added', () => {
+  const v1 = auditEventSchema();
+  const v2 = structuredClone(v1) as { fields: Array<Record<string, unknown>> };
+  v2.fields.push({ name: 'tenant', type: ['null', 'string'], default: null });
+  const writer = avro.Type.forSchema(v1 as avro.Schema, avroOptions());
+  const reader = avro.Type.forSchema(v2 as avro.Schema, avroOptions());
+  const resolver = reader.createResolver(writer);
+  for (const event of sampleSession()) {
+    const decoded = reader.fromBuffer(writer.toBuffer(toAvro(event)), resolver) as Record<string, unknown>;
+    assert.equal(decoded['tenant'], null);
+    assert.deepEqual(fromAvro(decoded), event);
+  }
+});
+
+test('topic names are prefixed and versioned', () => {
+  assert.deepEqual({ ...topicNames('t1') }, { ingress: 't1.ingress.v1', verdicts: 't1.verdicts.v1', control: 't1.control.v1', approvals: 't1.approvals.v1' });
+});
+
+function pick(v: ReturnType<typeof verifyChain>): object {
+  return v.ok ? v : { ok: v.ok, code: v.code, atSeq: v.atSeq };
+}

@@ -1,0 +1,19 @@
+export * from './types.js';
+export { topicNames, auditTopics, type TopicNames } from './topics.js';
+export { toAvro, fromAvro, type AvroEvent } from './avro-mapping.js';
+export { canonicalJson } from './canonical-json.js';
+export {
+  GENESIS,
+  chainEvent,
+  nextLink,
+  sha256Hex,
+  canonicalEventText,
+  verifyChain,
+  verifyStoredChain,
+  type ChainLink,
+  type StoredChainEntry,
+  type ChainVerification,
+} from './hash-chain.js';
+export { auditEventSchema, auditEventSchemaText, auditEventType, avroOptions } from './schema.js';
+export { createEventSerde, createRegistryClient, valueSubject, type EventSerde, type EventSerdeOptions, type DecodedEvent } from './serde.js';
+export { sampleSession } from './test-fixtures.js';

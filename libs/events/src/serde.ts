@@ -1,0 +1,91 @@
+// Avro serde through a Confluent-compatible schema registry (Apicurio's ccompat API here).
+// Wire format: magic byte 0, 4-byte big-endian schema id, Avro binary body.
+import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import { GatewayError } from '@agentgate/errors';
+import { fromAvro, toAvro } from './avro-mapping.js';
+import { canonicalJson } from './canonical-json.js';
+import { avroOptions, auditEventSchemaText } from './schema.js';
+import type { AuditEvent } from './types.js';
+
+export interface EventSerdeOptions {
+  /** Base URL of the Confluent-compatible API, e.g. http://127.0.0.1:18081/apis/ccompat/v7 */
+  registryUrl: string;
+  /** Topics whose `<topic>-value` subjects get the schema registered. */
+  topics: string[];
+  /** Schema text to register; the current schemas/audit-event.avsc by default. */
+  schemaText?: string;
+}
+
+/** A decoded event together with the canonical text its hash covers (writer's view). */
+export interface DecodedEvent {
+  event: AuditEvent;
+  canonicalText: string;
+}
+
+export interface EventSerde {
+  encode(topic: string, event: AuditEvent): Promise<Buffer>;
+  decode(message: Buffer): Promise<DecodedEvent>;
+  schemaId(topic: string): number;
+}
+
+/** Subject for a topic's values (TopicNameStrategy). */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
+}
+
+/** The registry client agentgate uses, with avsc options that match ours. */
+export function createRegistryClient(registryUrl: string): SchemaRegistry {
+  return new SchemaRegistry(
+    { host: registryUrl, retry: { retries: 2, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 } },
+    { [SchemaType.AVRO]: avroOptions() },
+  );
+}
+
+/**
+ * Registers the event schema for each topic with BACKWARD_TRANSITIVE compatibility and
+ * returns a serde bound to the registered ids. Fails (AG_ERR_AUDIT_UNAVAILABLE) when the
+ * registry cannot be reached: services refuse to start rather than run unaudited.
+ */
+export async function createEventSerde(options: EventSerdeOptions): Promise<EventSerde> {
+  const registry = createRegistryClient(options.registryUrl);
+  const schema = options.schemaText ?? auditEventSchemaText();
+  const ids = new Map<string, number>();
+  try {
+    for (const topic of options.topics) {
+      const { id } = await registry.register(
+        { type: SchemaType.AVRO, schema },
+        { subject: valueSubject(topic), compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE },
+      );
+      ids.set(topic, id);
+    }
+  } catch (cause) {
+    throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `schema registration failed: ${(cause as Error).message}`, { cause });
+  }
+  const schemaId = (topic: string): number => {
+    const id = ids.get(topic);
+    if (id === undefined) throw new GatewayError('AG_ERR_CONFIG_INVALID', `no schema registered for topic ${topic}`);
+    return id;
+  };
+  return {
+    schemaId,
+    async encode(topic, event) {
+      try {
+        return await registry.encode(schemaId(topic), toAvro(event));
+      } catch (cause) {
+        throw new GatewayError('AG_ERR_EVENT_INVALID', `event does not match the schema: ${(cause as Error).message}`, { cause });
+      }
+    },
+    async decode(message) {
+      // No reader schema: decode with the writer's schema, so the canonical text is exactly
+      // what the producer hashed, whatever version the reader was built with.
+      let avroValue: Record<string, unknown>;
+      try {
+        avroValue = (await registry.decode(message)) as Record<string, unknown>;
+      } catch (cause) {
+        throw new GatewayError('AG_ERR_EVENT_INVALID', `undecodable event: ${(cause as Error).message}`, { cause });
+      }
+      const { hash: _hash, ...unhashed } = avroValue;
+      return { event: fromAvro(avroValue), canonicalText: canonicalJson(unhashed) };
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** Kafka topic names, in one place. A prefix isolates test runs and tenants. */
+export interface TopicNames {
+  /** Everything an ingress observes: sessions, requests, responses. Keyed by session id. */
+  readonly ingress: string;
+  /** Verdicts of the stream processors. Keyed by session id. */
+  readonly verdicts: string;
+  /** Admin commands to running sessions (kill); later issues add producers. */
+  readonly control: string;
+  /** Requests waiting for a human (just-in-time approvals); later issues add producers. */
+  readonly approvals: string;
+}
+
+/** Topic names under an optional prefix (`agentgate` unless given). */
+export function topicNames(prefix = 'agentgate'): TopicNames {
+  return Object.freeze({
+    ingress: `${prefix}.ingress.v1`,
+    verdicts: `${prefix}.verdicts.v1`,
+    control: `${prefix}.control.v1`,
+    approvals: `${prefix}.approvals.v1`,
+  });
+}
+
+/** Topics that carry audit events (projected into ClickHouse). */
+export function auditTopics(names: TopicNames): string[] {
+  return [names.ingress, names.verdicts];
+}

@@ -1,0 +1,170 @@
+// TypeScript view of schemas/audit-event.avsc. The .avsc file is the source of truth;
+// `avro-mapping.ts` converts between this view and Avro's (where unions are wrapped).
+
+/** Who acted; never the token itself. */
+export interface Actor {
+  subject: string;
+  issuer: string;
+  groups: string[];
+  actChain: DelegationLink[];
+  tokenId: string | null;
+  authMethod: string;
+}
+
+/** One RFC 8693 `act` link, outermost first. */
+export interface DelegationLink {
+  subject: string;
+  issuer: string | null;
+  clientId: string | null;
+}
+
+/** Fields every event carries. */
+export interface Envelope {
+  eventId: string;
+  sessionId: string;
+  seq: number;
+  timeUs: number;
+  producer: string;
+  prevHash: string | null;
+  hash: string;
+  traceId: string | null;
+  actor: Actor | null;
+}
+
+export interface SessionOpened {
+  protocol: string;
+  connection: string;
+  targetHost: string | null;
+  targetPort: number | null;
+  targetDatabase: string | null;
+  clientAddress: string;
+  clientPort: number;
+  clientTls: boolean;
+  clientApplication: string | null;
+  ingressInstance: string;
+}
+
+export interface SqlRequest {
+  kind: 'sql';
+  text: string;
+  textMasked: boolean;
+  statementKind: string;
+  statementKinds: string[];
+  fingerprint: string | null;
+  messageFlow: string;
+  preparedName: string | null;
+  parameters: (string | null)[];
+}
+
+export interface SshRequest {
+  kind: 'ssh';
+  channel: string;
+  command: string | null;
+  subsystem: string | null;
+}
+
+export interface HttpHeader {
+  name: string;
+  value: string;
+}
+
+export interface HttpRequest {
+  kind: 'http';
+  method: string;
+  path: string;
+  query: string | null;
+  headers: HttpHeader[];
+  bodyDigest: string | null;
+  kubernetesVerb: string | null;
+  kubernetesResource: string | null;
+  kubernetesNamespace: string | null;
+}
+
+export type RequestDetail = SqlRequest | SshRequest | HttpRequest;
+
+export interface RequestObserved {
+  requestId: string;
+  protocol: string;
+  detail: RequestDetail;
+}
+
+export type Decision = 'allow' | 'deny' | 'pending_approval';
+
+export interface MaskingRule {
+  target: string;
+  strategy: string;
+  detector: string | null;
+}
+
+export interface VerdictIssued {
+  requestId: string;
+  decision: Decision;
+  policyVersion: string;
+  ruleId: string | null;
+  reason: string;
+  errorCode: string | null;
+  maskingPlan: MaskingRule[];
+  approvalId: string | null;
+  statementDigest: string | null;
+  shadow: boolean;
+  requestTimeUs: number;
+}
+
+export type ResponseOutcome = 'ok' | 'error' | 'denied' | 'cancelled' | 'failed';
+
+export interface ColumnInfo {
+  name: string;
+  typeOid: number;
+}
+
+export interface ResponseObserved {
+  requestId: string;
+  outcome: ResponseOutcome;
+  commandTags: string[];
+  rowCount: number;
+  columns: ColumnInfo[];
+  durationUs: number;
+  bytes: number;
+  sampleRows: (string | null)[][];
+  sampleTruncated: boolean;
+  resultDigest: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+export interface SessionClosed {
+  reason: string;
+  errorCode: string | null;
+  durationUs: number;
+  requestCount: number;
+}
+
+/** Payload type by event type name (the Avro record name of the payload branch). */
+export interface PayloadByType {
+  SessionOpened: SessionOpened;
+  RequestObserved: RequestObserved;
+  VerdictIssued: VerdictIssued;
+  ResponseObserved: ResponseObserved;
+  SessionClosed: SessionClosed;
+}
+
+export type EventType = keyof PayloadByType;
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'SessionOpened',
+  'RequestObserved',
+  'VerdictIssued',
+  'ResponseObserved',
+  'SessionClosed',
+];
+
+/** An audit event: the envelope plus one typed payload. */
+export type AuditEvent = {
+  [T in EventType]: Envelope & { eventType: T; payload: PayloadByType[T] };
+}[EventType];
+
+/** An event of one given type. */
+export type AuditEventOf<T extends EventType> = Envelope & { eventType: T; payload: PayloadByType[T] };
+
+/** An event before it is chained: the chain fills seq, prevHash and hash. */
+export type UnchainedEvent<T extends EventType = EventType> = Omit<AuditEventOf<T>, 'seq' | 'prevHash' | 'hash'>;
