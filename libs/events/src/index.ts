@@ -17,3 +17,4 @@ export {
 export { auditEventSchema, auditEventSchemaText, auditEventType, avroOptions } from './schema.js';
 export { createEventSerde, createRegistryClient, valueSubject, type EventSerde, type EventSerdeOptions, type DecodedEvent } from './serde.js';
 export { sampleSession } from './test-fixtures.js';
+export { derivedEventId } from './ids.js';

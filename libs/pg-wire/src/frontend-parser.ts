@@ -23,7 +23,7 @@ export interface FrontendParserOptions {
 /** Which framing the parser expects next; 'failed' after a protocol error. */
 export type FrontendPhase = 'startup' | 'typed' | 'failed';
 
-function positiveInteger(value: number, name: string): number {
+function sizeLimit(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 8) {
     throw new GatewayError('AG_ERR_CONFIG_INVALID', `${name} must be an integer >= 8, got ${value}`);
   }
@@ -39,9 +39,9 @@ export class FrontendParser {
   #failure: GatewayError | undefined;
 
   constructor(options: FrontendParserOptions = {}) {
-    this.#maxMessageBytes = positiveInteger(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes');
+    this.#maxMessageBytes = sizeLimit(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes');
     this.#maxStartupBytes = Math.min(
-      positiveInteger(options.maxStartupBytes ?? DEFAULT_MAX_STARTUP_BYTES, 'maxStartupBytes'),
+      sizeLimit(options.maxStartupBytes ?? DEFAULT_MAX_STARTUP_BYTES, 'maxStartupBytes'),
       this.#maxMessageBytes,
     );
   }

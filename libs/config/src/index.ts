@@ -1,0 +1,1 @@
+export { EnvReader, type EnvMap } from './env-reader.js';

@@ -1,0 +1,3 @@
+export { createKafka, type KafkaClientOptions, type KafkaLogSink } from './client.js';
+export { ensureTopics, AUDIT_TOPIC_CONFIG, type TopicSpec } from './topics.js';
+export { withDeadline } from './deadline.js';

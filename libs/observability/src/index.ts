@@ -1,0 +1,2 @@
+export { createLogger, REDACTED_PATHS, type Logger, type LoggerConfig } from './logger.js';
+export { startAdminServer, type AdminServer, type AdminServerOptions } from './admin-server.js';

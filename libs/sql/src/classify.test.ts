@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadSqlParser } from './index.js';
+
+const parser = await loadSqlParser();
+
+test('single statements are classified by their parser node', () => {
+  assert.equal(parser.classify('select 1').statementKind, 'SelectStmt');
+  assert.equal(parser.classify('DROP TABLE public.customers').statementKind, 'DropStmt');
+  assert.equal(parser.classify('drop database demo').statementKind, 'DropdbStmt');
+  assert.equal(parser.classify('BEGIN').statementKind, 'TransactionStmt');
+});
+
+test('multi-statement strings list every kind', () => {
+  const c = parser.classify("select 1; /* ; */ drop table x; insert into t values (';')");
+  assert.equal(c.statementKind, 'MULTI');
+  assert.deepEqual(c.statementKinds, ['SelectStmt', 'DropStmt', 'InsertStmt']);
+});
+
+test('a DROP hidden in a comment or a string is not a DROP', () => {
+  assert.deepEqual(parser.classify("select 'drop table x' -- drop table y").statementKinds, ['SelectStmt']);
+});
+
+test('empty and unparseable input', () => {
+  assert.equal(parser.classify('  ').statementKind, 'EMPTY');
+  assert.equal(parser.classify('-- only a comment').statementKind, 'EMPTY');
+  const bad = parser.classify('selec 1');
+  assert.equal(bad.ok, false);
+  assert.equal(bad.statementKind, 'UNPARSEABLE');
+});

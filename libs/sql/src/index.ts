@@ -1,0 +1,1 @@
+export { loadSqlParser, type SqlParser, type SqlClassification, type StatementInfo } from './classify.js';

@@ -1,0 +1,54 @@
+// Builds the PostgreSQL ingress: a TCP server whose every connection is an AgentSession.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '@agentgate/observability';
+import type { SessionDeps } from './session.js';
+import { AgentSession } from './session.js';
+
+export interface IngressServer {
+  listen(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+  sessionCount(): number;
+  metrics(): string;
+}
+
+export function createIngressServer(deps: SessionDeps & { logger: Logger }): IngressServer {
+  const sessions = new Set<AgentSession>();
+  let opened = 0;
+  const server: Server = createServer((socket: Socket) => {
+    opened++;
+    let session: AgentSession;
+    try {
+      session = new AgentSession(socket, deps);
+    } catch (err) {
+      deps.logger.error({ err: (err as Error).message }, 'could not create session');
+      socket.destroy();
+      return;
+    }
+    sessions.add(session);
+    socket.once('close', () => {
+      // The session records its own close; keep it listed until it has.
+      const forget = (): void => {
+        if (session.closed) sessions.delete(session);
+        else setTimeout(forget, 100).unref();
+      };
+      forget();
+    });
+  });
+  server.on('error', (err) => deps.logger.error({ err: err.message }, 'ingress server error'));
+  return {
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([...sessions].map((s) => s.terminate('AG_ERR_SHUTTING_DOWN', 'shutdown')));
+    },
+    sessionCount: () => sessions.size,
+    metrics: () =>
+      `# TYPE agentgate_pg_sessions_opened_total counter\nagentgate_pg_sessions_opened_total ${opened}\n` +
+      `# TYPE agentgate_pg_sessions_active gauge\nagentgate_pg_sessions_active ${sessions.size}\n`,
+  };
+}

@@ -1,0 +1,86 @@
+// Writes a session's audit events in chain order and waits until Kafka has them
+// (acks=all) before the caller may act. An event that cannot be made durable within its
+// budget fails the caller with AG_ERR_AUDIT_UNAVAILABLE: nothing proceeds unrecorded.
+import type { Producer } from 'kafkajs';
+import { GatewayError } from '@agentgate/errors';
+import { GENESIS, chainEvent, nextLink, type Actor, type AuditEvent, type AuditEventOf, type ChainLink, type EventSerde, type EventType, type PayloadByType } from '@agentgate/events';
+import { withDeadline } from '@agentgate/kafka';
+
+export interface AuditSink {
+  /** Resolves once the event is durable; rejects with a GatewayError otherwise. */
+  write(topic: string, event: AuditEvent, timeoutMs: number): Promise<void>;
+}
+
+/** The Kafka sink: registry-encoded Avro, keyed by session id so a session stays ordered. */
+export function kafkaAuditSink(producer: Producer, serde: EventSerde): AuditSink {
+  return {
+    async write(topic, event, timeoutMs) {
+      const value = await serde.encode(topic, event);
+      try {
+        await withDeadline(
+          producer.send({ topic, acks: -1, timeout: timeoutMs, messages: [{ key: event.sessionId, value }] }),
+          timeoutMs, 'AG_ERR_AUDIT_UNAVAILABLE', 'audit write',
+        );
+      } catch (err) {
+        if (err instanceof GatewayError) throw err;
+        throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `audit log unavailable: ${(err as Error).message}`, { cause: err });
+      }
+    },
+  };
+}
+
+export interface SessionAuditOptions {
+  sink: AuditSink;
+  topic: string;
+  sessionId: string;
+  producer: string;
+  actor: Actor;
+  newEventId: () => string;
+  nowUs: () => number;
+}
+
+/** One session's side of the hash chain. */
+export class SessionAudit {
+  private link: ChainLink = GENESIS;
+  private eventCount = 0;
+
+  constructor(private readonly options: SessionAuditOptions) {}
+
+  get sessionId(): string {
+    return this.options.sessionId;
+  }
+
+  get recorded(): number {
+    return this.eventCount;
+  }
+
+  /** Chains, writes and awaits one event of this session. */
+  async record<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId = this.options.newEventId()): Promise<AuditEventOf<T>> {
+    const event = chainEvent<T>(
+      {
+        eventId,
+        eventType,
+        sessionId: this.options.sessionId,
+        timeUs: this.options.nowUs(),
+        producer: this.options.producer,
+        traceId: null,
+        actor: this.options.actor,
+        payload,
+      } as AuditEventOf<T>,
+      this.link,
+    );
+    await this.options.sink.write(this.options.topic, event as AuditEvent, timeoutMs);
+    this.link = nextLink(event);
+    this.eventCount++;
+    return event;
+  }
+
+  /** Continues the chain after an event another service wrote (the verdict). */
+  adopt(event: Pick<AuditEvent, 'seq' | 'hash' | 'prevHash'>): void {
+    if (event.seq !== this.link.seq || event.prevHash !== this.link.prevHash) {
+      throw new GatewayError('AG_ERR_HASH_CHAIN_BROKEN', 'verdict does not follow the request it answers');
+    }
+    this.link = nextLink(event);
+    this.eventCount++;
+  }
+}

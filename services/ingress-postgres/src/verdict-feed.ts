@@ -1,0 +1,117 @@
+// Delivers verdicts to the sessions waiting for them. Each ingress instance reads the
+// whole verdict topic (its own consumer group) and keeps only verdicts it is waiting for.
+import type { Consumer, Kafka } from 'kafkajs';
+import { GatewayError } from '@agentgate/errors';
+import type { AuditEventOf, EventSerde } from '@agentgate/events';
+import type { Logger } from '@agentgate/observability';
+
+type Verdict = AuditEventOf<'VerdictIssued'>;
+
+interface Waiter {
+  resolve: (v: Verdict) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface VerdictFeed {
+  /** Registers interest before the request is written, so no verdict can slip past. */
+  expect(requestId: string, timeoutMs: number): Promise<Verdict>;
+  cancel(requestId: string): void;
+  readonly ready: boolean;
+  pending(): number;
+}
+
+/** Pending-verdict bookkeeping, free of Kafka so it can be tested alone. */
+export class VerdictWaiters {
+  private readonly waiters = new Map<string, Waiter>();
+
+  expect(requestId: string, timeoutMs: number): Promise<Verdict> {
+    return new Promise<Verdict>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(requestId);
+        reject(new GatewayError('AG_ERR_VERDICT_TIMEOUT', `no verdict within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(requestId, { resolve, reject, timer });
+    });
+  }
+
+  deliver(verdict: Verdict): boolean {
+    const waiter = this.waiters.get(verdict.payload.requestId);
+    if (!waiter) return false;
+    this.waiters.delete(verdict.payload.requestId);
+    clearTimeout(waiter.timer);
+    waiter.resolve(verdict);
+    return true;
+  }
+
+  cancel(requestId: string): void {
+    const waiter = this.waiters.get(requestId);
+    if (!waiter) return;
+    this.waiters.delete(requestId);
+    clearTimeout(waiter.timer);
+  }
+
+  failAll(error: Error): void {
+    for (const [id, w] of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(error);
+      this.waiters.delete(id);
+    }
+  }
+
+  get size(): number {
+    return this.waiters.size;
+  }
+}
+
+export interface KafkaVerdictFeed extends VerdictFeed {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function kafkaVerdictFeed(options: { kafka: Kafka; serde: EventSerde; topic: string; groupId: string; logger: Logger }): KafkaVerdictFeed {
+  const waiters = new VerdictWaiters();
+  let consumer: Consumer | undefined;
+  let joined = false;
+  return {
+    expect: (id, ms) => waiters.expect(id, ms),
+    cancel: (id) => waiters.cancel(id),
+    get ready() {
+      return joined;
+    },
+    pending: () => waiters.size,
+    async start() {
+      consumer = options.kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+      const joinedOnce = new Promise<void>((resolve) => {
+        consumer!.on(consumer!.events.GROUP_JOIN, () => {
+          joined = true;
+          resolve();
+        });
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        joined = false;
+        options.logger.error({ err: e.payload.error.message, restart: e.payload.restart }, 'verdict consumer crashed');
+      });
+      await consumer.connect();
+      // Only verdicts from now on matter: nothing can be waiting for an older one.
+      await consumer.subscribe({ topic: options.topic, fromBeginning: false });
+      await consumer.run({
+        autoCommit: true,
+        eachMessage: async ({ message }) => {
+          if (!message.value || waiters.size === 0) return;
+          try {
+            const { event } = await options.serde.decode(message.value);
+            if (event.eventType === 'VerdictIssued') waiters.deliver(event);
+          } catch (err) {
+            options.logger.error({ code: (err as GatewayError).code, offset: message.offset }, 'undecodable verdict');
+          }
+        },
+      });
+      await joinedOnce;
+    },
+    async stop() {
+      waiters.failAll(new GatewayError('AG_ERR_SHUTTING_DOWN'));
+      await consumer?.disconnect().catch(() => {});
+    },
+  };
+}

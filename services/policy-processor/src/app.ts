@@ -1,0 +1,109 @@
+// Builds a policy processor: consumes RequestObserved events, decides each against the
+// policy and produces one VerdictIssued per request. Offsets are committed only after the
+// verdicts are acknowledged, so a crash re-decides (same verdict id) rather than skips.
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { AUDIT_TOPIC_CONFIG, ensureTopics } from '@agentgate/kafka';
+import type { AuditEvent, EventSerde, TopicNames } from '@agentgate/events';
+import { decide, type PolicyState } from '@agentgate/policy';
+import type { SqlParser } from '@agentgate/sql';
+import type { Logger } from '@agentgate/observability';
+import { toGatewayError } from '@agentgate/errors';
+import type { PolicyProcessorConfig } from './config.js';
+
+export interface PolicyProcessorDeps {
+  config: Readonly<PolicyProcessorConfig>;
+  kafka: Kafka;
+  serde: EventSerde;
+  topics: TopicNames;
+  parser: SqlParser;
+  policy: PolicyState;
+  logger: Logger;
+  /** Microseconds since the epoch. */
+  nowUs: () => number;
+}
+
+export interface PolicyProcessor {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readiness(): Record<string, boolean>;
+  metrics(): string;
+}
+
+export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcessor {
+  const { config, kafka, serde, topics, logger } = deps;
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let joined = false;
+  let decided = 0;
+  let undecodable = 0;
+
+  async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const verdicts: { key: string; value: Buffer }[] = [];
+    let lastOffset: string | undefined;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      lastOffset = message.offset;
+      if (message.value) {
+        let event: AuditEvent | undefined;
+        try {
+          event = (await serde.decode(message.value)).event;
+        } catch (err) {
+          undecodable++;
+          logger.error({ code: toGatewayError(err).code, partition: batch.partition, offset: message.offset }, 'skipping undecodable event');
+        }
+        if (event?.eventType === 'RequestObserved') {
+          const detail = event.payload.detail;
+          const classification = detail.kind === 'sql'
+            ? deps.parser.classify(detail.text)
+            : { statementKind: 'NOT_SQL', statementKinds: [] as string[] };
+          const out = decide(
+            { type: 'DecideRequest', subject: { request: event, classification }, nowUs: deps.nowUs(), producer: config.instanceId },
+            deps.policy,
+          );
+          for (const verdict of out) verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict) });
+          decided += out.length;
+        }
+      }
+    }
+    if (verdicts.length > 0) {
+      await producer!.send({ topic: topics.verdicts, acks: -1, messages: verdicts });
+    }
+    if (lastOffset !== undefined) resolveOffset(lastOffset);
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+  }
+
+  return {
+    async start() {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, [
+          { topic: topics.ingress, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
+          { topic: topics.verdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
+        ]);
+      } finally {
+        await admin.disconnect();
+      }
+      producer = kafka.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      consumer = kafka.consumer({ groupId: config.consumerGroup, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+      consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+      consumer.on(consumer.events.CRASH, (e) => {
+        joined = false;
+        logger.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: topics.ingress, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handleBatch });
+    },
+    async stop() {
+      await consumer?.disconnect().catch(() => {});
+      await producer?.disconnect().catch(() => {});
+    },
+    readiness: () => ({ consumerJoined: joined }),
+    metrics: () =>
+      `# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total ${decided}\n` +
+      `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n`,
+  };
+}

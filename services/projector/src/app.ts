@@ -1,0 +1,127 @@
+// Builds the projector: consumes every audit topic and writes each event into ClickHouse
+// once. Exactly-once into the table comes from storing Kafka positions in the rows: at
+// start (and after each insert) it knows the highest offset stored per partition and
+// skips anything at or below it, so a crash between insert and commit adds no duplicate.
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { AUDIT_TOPIC_CONFIG, ensureTopics } from '@agentgate/kafka';
+import { auditTopics, type EventSerde, type TopicNames } from '@agentgate/events';
+import { quoteIdentifier, type ClickHouseClient } from '@agentgate/clickhouse';
+import { toGatewayError } from '@agentgate/errors';
+import type { Logger } from '@agentgate/observability';
+import type { ProjectorConfig } from './config.js';
+import { projectionDdl } from './ddl.js';
+import { eventRow, type EventRow } from './rows.js';
+
+export interface ProjectorDeps {
+  config: Readonly<ProjectorConfig>;
+  kafka: Kafka;
+  serde: EventSerde;
+  topics: TopicNames;
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  nowMs: () => number;
+}
+
+export interface Projector {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readiness(): Record<string, boolean>;
+  metrics(): string;
+}
+
+const positionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export function createProjector(deps: ProjectorDeps): Projector {
+  const { config, kafka, serde, topics, clickhouse, logger } = deps;
+  const db = quoteIdentifier(config.clickhouseDatabase);
+  const stored = new Map<string, bigint>();
+  let consumer: Consumer | undefined;
+  let joined = false;
+  let projected = 0;
+  let rejected = 0;
+  let lastLagMs = 0;
+
+  async function loadStoredPositions(): Promise<void> {
+    const result = await clickhouse.query({
+      query: `SELECT kafka_topic AS topic, kafka_partition AS partition, max(kafka_offset) AS offset FROM ${db}.events GROUP BY kafka_topic, kafka_partition`,
+      format: 'JSONEachRow',
+    });
+    for (const row of await result.json<{ topic: string; partition: number | string; offset: string }>()) {
+      stored.set(positionKey(row.topic, Number(row.partition)), BigInt(row.offset));
+    }
+  }
+
+  async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const key = positionKey(batch.topic, batch.partition);
+    const already = stored.get(key) ?? -1n;
+    const rows: EventRow[] = [];
+    const rejects: Record<string, string | number>[] = [];
+    let lastOffset: string | undefined;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      lastOffset = message.offset;
+      if (BigInt(message.offset) <= already || !message.value) continue;
+      const position = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+      try {
+        const decoded = await serde.decode(message.value);
+        rows.push(eventRow(decoded, position, deps.nowMs()));
+        lastLagMs = Math.max(0, deps.nowMs() - decoded.event.timeUs / 1000);
+      } catch (err) {
+        const e = toGatewayError(err, 'AG_ERR_EVENT_INVALID');
+        rejects.push({
+          kafka_topic: batch.topic, kafka_partition: batch.partition, kafka_offset: Number(message.offset),
+          error_code: e.code, error_message: e.message.slice(0, 1000), raw_base64: message.value.toString('base64'),
+          rejected_at: new Date(deps.nowMs()).toISOString().slice(0, 19).replace('T', ' '),
+        });
+      }
+    }
+    if (rejects.length > 0) {
+      await clickhouse.insert({ table: `${config.clickhouseDatabase}.events_rejected`, values: rejects, format: 'JSONEachRow' });
+      rejected += rejects.length;
+      logger.warn({ topic: batch.topic, partition: batch.partition, count: rejects.length }, 'rejected undecodable events');
+    }
+    if (rows.length > 0) {
+      // One INSERT is one block: it lands whole or not at all.
+      await clickhouse.insert({ table: `${config.clickhouseDatabase}.events`, values: rows, format: 'JSONEachRow' });
+      projected += rows.length;
+    }
+    if (lastOffset !== undefined) {
+      if (BigInt(lastOffset) > already) stored.set(key, BigInt(lastOffset));
+      resolveOffset(lastOffset);
+    }
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+  }
+
+  return {
+    async start() {
+      for (const statement of projectionDdl(config.clickhouseDatabase)) await clickhouse.command({ query: statement });
+      await loadStoredPositions();
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, auditTopics(topics).map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })));
+      } finally {
+        await admin.disconnect();
+      }
+      consumer = kafka.consumer({ groupId: config.consumerGroup, maxWaitTimeInMs: 200, sessionTimeout: 15_000, heartbeatInterval: 1000 });
+      consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+      consumer.on(consumer.events.CRASH, (e) => {
+        joined = false;
+        logger.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
+      });
+      await consumer.connect();
+      for (const topic of auditTopics(topics)) await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handleBatch });
+    },
+    async stop() {
+      await consumer?.disconnect().catch(() => {});
+      await clickhouse.close().catch(() => {});
+    },
+    readiness: () => ({ consumerJoined: joined }),
+    metrics: () =>
+      `# TYPE agentgate_projector_events_total counter\nagentgate_projector_events_total ${projected}\n` +
+      `# TYPE agentgate_projector_rejected_total counter\nagentgate_projector_rejected_total ${rejected}\n` +
+      `# TYPE agentgate_projector_lag_ms gauge\nagentgate_projector_lag_ms ${lastLagMs}\n`,
+  };
+}

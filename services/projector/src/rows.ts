@@ -1,0 +1,93 @@
+// Pure mapping from a decoded audit event to its ClickHouse row.
+import { canonicalJson, sha256Hex, type AuditEvent, type DecodedEvent } from '@agentgate/events';
+
+export interface KafkaPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export type EventRow = Record<string, string | number | string[]>;
+
+function clickhouseDateTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function payloadColumns(event: AuditEvent): Partial<EventRow> {
+  switch (event.eventType) {
+    case 'SessionOpened':
+      return { protocol: event.payload.protocol, connection: event.payload.connection };
+    case 'RequestObserved': {
+      const d = event.payload.detail;
+      return {
+        request_id: event.payload.requestId,
+        protocol: event.payload.protocol,
+        statement_kind: d.kind === 'sql' ? d.statementKind : '',
+        sql_text: d.kind === 'sql' ? d.text : '',
+      };
+    }
+    case 'VerdictIssued':
+      return {
+        request_id: event.payload.requestId,
+        decision: event.payload.decision,
+        rule_id: event.payload.ruleId ?? '',
+        policy_version: event.payload.policyVersion,
+        error_code: event.payload.errorCode ?? '',
+      };
+    case 'ResponseObserved':
+      return {
+        request_id: event.payload.requestId,
+        outcome: event.payload.outcome,
+        row_count: event.payload.rowCount,
+        error_code: event.payload.errorCode ?? '',
+      };
+    case 'SessionClosed':
+      return { outcome: event.payload.reason, error_code: event.payload.errorCode ?? '' };
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
+
+/** The row for one event; `hash_valid` records whether the stored text still hashes to `hash`. */
+export function eventRow(decoded: DecodedEvent, position: KafkaPosition, projectedAtMs: number): EventRow {
+  const { event, canonicalText } = decoded;
+  // The payload exactly as its writer encoded it (wrapped union), not as this build maps it.
+  const writerForm = JSON.parse(canonicalText) as { payload?: Record<string, unknown> };
+  return {
+    event_id: event.eventId,
+    event_type: event.eventType,
+    session_id: event.sessionId,
+    seq: event.seq,
+    time_us: event.timeUs,
+    event_date: new Date(Math.floor(event.timeUs / 1000)).toISOString().slice(0, 10),
+    producer: event.producer,
+    prev_hash: event.prevHash ?? '',
+    hash: event.hash,
+    hash_valid: sha256Hex(canonicalText) === event.hash ? 1 : 0,
+    actor_subject: event.actor?.subject ?? '',
+    actor_issuer: event.actor?.issuer ?? '',
+    actor_groups: event.actor?.groups ?? [],
+    actor_chain: event.actor?.actChain.map((l) => l.subject) ?? [],
+    token_id: event.actor?.tokenId ?? '',
+    request_id: '',
+    protocol: '',
+    connection: '',
+    statement_kind: '',
+    sql_text: '',
+    decision: '',
+    rule_id: '',
+    policy_version: '',
+    outcome: '',
+    row_count: 0,
+    error_code: '',
+    ...payloadColumns(event),
+    payload_json: canonicalJson(Object.values(writerForm.payload ?? {})[0] ?? {}),
+    canonical_text: canonicalText,
+    kafka_topic: position.topic,
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
+    projected_at: clickhouseDateTime(projectedAtMs),
+  } as EventRow;
+}
