@@ -7,7 +7,8 @@
 import type { Socket } from 'node:net';
 import { createHash, randomInt } from 'node:crypto';
 import { GatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
-import type { Actor, ResponseObserved, VerdictIssued } from '@agentgate/events';
+import type { Actor, AuditEventOf, ResponseObserved, VerdictIssued } from '@agentgate/events';
+import { withDeadline } from '@agentgate/kafka';
 import {
   FrontendParser, authenticationOk, backendKeyData, decodeCommandComplete, decodeErrorFields,
   decodeReadyForQuery, decodeRowDescription, errorResponse, readyForQuery, sslResponse,
@@ -218,9 +219,10 @@ export class AgentSession {
     const classification = this.deps.parser.classify(sql);
     const requestId = this.deps.newId();
     this.requestCount++;
-    const verdictPromise = this.deps.verdicts.expect(requestId, this.deps.config.verdictTimeoutMs);
-    verdictPromise.catch(() => {}); // observed below; avoid an unhandled rejection if the write fails first
-    const started = process.hrtime.bigint();
+    // One budget covers "request durable" and "verdict received"; past it the agent gets 08006.
+    const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
+    const verdictPromise = this.deps.verdicts.expect(requestId);
+    let verdictEvent: AuditEventOf<'VerdictIssued'>;
     try {
       await audit.record('RequestObserved', {
         requestId,
@@ -236,16 +238,11 @@ export class AgentSession {
           preparedName: null,
           parameters: [],
         },
-      }, this.deps.config.verdictTimeoutMs, requestId);
-    } catch (err) {
+      }, Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs), requestId);
+      verdictEvent = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
+    } finally {
       this.deps.verdicts.cancel(requestId);
-      throw err;
     }
-    const remainingMs = this.deps.config.verdictTimeoutMs - Number((process.hrtime.bigint() - started) / 1_000_000n);
-    const verdictEvent = await Promise.race([
-      verdictPromise,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new GatewayError('AG_ERR_VERDICT_TIMEOUT', 'no verdict in time')), Math.max(remainingMs, 0)).unref()),
-    ]).finally(() => this.deps.verdicts.cancel(requestId));
     audit.adopt(verdictEvent);
     const verdict = verdictEvent.payload;
 

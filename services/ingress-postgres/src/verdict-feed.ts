@@ -10,12 +10,11 @@ type Verdict = AuditEventOf<'VerdictIssued'>;
 interface Waiter {
   resolve: (v: Verdict) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 export interface VerdictFeed {
-  /** Registers interest before the request is written, so no verdict can slip past. */
-  expect(requestId: string, timeoutMs: number): Promise<Verdict>;
+  /** Registers interest before the request is written, so no verdict can slip past; the caller owns the deadline. */
+  expect(requestId: string): Promise<Verdict>;
   cancel(requestId: string): void;
   readonly ready: boolean;
   pending(): number;
@@ -25,13 +24,9 @@ export interface VerdictFeed {
 export class VerdictWaiters {
   private readonly waiters = new Map<string, Waiter>();
 
-  expect(requestId: string, timeoutMs: number): Promise<Verdict> {
+  expect(requestId: string): Promise<Verdict> {
     return new Promise<Verdict>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(requestId);
-        reject(new GatewayError('AG_ERR_VERDICT_TIMEOUT', `no verdict within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.set(requestId, { resolve, reject, timer });
+      this.waiters.set(requestId, { resolve, reject });
     });
   }
 
@@ -39,7 +34,6 @@ export class VerdictWaiters {
     const waiter = this.waiters.get(verdict.payload.requestId);
     if (!waiter) return false;
     this.waiters.delete(verdict.payload.requestId);
-    clearTimeout(waiter.timer);
     waiter.resolve(verdict);
     return true;
   }
@@ -48,12 +42,10 @@ export class VerdictWaiters {
     const waiter = this.waiters.get(requestId);
     if (!waiter) return;
     this.waiters.delete(requestId);
-    clearTimeout(waiter.timer);
   }
 
   failAll(error: Error): void {
     for (const [id, w] of this.waiters) {
-      clearTimeout(w.timer);
       w.reject(error);
       this.waiters.delete(id);
     }
@@ -74,7 +66,7 @@ export function kafkaVerdictFeed(options: { kafka: Kafka; serde: EventSerde; top
   let consumer: Consumer | undefined;
   let joined = false;
   return {
-    expect: (id, ms) => waiters.expect(id, ms),
+    expect: (id) => waiters.expect(id),
     cancel: (id) => waiters.cancel(id),
     get ready() {
       return joined;

@@ -1,0 +1,84 @@
+// Acceptance of the walking skeleton with the real psql against the running stack:
+// a query is answered through the gateway, a DROP is refused naming its rule, and the
+// session, request and verdict events of both land in ClickHouse within 5 s, chained.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { clickhouse, eventually, psql, stack, uniqueMarker } from '../support/stack.js';
+import { sessionEvents, sessionIdFor, verifySession, type EventRowView } from '../support/audit.js';
+
+const ch = clickhouse();
+after(() => ch.close());
+
+async function eventsOf(applicationName: string, expectedTypes: string[]): Promise<EventRowView[]> {
+  return eventually(async () => {
+    const sessionId = await sessionIdFor(ch, stack.clickhouseDatabase, applicationName);
+    if (!sessionId) return undefined;
+    const rows = await sessionEvents(ch, stack.clickhouseDatabase, sessionId);
+    const types = new Set(rows.map((r) => r.event_type));
+    return expectedTypes.every((t) => types.has(t)) ? rows : undefined;
+  }, 5000, 100);
+}
+
+test('select 1 through the gateway prints 1 and is recorded before and after it ran', async () => {
+  const app = uniqueMarker('e2e_select');
+  const result = await psql(['-tA', '-c', 'select 1'], { applicationName: app });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), '1');
+
+  const rows = await eventsOf(app, ['SessionOpened', 'RequestObserved', 'VerdictIssued', 'ResponseObserved', 'SessionClosed']);
+  assert.deepEqual(rows.map((r) => r.event_type), ['SessionOpened', 'RequestObserved', 'VerdictIssued', 'ResponseObserved', 'SessionClosed']);
+  const [, request, verdict, response] = rows as [EventRowView, EventRowView, EventRowView, EventRowView];
+  assert.equal(request.sql_text, 'select 1');
+  assert.equal(request.statement_kind, 'SelectStmt');
+  assert.equal(verdict.decision, 'allow');
+  assert.equal(response.outcome, 'ok');
+  // Audit-first: the request is recorded before the verdict, the verdict before the response.
+  assert.ok(request.time_us <= verdict.time_us && verdict.time_us <= response.time_us);
+  assert.ok(rows.every((r) => r.hash_valid === 1));
+  assert.deepEqual(verifySession(rows), { ok: true, length: 5 });
+});
+
+test('DROP TABLE is refused with 42501 naming the rule, and never reaches the target', async () => {
+  const app = uniqueMarker('e2e_drop');
+  const result = await psql(['-c', 'DROP TABLE public.customers'], { applicationName: app });
+  assert.notEqual(result.status, 0);
+  assert.match(result.stderr, /ERROR:\s+42501: agentgate: statement refused by policy rule deny-drop/);
+  assert.match(result.stderr, /DETAIL:\s+code=AG_ERR_POLICY_DENIED; rule=deny-drop/);
+
+  const rows = await eventsOf(app, ['SessionOpened', 'RequestObserved', 'VerdictIssued', 'ResponseObserved']);
+  const verdict = rows.find((r) => r.event_type === 'VerdictIssued')!;
+  assert.equal(verdict.decision, 'deny');
+  assert.equal(verdict.rule_id, 'deny-drop');
+  assert.equal(rows.find((r) => r.event_type === 'ResponseObserved')?.outcome, 'denied');
+
+  // The table is still there.
+  const count = await psql(['-tA', '-c', 'select count(*) > 0 from public.customers'], { applicationName: uniqueMarker('e2e_check') });
+  assert.equal(count.stdout.trim(), 't');
+});
+
+test('a DROP hidden in a multi-statement string refuses the whole string', async () => {
+  const result = await psql(['-c', 'select 1; drop table public.orders'], { applicationName: uniqueMarker('e2e_multi') });
+  assert.match(result.stderr, /42501/);
+});
+
+test('an upstream error passes through unchanged and is recorded as outcome error', async () => {
+  const app = uniqueMarker('e2e_upstream_error');
+  const result = await psql(['-c', 'select * from no_such_table'], { applicationName: app });
+  assert.match(result.stderr, /ERROR:\s+42P01: relation "no_such_table" does not exist/);
+  const rows = await eventsOf(app, ['ResponseObserved']);
+  const response = rows.find((r) => r.event_type === 'ResponseObserved')!;
+  assert.equal(response.outcome, 'error');
+  assert.equal(response.error_code, '42P01');
+});
+
+test('an unknown connection is refused with 3D000', async () => {
+  const result = await psql(['-c', 'select 1'], { database: 'nope', applicationName: uniqueMarker('e2e_unknown') });
+  assert.match(result.stderr, /FATAL:\s+agentgate: no connection named "nope"/);
+  assert.match(result.stderr, /code=AG_ERR_CONNECTION_UNKNOWN/);
+  const client = new pg.Client({ host: stack.ingressHost, port: stack.ingressPort, database: 'nope', user: 'demo-agent' });
+  client.on('error', () => {});
+  const error = await client.connect().then(() => undefined, (e: { code?: string }) => e);
+  await client.end().catch(() => {});
+  assert.equal(error?.code, '3D000');
+});

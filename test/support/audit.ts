@@ -1,0 +1,45 @@
+// Reads audit events back from the ClickHouse projection.
+import { quoteString, type ClickHouseClient } from '@agentgate/clickhouse';
+import { verifyStoredChain, type ChainVerification } from '@agentgate/events';
+
+export interface EventRowView {
+  event_id: string;
+  event_type: string;
+  session_id: string;
+  seq: number;
+  prev_hash: string;
+  hash: string;
+  hash_valid: number;
+  decision: string;
+  rule_id: string;
+  statement_kind: string;
+  sql_text: string;
+  outcome: string;
+  error_code: string;
+  payload_json: string;
+  canonical_text: string;
+  time_us: number;
+}
+
+/** The session opened with the given application_name (the e2e tests make it unique). */
+export async function sessionIdFor(ch: ClickHouseClient, db: string, applicationName: string): Promise<string | undefined> {
+  const r = await ch.query({
+    query: `SELECT session_id FROM ${db}.events WHERE event_type = 'SessionOpened' AND payload_json LIKE ${quoteString(`%"clientApplication":"${applicationName}"%`)} LIMIT 1`,
+    format: 'JSONEachRow',
+  });
+  const rows = await r.json<{ session_id: string }>();
+  return rows[0]?.session_id;
+}
+
+/** Every event of a session, deduplicated and in chain order. */
+export async function sessionEvents(ch: ClickHouseClient, db: string, sessionId: string): Promise<EventRowView[]> {
+  const r = await ch.query({
+    query: `SELECT * FROM ${db}.events FINAL WHERE session_id = ${quoteString(sessionId)} ORDER BY seq`,
+    format: 'JSONEachRow',
+  });
+  return (await r.json<EventRowView>()).map((row) => ({ ...row, seq: Number(row.seq), hash_valid: Number(row.hash_valid), time_us: Number(row.time_us) }));
+}
+
+export function verifySession(rows: readonly EventRowView[]): ChainVerification {
+  return verifyStoredChain(rows.map((r) => ({ seq: r.seq, hash: r.hash, prevHash: r.prev_hash === '' ? null : r.prev_hash, canonicalText: r.canonical_text })));
+}

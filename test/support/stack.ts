@@ -1,0 +1,89 @@
+// Where the running local stack is, from .stack/run/stack.env (exported by scripts/run-tests.sh).
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClickHouse, type ClickHouseClient } from '@agentgate/clickhouse';
+
+// Compiled to test/dist/support/, three levels below the repository root.
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const env = process.env;
+
+export const stack = Object.freeze({
+  ingressHost: env['AG_PG_INGRESS_HOST'] ?? '127.0.0.1',
+  ingressPort: Number(env['AG_PG_INGRESS_PORT'] ?? 15432),
+  targetPort: Number(env['AG_TARGET_PG_PORT'] ?? 25432),
+  clickhouseUrl: env['AG_CLICKHOUSE_URL'] ?? 'http://127.0.0.1:18123',
+  clickhouseDatabase: env['AG_CLICKHOUSE_DATABASE'] ?? 'agentgate',
+  kafkaBrokers: (env['AG_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+  registryUrl: env['AG_REGISTRY_URL'] ?? 'http://127.0.0.1:18081/apis/ccompat/v7',
+  secretsDir: env['AG_SECRETS_DIR'] ?? join(ROOT, '.stack/secrets'),
+  logDir: env['AG_LOG_DIR'] ?? join(ROOT, '.stack/logs'),
+});
+
+export function clickhouse(): ClickHouseClient {
+  return createClickHouse({ url: stack.clickhouseUrl, database: stack.clickhouseDatabase });
+}
+
+export function targetAdminPassword(): string {
+  return readFileSync(join(stack.secretsDir, 'target-admin-password'), 'utf8').trim();
+}
+
+export interface PsqlResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+
+/** Runs the real psql against the ingress. */
+export function psql(args: string[], options: { applicationName?: string; input?: string; database?: string } = {}): Promise<PsqlResult> {
+  const started = Date.now();
+  const conninfo = `host=${stack.ingressHost} port=${stack.ingressPort} dbname=${options.database ?? 'demo'} user=demo-agent application_name=${options.applicationName ?? 'e2e'}`;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('psql', ['-X', '-v', 'VERBOSITY=verbose', conninfo, ...args], { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolvePromise({ status, stdout, stderr, elapsedMs: Date.now() - started }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs a query directly on the target as its admin (what the target saw). */
+export function targetQuery(sql: string, database = 'demo'): string {
+  const r = spawnSync('psql', ['-X', '-tA', '-h', '127.0.0.1', '-p', String(stack.targetPort), '-U', 'agentgate_admin', '-d', database, '-c', sql], {
+    env: { ...process.env, PGPASSWORD: targetAdminPassword() },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`target query failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Starts or stops one component of the local stack. */
+export function stackCommand(command: 'start' | 'stop', component: string): void {
+  const r = spawnSync('bash', [join(ROOT, 'deploy/local/stack.sh'), command, component], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`stack.sh ${command} ${component} failed: ${r.stderr}`);
+}
+
+/** Polls until `probe` returns a value or the timeout passes. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function uniqueMarker(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}
