@@ -274,23 +274,45 @@ cmd_start() {
     print_connect_info
     return 0
   fi
-  bash "$DEPLOY_DIR/bootstrap.sh"
+  [ "${AG_SKIP_BOOTSTRAP:-0}" = 1 ] || bash "$DEPLOY_DIR/bootstrap.sh"
   local c; for c in "${ALL[@]}"; do start_component "$c"; done
   print_connect_info
 }
 
+# Process groups of the running components (each was started as its own session leader).
+stack_pids() {
+  local c f; for c in "${ALL[@]}"; do f=$(pid_file "$c"); [ -f "$f" ] && cat "$f"; done
+  return 0
+}
+
+STACK_PORTS=()
+stack_ports() {
+  STACK_PORTS=("$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT"
+    "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT")
+}
+
 cmd_stop() {
   local components=("$@")
-  [ ${#components[@]} -gt 0 ] || components=(ingress-postgres policy-processor projector registry kafka clickhouse postgres)
-  local c; for c in "${components[@]}"; do stop_component "$c"; done
-  if [ $# -eq 0 ]; then
-    local p busy=()
-    for p in "$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT" \
-             "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT"; do
-      port_in_use "$p" && busy+=("$p")
-    done
-    [ ${#busy[@]} -eq 0 ] || log "warning: ports still in use after stop: ${busy[*]}"
+  local whole=0
+  if [ ${#components[@]} -eq 0 ]; then
+    whole=1
+    components=(ingress-postgres policy-processor projector registry kafka clickhouse postgres)
   fi
+  local before; before=$(stack_pids | tr '\n' ' ')
+  local c; for c in "${components[@]}"; do stop_component "$c"; done
+  [ "$whole" = 1 ] || return 0
+  # Nothing of the stack may be left: no process of any group we started, no listening port.
+  local pid left=() busy=() p
+  for pid in $before; do
+    if kill -0 "$pid" 2>/dev/null || pgrep -g "$pid" >/dev/null 2>&1; then left+=("$pid"); fi
+  done
+  stack_ports
+  for p in "${STACK_PORTS[@]}"; do port_in_use "$p" && busy+=("$p"); done
+  if [ ${#left[@]} -gt 0 ] || [ ${#busy[@]} -gt 0 ]; then
+    log "error: after stop, processes still alive: ${left[*]:-none}; ports still listening: ${busy[*]:-none}"
+    return 1
+  fi
+  log "stopped; no process or port of the stack is left"
 }
 
 cmd_status() {
@@ -314,17 +336,19 @@ EOF
 }
 
 cmd_test() {
+  bash "$DEPLOY_DIR/bootstrap.sh"
   local started_here=0
-  if ! all_running; then
-    started_here=1
-  fi
-  cmd_start
-  if [ "$started_here" = 1 ]; then
-    trap 'cmd_stop' EXIT
-  fi
+  all_running || started_here=1
+  AG_SKIP_BOOTSTRAP=1 cmd_start
   cd "$ROOT_DIR"
-  npm run -s lint
-  bash scripts/run-tests.sh all
+  local rc=0
+  npm run -s lint || rc=$?
+  [ "$rc" = 0 ] && { bash scripts/run-tests.sh all || rc=$?; }
+  if [ "$started_here" = 1 ]; then
+    # The test run started the stack, so it also proves that stop leaves nothing behind.
+    cmd_stop || rc=$?
+  fi
+  return "$rc"
 }
 
 case "${1:-}" in

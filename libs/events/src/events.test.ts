@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import avro from 'avsc';
 import {
-  avroOptions, auditEventSchema, auditEventType, canonicalEventText, canonicalJson, fromAvro, sampleSession,
+  avroOptions, auditEventSchema, auditEventType, chainEvent, linkAfterAbandonedVerdict, canonicalEventText, canonicalJson, fromAvro, sampleSession,
   sha256Hex, toAvro, topicNames, verifyChain, verifyStoredChain, type AuditEvent,
 } from './index.js';
 
@@ -47,8 +47,24 @@ test('given a chained session, when an event is edited, removed or reordered, th
   assert.deepEqual(pick(verifyChain(removed)), { ok: false, code: 'AG_ERR_HASH_CHAIN_BROKEN', atSeq: 3 });
 
   const stored = sampleSession().map((e) => ({ seq: e.seq, hash: e.hash, prevHash: e.prevHash, canonicalText: canonicalEventText(e) }));
-  const swapped = [stored[0]!, stored[2]!, stored[1]!, stored[3]!, stored[4]!];
-  assert.equal(verifyStoredChain(swapped).ok, false);
+  const reordered = stored.map((e) => (e.seq === 1 ? { ...e, seq: 2 } : e.seq === 2 ? { ...e, seq: 1 } : e));
+  assert.equal(verifyStoredChain(reordered).ok, false);
+  const forked = [...stored, { ...stored[4]!, canonicalText: stored[4]!.canonicalText.replace('client-terminate', 'killed') }];
+  assert.equal(verifyStoredChain(forked).ok, false);
+});
+
+test('given a verdict the ingress gave up on, when the session goes on, then the chain holds with or without the late verdict', () => {
+  const [opened, request, verdict] = sampleSession() as [AuditEvent, AuditEvent, AuditEvent];
+  const closed = chainEvent(
+    { ...withoutChain(sampleSession()[4]!), payload: { reason: 'error', errorCode: 'AG_ERR_VERDICT_TIMEOUT', durationUs: 1, requestCount: 1 } },
+    linkAfterAbandonedVerdict(request),
+  ) as AuditEvent;
+  assert.equal(closed.seq, 3);
+  assert.deepEqual(verifyChain([opened, request, closed]), { ok: true, length: 3 });
+  assert.deepEqual(verifyChain([opened, request, verdict, closed]), { ok: true, length: 4 });
+  // But a verdict the ingress did adopt cannot be removed unnoticed.
+  const session = sampleSession();
+  assert.equal(verifyChain(session.filter((e) => e.eventType !== 'VerdictIssued')).ok, false);
 });
 
 test('events written with the first schema version still decode after a field is added', () => {
@@ -71,4 +87,9 @@ test('topic names are prefixed and versioned', () => {
 
 function pick(v: ReturnType<typeof verifyChain>): object {
   return v.ok ? v : { ok: v.ok, code: v.code, atSeq: v.atSeq };
+}
+
+function withoutChain(event: AuditEvent): Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'> {
+  const { seq: _s, prevHash: _p, hash: _h, ...rest } = event;
+  return rest;
 }

@@ -50,14 +50,31 @@ export type ChainVerification =
   | { ok: true; length: number }
   | { ok: false; code: 'AG_ERR_HASH_CHAIN_BROKEN'; atSeq: number; reason: string };
 
-/** Verifies one session's stored events, sorted by seq, from seq 0 on. */
+/**
+ * The link after a request whose verdict the ingress gave up waiting for: the verdict's
+ * slot (seq + 1) stays reserved for a verdict that may still arrive, chained to the
+ * request; the ingress's next event takes seq + 2 and chains to the request too.
+ */
+export function linkAfterAbandonedVerdict(request: Pick<AuditEvent, 'seq' | 'hash'>): ChainLink {
+  return { seq: request.seq + 2, prevHash: request.hash };
+}
+
+interface ParsedEntry extends StoredChainEntry {
+  eventType: string;
+}
+
+/**
+ * Verifies one session's stored events from seq 0 on. Each event must hash to its stored
+ * hash and link to the event before it; the one exception is an abandoned verdict slot
+ * (see linkAfterAbandonedVerdict): an event may link to the RequestObserved two places
+ * back when the slot between holds nothing or a verdict of that same request.
+ */
 export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVerification {
-  let expected: ChainLink = GENESIS;
-  for (const entry of entries) {
+  const sorted = [...entries].sort((a, b) => a.seq - b.seq);
+  const bySeq = new Map<number, ParsedEntry>();
+  for (const entry of sorted) {
     const broken = (reason: string): ChainVerification => ({ ok: false, code: 'AG_ERR_HASH_CHAIN_BROKEN', atSeq: entry.seq, reason });
-    if (entry.seq !== expected.seq) return broken(`expected seq ${expected.seq}, found ${entry.seq}`);
-    if (entry.prevHash !== expected.prevHash) return broken('prevHash does not match the previous event');
-    let parsed: { seq?: unknown; prevHash?: unknown };
+    let parsed: { seq?: unknown; prevHash?: unknown; eventType?: unknown };
     try {
       parsed = JSON.parse(entry.canonicalText) as typeof parsed;
     } catch {
@@ -65,12 +82,27 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
     }
     if (parsed.seq !== entry.seq || (parsed.prevHash ?? null) !== entry.prevHash) return broken('stored columns differ from the hashed text');
     if (sha256Hex(entry.canonicalText) !== entry.hash) return broken('hash does not match the canonical text');
-    expected = { seq: entry.seq + 1, prevHash: entry.hash };
+    if (bySeq.has(entry.seq)) return broken('two different events share this sequence number (fork)');
+    const previous = bySeq.get(entry.seq - 1);
+    const twoBack = bySeq.get(entry.seq - 2);
+    if (entry.seq === 0) {
+      if (entry.prevHash !== null) return broken('the first event must not link to a predecessor');
+    } else if (previous && previous.hash === entry.prevHash) {
+      // the ordinary case
+    } else if (
+      twoBack?.eventType === 'RequestObserved' && twoBack.hash === entry.prevHash &&
+      (previous === undefined || (previous.eventType === 'VerdictIssued' && previous.prevHash === twoBack.hash))
+    ) {
+      // continues after an abandoned verdict slot
+    } else {
+      return broken(previous || twoBack ? 'prevHash does not match the previous event' : `expected seq ${entry.seq - 1} before it`);
+    }
+    bySeq.set(entry.seq, { ...entry, eventType: typeof parsed.eventType === 'string' ? parsed.eventType : '' });
   }
   return { ok: true, length: entries.length };
 }
 
-/** Verifies in-memory events of one session, sorted by seq. */
+/** Verifies in-memory events of one session. */
 export function verifyChain(events: readonly AuditEvent[]): ChainVerification {
   return verifyStoredChain(
     events.map((e) => ({ seq: e.seq, hash: e.hash, prevHash: e.prevHash, canonicalText: canonicalEventText(e) })),

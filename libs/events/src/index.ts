@@ -6,6 +6,7 @@ export {
   GENESIS,
   chainEvent,
   nextLink,
+  linkAfterAbandonedVerdict,
   sha256Hex,
   canonicalEventText,
   verifyChain,

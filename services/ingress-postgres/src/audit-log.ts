@@ -3,7 +3,7 @@
 // budget fails the caller with AG_ERR_AUDIT_UNAVAILABLE: nothing proceeds unrecorded.
 import type { Producer } from 'kafkajs';
 import { GatewayError } from '@agentgate/errors';
-import { GENESIS, chainEvent, nextLink, type Actor, type AuditEvent, type AuditEventOf, type ChainLink, type EventSerde, type EventType, type PayloadByType } from '@agentgate/events';
+import { GENESIS, chainEvent, linkAfterAbandonedVerdict, nextLink, type Actor, type AuditEvent, type AuditEventOf, type ChainLink, type EventSerde, type EventType, type PayloadByType } from '@agentgate/events';
 import { withDeadline } from '@agentgate/kafka';
 
 export interface AuditSink {
@@ -39,10 +39,14 @@ export interface SessionAuditOptions {
   nowUs: () => number;
 }
 
-/** One session's side of the hash chain. */
+/**
+ * One session's side of the hash chain. It only ever chains onto acknowledged events: once
+ * a write fails (the event may or may not be in Kafka), the session writes nothing more.
+ */
 export class SessionAudit {
   private link: ChainLink = GENESIS;
   private eventCount = 0;
+  private failed: GatewayError | undefined;
 
   constructor(private readonly options: SessionAuditOptions) {}
 
@@ -56,6 +60,7 @@ export class SessionAudit {
 
   /** Chains, writes and awaits one event of this session. */
   async record<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId = this.options.newEventId()): Promise<AuditEventOf<T>> {
+    if (this.failed) throw this.failed;
     const event = chainEvent<T>(
       {
         eventId,
@@ -69,10 +74,21 @@ export class SessionAudit {
       } as AuditEventOf<T>,
       this.link,
     );
-    await this.options.sink.write(this.options.topic, event as AuditEvent, timeoutMs);
+    try {
+      await this.options.sink.write(this.options.topic, event as AuditEvent, timeoutMs);
+    } catch (err) {
+      this.failed = err instanceof GatewayError ? err : new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', (err as Error).message, { cause: err });
+      throw this.failed;
+    }
     this.link = nextLink(event);
     this.eventCount++;
     return event;
+  }
+
+  /** Leaves the verdict slot of `request` to a verdict that came too late (see linkAfterAbandonedVerdict). */
+  abandonVerdict(request: Pick<AuditEvent, 'seq' | 'hash'>): void {
+    if (this.link.seq !== request.seq + 1 || this.link.prevHash !== request.hash) return;
+    this.link = linkAfterAbandonedVerdict(request);
   }
 
   /** Continues the chain after an event another service wrote (the verdict). */

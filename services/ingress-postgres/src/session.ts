@@ -224,7 +224,7 @@ export class AgentSession {
     const verdictPromise = this.deps.verdicts.expect(requestId);
     let verdictEvent: AuditEventOf<'VerdictIssued'>;
     try {
-      await audit.record('RequestObserved', {
+      const request = await audit.record('RequestObserved', {
         requestId,
         protocol: 'postgres',
         detail: {
@@ -239,7 +239,12 @@ export class AgentSession {
           parameters: [],
         },
       }, Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs), requestId);
-      verdictEvent = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
+      try {
+        verdictEvent = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
+      } catch (err) {
+        audit.abandonVerdict(request);
+        throw err;
+      }
     } finally {
       this.deps.verdicts.cancel(requestId);
     }

@@ -20,7 +20,8 @@ try {
   const topics = topicNames(config.topicPrefix);
   const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: auditTopics(topics) });
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger });
-  const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: config.clickhouseDatabase });
+  // Every statement names its database, so the client can connect before the database exists.
+  const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: 'default' });
   const projector = createProjector({ config, kafka, serde, topics, clickhouse, logger, nowMs: () => Date.now() });
   await projector.start();
   const admin = await startAdminServer({ port: config.adminPort, readiness: projector.readiness, metrics: projector.metrics });

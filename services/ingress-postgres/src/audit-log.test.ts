@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GatewayError } from '@agentgate/errors';
+import { verifyChain, type AuditEvent, type AuditEventOf } from '@agentgate/events';
+import { SessionAudit, type AuditSink } from './audit-log.js';
+import { VerdictWaiters } from './verdict-feed.js';
+
+function memorySink(failAfter = Infinity): AuditSink & { written: AuditEvent[] } {
+  const written: AuditEvent[] = [];
+  return {
+    written,
+    async write(_topic, event) {
+      if (written.length >= failAfter) throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE');
+      written.push(event);
+    },
+  };
+}
+
+function audit(sink: AuditSink): SessionAudit {
+  let n = 0;
+  let t = 1_000;
+  return new SessionAudit({
+    sink, topic: 't', sessionId: 's-1', producer: 'test',
+    actor: { subject: 'a', issuer: 'i', groups: [], actChain: [], tokenId: null, authMethod: 'none' },
+    newEventId: () => `id-${n++}`, nowUs: () => t++,
+  });
+}
+
+const opened = { protocol: 'postgres', connection: 'demo', targetHost: null, targetPort: null, targetDatabase: null, clientAddress: '127.0.0.1', clientPort: 1, clientTls: false, clientApplication: null, ingressInstance: 'i' };
+const closed = { reason: 'error', errorCode: 'AG_ERR_VERDICT_TIMEOUT', durationUs: 0, requestCount: 1 };
+const request = { requestId: 'r', protocol: 'postgres', detail: { kind: 'sql' as const, text: 'select 1', textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'], fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [] } };
+
+test('events are chained in order and only after the sink acknowledged them', async () => {
+  const sink = memorySink();
+  const a = audit(sink);
+  await a.record('SessionOpened', opened, 100);
+  await a.record('SessionClosed', { ...closed, reason: 'client-terminate', errorCode: null }, 100);
+  assert.deepEqual(sink.written.map((e) => e.seq), [0, 1]);
+  assert.deepEqual(verifyChain(sink.written), { ok: true, length: 2 });
+});
+
+test('after a failed write the session writes nothing more', async () => {
+  const sink = memorySink(1);
+  const a = audit(sink);
+  await a.record('SessionOpened', opened, 100);
+  await assert.rejects(a.record('RequestObserved', request, 100), (e: { code?: string }) => e.code === 'AG_ERR_AUDIT_UNAVAILABLE');
+  await assert.rejects(a.record('SessionClosed', closed, 100), (e: { code?: string }) => e.code === 'AG_ERR_AUDIT_UNAVAILABLE');
+  assert.equal(sink.written.length, 1);
+});
+
+test('an abandoned verdict slot keeps the chain verifiable', async () => {
+  const sink = memorySink();
+  const a = audit(sink);
+  await a.record('SessionOpened', opened, 100);
+  const req = await a.record('RequestObserved', request, 100);
+  a.abandonVerdict(req);
+  await a.record('SessionClosed', closed, 100);
+  assert.deepEqual(sink.written.map((e) => e.seq), [0, 1, 3]);
+  assert.deepEqual(verifyChain(sink.written), { ok: true, length: 3 });
+});
+
+test('verdict waiters deliver only what is awaited', async () => {
+  const waiters = new VerdictWaiters();
+  const pending = waiters.expect('r1');
+  const verdict = { payload: { requestId: 'r1' } } as AuditEventOf<'VerdictIssued'>;
+  assert.equal(waiters.deliver({ payload: { requestId: 'other' } } as AuditEventOf<'VerdictIssued'>), false);
+  assert.equal(waiters.deliver(verdict), true);
+  assert.equal(await pending, verdict);
+  assert.equal(waiters.size, 0);
+  const cancelled = waiters.expect('r2');
+  waiters.failAll(new GatewayError('AG_ERR_SHUTTING_DOWN'));
+  await assert.rejects(cancelled, (e: { code?: string }) => e.code === 'AG_ERR_SHUTTING_DOWN');
+});
