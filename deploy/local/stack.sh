@@ -303,8 +303,13 @@ cmd_stop() {
   [ "$whole" = 1 ] || return 0
   # Nothing of the stack may be left: no process of any group we started, no listening port.
   local pid left=() busy=() p
+  alive() { # the process or any member of its group, zombies excepted (they have exited)
+    [ -n "$(ps -e -o pid=,pgid=,stat= | awk -v p="$1" '($1 == p || $2 == p) && $3 !~ /^Z/')" ]
+  }
+  local deadline=$(( $(date +%s) + 5 ))
   for pid in $before; do
-    if kill -0 "$pid" 2>/dev/null || pgrep -g "$pid" >/dev/null 2>&1; then left+=("$pid"); fi
+    while alive "$pid" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    if alive "$pid"; then left+=("$pid"); fi
   done
   stack_ports
   for p in "${STACK_PORTS[@]}"; do port_in_use "$p" && busy+=("$p"); done
