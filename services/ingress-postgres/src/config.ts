@@ -18,6 +18,8 @@ export interface IngressConfig {
   /** Budget for writing one audit event (session, response) before failing closed. */
   auditWriteTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
+  /** A client must finish its startup (and later, authentication) within this time. */
+  startupTimeoutMs: number;
   maxMessageBytes: number;
   maxResultBytes: number;
   logLevel: string;
@@ -43,6 +45,7 @@ export function loadConfig(env: EnvMap): Readonly<IngressConfig> {
     verdictTimeoutMs: r.int('AG_VERDICT_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     auditWriteTimeoutMs: r.int('AG_AUDIT_WRITE_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     upstreamConnectTimeoutMs: r.int('AG_UPSTREAM_CONNECT_TIMEOUT_MS', 5000, { min: 100, max: 600_000 }),
+    startupTimeoutMs: r.int('AG_PG_STARTUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),
     maxMessageBytes: r.int('AG_PG_MAX_MESSAGE_BYTES', 64 * 1024 * 1024, { min: 1024 }),
     maxResultBytes: r.int('AG_PG_MAX_RESULT_BYTES', 256 * 1024 * 1024, { min: 1024 }),
     logLevel: r.string('AG_LOG_LEVEL', 'info'),

@@ -66,6 +66,14 @@ export class AgentSession {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => void this.finish({ reason: 'client-disconnect', code: null }));
+    // Like PostgreSQL's authentication_timeout: a half-open startup must not hold a slot.
+    const startupTimer = setTimeout(() => {
+      if (this.phase === 'startup') {
+        void this.fatal(new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `startup not completed within ${deps.config.startupTimeoutMs} ms`));
+      }
+    }, deps.config.startupTimeoutMs);
+    startupTimer.unref();
+    socket.once('close', () => clearTimeout(startupTimer));
   }
 
   private onData(chunk: Buffer): void {

@@ -8,7 +8,8 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_VERDICT_TIMEOUT: '08006',
   AG_ERR_POLICY_DENIED: '42501',
   AG_ERR_PROTOCOL_VIOLATION: '08P01',
-  AG_ERR_MESSAGE_TOO_LARGE: '54000',
+  // PostgreSQL answers an over-long message with 08P01 (invalid message length) as well.
+  AG_ERR_MESSAGE_TOO_LARGE: '08P01',
   AG_ERR_UNSUPPORTED: '0A000',
   AG_ERR_CONNECTION_UNKNOWN: '3D000',
   AG_ERR_CREDENTIAL_UNAVAILABLE: '08006',

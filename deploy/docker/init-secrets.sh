@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Creates the secret files docker-compose.yml mounts (random, mode 600, git-ignored).
+set -euo pipefail
+dir="$(cd "$(dirname "$0")/../.." && pwd)/.stack/secrets"
+mkdir -p "$dir" && chmod 700 "$dir"
+for s in target-admin-password target-password; do
+  [ -s "$dir/$s" ] || { openssl rand -hex 24 > "$dir/$s"; chmod 600 "$dir/$s"; }
+done
+echo "secrets in $dir"

@@ -1,0 +1,33 @@
+// Keeps docker-compose.yml consistent with the local stack: every published host port
+// must be the one deploy/local/versions.env pins for that component, on 127.0.0.1.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const versions = Object.fromEntries(
+  readFileSync(join(root, 'deploy/local/versions.env'), 'utf8').split('\n')
+    .filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=', 2)),
+);
+const expected = {
+  'target-postgres': versions.AG_TARGET_PG_PORT,
+  clickhouse: versions.AG_CLICKHOUSE_HTTP_PORT,
+  kafka: versions.AG_KAFKA_PORT,
+  registry: versions.AG_REGISTRY_PORT,
+  'ingress-postgres': versions.AG_PG_INGRESS_PORT,
+};
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
+const problems = [];
+for (const [service, port] of Object.entries(expected)) {
+  const ports = compose.services?.[service]?.ports ?? [];
+  if (!ports.some((p) => String(p).startsWith(`127.0.0.1:${port}:`))) problems.push(`${service} must publish 127.0.0.1:${port}`);
+}
+const kafkaImage = compose.services?.kafka?.image ?? '';
+if (!kafkaImage.endsWith(`:${versions.KAFKA_VERSION}`)) problems.push(`kafka image ${kafkaImage} differs from KAFKA_VERSION ${versions.KAFKA_VERSION}`);
+const registryImage = compose.services?.registry?.image ?? '';
+if (!registryImage.endsWith(`:${versions.APICURIO_VERSION}`)) problems.push(`registry image ${registryImage} differs from APICURIO_VERSION ${versions.APICURIO_VERSION}`);
+if (problems.length > 0) {
+  console.error(`docker-compose.yml is out of step with deploy/local/versions.env:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('docker-compose.yml matches the local stack');
