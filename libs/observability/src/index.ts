@@ -1,2 +1,3 @@
 export { createLogger, REDACTED_PATHS, type Logger, type LoggerConfig } from './logger.js';
 export { startAdminServer, type AdminServer, type AdminServerOptions } from './admin-server.js';
+export { runService, type RunningService, type ServiceDefinition } from './service-runner.js';

@@ -1,15 +1,9 @@
 import { hostname } from 'node:os';
-import { EnvReader, type EnvMap } from '@agentgate/config';
+import { EnvReader, readPipelineConfig, type EnvMap, type PipelineConfig } from '@agentgate/config';
 
-export interface IngressConfig {
-  serviceName: string;
-  instanceId: string;
+export interface IngressConfig extends PipelineConfig {
   listenHost: string;
   listenPort: number;
-  adminPort: number;
-  kafkaBrokers: string[];
-  registryUrl: string;
-  topicPrefix: string;
   /** Consumer group of this instance's verdict feed; must be unique per running instance. */
   verdictGroup: string;
   connectionsFile: string;
@@ -22,24 +16,19 @@ export interface IngressConfig {
   startupTimeoutMs: number;
   maxMessageBytes: number;
   maxResultBytes: number;
-  logLevel: string;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
-export function loadConfig(env: EnvMap): Readonly<IngressConfig> {
+export function loadConfig(env: EnvMap, processId = process.pid): Readonly<IngressConfig> {
   const r = new EnvReader(env);
-  const serviceName = r.string('AG_SERVICE_NAME', 'ingress-postgres');
   const listenPort = r.int('AG_PG_INGRESS_PORT', 15432, { min: 0, max: 65535 });
   const instanceName = r.string('AG_INSTANCE_NAME', `${hostname()}-${listenPort}`);
+  const common = readPipelineConfig(r, { serviceName: 'ingress-postgres', adminPortVar: 'AG_INGRESS_POSTGRES_ADMIN_PORT', adminPort: 15480, processId });
   return r.done({
-    serviceName,
-    instanceId: `${serviceName}/${instanceName}/${process.pid}`,
+    ...common,
+    instanceId: env['AG_INSTANCE_ID'] ?? `${common.serviceName}/${instanceName}/${processId}`,
     listenHost: r.string('AG_PG_INGRESS_HOST', '127.0.0.1'),
     listenPort,
-    adminPort: r.int('AG_INGRESS_POSTGRES_ADMIN_PORT', 15480, { min: 0, max: 65535 }),
-    kafkaBrokers: r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']),
-    registryUrl: r.url('AG_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7'),
-    topicPrefix: r.string('AG_TOPIC_PREFIX', 'agentgate'),
     verdictGroup: r.string('AG_VERDICT_GROUP', `agentgate-ingress-postgres.${instanceName}`),
     connectionsFile: r.string('AG_CONNECTIONS_FILE'),
     verdictTimeoutMs: r.int('AG_VERDICT_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
@@ -48,6 +37,5 @@ export function loadConfig(env: EnvMap): Readonly<IngressConfig> {
     startupTimeoutMs: r.int('AG_PG_STARTUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),
     maxMessageBytes: r.int('AG_PG_MAX_MESSAGE_BYTES', 64 * 1024 * 1024, { min: 1024 }),
     maxResultBytes: r.int('AG_PG_MAX_RESULT_BYTES', 256 * 1024 * 1024, { min: 1024 }),
-    logLevel: r.string('AG_LOG_LEVEL', 'info'),
   });
 }

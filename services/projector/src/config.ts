@@ -1,33 +1,18 @@
-import { hostname } from 'node:os';
-import { EnvReader, type EnvMap } from '@agentgate/config';
+import { EnvReader, readPipelineConfig, type EnvMap, type PipelineConfig } from '@agentgate/config';
 
-export interface ProjectorConfig {
-  serviceName: string;
-  instanceId: string;
-  kafkaBrokers: string[];
-  registryUrl: string;
-  topicPrefix: string;
+export interface ProjectorConfig extends PipelineConfig {
   consumerGroup: string;
   clickhouseUrl: string;
   clickhouseDatabase: string;
-  adminPort: number;
-  logLevel: string;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
-export function loadConfig(env: EnvMap): Readonly<ProjectorConfig> {
+export function loadConfig(env: EnvMap, processId = process.pid): Readonly<ProjectorConfig> {
   const r = new EnvReader(env);
-  const serviceName = r.string('AG_SERVICE_NAME', 'projector');
   return r.done({
-    serviceName,
-    instanceId: r.string('AG_INSTANCE_ID', `${serviceName}/${hostname()}/${process.pid}`),
-    kafkaBrokers: r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']),
-    registryUrl: r.url('AG_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7'),
-    topicPrefix: r.string('AG_TOPIC_PREFIX', 'agentgate'),
+    ...readPipelineConfig(r, { serviceName: 'projector', adminPortVar: 'AG_PROJECTOR_ADMIN_PORT', adminPort: 15482, processId }),
     consumerGroup: r.string('AG_PROJECTOR_CONSUMER_GROUP', 'agentgate-projector'),
     clickhouseUrl: r.url('AG_CLICKHOUSE_URL', 'http://127.0.0.1:18123'),
     clickhouseDatabase: r.string('AG_CLICKHOUSE_DATABASE', 'agentgate'),
-    adminPort: r.int('AG_PROJECTOR_ADMIN_PORT', 15482, { min: 0, max: 65535 }),
-    logLevel: r.string('AG_LOG_LEVEL', 'info'),
   });
 }
