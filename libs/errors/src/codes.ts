@@ -20,6 +20,23 @@ export const ERROR_CODES = {
   AG_ERR_HASH_CHAIN_BROKEN: { retriable: false, summary: 'the per-session hash chain does not verify' },
   AG_ERR_SHUTTING_DOWN: { retriable: true, summary: 'the gateway is shutting down' },
   AG_ERR_INTERNAL: { retriable: false, summary: 'internal gateway error' },
+  AG_ERR_AUTH_REQUIRED: { retriable: false, summary: 'an access token is required' },
+  AG_ERR_TLS_REQUIRED: { retriable: false, summary: 'a password (token) is only accepted inside TLS' },
+  AG_ERR_TOKEN_TOO_LARGE: { retriable: false, summary: 'the token exceeds the size limit' },
+  AG_ERR_TOKEN_MALFORMED: { retriable: false, summary: 'the token is not a well-formed JWT' },
+  AG_ERR_TOKEN_ALG_NOT_ALLOWED: { retriable: false, summary: 'the token algorithm is not allowed' },
+  AG_ERR_TOKEN_TYPE_NOT_ALLOWED: { retriable: false, summary: 'the token typ is not accepted' },
+  AG_ERR_TOKEN_SIGNATURE_INVALID: { retriable: false, summary: 'the token signature does not verify' },
+  AG_ERR_TOKEN_KEY_UNKNOWN: { retriable: false, summary: 'no key of the issuer matches the token' },
+  AG_ERR_TOKEN_KEY_REVOKED: { retriable: false, summary: 'the token was signed with a key the issuer has removed' },
+  AG_ERR_TOKEN_EXPIRED: { retriable: false, summary: 'the token has expired; reconnect with a fresh token' },
+  AG_ERR_TOKEN_NOT_YET_VALID: { retriable: false, summary: 'the token is not valid yet (nbf)' },
+  AG_ERR_TOKEN_ISSUER_UNTRUSTED: { retriable: false, summary: 'the token issuer is not trusted' },
+  AG_ERR_TOKEN_AUDIENCE_MISMATCH: { retriable: false, summary: 'the token is not meant for this gateway (aud)' },
+  AG_ERR_TOKEN_CLAIM_MISSING: { retriable: false, summary: 'a required token claim is missing or invalid' },
+  AG_ERR_IDP_UNAVAILABLE: { retriable: true, summary: 'the identity provider cannot be reached and no cached keys apply' },
+  AG_ERR_CONNECTION_FORBIDDEN: { retriable: false, summary: "the agent's groups may not use this connection" },
+  AG_ERR_SESSION_KILLED: { retriable: false, summary: 'the session was ended by an administrator' },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */
