@@ -7,12 +7,12 @@
 #   stack.sh status                 one line per component
 #   stack.sh test                   bootstrap, start if needed, run every test tier
 #
-# Components: postgres clickhouse kafka registry policy-processor projector ingress-postgres
+# Components: postgres clickhouse kafka registry dev-idp policy-processor projector ingress-postgres
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 INFRA=(postgres clickhouse kafka registry)
-SERVICES=(policy-processor projector ingress-postgres)
+SERVICES=(dev-idp policy-processor projector ingress-postgres)
 ALL=("${INFRA[@]}" "${SERVICES[@]}")
 
 # ---------------------------------------------------------------- PostgreSQL (target)
@@ -78,6 +78,8 @@ fsync = on
 EOF
     printf 'host all all 127.0.0.1/32 scram-sha-256\n' > "$data/pg_hba.conf"
   fi
+  # Connections are logged so tests can prove what never reached the target.
+  grep -q '^log_connections = on' "$data/postgresql.conf" || printf "log_connections = on\nlog_line_prefix = '%%m [%%p] %%a '\n" >> "$data/postgresql.conf"
   is_running postgres && return 0
   require_free_port "$AG_TARGET_PG_PORT" "target PostgreSQL"
   touch "$LOG_DIR/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres "$LOG_DIR/postgres.log"
@@ -196,6 +198,29 @@ start_registry() {
   wait_for "Apicurio Registry" 120 registry_ready || die "Apicurio Registry did not become ready, see $LOG_DIR/registry.log"
 }
 
+# ---------------------------------------------------------------- local CA and certificates
+
+TLS_DIR="$STACK_DIR/tls"
+
+# A CA of the local stack's own and a server certificate for 127.0.0.1/localhost, so agents
+# can use sslmode=verify-full with sslrootcert=.stack/tls/ca.crt.
+ensure_tls() {
+  [ -s "$TLS_DIR/server.crt" ] && [ -s "$TLS_DIR/server.key" ] && return 0
+  log "creating the local CA and the ingress certificate"
+  mkdir -p "$TLS_DIR" && chmod 700 "$TLS_DIR"
+  openssl ecparam -name prime256v1 -genkey -noout -out "$TLS_DIR/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$TLS_DIR/ca.key" -sha256 -days 3650 -subj "/CN=agentgate local CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$TLS_DIR/ca.crt" 2>/dev/null
+  openssl ecparam -name prime256v1 -genkey -noout -out "$TLS_DIR/server.key" 2>/dev/null
+  openssl req -new -key "$TLS_DIR/server.key" -subj "/CN=localhost" -out "$TLS_DIR/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' > "$TLS_DIR/server.ext"
+  openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+    -days 825 -sha256 -extfile "$TLS_DIR/server.ext" -out "$TLS_DIR/server.crt" 2>/dev/null || die "could not create the ingress certificate"
+  chmod 600 "$TLS_DIR"/*.key
+  chmod 644 "$TLS_DIR/ca.crt" "$TLS_DIR/server.crt"
+  chmod 755 "$TLS_DIR"
+}
+
 # ---------------------------------------------------------------- agentgate services
 
 write_service_env() {
@@ -216,6 +241,16 @@ AG_LOG_DIR=${LOG_DIR}
 AG_INGRESS_POSTGRES_ADMIN_PORT=${AG_INGRESS_POSTGRES_ADMIN_PORT}
 AG_POLICY_PROCESSOR_ADMIN_PORT=${AG_POLICY_PROCESSOR_ADMIN_PORT}
 AG_PROJECTOR_ADMIN_PORT=${AG_PROJECTOR_ADMIN_PORT}
+AG_IDENTITY_FILE=${ROOT_DIR}/deploy/identity.json
+AG_DEV_IDP_HOST=127.0.0.1
+AG_DEV_IDP_PORT=${AG_DEV_IDP_PORT}
+AG_DEV_IDP_ISSUER=http://127.0.0.1:${AG_DEV_IDP_PORT}
+AG_DEV_IDP_ADMIN_PORT=${AG_DEV_IDP_ADMIN_PORT}
+AG_DEV_IDP_STATE_DIR=${DATA_DIR}/dev-idp
+AG_DEV_IDP_CLIENTS_FILE=${SECRETS_DIR}/dev-idp-clients.json
+AG_PG_TLS_CERT_FILE=${TLS_DIR}/server.crt
+AG_PG_TLS_KEY_FILE=${TLS_DIR}/server.key
+AG_TLS_CA_FILE=${TLS_DIR}/ca.crt
 EOF
 }
 
@@ -227,10 +262,12 @@ start_service() {
   case $name in
     ingress-postgres) admin_port_var=AG_INGRESS_POSTGRES_ADMIN_PORT; require_free_port "$AG_PG_INGRESS_PORT" "PostgreSQL ingress" ;;
     policy-processor) admin_port_var=AG_POLICY_PROCESSOR_ADMIN_PORT ;;
+    dev-idp) admin_port_var=AG_DEV_IDP_ADMIN_PORT; require_free_port "$AG_DEV_IDP_PORT" "development IdP"; mkdir -p "$DATA_DIR/dev-idp" ;;
     projector) admin_port_var=AG_PROJECTOR_ADMIN_PORT ;;
   esac
   local admin_port=${!admin_port_var}
   require_free_port "$admin_port" "$name admin"
+  ensure_tls
   write_service_env
   spawn "$name" env $(grep -v '^#' "$RUN_DIR/stack.env" | xargs) AG_SERVICE_NAME="$name" \
     node --enable-source-maps "$ROOT_DIR/services/$name/dist/main.js"
@@ -244,7 +281,7 @@ stop_service() { stop_pid "$1" 15; }
 start_component() {
   case $1 in
     postgres|clickhouse|kafka|registry) "start_$1" ;;
-    policy-processor|projector|ingress-postgres) start_service "$1" ;;
+    dev-idp|policy-processor|projector|ingress-postgres) start_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -255,7 +292,7 @@ stop_component() {
     clickhouse) stop_pid clickhouse 20 ;;
     kafka) stop_pid kafka 30 ;;
     registry) stop_pid registry 20 ;;
-    policy-processor|projector|ingress-postgres) stop_service "$1" ;;
+    dev-idp|policy-processor|projector|ingress-postgres) stop_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -288,6 +325,7 @@ stack_pids() {
 STACK_PORTS=()
 stack_ports() {
   STACK_PORTS=("$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT"
+    "$AG_DEV_IDP_PORT" "$AG_DEV_IDP_ADMIN_PORT"
     "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT")
 }
 
@@ -296,7 +334,7 @@ cmd_stop() {
   local whole=0
   if [ ${#components[@]} -eq 0 ]; then
     whole=1
-    components=(ingress-postgres policy-processor projector registry kafka clickhouse postgres)
+    components=(ingress-postgres policy-processor projector dev-idp registry kafka clickhouse postgres)
   fi
   local before; before=$(stack_pids | tr '\n' ' ')
   local c; for c in "${components[@]}"; do stop_component "$c"; done
@@ -332,9 +370,10 @@ print_connect_info() {
   cat <<EOF
 
 agentgate is running on 127.0.0.1
-  PostgreSQL ingress   psql "host=127.0.0.1 port=${AG_PG_INGRESS_PORT} dbname=demo user=demo-agent"
+  PostgreSQL ingress   PGPASSWORD=\$(npm run -s token -- demo-agent) psql "host=127.0.0.1 port=${AG_PG_INGRESS_PORT} dbname=demo user=demo-agent sslmode=require"
   ClickHouse (SOC)     curl 'http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT+event_type,count()+FROM+agentgate.events+GROUP+BY+event_type'
   Kafka ${AG_KAFKA_PORT}   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
+  development IdP      http://127.0.0.1:${AG_DEV_IDP_PORT}   local CA ${TLS_DIR}/ca.crt
   logs in ${LOG_DIR}; stop with: npm stop
 
 EOF

@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { clickhouse, eventually, psql, stack, uniqueMarker } from '../support/stack.js';
+import { clickhouse, eventually, pgConfig, psql, stack, uniqueMarker } from '../support/stack.js';
 import { sessionEvents, sessionIdFor, verifySession, type EventRowView } from '../support/audit.js';
 
 const ch = clickhouse();
@@ -76,7 +76,7 @@ test('an unknown connection is refused with 3D000', async () => {
   const result = await psql(['-c', 'select 1'], { database: 'nope', applicationName: uniqueMarker('e2e_unknown') });
   assert.match(result.stderr, /FATAL:\s+agentgate: no connection named "nope"/);
   assert.match(result.stderr, /code=AG_ERR_CONNECTION_UNKNOWN/);
-  const client = new pg.Client({ host: stack.ingressHost, port: stack.ingressPort, database: 'nope', user: 'demo-agent' });
+  const client = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_unknown_pg'), database: 'nope' }));
   client.on('error', () => {});
   const error = await client.connect().then(() => undefined, (e: { code?: string }) => e);
   await client.end().catch(() => {});

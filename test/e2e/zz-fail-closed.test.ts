@@ -3,10 +3,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { eventually, stack, stackCommand, targetQuery, uniqueMarker } from '../support/stack.js';
+import { eventually, pgConfig, stackCommand, targetQuery, uniqueMarker } from '../support/stack.js';
 
 function client(applicationName: string): pg.Client {
-  return new pg.Client({ host: stack.ingressHost, port: stack.ingressPort, database: 'demo', user: 'demo-agent', application_name: applicationName });
+  return new pg.Client(pgConfig({ applicationName }));
 }
 
 after(() => {

@@ -18,6 +18,9 @@ export const stack = Object.freeze({
   kafkaBrokers: (env['AG_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
   registryUrl: env['AG_REGISTRY_URL'] ?? 'http://127.0.0.1:18081/apis/ccompat/v7',
   secretsDir: env['AG_SECRETS_DIR'] ?? join(ROOT, '.stack/secrets'),
+  caFile: env['AG_TLS_CA_FILE'] ?? join(ROOT, '.stack/tls/ca.crt'),
+  idpIssuer: env['AG_DEV_IDP_ISSUER'] ?? 'http://127.0.0.1:14000',
+  idpStateDir: env['AG_DEV_IDP_STATE_DIR'] ?? join(ROOT, '.stack/data/dev-idp'),
   logDir: env['AG_LOG_DIR'] ?? join(ROOT, '.stack/logs'),
 });
 
@@ -36,12 +39,48 @@ export interface PsqlResult {
   elapsedMs: number;
 }
 
-/** Runs the real psql against the ingress. */
-export function psql(args: string[], options: { applicationName?: string; input?: string; database?: string } = {}): Promise<PsqlResult> {
+const tokenCache = new Map<string, string>();
+
+/** An access token from the development IdP, via the same script the README shows. */
+export function token(name: string, extra: string[] = []): string {
+  const key = [name, ...extra].join(' ');
+  const cached = tokenCache.get(key);
+  if (cached && extra.length === 0) return cached;
+  const r = spawnSync('node', [join(ROOT, 'scripts/token.mjs'), name, ...extra], { encoding: 'utf8', env: process.env });
+  if (r.status !== 0) throw new Error(`token for ${name} failed: ${r.stderr}`);
+  const value = r.stdout.trim();
+  if (extra.length === 0) tokenCache.set(key, value);
+  return value;
+}
+
+/** Forgets cached tokens (after the IdP's keys change). */
+export function forgetTokens(): void {
+  tokenCache.clear();
+}
+
+/** node-postgres settings for the ingress: TLS verified against the local CA, a token as password. */
+export function pgConfig(options: { applicationName: string; password?: string; database?: string; user?: string }): {
+  host: string; port: number; database: string; user: string; password: string; application_name: string; ssl: { ca: string; servername: string };
+} {
+  return {
+    host: stack.ingressHost,
+    port: stack.ingressPort,
+    database: options.database ?? 'demo',
+    user: options.user ?? 'demo-agent',
+    password: options.password ?? token('demo-agent'),
+    application_name: options.applicationName,
+    ssl: { ca: readFileSync(stack.caFile, 'utf8'), servername: 'localhost' },
+  };
+}
+
+/** Runs the real psql against the ingress, over verified TLS with a token. */
+export function psql(args: string[], options: { applicationName?: string; input?: string; database?: string; password?: string } = {}): Promise<PsqlResult> {
   const started = Date.now();
-  const conninfo = `host=${stack.ingressHost} port=${stack.ingressPort} dbname=${options.database ?? 'demo'} user=demo-agent application_name=${options.applicationName ?? 'e2e'}`;
+  const conninfo = `host=${stack.ingressHost} port=${stack.ingressPort} dbname=${options.database ?? 'demo'} user=demo-agent application_name=${options.applicationName ?? 'e2e'} sslmode=verify-full sslrootcert=${stack.caFile}`;
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('psql', ['-X', '-v', 'VERBOSITY=verbose', conninfo, ...args], { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+    const child = spawn('psql', ['-X', '-v', 'VERBOSITY=verbose', conninfo, ...args], {
+      env: { ...process.env, PGCONNECT_TIMEOUT: '10', PGPASSWORD: options.password ?? token('demo-agent') },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

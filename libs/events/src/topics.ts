@@ -20,7 +20,7 @@ export function topicNames(prefix = 'agentgate'): TopicNames {
   });
 }
 
-/** Topics that carry audit events (projected into ClickHouse). */
+/** Topics that carry audit events (projected into ClickHouse); admin commands are audited too. */
 export function auditTopics(names: TopicNames): string[] {
-  return [names.ingress, names.verdicts];
+  return [names.ingress, names.verdicts, names.control];
 }

@@ -139,6 +139,12 @@ export interface SessionClosed {
   requestCount: number;
 }
 
+export interface SessionKillRequested {
+  targetSessionId: string;
+  reason: string;
+  requestedBy: string;
+}
+
 /** Payload type by event type name (the Avro record name of the payload branch). */
 export interface PayloadByType {
   SessionOpened: SessionOpened;
@@ -146,6 +152,7 @@ export interface PayloadByType {
   VerdictIssued: VerdictIssued;
   ResponseObserved: ResponseObserved;
   SessionClosed: SessionClosed;
+  SessionKillRequested: SessionKillRequested;
 }
 
 export type EventType = keyof PayloadByType;
@@ -156,6 +163,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'VerdictIssued',
   'ResponseObserved',
   'SessionClosed',
+  'SessionKillRequested',
 ];
 
 /** An audit event: the envelope plus one typed payload. */

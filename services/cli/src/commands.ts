@@ -13,12 +13,15 @@ export const USAGE = `usage: agentgate <command> [options]
 
 commands:
   sessions [--limit N]                 recent sessions: who, where, how many statements, denials
+  kill --session ID [--reason TEXT] [--as NAME]
+                                       end a live session through the control topic
   verify-chain [--session ID] [--limit N]
                                        recompute the per-session hash chains stored in ClickHouse;
                                        exits 1 when any chain is broken
   help                                 this text
 
-environment: AG_CLICKHOUSE_URL (http://127.0.0.1:18123), AG_CLICKHOUSE_DATABASE (agentgate)`;
+environment: AG_CLICKHOUSE_URL (http://127.0.0.1:18123), AG_CLICKHOUSE_DATABASE (agentgate),
+             AG_KAFKA_BROKERS (127.0.0.1:19092), AG_REGISTRY_URL, AG_TOPIC_PREFIX (agentgate)`;
 
 function limitOf(flags: Record<string, string>, fallback: number): string {
   const n = Number(flags['limit'] ?? fallback);

@@ -3,10 +3,13 @@ import { toGatewayError } from '@agentgate/errors';
 import { parseArgs } from './args.js';
 import { loadConfig } from './config.js';
 import { USAGE, sessions, verifyChain, type CommandContext } from './commands.js';
+import { kill } from './kill.js';
+import type { CliConfig } from './config.js';
 
-const COMMANDS: Record<string, (ctx: CommandContext, flags: Record<string, string>) => Promise<number>> = {
+const COMMANDS: Record<string, (ctx: CommandContext & { config: Readonly<CliConfig> }, flags: Record<string, string>) => Promise<number>> = {
   sessions,
   'verify-chain': verifyChain,
+  kill,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -23,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: 'default' });
   try {
-    return await run({ clickhouse, database: config.clickhouseDatabase, out: (line) => process.stdout.write(`${line}\n`) }, flags);
+    return await run({ config, clickhouse, database: config.clickhouseDatabase, out: (line) => process.stdout.write(`${line}\n`) }, flags);
   } finally {
     await clickhouse.close();
   }

@@ -7,6 +7,8 @@ import { AgentSession } from './session.js';
 
 export interface IngressServer {
   listen(host: string, port: number): Promise<number>;
+  /** Ends a live session held by this instance; false when it holds no such session. */
+  kill(sessionId: string, message: string): boolean;
   close(): Promise<void>;
   sessionCount(): number;
   metrics(): string;
@@ -14,6 +16,7 @@ export interface IngressServer {
 
 export function createIngressServer(deps: SessionDeps & { logger: Logger }): IngressServer {
   const sessions = new Set<AgentSession>();
+  const byId = new Map<string, AgentSession>();
   let opened = 0;
   const server: Server = createServer((socket: Socket) => {
     opened++;
@@ -26,10 +29,14 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
       return;
     }
     sessions.add(session);
+    byId.set(session.sessionId, session);
     socket.once('close', () => {
       // The session records its own close; keep it listed until it has.
       const forget = (): void => {
-        if (session.closed) sessions.delete(session);
+        if (session.closed) {
+          sessions.delete(session);
+          byId.delete(session.sessionId);
+        }
         else setTimeout(forget, 100).unref();
       };
       forget();
@@ -45,6 +52,12 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...sessions].map((s) => s.terminate('AG_ERR_SHUTTING_DOWN', 'shutdown')));
+    },
+    kill(sessionId, message) {
+      const session = byId.get(sessionId);
+      if (!session || session.closed) return false;
+      void session.terminate('AG_ERR_SESSION_KILLED', 'killed', message);
+      return true;
     },
     sessionCount: () => sessions.size,
     metrics: () =>

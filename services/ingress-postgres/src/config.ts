@@ -7,6 +7,13 @@ export interface IngressConfig extends PipelineConfig {
   /** Consumer group of this instance's verdict feed; must be unique per running instance. */
   verdictGroup: string;
   connectionsFile: string;
+  /** Trusted issuers (deploy/identity.json). */
+  identityFile: string;
+  /** PEM certificate and key offered to agents after SSLRequest; both empty = no TLS. */
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** Consumer group of this instance's control feed (admin kill); unique per instance. */
+  controlGroup: string;
   /** Budget for "request durable + verdict received"; past it the agent gets 08006. */
   verdictTimeoutMs: number;
   /** Budget for writing one audit event (session, response) before failing closed. */
@@ -31,6 +38,10 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     listenPort,
     verdictGroup: r.string('AG_VERDICT_GROUP', `agentgate-ingress-postgres.${instanceName}`),
     connectionsFile: r.string('AG_CONNECTIONS_FILE'),
+    identityFile: r.string('AG_IDENTITY_FILE'),
+    tlsCertFile: r.string('AG_PG_TLS_CERT_FILE', ''),
+    tlsKeyFile: r.string('AG_PG_TLS_KEY_FILE', ''),
+    controlGroup: r.string('AG_CONTROL_GROUP', `agentgate-ingress-postgres-control.${instanceName}`),
     verdictTimeoutMs: r.int('AG_VERDICT_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     auditWriteTimeoutMs: r.int('AG_AUDIT_WRITE_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     upstreamConnectTimeoutMs: r.int('AG_UPSTREAM_CONNECT_TIMEOUT_MS', 5000, { min: 100, max: 600_000 }),

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { createEventSerde, topicNames } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
+import { createTokenVerifier } from '@agentgate/identity';
 import { loadSqlParser } from '@agentgate/sql';
 import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
+import { loadIdentityConfig } from './identity-config.js';
 import { kafkaAuditSink } from './audit-log.js';
 import { kafkaVerdictFeed } from './verdict-feed.js';
+import { kafkaControlFeed } from './control-feed.js';
 import { createIngressServer } from './app.js';
 
 const env = Object.freeze({ ...process.env });
@@ -16,34 +21,47 @@ await runService({
   loadConfig: () => loadConfig(env),
   async start(config, logger) {
     const catalog = loadConnectionCatalog(config.connectionsFile, env);
+    const identity = createTokenVerifier(loadIdentityConfig(config.identityFile));
+    const tls = config.tlsCertFile && config.tlsKeyFile
+      ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
+      : undefined;
     const topics = topicNames(config.topicPrefix);
-    const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts] });
+    const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts, topics.control] });
     const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger, retry: 'fast', requestTimeoutMs: config.auditWriteTimeoutMs });
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [
-      { topic: topics.ingress, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
-      { topic: topics.verdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
-    ]).finally(() => admin.disconnect());
+    await ensureTopics(admin, [topics.ingress, topics.verdicts, topics.control].map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })))
+      .finally(() => admin.disconnect());
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const verdicts = kafkaVerdictFeed({ kafka, serde, topic: topics.verdicts, groupId: config.verdictGroup, logger });
     await verdicts.start();
     const server = createIngressServer({
-      config, catalog, env, logger, verdicts,
+      config, catalog, env, logger, verdicts, identity, tls,
       sink: kafkaAuditSink(producer, serde),
       ingressTopic: topics.ingress,
       parser: await loadSqlParser(),
       newId: randomUUID,
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
+    const control = kafkaControlFeed({
+      kafka, serde, logger, topic: topics.control, groupId: config.controlGroup,
+      onKill: (command) => {
+        const { targetSessionId, requestedBy, reason } = command.payload;
+        if (server.kill(targetSessionId, `session ended by ${requestedBy}: ${reason}`)) {
+          logger.info({ sessionId: targetSessionId, requestedBy }, 'session killed on request');
+        }
+      },
+    });
+    await control.start();
     const port = await server.listen(config.listenHost, config.listenPort);
     return {
-      readiness: () => ({ verdictFeed: verdicts.ready }),
+      readiness: () => ({ verdictFeed: verdicts.ready, controlFeed: control.ready }),
       metrics: server.metrics,
-      describe: () => ({ host: config.listenHost, port, connections: catalog.names() }),
+      describe: () => ({ host: config.listenHost, port, tls: tls !== undefined, connections: catalog.names() }),
       async stop() {
         await server.close();
+        await control.stop();
         await verdicts.stop();
         await producer.disconnect().catch(() => {});
       },

@@ -5,27 +5,46 @@
 // Walking-skeleton scope: simple query protocol. Extended protocol, COPY FROM STDIN and
 // result streaming answer with a clear error until the full PostgreSQL ingress lands.
 import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import { createHash, randomInt } from 'node:crypto';
 import { GatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
 import type { Actor, AuditEventOf, ResponseObserved, VerdictIssued } from '@agentgate/events';
 import { withDeadline } from '@agentgate/kafka';
 import {
-  FrontendParser, authenticationOk, backendKeyData, decodeCommandComplete, decodeErrorFields,
-  decodeReadyForQuery, decodeRowDescription, errorResponse, readyForQuery, sslResponse,
-  type FrontendMessage, type StartupMessage, type TransactionStatus,
+  FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodeCommandComplete,
+  decodeErrorFields, decodePasswordMessage, decodeReadyForQuery, decodeRowDescription, errorResponse,
+  readyForQuery, sslResponse, type FrontendMessage, type StartupMessage, type TransactionStatus,
 } from '@agentgate/pg-wire';
 import { serialize } from 'pg-protocol';
 import type { SqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
-import { resolveCredential, type ConnectionCatalog } from './connections.js';
+import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
 import { SessionAudit, type AuditSink } from './audit-log.js';
 import { sqlStateFor } from './sqlstate.js';
 import { openUpstream, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
 
+/** What the session needs of a verified identity (libs/identity's VerifiedIdentity fits). */
+export interface AgentIdentity {
+  subject: string;
+  issuer: string;
+  groups: string[];
+  actChain: { subject: string; issuer: string | null; clientId: string | null }[];
+  tokenId: string | null;
+  expiresAt: Date;
+}
+
+/** Verifies the access token an agent presents as its password. */
+export interface IdentityVerifier {
+  verify(token: string): Promise<AgentIdentity>;
+}
+
 export interface SessionDeps {
   config: Readonly<IngressConfig>;
+  identity: IdentityVerifier;
+  /** TLS for agents; undefined when no certificate is configured (loopback-only plaintext). */
+  tls: SecureContext | undefined;
   catalog: ConnectionCatalog;
   sink: AuditSink;
   ingressTopic: string;
@@ -37,7 +56,7 @@ export interface SessionDeps {
   nowUs: () => number;
 }
 
-type Phase = 'startup' | 'authenticating' | 'ready' | 'closing' | 'closed';
+type Phase = 'startup' | 'awaiting-password' | 'authenticating' | 'ready' | 'closing' | 'closed';
 
 const EXTENDED_PROTOCOL = new Set(['Parse', 'Bind', 'Describe', 'Execute', 'Close', 'Flush']);
 const MAX_QUEUED_MESSAGES = 1024;
@@ -56,24 +75,35 @@ export class AgentSession {
   private requestCount = 0;
   private readonly openedAtUs: number;
   private closeReason: { reason: string; code: ErrorCode | null } | undefined;
+  /** The agent-facing stream: the TCP socket, or the TLS socket over it after SSLRequest. */
+  private stream: Socket;
+  private tlsActive = false;
+  private startup: StartupMessage | undefined;
+  private identity: AgentIdentity | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly onStreamData = (chunk: Buffer): void => this.onData(chunk);
 
   constructor(private readonly socket: Socket, private readonly deps: SessionDeps) {
     this.sessionId = deps.newId();
     this.openedAtUs = deps.nowUs();
     this.parser = new FrontendParser({ maxMessageBytes: deps.config.maxMessageBytes });
     this.log = deps.logger.child({ sessionId: this.sessionId, client: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.stream = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', this.onStreamData);
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => void this.finish({ reason: 'client-disconnect', code: null }));
     // Like PostgreSQL's authentication_timeout: a half-open startup must not hold a slot.
     const startupTimer = setTimeout(() => {
-      if (this.phase === 'startup') {
+      if (this.phase === 'startup' || this.phase === 'awaiting-password') {
         void this.fatal(new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `startup not completed within ${deps.config.startupTimeoutMs} ms`));
       }
     }, deps.config.startupTimeoutMs);
     startupTimer.unref();
-    socket.once('close', () => clearTimeout(startupTimer));
+    socket.once('close', () => {
+      clearTimeout(startupTimer);
+      clearTimeout(this.expiryTimer);
+    });
   }
 
   private onData(chunk: Buffer): void {
@@ -112,6 +142,10 @@ export class AgentSession {
 
   private async handle(message: FrontendMessage): Promise<void> {
     if (this.phase === 'startup') return this.handleStartupPhase(message);
+    if (this.phase === 'awaiting-password') {
+      if (message.type !== 'PasswordLike') throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `expected a password message, got ${message.type}`);
+      return this.authenticate(decodePasswordMessage(message.payload));
+    }
     if (this.skipUntilSync) {
       if (message.type === 'Sync') {
         this.skipUntilSync = false;
@@ -142,41 +176,88 @@ export class AgentSession {
   private async handleStartupPhase(message: FrontendMessage): Promise<void> {
     switch (message.type) {
       case 'SSLRequest':
-      case 'GSSENCRequest':
-        // TLS arrives with the identity work; until then answer 'N' and go on in plaintext (loopback only).
+        if (this.deps.tls && !this.tlsActive) return this.startTls(this.deps.tls);
         this.write(sslResponse(false));
-        // The parser pauses after these requests; declining TLS, we resume it.
+        // The parser pauses after these requests; declining, we resume it.
+        this.resumeParser();
+        return;
+      case 'GSSENCRequest':
+        this.write(sslResponse(false));
         this.resumeParser();
         return;
       case 'CancelRequest':
-        this.socket.end();
+        this.stream.end();
         this.phase = 'closed';
         return;
       case 'Startup':
-        return this.startSession(message);
+        return this.requestPassword(message);
       default:
         throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `unexpected ${message.type} before startup`);
     }
   }
 
-  private async startSession(startup: StartupMessage): Promise<void> {
+  private startTls(context: SecureContext): void {
+    // Bytes sent after SSLRequest but before the handshake would be read as if encrypted
+    // (CVE-2021-23214): refuse them.
+    if (this.parser.bufferedBytes > 0) throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'data received before the TLS handshake');
+    this.socket.off('data', this.onStreamData);
+    this.socket.write(sslResponse(true));
+    const tls = new TLSSocket(this.socket, { isServer: true, secureContext: context });
+    tls.on('error', (err) => {
+      this.log.debug({ err: err.message }, 'TLS error');
+      this.socket.destroy();
+    });
+    tls.on('data', this.onStreamData);
+    this.stream = tls;
+    this.tlsActive = true;
+    this.resumeParser();
+  }
+
+  private requestPassword(startup: StartupMessage): void {
+    const loopback = /^(127\.|::1$|::ffff:127\.)/.test(this.socket.remoteAddress ?? '');
+    // The token is a bearer credential: never accept it in cleartext over a network.
+    if (!this.tlsActive && !loopback) {
+      throw new GatewayError('AG_ERR_TLS_REQUIRED', 'connect with TLS (sslmode=require or stronger) to send an access token');
+    }
+    this.startup = startup;
+    this.phase = 'awaiting-password';
+    this.write(authenticationCleartextPassword());
+  }
+
+  private async authenticate(token: string): Promise<void> {
     this.phase = 'authenticating';
-    const params = startup.parameters;
+    if (token === '') throw new GatewayError('AG_ERR_AUTH_REQUIRED', 'send an OIDC access token as the password');
+    const identity = await this.deps.identity.verify(token);
+    const params = this.startup?.parameters ?? {};
     const connectionName = params['database'] ?? params['user'] ?? '';
     const connection = this.deps.catalog.get(connectionName);
     if (!connection) {
       throw new GatewayError('AG_ERR_CONNECTION_UNKNOWN', `no connection named "${connectionName}"; known: ${this.deps.catalog.names().join(', ')}`);
     }
-    // Identity is not verified yet (OIDC arrives with the identity issue): record what the
-    // agent claimed, marked unverified, so the audit trail never pretends otherwise.
+    if (!connection.allowedGroups.some((g) => identity.groups.includes(g))) {
+      throw new GatewayError('AG_ERR_CONNECTION_FORBIDDEN', `${identity.subject} may not use connection ${connection.name}`);
+    }
+    if (identity.expiresAt.getTime() <= Date.now()) throw new GatewayError('AG_ERR_TOKEN_EXPIRED');
+    this.identity = identity;
     const actor: Actor = {
-      subject: params['user'] ?? 'unknown',
-      issuer: 'unverified:startup',
-      groups: [],
-      actChain: [],
-      tokenId: null,
-      authMethod: 'none',
+      subject: identity.subject,
+      issuer: identity.issuer,
+      groups: [...identity.groups],
+      actChain: identity.actChain.map((l) => ({ subject: l.subject, issuer: l.issuer, clientId: l.clientId })),
+      tokenId: identity.tokenId,
+      authMethod: 'oidc-access-token',
     };
+    this.log.info({ subject: identity.subject, connection: connection.name, tls: this.tlsActive }, 'agent authenticated');
+    await this.startSession(params, connection, actor);
+    // Continuous authorization: the session ends when the token does.
+    const remaining = identity.expiresAt.getTime() - Date.now();
+    this.expiryTimer = setTimeout(() => {
+      void this.terminate('AG_ERR_TOKEN_EXPIRED', 'token-expired');
+    }, Math.max(remaining, 0));
+    this.expiryTimer.unref();
+  }
+
+  private async startSession(params: Record<string, string>, connection: PostgresConnection, actor: Actor): Promise<void> {
     this.audit = new SessionAudit({
       sink: this.deps.sink,
       topic: this.deps.ingressTopic,
@@ -194,11 +275,11 @@ export class AgentSession {
       targetDatabase: connection.database,
       clientAddress: this.socket.remoteAddress ?? '',
       clientPort: this.socket.remotePort ?? 0,
-      clientTls: false,
+      clientTls: this.tlsActive,
       clientApplication: params['application_name'] ?? null,
       ingressInstance: this.deps.config.instanceId,
     }, this.deps.config.auditWriteTimeoutMs);
-    this.log.info({ connection: connection.name, subject: actor.subject }, 'session opened');
+    this.log.info({ connection: connection.name }, 'session opened');
 
     this.upstream = await openUpstream({
       host: connection.host,
@@ -222,6 +303,9 @@ export class AgentSession {
   }
 
   private async handleQuery(sql: string): Promise<void> {
+    if (this.identity && this.identity.expiresAt.getTime() <= Date.now()) {
+      throw new GatewayError('AG_ERR_TOKEN_EXPIRED', `the access token expired at ${this.identity.expiresAt.toISOString()}; reconnect with a fresh token`);
+    }
     const audit = this.audit!;
     const upstream = this.upstream!;
     const classification = this.deps.parser.classify(sql);
@@ -275,7 +359,7 @@ export class AgentSession {
       this.sendError('ERROR', new GatewayError('AG_ERR_RESULT_TOO_LARGE', `the result exceeds the gateway limit of ${this.deps.config.maxResultBytes} bytes (streaming arrives with the full PostgreSQL ingress)`));
       this.write(readyForQuery(this.txStatus));
     } else {
-      for (const frame of result.frames) this.socket.write(frame);
+      for (const frame of result.frames) this.write(frame);
     }
   }
 
@@ -346,7 +430,7 @@ export class AgentSession {
   }
 
   private write(bytes: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(bytes);
+    if (!this.stream.destroyed) this.stream.write(bytes);
   }
 
   private sendError(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): void {
@@ -372,8 +456,9 @@ export class AgentSession {
     this.phase = 'closing';
     this.closeReason = close;
     this.queue.length = 0;
+    clearTimeout(this.expiryTimer);
     this.upstream?.close();
-    if (!this.socket.destroyed) this.socket.end();
+    if (!this.stream.destroyed) this.stream.end();
     if (this.audit) {
       try {
         // Best effort: a session that ends because the log is down cannot record its end.
@@ -391,9 +476,9 @@ export class AgentSession {
     this.log.info({ reason: close.reason, requests: this.requestCount }, 'session closed');
   }
 
-  /** Ends the session from the server side (shutdown, admin kill). */
-  terminate(code: ErrorCode, reason: string): Promise<void> {
-    return this.fatal(new GatewayError(code), reason);
+  /** Ends the session from the server side (shutdown, token expiry, admin kill). */
+  terminate(code: ErrorCode, reason: string, message?: string): Promise<void> {
+    return this.fatal(new GatewayError(code, message), reason);
   }
 
   get closed(): boolean {

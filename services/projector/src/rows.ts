@@ -43,6 +43,8 @@ function payloadColumns(event: AuditEvent): Partial<EventRow> {
       };
     case 'SessionClosed':
       return { outcome: event.payload.reason, error_code: event.payload.errorCode ?? '' };
+    case 'SessionKillRequested':
+      return { request_id: event.payload.targetSessionId, outcome: event.payload.reason };
     default: {
       const unknown: never = event;
       return unknown;

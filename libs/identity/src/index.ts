@@ -1,0 +1,2 @@
+export type { DelegationLink, TokenAlgorithm, TokenVerifier, TrustedIssuer, VerifiedIdentity, VerifierOptions } from './types.js';
+export { createTokenVerifier } from './verifier.js';

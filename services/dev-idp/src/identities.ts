@@ -1,0 +1,23 @@
+// The demo identities the dev IdP knows. Each is a confidential OAuth client that can only
+// use the client_credentials grant, humans included: this is a development stand-in. Real
+// deployments use the organisation's IdP, where humans log in interactively (authorization
+// code + MFA) and agents get workload identities; nothing here is meant for production.
+
+export type IdentityKind = 'agent' | 'human';
+
+export interface DemoIdentity {
+  /** The client_id, and the `sub` of tokens issued to it without delegation. */
+  readonly name: string;
+  readonly kind: IdentityKind;
+  /** The `groups` claim of its tokens. */
+  readonly groups: readonly string[];
+}
+
+export const DEMO_IDENTITIES: readonly DemoIdentity[] = Object.freeze([
+  { name: 'demo-agent', kind: 'agent', groups: ['agents'] },
+  { name: 'report-agent', kind: 'agent', groups: ['readonly-agents'] },
+  { name: 'dba-agent', kind: 'agent', groups: ['dba-agents'] },
+  { name: 'alice', kind: 'human', groups: ['approvers'] },
+  { name: 'carol', kind: 'human', groups: ['approvers'] },
+  { name: 'bob', kind: 'human', groups: ['auditors'] },
+]);
