@@ -15,6 +15,7 @@ const expected = {
   kafka: versions.AG_KAFKA_PORT,
   registry: versions.AG_REGISTRY_PORT,
   'ingress-postgres': versions.AG_PG_INGRESS_PORT,
+  'dev-idp': versions.AG_DEV_IDP_PORT,
 };
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
 const problems = [];

@@ -6,4 +6,6 @@ mkdir -p "$dir" && chmod 700 "$dir"
 for s in target-admin-password target-password; do
   [ -s "$dir/$s" ] || { openssl rand -hex 24 > "$dir/$s"; chmod 600 "$dir/$s"; }
 done
+# The ingress certificate and the local CA, as `npm start` creates them.
+bash "$(dirname "$0")/../local/stack.sh" tls
 echo "secrets in $dir"

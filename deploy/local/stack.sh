@@ -76,8 +76,16 @@ pg_stat_statements.track = all
 max_connections = 200
 fsync = on
 EOF
-    printf 'host all all 127.0.0.1/32 scram-sha-256\n' > "$data/pg_hba.conf"
+    # The gateway's login only over TLS; the stack's own admin scripts may use either.
+    printf 'hostssl all agentgate_gateway 127.0.0.1/32 scram-sha-256\nhostnossl all agentgate_gateway 127.0.0.1/32 reject\nhost all all 127.0.0.1/32 scram-sha-256\n' > "$data/pg_hba.conf"
   fi
+  # TLS with a certificate from the local CA, so the gateway can verify the target (verify-full).
+  ensure_tls
+  if ! cmp -s "$TLS_DIR/server.crt" "$data/server.crt" 2>/dev/null; then
+    cp "$TLS_DIR/server.crt" "$data/server.crt"; cp "$TLS_DIR/server.key" "$data/server.key"
+    chmod 600 "$data/server.key"; [ "$(id -u)" = 0 ] && chown postgres "$data/server.crt" "$data/server.key"
+  fi
+  grep -q '^ssl = on' "$data/postgresql.conf" || printf "ssl = on\nssl_min_protocol_version = 'TLSv1.2'\n" >> "$data/postgresql.conf"
   # Connections are logged so tests can prove what never reached the target.
   grep -q '^log_connections = on' "$data/postgresql.conf" || printf "log_connections = on\nlog_line_prefix = '%%m [%%p] %%a '\n" >> "$data/postgresql.conf"
   is_running postgres && return 0
@@ -401,5 +409,6 @@ case "${1:-}" in
   status) cmd_status ;;
   test) cmd_test ;;
   bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;
+  tls) ensure_tls ;;
   *) echo "usage: $0 start|stop|status|test [component...]" >&2; exit 2 ;;
 esac

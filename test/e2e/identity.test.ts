@@ -115,6 +115,17 @@ test('attack suite: every forged or unfit token is refused with its own code and
   await expectRefused('forbidden_connection', token('report-agent'), 'AG_ERR_CONNECTION_FORBIDDEN', { database: 'scratch', sqlstate: '28000' });
 });
 
+test('the gateway logs in to the target with its own credential over verified TLS', async () => {
+  const client = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_upstream_tls') }));
+  await client.connect();
+  try {
+    const row = (await client.query('select current_user as who, ssl from pg_stat_ssl where pid = pg_backend_pid()')).rows[0];
+    assert.deepEqual(row, { who: 'agentgate_gateway', ssl: true });
+  } finally {
+    await client.end();
+  }
+});
+
 test('dba-agent may use scratch for real DDL', async () => {
   const client = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_scratch'), database: 'scratch', password: token('dba-agent') }));
   await client.connect();

@@ -24,6 +24,14 @@ test('inline passwords, bad ports and duplicates are refused with AG_ERR_CONFIG_
   assert.throws(() => parseConnectionCatalog('{', {}), (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID');
 });
 
+test('TLS options: prefer by default, verify-full needs a CA', () => {
+  const parsed = (tls: unknown) => parseConnectionCatalog(JSON.stringify({ connections: [{ ...entry, tls }] }), { DIR: '/s' }).get('demo')?.tls;
+  assert.deepEqual(parsed(undefined), { mode: 'prefer' });
+  assert.deepEqual(parsed({ mode: 'verify-full', caFile: '${DIR}/ca.crt', serverName: 'db' }), { mode: 'verify-full', caFile: '/s/ca.crt', serverName: 'db' });
+  assert.throws(() => parsed({ mode: 'verify-full' }), (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID');
+  assert.throws(() => parsed({ mode: 'sometimes' }), (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID');
+});
+
 test('credentials resolve from env and files at use time', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ag-cred-'));
   writeFileSync(join(dir, 'pw'), 's3cret\n');

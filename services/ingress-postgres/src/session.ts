@@ -282,6 +282,7 @@ export class AgentSession {
     this.log.info({ connection: connection.name }, 'session opened');
 
     this.upstream = await openUpstream({
+      tls: connection.tls,
       host: connection.host,
       port: connection.port,
       database: connection.database,

@@ -2,6 +2,8 @@
 // SCRAM-SHA-256 (or md5 / cleartext for old servers) with the vaulted credential.
 // Frames come out of a pull queue so the session reads them at its own pace.
 import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect as connectTls } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { serialize } from 'pg-protocol';
 import { GatewayError } from '@agentgate/errors';
@@ -10,7 +12,17 @@ import {
   scramClientFinal, scramClientFirst, scramVerifyServerFinal, type BackendFrame,
 } from '@agentgate/pg-wire';
 
+/** How the gateway protects its own connection to the target (libpq's sslmode names). */
+export interface UpstreamTls {
+  mode: 'disable' | 'prefer' | 'require' | 'verify-full';
+  /** CA bundle (PEM) to verify the target's certificate; required for verify-full. */
+  caFile?: string;
+  /** Name the certificate must carry; defaults to the host. */
+  serverName?: string;
+}
+
 export interface UpstreamTarget {
+  tls: UpstreamTls;
   host: string;
   port: number;
   database: string;
@@ -72,14 +84,17 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
   const queue = new FrameQueue();
   const closeListeners: (() => void)[] = [];
   let closed = false;
+  // The stream frames are read from and written to: the socket, or TLS over it.
+  let stream: Socket = socket;
 
-  socket.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer): void => {
     const err = framer.push(chunk, (frame) => queue.push(frame));
     if (err) {
       queue.fail(err);
       socket.destroy();
     }
-  });
+  };
+  socket.on('data', onData);
   socket.on('error', (cause) => queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target connection error: ${cause.message}`, { cause })));
   socket.on('close', () => {
     closed = true;
@@ -97,7 +112,8 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
       socket.once('connect', resolve);
       socket.once('error', (cause) => reject(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `cannot reach target: ${cause.message}`, { cause })));
     });
-    socket.write(serialize.startup({ user: target.username, database: target.database, application_name: target.applicationName, client_encoding: 'UTF8' }));
+    if (target.tls.mode !== 'disable') stream = await negotiateTls(socket, framer, queue, target, onData);
+    stream.write(serialize.startup({ user: target.username, database: target.database, application_name: target.applicationName, client_encoding: 'UTF8' }));
 
     const parameterFrames: Buffer[] = [];
     let backendKey = { processId: 0, secretKey: 0 };
@@ -112,23 +128,23 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
           case 'ok':
             break;
           case 'cleartext':
-            socket.write(serialize.password(target.password));
+            stream.write(serialize.password(target.password));
             break;
           case 'md5':
-            socket.write(serialize.password(md5PasswordHash(target.username, target.password, auth.salt)));
+            stream.write(serialize.password(md5PasswordHash(target.username, target.password, auth.salt)));
             break;
           case 'sasl':
             if (!auth.mechanisms.includes('SCRAM-SHA-256')) {
               throw new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', `target offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`);
             }
             scram = scramClientFirst(randomBytes(18).toString('base64'));
-            socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.message));
+            stream.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.message));
             break;
           case 'sasl-continue': {
             if (!scram) throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'SASLContinue before SASL');
             const final = scramClientFinal(scram.state, auth.data.toString('utf8'), target.password);
             expectedServerSignature = final.expectedServerSignature;
-            socket.write(serialize.sendSCRAMClientFinalMessage(final.message));
+            stream.write(serialize.sendSCRAMClientFinalMessage(final.message));
             break;
           }
           case 'sasl-final':
@@ -155,10 +171,10 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
     return {
       parameterFrames,
       backendKey,
-      send: (bytes) => void socket.write(bytes),
+      send: (bytes) => void stream.write(bytes),
       nextFrame: () => queue.next(),
       close: () => {
-        if (!closed && socket.writable) socket.end(serialize.end());
+        if (!closed && stream.writable) stream.end(serialize.end());
         else socket.destroy();
       },
       get closed() {
@@ -174,4 +190,36 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
     socket.destroy();
     throw err instanceof GatewayError ? err : new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
   }
+}
+
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
+
+/** Sends SSLRequest and, on 'S', wraps the socket in TLS; 'N' is fatal unless the mode is prefer. */
+async function negotiateTls(socket: Socket, framer: BackendFramer, queue: FrameQueue, target: UpstreamTarget, onData: (chunk: Buffer) => void): Promise<Socket> {
+  framer.expectSslResponse();
+  socket.write(SSL_REQUEST);
+  const answer = await queue.next();
+  if (answer.type !== 'SSLResponse') throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'target did not answer the SSLRequest');
+  if (answer.raw[0] !== 0x53 /* 'S' */) {
+    if (target.tls.mode === 'prefer') return socket;
+    throw new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', 'the target does not offer TLS, which the connection requires');
+  }
+  // Bytes after 'S' and before the handshake would be trusted as if encrypted (CVE-2021-23222).
+  if (framer.bufferedBytes > 0) throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'target sent data before the TLS handshake');
+  socket.off('data', onData);
+  const verify = target.tls.mode === 'verify-full';
+  const tlsSocket = connectTls({
+    socket,
+    servername: target.tls.serverName ?? target.host,
+    ...(target.tls.caFile ? { ca: readFileSync(target.tls.caFile) } : {}),
+    rejectUnauthorized: verify,
+    minVersion: 'TLSv1.2',
+  });
+  tlsSocket.on('data', onData);
+  await new Promise<void>((resolve, reject) => {
+    tlsSocket.once('secureConnect', resolve);
+    tlsSocket.once('error', (cause) => reject(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `TLS to the target failed: ${cause.message}`, { cause })));
+  });
+  tlsSocket.on('error', (cause) => queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target TLS error: ${cause.message}`, { cause })));
+  return tlsSocket;
 }
