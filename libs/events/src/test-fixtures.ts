@@ -26,7 +26,7 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
     {
       ...base, eventId: requestId, timeUs: t0 + 10, eventType: 'RequestObserved',
       payload: {
-        requestId, protocol: 'postgres',
+        requestId, protocol: 'postgres', connection: 'demo',
         detail: {
           kind: 'sql', text: "select 'ünïcödé', 1", textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'],
           fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [null, 'x'],

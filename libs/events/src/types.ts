@@ -85,6 +85,7 @@ export type RequestDetail = SqlRequest | SshRequest | HttpRequest;
 export interface RequestObserved {
   requestId: string;
   protocol: string;
+  connection: string | null;
   detail: RequestDetail;
 }
 

@@ -54,3 +54,14 @@ test('given unparseable SQL, when decided, then deny (fail closed)', () => {
 test('deciding the same request twice gives the same verdict id (idempotent consumers)', () => {
   assert.equal(when(['SelectStmt'])[0]?.eventId, when(['SelectStmt'])[0]?.eventId);
 });
+
+test('given dba-agents on scratch, when a DROP is decided, then it is allowed by allow-dba-scratch', () => {
+  const { request } = requestWith(['DropStmt']);
+  const onScratch = { ...request, actor: { ...request.actor!, groups: ['dba-agents'] }, payload: { ...request.payload, connection: 'scratch' } };
+  const [verdict] = decide({ type: 'DecideRequest', subject: { request: onScratch, classification: { statementKind: 'DropStmt', statementKinds: ['DropStmt'] } }, nowUs: NOW, producer: 'p' }, minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
+  assert.equal(verdict?.payload.decision, 'allow');
+  assert.equal(verdict?.payload.ruleId, 'allow-dba-scratch');
+  const onDemo = { ...onScratch, payload: { ...onScratch.payload, connection: 'demo' } };
+  const [denied] = decide({ type: 'DecideRequest', subject: { request: onDemo, classification: { statementKind: 'DropStmt', statementKinds: ['DropStmt'] } }, nowUs: NOW, producer: 'p' }, minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
+  assert.equal(denied?.payload.ruleId, 'deny-drop');
+});

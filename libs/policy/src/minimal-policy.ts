@@ -28,11 +28,19 @@ const denyNonSql: PolicyRule = {
   matches: (request) => request.request.payload.detail.kind !== 'sql',
 };
 
+const dbaOnScratch: PolicyRule = {
+  id: 'allow-dba-scratch',
+  description: 'group dba-agents may do anything on connection scratch (compatibility suites run real DDL there)',
+  decision: 'allow',
+  matches: (request) =>
+    request.request.payload.connection === 'scratch' && (request.request.actor?.groups.includes('dba-agents') ?? false),
+};
+
 /** The minimal policy: refuse DROP and unparseable SQL, allow the rest. */
 export function minimalPolicy(): PolicyState {
   return Object.freeze({
-    version: 'minimal-1',
-    rules: Object.freeze([denyNonSql, denyUnparseable, denyDrop]),
+    version: 'minimal-2',
+    rules: Object.freeze([denyNonSql, dbaOnScratch, denyUnparseable, denyDrop]),
     defaultDecision: 'allow' as const,
   });
 }

@@ -15,10 +15,16 @@ test('multi-statement strings list every kind', () => {
   const c = parser.classify("select 1; /* ; */ drop table x; insert into t values (';')");
   assert.equal(c.statementKind, 'MULTI');
   assert.deepEqual(c.statementKinds, ['SelectStmt', 'DropStmt', 'InsertStmt']);
+  assert.deepEqual(c.statements.map((s) => s.text), ['select 1', '/* ; */ drop table x', "insert into t values (';')"]);
 });
 
 test('a DROP hidden in a comment or a string is not a DROP', () => {
   assert.deepEqual(parser.classify("select 'drop table x' -- drop table y").statementKinds, ['SelectStmt']);
+});
+
+test('statement texts are cut at byte offsets, so multi-byte characters stay whole', () => {
+  const c = parser.classify("select 'ünï'; select '🚀'");
+  assert.deepEqual(c.statements.map((s) => s.text), ["select 'ünï'", "select '🚀'"]);
 });
 
 test('empty and unparseable input', () => {

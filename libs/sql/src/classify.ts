@@ -6,6 +6,8 @@ import pgQuery from 'libpg-query';
 export interface StatementInfo {
   /** Parser node name: SelectStmt, InsertStmt, DropStmt, TransactionStmt, ... */
   kind: string;
+  /** This statement's own text, cut from the query string at the parser's byte offsets. */
+  text: string;
   /** The statement's parse tree (libpg-query JSON); policy reads it, events do not carry it. */
   tree: Record<string, unknown>;
 }
@@ -29,17 +31,21 @@ export async function loadSqlParser(): Promise<SqlParser> {
 }
 
 function classify(sql: string): SqlClassification {
-  let result: { stmts?: Array<{ stmt?: Record<string, unknown> }> };
+  let result: { stmts?: Array<{ stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
   try {
     // The parser refuses an empty string; PostgreSQL answers it with EmptyQueryResponse.
     result = sql.trim() === '' ? { stmts: [] } : (pgQuery.parseSync(sql) as typeof result);
   } catch (err) {
     return { ok: false, statements: [], statementKind: 'UNPARSEABLE', statementKinds: [], error: (err as Error).message };
   }
+  // Locations are byte offsets into the UTF-8 text; a length of 0 means "to the end".
+  const bytes = Buffer.from(sql, 'utf8');
   const statements: StatementInfo[] = (result.stmts ?? []).map((s) => {
     const node = s.stmt ?? {};
     const kind = Object.keys(node)[0] ?? 'Unknown';
-    return { kind, tree: (node[kind] ?? {}) as Record<string, unknown> };
+    const start = s.stmt_location ?? 0;
+    const end = s.stmt_len ? start + s.stmt_len : bytes.length;
+    return { kind, text: bytes.subarray(start, end).toString('utf8').trim(), tree: (node[kind] ?? {}) as Record<string, unknown> };
   });
   const statementKinds = statements.map((s) => s.kind);
   const statementKind = statements.length === 0 ? 'EMPTY' : statements.length === 1 ? statementKinds[0]! : 'MULTI';

@@ -22,7 +22,14 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     opened++;
     let session: AgentSession;
     try {
-      session = new AgentSession(socket, deps);
+      session = new AgentSession(socket, {
+        ...deps,
+        onCancel: (processId, secretKey) => {
+          for (const candidate of sessions) {
+            if (candidate.matchesCancelKey(processId, secretKey)) candidate.cancelRunning();
+          }
+        },
+      });
     } catch (err) {
       deps.logger.error({ err: (err as Error).message }, 'could not create session');
       socket.destroy();

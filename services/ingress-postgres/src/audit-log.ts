@@ -39,14 +39,29 @@ export interface SessionAuditOptions {
   nowUs: () => number;
 }
 
+/** The chain operations available inside {@link SessionAudit.exclusive}. */
+export interface ChainWriter {
+  record<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId?: string): Promise<AuditEventOf<T>>;
+  adopt(event: Pick<AuditEvent, 'seq' | 'hash' | 'prevHash'>): void;
+  abandonVerdict(request: Pick<AuditEvent, 'seq' | 'hash'>): void;
+}
+
 /**
  * One session's side of the hash chain. It only ever chains onto acknowledged events: once
  * a write fails (the event may or may not be in Kafka), the session writes nothing more.
+ * Writers take turns (`exclusive`): a request and the verdict that answers it are adjacent
+ * in the chain even while responses of earlier statements are being recorded.
  */
 export class SessionAudit {
   private link: ChainLink = GENESIS;
   private eventCount = 0;
   private failed: GatewayError | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private readonly writer: ChainWriter = {
+    record: (eventType, payload, timeoutMs, eventId) => this.recordNow(eventType, payload, timeoutMs, eventId),
+    adopt: (event) => this.adopt(event),
+    abandonVerdict: (request) => this.abandonVerdict(request),
+  };
 
   constructor(private readonly options: SessionAuditOptions) {}
 
@@ -58,8 +73,19 @@ export class SessionAudit {
     return this.eventCount;
   }
 
-  /** Chains, writes and awaits one event of this session. */
-  async record<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId = this.options.newEventId()): Promise<AuditEventOf<T>> {
+  /** Runs `fn` with the chain to itself; other writers wait their turn. */
+  exclusive<T>(fn: (writer: ChainWriter) => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => fn(this.writer));
+    this.tail = run.then(() => {}, () => {});
+    return run;
+  }
+
+  /** Chains, writes and awaits one event of this session (in its turn). */
+  record<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId?: string): Promise<AuditEventOf<T>> {
+    return this.exclusive((w) => w.record(eventType, payload, timeoutMs, eventId));
+  }
+
+  private async recordNow<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId = this.options.newEventId()): Promise<AuditEventOf<T>> {
     if (this.failed) throw this.failed;
     const event = chainEvent<T>(
       {

@@ -22,7 +22,6 @@ export interface IngressConfig extends PipelineConfig {
   /** A client must finish its startup (and later, authentication) within this time. */
   startupTimeoutMs: number;
   maxMessageBytes: number;
-  maxResultBytes: number;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -47,6 +46,5 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     upstreamConnectTimeoutMs: r.int('AG_UPSTREAM_CONNECT_TIMEOUT_MS', 5000, { min: 100, max: 600_000 }),
     startupTimeoutMs: r.int('AG_PG_STARTUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),
     maxMessageBytes: r.int('AG_PG_MAX_MESSAGE_BYTES', 64 * 1024 * 1024, { min: 1024 }),
-    maxResultBytes: r.int('AG_PG_MAX_RESULT_BYTES', 256 * 1024 * 1024, { min: 1024 }),
   });
 }

@@ -6,21 +6,21 @@
 // result streaming answer with a clear error until the full PostgreSQL ingress lands.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt, timingSafeEqual } from 'node:crypto';
 import { GatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
-import type { Actor, AuditEventOf, ResponseObserved, VerdictIssued } from '@agentgate/events';
+import type { Actor, AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued } from '@agentgate/events';
 import { withDeadline } from '@agentgate/kafka';
 import {
-  FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodeCommandComplete,
-  decodeErrorFields, decodePasswordMessage, decodeReadyForQuery, decodeRowDescription, errorResponse,
-  readyForQuery, sslResponse, type FrontendMessage, type StartupMessage, type TransactionStatus,
+  FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodePasswordMessage,
+  errorResponse, readyForQuery, sslResponse, type FrontendMessage, type StartupMessage,
 } from '@agentgate/pg-wire';
 import { serialize } from 'pg-protocol';
 import type { SqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
 import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
-import { SessionAudit, type AuditSink } from './audit-log.js';
+import { SessionAudit, type AuditSink, type ChainWriter } from './audit-log.js';
+import { ResponsePump, StatementResponse } from './response-pump.js';
 import { sqlStateFor } from './sqlstate.js';
 import { openUpstream, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
@@ -43,6 +43,8 @@ export interface IdentityVerifier {
 export interface SessionDeps {
   config: Readonly<IngressConfig>;
   identity: IdentityVerifier;
+  /** Routes a CancelRequest to the session holding that key (the agent's new connection carries only the key). */
+  onCancel?: (processId: number, secretKey: number) => void;
   /** TLS for agents; undefined when no certificate is configured (loopback-only plaintext). */
   tls: SecureContext | undefined;
   catalog: ConnectionCatalog;
@@ -58,7 +60,6 @@ export interface SessionDeps {
 
 type Phase = 'startup' | 'awaiting-password' | 'authenticating' | 'ready' | 'closing' | 'closed';
 
-const EXTENDED_PROTOCOL = new Set(['Parse', 'Bind', 'Describe', 'Execute', 'Close', 'Flush']);
 const MAX_QUEUED_MESSAGES = 1024;
 
 export class AgentSession {
@@ -68,7 +69,6 @@ export class AgentSession {
   private phase: Phase = 'startup';
   private audit: SessionAudit | undefined;
   private upstream: UpstreamSession | undefined;
-  private txStatus: TransactionStatus = 'I';
   private readonly queue: FrontendMessage[] = [];
   private draining = false;
   private skipUntilSync = false;
@@ -82,6 +82,12 @@ export class AgentSession {
   private identity: AgentIdentity | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly onStreamData = (chunk: Buffer): void => this.onData(chunk);
+  private pump: ResponsePump | undefined;
+  private connectionName: string | null = null;
+  private readonly statements = new Map<string, string>();
+  private readonly portals = new Map<string, { statement: string; sql: string; parameters: (string | null)[]; response: StatementResponse | undefined }>();
+  /** The key this session hands the agent for CancelRequest. */
+  readonly cancelKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(1, 2 ** 31 - 1) };
 
   constructor(private readonly socket: Socket, private readonly deps: SessionDeps) {
     this.sessionId = deps.newId();
@@ -146,30 +152,60 @@ export class AgentSession {
       if (message.type !== 'PasswordLike') throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `expected a password message, got ${message.type}`);
       return this.authenticate(decodePasswordMessage(message.payload));
     }
-    if (this.skipUntilSync) {
-      if (message.type === 'Sync') {
-        this.skipUntilSync = false;
-        this.write(readyForQuery(this.txStatus));
-      }
-      return;
-    }
+    if (this.skipUntilSync && message.type !== 'Sync' && message.type !== 'Terminate') return;
+    const upstream = this.upstream!;
+    const pump = this.pump!;
     switch (message.type) {
       case 'Query':
-        return this.handleQuery(message.sql);
+        return this.handleQuery(message.sql, message.raw);
+      case 'Parse':
+        this.statements.set(message.name, message.sql);
+        pump.expect({ kind: 'single' });
+        upstream.send(message.raw);
+        return;
+      case 'Bind':
+        this.portals.set(message.portal, {
+          statement: message.statement,
+          sql: this.statements.get(message.statement) ?? '',
+          parameters: renderParameters(message.params, message.paramFormats),
+          response: undefined,
+        });
+        pump.expect({ kind: 'single' });
+        upstream.send(message.raw);
+        return;
+      case 'Describe':
+        pump.expect(message.target === 'S' ? { kind: 'describe-statement' } : { kind: 'single' });
+        upstream.send(message.raw);
+        return;
+      case 'Close':
+        if (message.target === 'S') this.statements.delete(message.name);
+        else this.portals.delete(message.name);
+        pump.expect({ kind: 'single' });
+        upstream.send(message.raw);
+        return;
+      case 'Execute':
+        return this.handleExecute(message.portal, message.raw);
+      case 'Sync':
+        this.skipUntilSync = false;
+        pump.expect({ kind: 'sync' });
+        upstream.send(message.raw);
+        return;
+      case 'Flush':
+        upstream.send(message.raw);
+        return;
+      case 'CopyData':
+      case 'CopyDone':
+      case 'CopyFail': {
+        const current = pump.current;
+        if (current) current.copyInBytes += message.raw.length;
+        upstream.send(message.raw);
+        return;
+      }
       case 'Terminate':
         return this.finish({ reason: 'client-terminate', code: null });
-      case 'Sync':
-        this.write(readyForQuery(this.txStatus));
-        return;
       default:
-        if (EXTENDED_PROTOCOL.has(message.type)) {
-          // Extended protocol rule: after an error, discard until Sync, then ReadyForQuery.
-          this.sendError('ERROR', new GatewayError('AG_ERR_UNSUPPORTED', 'the extended query protocol is not supported by this gateway version yet; use the simple protocol'));
-          this.skipUntilSync = true;
-          return;
-        }
-        this.sendError('ERROR', new GatewayError('AG_ERR_UNSUPPORTED', `${message.type} is not supported by this gateway version yet`));
-        this.write(readyForQuery(this.txStatus));
+        // FunctionCall and anything else without a statement to audit is refused.
+        pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', new GatewayError('AG_ERR_UNSUPPORTED', `${message.type} is not supported through agentgate`)), readyForQuery(pump.transactionStatus)] });
     }
   }
 
@@ -186,6 +222,7 @@ export class AgentSession {
         this.resumeParser();
         return;
       case 'CancelRequest':
+        this.deps.onCancel?.(message.processId, message.secretKey);
         this.stream.end();
         this.phase = 'closed';
         return;
@@ -258,6 +295,7 @@ export class AgentSession {
   }
 
   private async startSession(params: Record<string, string>, connection: PostgresConnection, actor: Actor): Promise<void> {
+    this.connectionName = connection.name;
     this.audit = new SessionAudit({
       sink: this.deps.sink,
       topic: this.deps.ingressTopic,
@@ -295,143 +333,159 @@ export class AgentSession {
     this.upstream.onClose(() => {
       if (this.phase === 'ready') void this.fatal(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', 'the target closed the connection'), 'upstream-closed');
     });
+    const audit = this.audit;
+    this.pump = new ResponsePump(this.upstream.nextFrame, {
+      write: (bytes) => (this.stream.destroyed ? true : this.stream.write(bytes)),
+      drained: () => new Promise((resolve) => {
+        if (this.stream.destroyed || !this.stream.writableNeedDrain) resolve();
+        else this.stream.once('drain', () => resolve());
+      }),
+    }, {
+      record: async (response, outcome) => {
+        await audit.record('ResponseObserved', response.summary(outcome), this.deps.config.auditWriteTimeoutMs);
+      },
+      fatal: (err) => void this.fatal(toGatewayError(err, 'AG_ERR_UPSTREAM_UNAVAILABLE'), 'error'),
+    });
     this.write(authenticationOk());
     for (const frame of this.upstream.parameterFrames) this.write(frame);
-    // The agent gets a key of the gateway's own, never the target's.
-    this.write(backendKeyData(randomInt(1, 2 ** 31 - 1), randomInt(1, 2 ** 31 - 1)));
+    // The agent gets a key of the gateway's own, never the target's; the gateway maps it.
+    this.write(backendKeyData(this.cancelKey.processId, this.cancelKey.secretKey));
     this.write(readyForQuery('I'));
     this.phase = 'ready';
+    void this.pump.run();
   }
 
-  private async handleQuery(sql: string): Promise<void> {
+  private checkTokenStillValid(): void {
     if (this.identity && this.identity.expiresAt.getTime() <= Date.now()) {
       throw new GatewayError('AG_ERR_TOKEN_EXPIRED', `the access token expired at ${this.identity.expiresAt.toISOString()}; reconnect with a fresh token`);
     }
-    const audit = this.audit!;
-    const upstream = this.upstream!;
-    const classification = this.deps.parser.classify(sql);
-    const requestId = this.deps.newId();
-    this.requestCount++;
-    // One budget covers "request durable" and "verdict received"; past it the agent gets 08006.
+  }
+
+  /**
+   * Records the request and waits for its verdict, inside the chain's turn so the verdict
+   * follows its request directly. One budget covers both; past it the agent gets 08006.
+   */
+  private async decideStatement(writer: ChainWriter, requestId: string, detail: SqlRequest): Promise<AuditEventOf<'VerdictIssued'>> {
     const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
     const verdictPromise = this.deps.verdicts.expect(requestId);
-    let verdictEvent: AuditEventOf<'VerdictIssued'>;
     try {
-      const request = await audit.record('RequestObserved', {
-        requestId,
-        protocol: 'postgres',
-        detail: {
-          kind: 'sql',
-          text: sql,
-          textMasked: false,
-          statementKind: classification.statementKind,
-          statementKinds: [...classification.statementKinds],
-          fingerprint: null,
-          messageFlow: 'simple',
-          preparedName: null,
-          parameters: [],
-        },
-      }, Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs), requestId);
+      const request = await writer.record('RequestObserved', { requestId, protocol: 'postgres', connection: this.connectionName, detail },
+        Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs), requestId);
+      let verdict: AuditEventOf<'VerdictIssued'>;
       try {
-        verdictEvent = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
+        verdict = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
       } catch (err) {
-        audit.abandonVerdict(request);
+        writer.abandonVerdict(request);
         throw err;
       }
+      writer.adopt(verdict);
+      return verdict;
     } finally {
       this.deps.verdicts.cancel(requestId);
     }
-    audit.adopt(verdictEvent);
-    const verdict = verdictEvent.payload;
+  }
 
-    if (verdict.decision !== 'allow') {
-      const error = denialError(verdict);
-      await audit.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
-      this.sendError('ERROR', error, denialDetail(verdict));
-      this.write(readyForQuery(this.txStatus));
-      return;
-    }
-
-    upstream.send(serialize.query(sql));
-    const result = await this.collectResult(upstream, requestId);
-    await audit.record('ResponseObserved', result.summary, this.deps.config.auditWriteTimeoutMs);
-    // Released only now that the response is durable.
-    if (result.tooLarge) {
-      this.sendError('ERROR', new GatewayError('AG_ERR_RESULT_TOO_LARGE', `the result exceeds the gateway limit of ${this.deps.config.maxResultBytes} bytes (streaming arrives with the full PostgreSQL ingress)`));
-      this.write(readyForQuery(this.txStatus));
-    } else {
-      for (const frame of result.frames) this.write(frame);
+  /** Simple query: every statement of the string is its own request and verdict. */
+  private async handleQuery(sql: string, raw: Buffer): Promise<void> {
+    this.checkTokenStillValid();
+    const pump = this.pump!;
+    const classification = this.deps.parser.classify(sql);
+    // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
+    const statements = classification.statements.length > 0
+      ? classification.statements.map((st) => ({ text: st.text, kind: st.kind, kinds: [st.kind] }))
+      : [{ text: sql, kind: classification.statementKind, kinds: [...classification.statementKinds] }];
+    const denied = await this.audit!.exclusive(async (writer) => {
+      const allowed: StatementResponse[] = [];
+      for (const statement of statements) {
+        const requestId = this.deps.newId();
+        this.requestCount++;
+        const verdict = await this.decideStatement(writer, requestId, sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, []));
+        if (verdict.payload.decision !== 'allow') {
+          const error = denialError(verdict.payload);
+          await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
+          // PostgreSQL runs a string as one implicit transaction: an error undoes what ran before
+          // it. The gateway refuses before anything runs, so the earlier statements never run.
+          for (const r of allowed) {
+            r.error = { code: 'not_executed', message: 'a later statement of the same query string was denied' };
+            await writer.record('ResponseObserved', r.summary('cancelled'), this.deps.config.auditWriteTimeoutMs);
+          }
+          return { error, verdict: verdict.payload };
+        }
+        allowed.push(new StatementResponse(requestId));
+      }
+      pump.expect({ kind: 'simple', responses: allowed, next: 0 });
+      this.upstream!.send(raw);
+      return undefined;
+    });
+    if (denied) {
+      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', denied.error, denialDetail(denied.verdict)), readyForQuery(pump.transactionStatus)] });
     }
   }
 
-  private async collectResult(upstream: UpstreamSession, requestId: string): Promise<{ frames: Buffer[]; summary: ResponseObserved; tooLarge: boolean }> {
-    const started = process.hrtime.bigint();
-    const frames: Buffer[] = [];
-    const digest = createHash('sha256');
-    const commandTags: string[] = [];
-    let columns: ResponseObserved['columns'] = [];
-    let rowCount = 0;
-    let bytes = 0;
-    let firstError: { code: string; message: string } | undefined;
-    let tooLarge = false;
-    for (;;) {
-      const frame = await upstream.nextFrame();
-      bytes += frame.raw.length;
-      switch (frame.type) {
-        case 'T':
-          columns = decodeRowDescription(frame.raw).map((c) => ({ name: c.name, typeOid: c.typeOid }));
-          break;
-        case 'D':
-          rowCount++;
-          digest.update(frame.raw);
-          break;
-        case 'C':
-          commandTags.push(decodeCommandComplete(frame.raw));
-          break;
-        case 'E': {
-          const fields = decodeErrorFields(frame.raw);
-          firstError ??= { code: fields.code, message: fields.message };
-          break;
-        }
-        case 'G':
-          // CopyInResponse: the target waits for data the agent would send; refuse it cleanly.
-          upstream.send(serialize.copyFail('COPY FROM STDIN is not supported by this agentgate version yet'));
-          break;
-        default:
-          break;
-      }
-      if (frame.type === 'Z') {
-        this.txStatus = decodeReadyForQuery(frame.raw);
-        frames.push(frame.raw);
-        break;
-      }
-      if (bytes > this.deps.config.maxResultBytes) tooLarge = true;
-      if (!tooLarge) frames.push(frame.raw);
-      else if (frames.length > 0) frames.length = 0;
+  /** Extended protocol: the statement is audited when its portal is executed. */
+  private async handleExecute(portalName: string, raw: Buffer): Promise<void> {
+    this.checkTokenStillValid();
+    const pump = this.pump!;
+    const portal = this.portals.get(portalName);
+    if (portal?.response) {
+      // A suspended portal goes on (fetch size): the same execution, already audited.
+      pump.expect({ kind: 'execute', response: portal.response });
+      this.upstream!.send(raw);
+      return;
     }
-    return {
-      frames,
-      tooLarge,
-      summary: {
-        requestId,
-        outcome: tooLarge ? 'failed' : firstError ? 'error' : 'ok',
-        commandTags,
-        rowCount,
-        columns,
-        durationUs: Number((process.hrtime.bigint() - started) / 1000n),
-        bytes,
-        // Rows stay out of the audit log until masking lands; the digest proves what was sent.
-        sampleRows: [],
-        sampleTruncated: rowCount > 0,
-        resultDigest: digest.digest('hex'),
-        errorCode: tooLarge ? 'AG_ERR_RESULT_TOO_LARGE' : firstError?.code ?? null,
-        errorMessage: tooLarge ? 'result exceeds the gateway buffer limit' : firstError?.message ?? null,
-      },
-    };
+    const sql = portal?.sql ?? '';
+    const classification = this.deps.parser.classify(sql);
+    const requestId = this.deps.newId();
+    this.requestCount++;
+    const denied = await this.audit!.exclusive(async (writer) => {
+      const detail = sqlDetail(sql, classification.statementKind, [...classification.statementKinds], 'extended', portal?.statement || null, portal?.parameters ?? []);
+      const verdict = await this.decideStatement(writer, requestId, detail);
+      if (verdict.payload.decision !== 'allow') {
+        const error = denialError(verdict.payload);
+        await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
+        return { error, verdict: verdict.payload };
+      }
+      const response = new StatementResponse(requestId);
+      if (portal) portal.response = response;
+      pump.expect({ kind: 'execute', response });
+      this.upstream!.send(raw);
+      return undefined;
+    });
+    if (denied) {
+      // As after any error in the extended protocol, everything up to Sync is ignored.
+      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', denied.error, denialDetail(denied.verdict))] });
+      this.skipUntilSync = true;
+    }
+  }
+
+  /** Cancels the statement running on the target (the agent sent CancelRequest with our key). */
+  cancelRunning(): void {
+    void this.upstream?.cancel();
+  }
+
+  /** Whether a CancelRequest's key is this session's (constant-time compare). */
+  matchesCancelKey(processId: number, secretKey: number): boolean {
+    const a = Buffer.alloc(8);
+    a.writeInt32BE(this.cancelKey.processId, 0);
+    a.writeInt32BE(this.cancelKey.secretKey, 4);
+    const b = Buffer.alloc(8);
+    b.writeInt32BE(processId | 0, 0);
+    b.writeInt32BE(secretKey | 0, 4);
+    return timingSafeEqual(a, b);
   }
 
   private write(bytes: Buffer): void {
     if (!this.stream.destroyed) this.stream.write(bytes);
+  }
+
+  private errorFrame(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): Buffer {
+    return errorResponse({
+      severity,
+      code: sqlStateFor(error.code),
+      message: `agentgate: ${error.message}`,
+      detail: detail ?? `code=${error.code}; session=${this.sessionId}`,
+      hint: error.retriable ? 'The gateway refused to run the statement unaudited; retry when the audit log is back.' : undefined,
+    });
   }
 
   private sendError(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): void {
@@ -458,6 +512,7 @@ export class AgentSession {
     this.closeReason = close;
     this.queue.length = 0;
     clearTimeout(this.expiryTimer);
+    this.pump?.stop();
     this.upstream?.close();
     if (!this.stream.destroyed) this.stream.end();
     if (this.audit) {
@@ -492,6 +547,22 @@ function denialError(verdict: VerdictIssued): GatewayError {
     return new GatewayError('AG_ERR_POLICY_DENIED', `statement needs approval ${verdict.approvalId ?? ''} (approvals are not enabled in this version)`);
   }
   return new GatewayError('AG_ERR_POLICY_DENIED', `statement refused by policy rule ${verdict.ruleId ?? '(default)'}`);
+}
+
+function sqlDetail(text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[]): SqlRequest {
+  return { kind: 'sql', text, textMasked: false, statementKind: kind, statementKinds: kinds, fingerprint: null, messageFlow, preparedName, parameters };
+}
+
+const MAX_PARAMETER_CHARS = 1024;
+
+/** Bound parameters as the audit log shows them: text as text, binary as \x hex, capped. */
+function renderParameters(params: (Buffer | null)[], formats: number[]): (string | null)[] {
+  return params.map((value, i) => {
+    if (value === null) return null;
+    const binary = (formats.length === 1 ? formats[0] : formats[i]) === 1;
+    const text = binary ? `\\x${value.toString('hex')}` : value.toString('utf8');
+    return text.length > MAX_PARAMETER_CHARS ? `${text.slice(0, MAX_PARAMETER_CHARS)}…` : text;
+  });
 }
 
 function denialDetail(verdict: VerdictIssued): string {

@@ -42,19 +42,38 @@ export interface UpstreamSession {
   nextFrame(): Promise<BackendFrame>;
   /** Sends Terminate and closes. */
   close(): void;
+  /** Asks the target to cancel the running statement (CancelRequest on a new connection). */
+  cancel(): Promise<void>;
   readonly closed: boolean;
   onClose(listener: () => void): void;
 }
+
+// Backpressure: past this many buffered bytes the target socket is paused until the
+// session has taken frames out again, so a huge result never piles up in memory.
+const HIGH_WATER_BYTES = 1024 * 1024;
+const LOW_WATER_BYTES = 256 * 1024;
 
 class FrameQueue {
   private readonly frames: BackendFrame[] = [];
   private readonly waiters: { resolve: (f: BackendFrame) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | undefined;
+  private bytes = 0;
+  private paused = false;
+  onPause: () => void = () => {};
+  onResume: () => void = () => {};
 
   push(frame: BackendFrame): void {
     const waiter = this.waiters.shift();
-    if (waiter) waiter.resolve(frame);
-    else this.frames.push(frame);
+    if (waiter) {
+      waiter.resolve(frame);
+      return;
+    }
+    this.frames.push(frame);
+    this.bytes += frame.raw.length;
+    if (!this.paused && this.bytes > HIGH_WATER_BYTES) {
+      this.paused = true;
+      this.onPause();
+    }
   }
 
   fail(error: Error): void {
@@ -64,7 +83,14 @@ class FrameQueue {
 
   next(): Promise<BackendFrame> {
     const frame = this.frames.shift();
-    if (frame) return Promise.resolve(frame);
+    if (frame) {
+      this.bytes -= frame.raw.length;
+      if (this.paused && this.bytes < LOW_WATER_BYTES) {
+        this.paused = false;
+        this.onResume();
+      }
+      return Promise.resolve(frame);
+    }
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
@@ -86,6 +112,8 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
   let closed = false;
   // The stream frames are read from and written to: the socket, or TLS over it.
   let stream: Socket = socket;
+  queue.onPause = () => stream.pause();
+  queue.onResume = () => stream.resume();
 
   const onData = (chunk: Buffer): void => {
     const err = framer.push(chunk, (frame) => queue.push(frame));
@@ -172,6 +200,7 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
       parameterFrames,
       backendKey,
       send: (bytes) => void stream.write(bytes),
+      cancel: () => sendCancel(target, backendKey),
       nextFrame: () => queue.next(),
       close: () => {
         if (!closed && stream.writable) stream.end(serialize.end());
@@ -222,4 +251,19 @@ async function negotiateTls(socket: Socket, framer: BackendFramer, queue: FrameQ
   });
   tlsSocket.on('error', (cause) => queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target TLS error: ${cause.message}`, { cause })));
   return tlsSocket;
+}
+
+/** CancelRequest: Int32 16, Int32 80877102, Int32 process id, Int32 secret key; the server answers nothing. */
+function sendCancel(target: UpstreamTarget, key: { processId: number; secretKey: number }): Promise<void> {
+  return new Promise((resolve) => {
+    const message = Buffer.alloc(16);
+    message.writeInt32BE(16, 0);
+    message.writeInt32BE(80877102, 4);
+    message.writeInt32BE(key.processId, 8);
+    message.writeInt32BE(key.secretKey, 12);
+    const socket = connect({ host: target.host, port: target.port }, () => socket.end(message));
+    socket.setTimeout(target.connectTimeoutMs, () => socket.destroy());
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+  });
 }

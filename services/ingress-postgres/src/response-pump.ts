@@ -1,0 +1,278 @@
+// Relays the target's messages to the agent, in order, as they come (streaming with
+// backpressure), and records each executed statement's ResponseObserved before its
+// completion message (CommandComplete, EmptyQueryResponse, ErrorResponse) is released.
+//
+// Wire facts this relies on ("Message Flow" in the PostgreSQL protocol chapter):
+//   Parse -> ParseComplete | ErrorResponse        Bind -> BindComplete | ErrorResponse
+//   Close -> CloseComplete | ErrorResponse        Describe portal -> RowDescription | NoData
+//   Describe statement -> ParameterDescription, then RowDescription | NoData
+//   Execute -> DataRow* then CommandComplete | EmptyQueryResponse | PortalSuspended | ErrorResponse
+//              (or CopyIn/CopyOut responses, copy data, then CommandComplete)
+//   Sync -> ReadyForQuery; after an ErrorResponse the server skips every message until Sync.
+//   Query -> per statement: [RowDescription, DataRow*] CommandComplete | EmptyQueryResponse,
+//            or ErrorResponse which ends the string; then ReadyForQuery.
+//   NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time.
+import { createHash, type Hash } from 'node:crypto';
+import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
+import { decodeCommandComplete, decodeErrorFields, decodeReadyForQuery, decodeRowDescription, type BackendFrame, type TransactionStatus } from '@agentgate/pg-wire';
+
+/** The response of one executed statement, accumulated while it streams. */
+export class StatementResponse {
+  readonly startedNs = process.hrtime.bigint();
+  rowCount = 0;
+  bytes = 0;
+  copyInBytes = 0;
+  readonly commandTags: string[] = [];
+  columns: ColumnInfo[] = [];
+  readonly digest: Hash = createHash('sha256');
+  error: { code: string; message: string } | undefined;
+
+  constructor(readonly requestId: string) {}
+
+  summary(outcome: ResponseObserved['outcome']): ResponseObserved {
+    return {
+      requestId: this.requestId,
+      outcome,
+      commandTags: [...this.commandTags],
+      rowCount: this.rowCount,
+      columns: this.columns,
+      durationUs: Number((process.hrtime.bigint() - this.startedNs) / 1000n),
+      bytes: this.bytes + this.copyInBytes,
+      // Rows stay out of the audit log until masking lands; the digest proves what was sent.
+      sampleRows: [],
+      sampleTruncated: this.rowCount > 0,
+      resultDigest: this.digest.copy().digest('hex'),
+      errorCode: this.error?.code ?? null,
+      errorMessage: this.error?.message ?? null,
+    };
+  }
+}
+
+export type Expectation =
+  | { kind: 'single' }
+  | { kind: 'describe-statement' }
+  | { kind: 'execute'; response: StatementResponse }
+  | { kind: 'simple'; responses: StatementResponse[]; next: number }
+  | { kind: 'sync' }
+  | { kind: 'local'; frames: Buffer[] };
+
+export interface PumpSink {
+  /** Writes to the agent; false when the agent's buffer is full. */
+  write(bytes: Buffer): boolean;
+  drained(): Promise<void>;
+}
+
+export interface PumpHooks {
+  /** Records a finished statement; must resolve before its completion is released. */
+  record(response: StatementResponse, outcome: ResponseObserved['outcome']): Promise<void>;
+  /** The pump cannot go on (target gone, audit log down): the session must end. */
+  fatal(error: unknown): void;
+}
+
+const ASYNC_TYPES = new Set(['A', 'N', 'S']);
+
+export class ResponsePump {
+  private readonly queue: Expectation[] = [];
+  /** The target reported an error in the extended protocol and skips until Sync. */
+  private skipping = false;
+  private status: TransactionStatus = 'I';
+  private stopped = false;
+
+  constructor(
+    private readonly nextFrame: () => Promise<BackendFrame>,
+    private readonly sink: PumpSink,
+    private readonly hooks: PumpHooks,
+  ) {}
+
+  /** Transaction status of the last ReadyForQuery. */
+  get transactionStatus(): TransactionStatus {
+    return this.status;
+  }
+
+  /** The statement whose response is streaming now (COPY FROM STDIN bytes count toward it). */
+  get current(): StatementResponse | undefined {
+    const head = this.queue[0];
+    if (head?.kind === 'execute') return head.response;
+    if (head?.kind === 'simple') return head.responses[head.next];
+    return undefined;
+  }
+
+  /** Announces what the target will answer to a message about to be forwarded (call before sending). */
+  expect(expectation: Expectation): void {
+    if (this.skipping && expectation.kind !== 'sync' && expectation.kind !== 'local') {
+      if (expectation.kind === 'execute') void this.skip(expectation.response);
+      return;
+    }
+    if (expectation.kind === 'local' && this.queue.length === 0) {
+      for (const frame of expectation.frames) this.sink.write(frame);
+      return;
+    }
+    this.queue.push(expectation);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Runs until the target connection ends or a fatal error. */
+  async run(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        const frame = await this.nextFrame();
+        await this.handle(frame);
+        this.flushLocal();
+      }
+    } catch (err) {
+      if (!this.stopped) this.hooks.fatal(err);
+    }
+  }
+
+  private flushLocal(): void {
+    while (this.queue[0]?.kind === 'local') {
+      const head = this.queue.shift() as { kind: 'local'; frames: Buffer[] };
+      for (const frame of head.frames) this.sink.write(frame);
+    }
+  }
+
+  private async skip(response: StatementResponse): Promise<void> {
+    response.error = { code: 'skipped', message: 'not executed: an earlier message of the same batch failed' };
+    await this.hooks.record(response, 'cancelled');
+  }
+
+  private async forward(frame: BackendFrame): Promise<void> {
+    if (!this.sink.write(frame.raw)) await this.sink.drained();
+  }
+
+  private async handle(frame: BackendFrame): Promise<void> {
+    const head = this.queue[0];
+    if (ASYNC_TYPES.has(frame.type) || head === undefined) {
+      await this.forward(frame);
+      return;
+    }
+    switch (head.kind) {
+      case 'single':
+        if (frame.type === 'E') return this.extendedError(frame);
+        this.queue.shift();
+        return this.forward(frame);
+      case 'describe-statement':
+        if (frame.type === 'E') return this.extendedError(frame);
+        if (frame.type !== 't') this.queue.shift();
+        return this.forward(frame);
+      case 'execute':
+        return this.handleExecute(head, frame);
+      case 'simple':
+        return this.handleSimple(head, frame);
+      case 'sync':
+        if (frame.type === 'Z') {
+          this.status = decodeReadyForQuery(frame.raw);
+          this.skipping = false;
+          this.queue.shift();
+        }
+        return this.forward(frame);
+      case 'local':
+        // flushLocal() empties local heads before the next frame is read.
+        return this.forward(frame);
+      default: {
+        const unknown: never = head;
+        throw new Error(`unknown expectation ${String(unknown)}`);
+      }
+    }
+  }
+
+  private async extendedError(frame: BackendFrame): Promise<void> {
+    this.queue.shift();
+    await this.forward(frame);
+    this.enterSkipping();
+  }
+
+  /** After an extended-protocol error the target ignores everything up to Sync. */
+  private enterSkipping(): void {
+    this.skipping = true;
+    while (this.queue.length > 0 && this.queue[0]!.kind !== 'sync') {
+      const dropped = this.queue.shift()!;
+      if (dropped.kind === 'execute') void this.skip(dropped.response);
+      if (dropped.kind === 'local') for (const f of dropped.frames) this.sink.write(f);
+    }
+  }
+
+  private async handleExecute(head: { response: StatementResponse }, frame: BackendFrame): Promise<void> {
+    const r = head.response;
+    r.bytes += frame.raw.length;
+    switch (frame.type) {
+      case 'D':
+      case 'd':
+        r.rowCount++;
+        r.digest.update(frame.raw);
+        return this.forward(frame);
+      case 'T':
+        r.columns = decodeRowDescription(frame.raw).map((c) => ({ name: c.name, typeOid: c.typeOid }));
+        return this.forward(frame);
+      case 's':
+        // PortalSuspended: the same statement goes on with the next Execute.
+        this.queue.shift();
+        return this.forward(frame);
+      case 'C':
+      case 'I':
+        if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
+        await this.hooks.record(r, 'ok');
+        this.queue.shift();
+        return this.forward(frame);
+      case 'E': {
+        const fields = decodeErrorFields(frame.raw);
+        r.error = { code: fields.code, message: fields.message };
+        await this.hooks.record(r, fields.code === '57014' ? 'cancelled' : 'error');
+        await this.extendedError(frame);
+        return;
+      }
+      default:
+        // CopyInResponse, CopyOutResponse, CopyDone and the like pass through.
+        return this.forward(frame);
+    }
+  }
+
+  private async handleSimple(head: { responses: StatementResponse[]; next: number }, frame: BackendFrame): Promise<void> {
+    const r = head.responses[Math.min(head.next, head.responses.length - 1)];
+    if (r) r.bytes += frame.raw.length;
+    switch (frame.type) {
+      case 'T':
+        if (r) r.columns = decodeRowDescription(frame.raw).map((c) => ({ name: c.name, typeOid: c.typeOid }));
+        return this.forward(frame);
+      case 'D':
+      case 'd':
+        if (r) {
+          r.rowCount++;
+          r.digest.update(frame.raw);
+        }
+        return this.forward(frame);
+      case 'C':
+      case 'I':
+        if (r) {
+          if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
+          // More completions than parsed statements: they belong to the last one.
+          if (head.next < head.responses.length) {
+            await this.hooks.record(r, 'ok');
+            head.next++;
+          }
+        }
+        return this.forward(frame);
+      case 'E': {
+        const fields = decodeErrorFields(frame.raw);
+        if (r && head.next < head.responses.length) {
+          r.error = { code: fields.code, message: fields.message };
+          await this.hooks.record(r, fields.code === '57014' ? 'cancelled' : 'error');
+          head.next++;
+        }
+        // The rest of the string never runs.
+        while (head.next < head.responses.length) await this.skip(head.responses[head.next++]!);
+        return this.forward(frame);
+      }
+      case 'Z':
+        this.status = decodeReadyForQuery(frame.raw);
+        while (head.next < head.responses.length) await this.skip(head.responses[head.next++]!);
+        this.queue.shift();
+        return this.forward(frame);
+      default:
+        return this.forward(frame);
+    }
+  }
+}
