@@ -72,7 +72,7 @@ port = ${AG_TARGET_PG_PORT}
 unix_socket_directories = ''
 password_encryption = 'scram-sha-256'
 shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = all
+pg_stat_statements.track = top
 max_connections = 200
 fsync = on
 EOF

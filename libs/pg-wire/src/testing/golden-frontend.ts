@@ -96,3 +96,83 @@ export const PG_PROTOCOL_SERIALIZED = {
 
 /** FunctionCall, constructed from the spec (libpq PQfn of function OID 1177 with no arguments). */
 export const FUNCTION_CALL = hex('46 0000000e 00000499 0000 0000 0000');
+
+// pgjdbc 42.7.14 (Java 17), URL jdbc:postgresql://host/demo?sslmode=disable, trust auth so no
+// password message; each constant is one socket write. On exit it sends Terminate, byte for
+// byte PSQL_TERMINATE.
+
+/** pgjdbc 42.7 StartupMessage: user, database, client_encoding=UTF8, DateStyle=ISO, TimeZone (the JVM's, Etc/UTC). */
+export const JDBC_STARTUP = hex(`
+  00000059 00030000
+  7573657200 706f73746772657300
+  646174616261736500 64656d6f00
+  636c69656e745f656e636f64696e6700 5554463800
+  446174655374796c6500 49534f00
+  54696d655a6f6e6500 4574632f55544300
+  00`);
+
+/** pgjdbc 42.7 right after the first ReadyForQuery: application_name as a simple Query, not a startup parameter. */
+export const JDBC_SET_APPLICATION_NAME = hex(`
+  51 00000034 534554206170706c69636174696f6e5f6e616d65203d2027506f737467726553514c204a444243204472697665722700`);
+
+/**
+ * pgjdbc 42.7 `prepareStatement("select id, name from customers where id = ? and name <> ?")`,
+ * setLong(1, 2), setString(2, "x"), executeQuery(), first of five executions: unnamed Parse
+ * with parameter types int8 and varchar, Bind with the int8 in binary, Describe portal,
+ * Execute, Sync, in one write.
+ */
+export const JDBC_EXTENDED_QUERY = hex(`
+  50 0000004b 00
+    73656c6563742069642c206e616d652066726f6d20637573746f6d657273207768657265206964203d20243120616e64206e616d65203c3e20243200
+    0002 00000014 00000413
+  42 00000021 00 00 0002 0001 0000 0002 00000008 0000000000000002 00000001 78 0000
+  44 00000006 50 00
+  45 00000009 00 00000000
+  53 00000004`);
+
+/**
+ * The same PreparedStatement on its fifth execution (prepareThreshold=5): pgjdbc switches to
+ * the named server-prepared statement S_1, so Parse and Bind carry the name.
+ */
+export const JDBC_PREPARE_S_1 = hex(`
+  50 0000004e 535f3100
+    73656c6563742069642c206e616d652066726f6d20637573746f6d657273207768657265206964203d20243120616e64206e616d65203c3e20243200
+    0002 00000014 00000413
+  42 00000024 00 535f3100 0002 0001 0000 0002 00000008 0000000000000002 00000001 78 0000
+  44 00000006 50 00
+  45 00000009 00 00000000
+  53 00000004`);
+
+/**
+ * The sixth execution: only Bind S_1 (now asking for column 1, the bigint id, in binary),
+ * Execute, Sync; no Parse and no Describe.
+ */
+export const JDBC_EXECUTE_S_1 = hex(`
+  42 00000028 00 535f3100 0002 0001 0000 0002 00000008 0000000000000001 00000001 78 0002 0001 0000
+  45 00000009 00 00000000
+  53 00000004`);
+
+/**
+ * pgjdbc 42.7 batch: `insert into orders (id, customer_id, amount, status, created_at) values
+ * (?, ?, ?, ?, now())` with three addBatch() rows (setLong, setLong, setBigDecimal("12.34"),
+ * setString) and executeBatch(): a batch is server-prepared at once (S_2), then three
+ * Bind/Describe/Execute with int8 and numeric in binary and Execute limited to one row,
+ * and a single Sync.
+ */
+export const JDBC_BATCH = hex(`
+  50 0000007a 535f3200
+    696e7365727420696e746f206f7264657273202869642c20637573746f6d65725f69642c20616d6f756e742c207374617475732c20637265617465645f6174292076616c756573202824312c2024322c2024332c2024342c206e6f77282929 00
+    0004 00000014 00000014 000006a4 00000413
+  42 00000047 00 535f3200 0004 0001 0001 0001 0000 0004
+    00000008 0000000000000064 00000008 0000000000000001 0000000c 0002000000000002000c0d48 00000004 6f70656e 0000
+  44 00000006 50 00
+  45 00000009 00 00000001
+  42 00000047 00 535f3200 0004 0001 0001 0001 0000 0004
+    00000008 0000000000000065 00000008 0000000000000001 0000000c 0002000000000002000c0d48 00000004 6f70656e 0000
+  44 00000006 50 00
+  45 00000009 00 00000001
+  42 00000047 00 535f3200 0004 0001 0001 0001 0000 0004
+    00000008 0000000000000066 00000008 0000000000000001 0000000c 0002000000000002000c0d48 00000004 6f70656e 0000
+  44 00000006 50 00
+  45 00000009 00 00000001
+  53 00000004`);
