@@ -33,6 +33,7 @@ test('select 1 through the gateway prints 1 and is recorded before and after it 
   assert.equal(request.statement_kind, 'SelectStmt');
   assert.equal(verdict.decision, 'allow');
   assert.equal(response.outcome, 'ok');
+  assert.deepEqual((JSON.parse(response.payload_json) as { sampleRows: unknown }).sampleRows, [['1']]);
   // Audit-first: the request is recorded before the verdict, the verdict before the response.
   assert.ok(request.time_us <= verdict.time_us && verdict.time_us <= response.time_us);
   assert.ok(rows.every((r) => r.hash_valid === 1));

@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   AG_ERR_IDP_UNAVAILABLE: { retriable: true, summary: 'the identity provider cannot be reached and no cached keys apply' },
   AG_ERR_CONNECTION_FORBIDDEN: { retriable: false, summary: "the agent's groups may not use this connection" },
   AG_ERR_SESSION_KILLED: { retriable: false, summary: 'the session was ended by an administrator' },
+  AG_ERR_SESSION_LIMIT: { retriable: true, summary: 'too many sessions (in total or for this identity)' },
+  AG_ERR_IDLE_TIMEOUT: { retriable: false, summary: 'the session was idle too long' },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */

@@ -2,6 +2,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@agentgate/observability';
+import { GatewayError } from '@agentgate/errors';
 import type { SessionDeps } from './session.js';
 import { AgentSession } from './session.js';
 
@@ -17,6 +18,24 @@ export interface IngressServer {
 export function createIngressServer(deps: SessionDeps & { logger: Logger }): IngressServer {
   const sessions = new Set<AgentSession>();
   const byId = new Map<string, AgentSession>();
+  const perSubject = new Map<string, number>();
+  let admitted = 0;
+  const admit = (subject: string): (() => void) => {
+    const mine = perSubject.get(subject) ?? 0;
+    if (admitted >= deps.config.maxSessions) throw new GatewayError('AG_ERR_SESSION_LIMIT', `the gateway holds its maximum of ${deps.config.maxSessions} sessions`);
+    if (mine >= deps.config.maxSessionsPerIdentity) throw new GatewayError('AG_ERR_SESSION_LIMIT', `${subject} already holds ${mine} sessions (limit ${deps.config.maxSessionsPerIdentity})`);
+    admitted++;
+    perSubject.set(subject, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      admitted--;
+      const left = (perSubject.get(subject) ?? 1) - 1;
+      if (left <= 0) perSubject.delete(subject);
+      else perSubject.set(subject, left);
+    };
+  };
   let opened = 0;
   const server: Server = createServer((socket: Socket) => {
     opened++;
@@ -24,6 +43,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     try {
       session = new AgentSession(socket, {
         ...deps,
+        admit,
         onCancel: (processId, secretKey) => {
           for (const candidate of sessions) {
             if (candidate.matchesCancelKey(processId, secretKey)) candidate.cancelRunning();
@@ -69,6 +89,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     sessionCount: () => sessions.size,
     metrics: () =>
       `# TYPE agentgate_pg_sessions_opened_total counter\nagentgate_pg_sessions_opened_total ${opened}\n` +
-      `# TYPE agentgate_pg_sessions_active gauge\nagentgate_pg_sessions_active ${sessions.size}\n`,
+      `# TYPE agentgate_pg_sessions_active gauge\nagentgate_pg_sessions_active ${sessions.size}\n` +
+      `# TYPE agentgate_pg_sessions_authenticated gauge\nagentgate_pg_sessions_authenticated ${admitted}\n`,
   };
 }

@@ -12,6 +12,13 @@ export interface IngressConfig extends PipelineConfig {
   /** PEM certificate and key offered to agents after SSLRequest; both empty = no TLS. */
   tlsCertFile: string;
   tlsKeyFile: string;
+  maxSessions: number;
+  maxSessionsPerIdentity: number;
+  /** A session with no message from the agent for this long is ended; 0 = never. */
+  idleTimeoutMs: number;
+  /** First rows of each result kept in its ResponseObserved (when no masking is planned). */
+  sampleRows: number;
+  sampleBytes: number;
   /** Consumer group of this instance's control feed (admin kill); unique per instance. */
   controlGroup: string;
   /** Budget for "request durable + verdict received"; past it the agent gets 08006. */
@@ -40,6 +47,11 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     identityFile: r.string('AG_IDENTITY_FILE'),
     tlsCertFile: r.string('AG_PG_TLS_CERT_FILE', ''),
     tlsKeyFile: r.string('AG_PG_TLS_KEY_FILE', ''),
+    maxSessions: r.int('AG_PG_MAX_SESSIONS', 500, { min: 1 }),
+    maxSessionsPerIdentity: r.int('AG_PG_MAX_SESSIONS_PER_IDENTITY', 50, { min: 1 }),
+    idleTimeoutMs: r.int('AG_PG_IDLE_TIMEOUT_MS', 30 * 60 * 1000, { min: 0 }),
+    sampleRows: r.int('AG_PG_SAMPLE_ROWS', 100, { min: 0, max: 10_000 }),
+    sampleBytes: r.int('AG_PG_SAMPLE_BYTES', 64 * 1024, { min: 0, max: 16 * 1024 * 1024 }),
     controlGroup: r.string('AG_CONTROL_GROUP', `agentgate-ingress-postgres-control.${instanceName}`),
     verdictTimeoutMs: r.int('AG_VERDICT_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     auditWriteTimeoutMs: r.int('AG_AUDIT_WRITE_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),

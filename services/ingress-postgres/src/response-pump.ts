@@ -16,10 +16,45 @@ import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
 import { decodeCommandComplete, decodeErrorFields, decodeReadyForQuery, decodeRowDescription, type BackendFrame, type TransactionStatus } from '@agentgate/pg-wire';
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** One DataRow's values as text: UTF-8 where it decodes, \x hex otherwise (binary format). */
+export function dataRowValues(raw: Buffer): (string | null)[] {
+  // DataRow: Byte1('D') Int32 length Int16 count, then per column Int32 length (-1 = NULL) and bytes.
+  const count = raw.readInt16BE(5);
+  const values: (string | null)[] = [];
+  let offset = 7;
+  for (let i = 0; i < count; i++) {
+    const length = raw.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) {
+      values.push(null);
+      continue;
+    }
+    const bytes = raw.subarray(offset, offset + length);
+    offset += length;
+    try {
+      values.push(utf8.decode(bytes));
+    } catch {
+      values.push(`\\x${bytes.toString('hex')}`);
+    }
+  }
+  return values;
+}
+
+/** How many first rows a response keeps; zero rows when the verdict plans masking (not applied yet). */
+export interface SampleLimits {
+  rows: number;
+  bytes: number;
+}
+
 /** The response of one executed statement, accumulated while it streams. */
 export class StatementResponse {
   readonly startedNs = process.hrtime.bigint();
   rowCount = 0;
+  private readonly samples: (string | null)[][] = [];
+  private sampleBytes = 0;
+  private truncated = false;
   bytes = 0;
   copyInBytes = 0;
   readonly commandTags: string[] = [];
@@ -27,7 +62,20 @@ export class StatementResponse {
   readonly digest: Hash = createHash('sha256');
   error: { code: string; message: string } | undefined;
 
-  constructor(readonly requestId: string) {}
+  constructor(readonly requestId: string, private readonly limits: SampleLimits = { rows: 0, bytes: 0 }) {}
+
+  /** Counts a data row, digests it and keeps it as a sample while within the limits. */
+  addRow(raw: Buffer): void {
+    this.rowCount++;
+    this.digest.update(raw);
+    if (this.truncated) return;
+    if (raw[0] === 0x44 /* 'D' */ && this.samples.length < this.limits.rows && this.sampleBytes + raw.length <= this.limits.bytes) {
+      this.samples.push(dataRowValues(raw));
+      this.sampleBytes += raw.length;
+    } else {
+      this.truncated = true;
+    }
+  }
 
   summary(outcome: ResponseObserved['outcome']): ResponseObserved {
     return {
@@ -38,9 +86,8 @@ export class StatementResponse {
       columns: this.columns,
       durationUs: Number((process.hrtime.bigint() - this.startedNs) / 1000n),
       bytes: this.bytes + this.copyInBytes,
-      // Rows stay out of the audit log until masking lands; the digest proves what was sent.
-      sampleRows: [],
-      sampleTruncated: this.rowCount > 0,
+      sampleRows: this.samples,
+      sampleTruncated: this.truncated,
       resultDigest: this.digest.copy().digest('hex'),
       errorCode: this.error?.code ?? null,
       errorMessage: this.error?.message ?? null,
@@ -83,6 +130,11 @@ export class ResponsePump {
     private readonly sink: PumpSink,
     private readonly hooks: PumpHooks,
   ) {}
+
+  /** Whether a response is still expected from the target. */
+  get busy(): boolean {
+    return this.queue.length > 0;
+  }
 
   /** Transaction status of the last ReadyForQuery. */
   get transactionStatus(): TransactionStatus {
@@ -201,8 +253,7 @@ export class ResponsePump {
     switch (frame.type) {
       case 'D':
       case 'd':
-        r.rowCount++;
-        r.digest.update(frame.raw);
+        r.addRow(frame.raw);
         return this.forward(frame);
       case 'T':
         r.columns = decodeRowDescription(frame.raw).map((c) => ({ name: c.name, typeOid: c.typeOid }));
@@ -239,10 +290,7 @@ export class ResponsePump {
         return this.forward(frame);
       case 'D':
       case 'd':
-        if (r) {
-          r.rowCount++;
-          r.digest.update(frame.raw);
-        }
+        r?.addRow(frame.raw);
         return this.forward(frame);
       case 'C':
       case 'I':

@@ -20,7 +20,7 @@ import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
 import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
 import { SessionAudit, type AuditSink, type ChainWriter } from './audit-log.js';
-import { ResponsePump, StatementResponse } from './response-pump.js';
+import { ResponsePump, StatementResponse, type SampleLimits } from './response-pump.js';
 import { sqlStateFor } from './sqlstate.js';
 import { openUpstream, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
@@ -43,6 +43,8 @@ export interface IdentityVerifier {
 export interface SessionDeps {
   config: Readonly<IngressConfig>;
   identity: IdentityVerifier;
+  /** Admits an authenticated identity under the session limits; returns a release function, or throws AG_ERR_SESSION_LIMIT. */
+  admit?: (subject: string) => () => void;
   /** Routes a CancelRequest to the session holding that key (the agent's new connection carries only the key). */
   onCancel?: (processId: number, secretKey: number) => void;
   /** TLS for agents; undefined when no certificate is configured (loopback-only plaintext). */
@@ -83,6 +85,8 @@ export class AgentSession {
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly onStreamData = (chunk: Buffer): void => this.onData(chunk);
   private pump: ResponsePump | undefined;
+  private release: (() => void) | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private connectionName: string | null = null;
   private readonly statements = new Map<string, string>();
   private readonly portals = new Map<string, { statement: string; sql: string; parameters: (string | null)[]; response: StatementResponse | undefined }>();
@@ -152,6 +156,7 @@ export class AgentSession {
       if (message.type !== 'PasswordLike') throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `expected a password message, got ${message.type}`);
       return this.authenticate(decodePasswordMessage(message.payload));
     }
+    this.armIdleTimer();
     if (this.skipUntilSync && message.type !== 'Sync' && message.type !== 'Terminate') return;
     const upstream = this.upstream!;
     const pump = this.pump!;
@@ -276,6 +281,7 @@ export class AgentSession {
     }
     if (identity.expiresAt.getTime() <= Date.now()) throw new GatewayError('AG_ERR_TOKEN_EXPIRED');
     this.identity = identity;
+    this.release = this.deps.admit?.(identity.subject);
     const actor: Actor = {
       subject: identity.subject,
       issuer: identity.issuer,
@@ -352,7 +358,20 @@ export class AgentSession {
     this.write(backendKeyData(this.cancelKey.processId, this.cancelKey.secretKey));
     this.write(readyForQuery('I'));
     this.phase = 'ready';
+    this.armIdleTimer();
     void this.pump.run();
+  }
+
+  /** Ends the session after the idle timeout, counting only time with nothing in flight. */
+  private armIdleTimer(): void {
+    const timeout = this.deps.config.idleTimeoutMs;
+    if (timeout <= 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.pump?.busy) this.armIdleTimer();
+      else void this.terminate('AG_ERR_IDLE_TIMEOUT', 'idle-timeout', `no activity for ${timeout} ms`);
+    }, timeout);
+    this.idleTimer.unref();
   }
 
   private checkTokenStillValid(): void {
@@ -411,7 +430,7 @@ export class AgentSession {
           }
           return { error, verdict: verdict.payload };
         }
-        allowed.push(new StatementResponse(requestId));
+        allowed.push(new StatementResponse(requestId, this.sampleLimits(verdict.payload)));
       }
       pump.expect({ kind: 'simple', responses: allowed, next: 0 });
       this.upstream!.send(raw);
@@ -445,7 +464,7 @@ export class AgentSession {
         await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
         return { error, verdict: verdict.payload };
       }
-      const response = new StatementResponse(requestId);
+      const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
       if (portal) portal.response = response;
       pump.expect({ kind: 'execute', response });
       this.upstream!.send(raw);
@@ -456,6 +475,12 @@ export class AgentSession {
       pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', denied.error, denialDetail(denied.verdict))] });
       this.skipUntilSync = true;
     }
+  }
+
+  /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
+  private sampleLimits(verdict: VerdictIssued): SampleLimits {
+    if (verdict.maskingPlan.length > 0) return { rows: 0, bytes: 0 };
+    return { rows: this.deps.config.sampleRows, bytes: this.deps.config.sampleBytes };
   }
 
   /** Cancels the statement running on the target (the agent sent CancelRequest with our key). */
@@ -512,9 +537,17 @@ export class AgentSession {
     this.closeReason = close;
     this.queue.length = 0;
     clearTimeout(this.expiryTimer);
+    clearTimeout(this.idleTimer);
+    this.release?.();
+    this.release = undefined;
     this.pump?.stop();
     this.upstream?.close();
     if (!this.stream.destroyed) this.stream.end();
+    // A peer that never closes its side (or never finishes a TLS handshake) must not hold the slot.
+    setTimeout(() => {
+      this.stream.destroy();
+      this.socket.destroy();
+    }, 1000).unref();
     if (this.audit) {
       try {
         // Best effort: a session that ends because the log is down cannot record its end.

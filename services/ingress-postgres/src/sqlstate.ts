@@ -39,6 +39,9 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_CONNECTION_FORBIDDEN: '28000',
   // What pg_terminate_backend() reports.
   AG_ERR_SESSION_KILLED: '57P01',
+  // too_many_connections and idle_session_timeout, as PostgreSQL reports them.
+  AG_ERR_SESSION_LIMIT: '53300',
+  AG_ERR_IDLE_TIMEOUT: '57P05',
 };
 
 /** SQLSTATE for an agentgate error code. */

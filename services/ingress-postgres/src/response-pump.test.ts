@@ -1,0 +1,86 @@
+// given expectations and the target's frames, when the pump relays them, then the agent
+// sees them in order and each statement is recorded before its completion is released.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { commandComplete, dataRow, errorResponse, readyForQuery, rowDescription, type BackendFrame } from '@agentgate/pg-wire';
+import { ResponsePump, StatementResponse, dataRowValues, type Expectation } from './response-pump.js';
+
+function frame(raw: Buffer): BackendFrame {
+  return { type: String.fromCharCode(raw[0]!), raw };
+}
+
+function harness(frames: Buffer[]) {
+  const log: string[] = [];
+  const pending = [...frames];
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  const pump = new ResponsePump(
+    async () => {
+      const next = pending.shift();
+      if (!next) {
+        done();
+        return new Promise<BackendFrame>(() => {});
+      }
+      return frame(next);
+    },
+    { write: (b) => { log.push(`out:${String.fromCharCode(b[0]!)}`); return true; }, drained: async () => {} },
+    { record: async (r, outcome) => { log.push(`record:${r.requestId}:${outcome}`); }, fatal: (e) => log.push(`fatal:${String(e)}`) },
+  );
+  return { pump, log, finished };
+}
+
+const T = rowDescription([{ name: 'x', typeOid: 23 }]);
+const D = dataRow(['1']);
+const Z = readyForQuery('I');
+
+test('simple query: each statement is recorded before its CommandComplete goes out', async () => {
+  const { pump, log, finished } = harness([T, D, commandComplete('SELECT 1'), T, D, commandComplete('SELECT 1'), Z]);
+  const a = new StatementResponse('a', { rows: 10, bytes: 1000 });
+  const b = new StatementResponse('b', { rows: 10, bytes: 1000 });
+  pump.expect({ kind: 'simple', responses: [a, b], next: 0 });
+  void pump.run();
+  await finished;
+  assert.deepEqual(log, ['out:T', 'out:D', 'record:a:ok', 'out:C', 'out:T', 'out:D', 'record:b:ok', 'out:C', 'out:Z']);
+  assert.deepEqual(a.summary('ok').sampleRows, [['1']]);
+  assert.deepEqual(a.summary('ok').commandTags, ['SELECT 1']);
+});
+
+test('simple query: an error ends the string and the rest is recorded as not run', async () => {
+  const { pump, log, finished } = harness([errorResponse({ severity: 'ERROR', code: '22012', message: 'division by zero' }), Z]);
+  pump.expect({ kind: 'simple', responses: [new StatementResponse('a'), new StatementResponse('b')], next: 0 });
+  void pump.run();
+  await finished;
+  assert.deepEqual(log, ['record:a:error', 'record:b:cancelled', 'out:E', 'out:Z']);
+});
+
+test('extended protocol: after an error the target skips to Sync, so queued executes are recorded as not run', async () => {
+  const { pump, log, finished } = harness([errorResponse({ severity: 'ERROR', code: '42601', message: 'syntax error' }), Z]);
+  const expectations: Expectation[] = [{ kind: 'single' }, { kind: 'single' }, { kind: 'execute', response: new StatementResponse('e') }, { kind: 'sync' }];
+  for (const e of expectations) pump.expect(e);
+  void pump.run();
+  await finished;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(log, ['out:E', 'record:e:cancelled', 'out:Z']);
+});
+
+test('a local answer waits for the responses queued before it', async () => {
+  const { pump, log, finished } = harness([Buffer.from([0x31, 0, 0, 0, 4]) /* ParseComplete */]);
+  pump.expect({ kind: 'single' });
+  pump.expect({ kind: 'local', frames: [errorResponse({ severity: 'ERROR', code: '42501', message: 'denied' })] });
+  void pump.run();
+  await finished;
+  assert.deepEqual(log, ['out:1', 'out:E']);
+});
+
+test('sample rows stop at the limits and binary values are shown as hex', () => {
+  const r = new StatementResponse('r', { rows: 2, bytes: 1000 });
+  for (let i = 0; i < 5; i++) r.addRow(dataRow([String(i), null]));
+  const s = r.summary('ok');
+  assert.equal(s.rowCount, 5);
+  assert.deepEqual(s.sampleRows, [['0', null], ['1', null]]);
+  assert.equal(s.sampleTruncated, true);
+  assert.deepEqual(dataRowValues(dataRow([Buffer.from([0xff, 0x00])])), ['\\x' + 'ff00']);
+  const none = new StatementResponse('n');
+  none.addRow(dataRow(['secret']));
+  assert.deepEqual(none.summary('ok').sampleRows, []);
+});
