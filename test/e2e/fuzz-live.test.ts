@@ -178,7 +178,7 @@ interface Plan {
 
 function plan(i: number, login: Buffer): Plan {
   const rand = mulberry32((SEED ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0);
-  let prefix = Buffer.alloc(0);
+  let prefix: Buffer = Buffer.alloc(0);
   let source: Buffer;
   let mode: Plan['mode'] = 'end';
   if (rand() < AUTHENTICATED_SHARE) {
@@ -331,23 +331,30 @@ test(`${CONNECTIONS} fuzzed connections to the live ingress (seed ${SEED}): no c
   const elapsed = Date.now() - started;
   console.log(`live fuzz: ${CONNECTIONS} connections in ${elapsed} ms (seed ${SEED}): ${JSON.stringify(Object.fromEntries([...counts].sort()))}`);
 
-  assert.equal(counts.get('refused') ?? 0, 0, `the ingress refused connections; last log lines:\n${ingressLogTail(20)}`);
-  assert.deepEqual(hangs.slice(0, 10), [], `${hangs.length} connections did not end within ${HANG_MS} ms`);
+  const oursSql = `from pg_stat_activity where application_name = 'agentgate:${marker}'`;
+  try {
+    assert.equal(counts.get('refused') ?? 0, 0, `the ingress refused connections; last log lines:\n${ingressLogTail(20)}`);
+    assert.deepEqual(hangs.slice(0, 10), [], `${hangs.length} connections did not end within ${HANG_MS} ms`);
 
-  // (d) the same process, not one restarted by a supervisor.
-  const pidAfter = ingressPid();
-  assert.equal(pidAfter, pidBefore, `the ingress restarted; last log lines:\n${ingressLogTail(20)}`);
-  assert.ok(alive(pidAfter), `the ingress (pid ${pidAfter}) is gone; last log lines:\n${ingressLogTail(20)}`);
+    // (d) the same process, not one restarted by a supervisor.
+    const pidAfter = ingressPid();
+    assert.equal(pidAfter, pidBefore, `the ingress restarted; last log lines:\n${ingressLogTail(20)}`);
+    assert.ok(alive(pidAfter), `the ingress (pid ${pidAfter}) is gone; last log lines:\n${ingressLogTail(20)}`);
 
-  // (a) still serving.
-  const result = await psql(['-tA', '-c', 'select 1'], { applicationName: uniqueMarker('e2e_after_fuzz') });
-  assert.equal(result.stdout.trim(), '1', `psql after the fuzz: ${result.stderr}`);
+    // (a) still serving.
+    const result = await psql(['-tA', '-c', 'select 1'], { applicationName: uniqueMarker('e2e_after_fuzz') });
+    assert.equal(result.stdout.trim(), '1', `psql after the fuzz: ${result.stderr}`);
 
-  // (b) no leaked session, (c) no leaked target connection: back to the baseline.
-  const sessionsAfter = await settlesTo(sessionsActive, sessionsBefore, 10_000);
-  assert.ok(sessionsAfter <= sessionsBefore, `agentgate_pg_sessions_active ${sessionsAfter}, was ${sessionsBefore} before`);
-  const ours = await settlesTo(() => Number(targetQuery(`select count(*) from pg_stat_activity where application_name = 'agentgate:${marker}'`)), 0, 10_000);
-  assert.equal(ours, 0, `${ours} target connections of fuzzed sessions are still open`);
-  const upstreamsAfter = await settlesTo(() => Number(targetQuery(UPSTREAMS_SQL)), upstreamsBefore, 10_000);
-  assert.ok(upstreamsAfter <= upstreamsBefore, `${upstreamsAfter} agentgate target connections, were ${upstreamsBefore} before`);
+    // (b) no leaked session, (c) no leaked target connection: back to the baseline.
+    const sessionsAfter = await settlesTo(sessionsActive, sessionsBefore, 10_000);
+    const ours = await settlesTo(() => Number(targetQuery(`select count(*) ${oursSql}`)), 0, 10_000);
+    const upstreamsAfter = await settlesTo(() => Number(targetQuery(UPSTREAMS_SQL)), upstreamsBefore, 10_000);
+    assert.ok(sessionsAfter <= sessionsBefore, `agentgate_pg_sessions_active ${sessionsAfter}, was ${sessionsBefore} before`);
+    assert.equal(ours, 0, `${ours} target connections of fuzzed sessions were still open (now terminated)`);
+    assert.ok(upstreamsAfter <= upstreamsBefore, `${upstreamsAfter} agentgate target connections, were ${upstreamsBefore} before`);
+  } finally {
+    // A leak would hold target connections (and their sessions) into later tests: end them.
+    // Ending the target side is also what lets a stuck session finish.
+    targetQuery(`select count(pg_terminate_backend(pid)) ${oursSql}`);
+  }
 });

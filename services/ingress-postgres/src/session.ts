@@ -270,6 +270,7 @@ export class AgentSession {
     this.phase = 'authenticating';
     if (token === '') throw new GatewayError('AG_ERR_AUTH_REQUIRED', 'send an OIDC access token as the password');
     const identity = await this.deps.identity.verify(token);
+    if (this.gone()) return;
     const params = this.startup?.parameters ?? {};
     const connectionName = params['database'] ?? params['user'] ?? '';
     const connection = this.deps.catalog.get(connectionName);
@@ -292,6 +293,8 @@ export class AgentSession {
     };
     this.log.info({ subject: identity.subject, connection: connection.name, tls: this.tlsActive }, 'agent authenticated');
     await this.startSession(params, connection, actor);
+    // startSession released what it had if the session ended meanwhile.
+    if ((this.phase as Phase) !== 'ready') return;
     // Continuous authorization: the session ends when the token does.
     const remaining = identity.expiresAt.getTime() - Date.now();
     this.expiryTimer = setTimeout(() => {
@@ -323,9 +326,10 @@ export class AgentSession {
       clientApplication: params['application_name'] ?? null,
       ingressInstance: this.deps.config.instanceId,
     }, this.deps.config.auditWriteTimeoutMs);
+    if (this.gone()) return;
     this.log.info({ connection: connection.name }, 'session opened');
 
-    this.upstream = await openUpstream({
+    const upstream = await openUpstream({
       tls: connection.tls,
       host: connection.host,
       port: connection.port,
@@ -336,6 +340,8 @@ export class AgentSession {
       connectTimeoutMs: this.deps.config.upstreamConnectTimeoutMs,
       maxMessageBytes: this.deps.config.maxMessageBytes,
     });
+    this.upstream = upstream;
+    if (this.gone()) return;
     this.upstream.onClose(() => {
       if (this.phase === 'ready') void this.fatal(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', 'the target closed the connection'), 'upstream-closed');
     });
@@ -372,6 +378,18 @@ export class AgentSession {
       else void this.terminate('AG_ERR_IDLE_TIMEOUT', 'idle-timeout', `no activity for ${timeout} ms`);
     }, timeout);
     this.idleTimer.unref();
+  }
+
+  /**
+   * True when the session ended while authentication was waiting (the agent left, a bad
+   * byte arrived): whatever that wait produced is released here, since finish() ran before it.
+   */
+  private gone(): boolean {
+    if (this.phase === 'authenticating') return false;
+    this.upstream?.close();
+    this.release?.();
+    this.release = undefined;
+    return true;
   }
 
   private checkTokenStillValid(): void {
