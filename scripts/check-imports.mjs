@@ -9,7 +9,7 @@ import { join, relative, resolve, dirname, sep } from 'node:path';
 import ts from 'typescript';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const kinds = { libs: 'lib', services: 'service', test: 'test' };
+const kinds = { libs: 'lib', services: 'service', test: 'test', bench: 'bench' };
 
 function packagesUnder(dir) {
   const abs = join(root, dir);
@@ -17,7 +17,7 @@ function packagesUnder(dir) {
 }
 
 const packages = new Map(); // name -> { dir, kind }
-for (const dir of [...packagesUnder('libs'), ...packagesUnder('services'), join(root, 'test')]) {
+for (const dir of [...packagesUnder('libs'), ...packagesUnder('services'), join(root, 'test'), join(root, 'bench')]) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const kind = kinds[relative(root, dir).split(sep)[0]];
   packages.set(pkg.name, { dir, kind, deps: { ...pkg.dependencies, ...pkg.devDependencies } });

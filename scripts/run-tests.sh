@@ -13,7 +13,7 @@ fi
 
 files() {
   case $1 in
-    unit) find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.test.js' ! -name '*.int.test.js' -print | sort ;;
+    unit) find libs services bench -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.test.js' ! -name '*.int.test.js' -print | sort ;;
     int)  find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.int.test.js' -print | sort ;;
     e2e)  find test/dist/e2e -name '*.test.js' 2>/dev/null | sort ;;
   esac

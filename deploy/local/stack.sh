@@ -146,7 +146,7 @@ start_clickhouse() {
   cp "$DEPLOY_DIR/clickhouse/users.xml" "$CLICKHOUSE_CONF_DIR/users.xml"
   local bin; bin=$(command -v clickhouse-server)
   spawn clickhouse "$bin" --config-file="$CLICKHOUSE_CONF_DIR/config.xml"
-  wait_for "ClickHouse" 60 clickhouse_ready || die "ClickHouse did not become ready, see $LOG_DIR/clickhouse*.log"
+  wait_for "ClickHouse" 180 clickhouse_ready || die "ClickHouse did not become ready, see $LOG_DIR/clickhouse*.log"
   curl -sf -m 5 "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/" --data-binary 'CREATE DATABASE IF NOT EXISTS agentgate' >/dev/null \
     || die "could not create the ClickHouse database agentgate"
 }

@@ -89,6 +89,7 @@ export function kafkaVerdictFeed(options: { kafka: Kafka; serde: EventSerde; top
       await consumer.subscribe({ topic: options.topic, fromBeginning: false });
       await consumer.run({
         autoCommit: true,
+        partitionsConsumedConcurrently: 6,
         eachMessage: async ({ message }) => {
           if (!message.value || waiters.size === 0) return;
           try {

@@ -95,7 +95,12 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       });
       await consumer.connect();
       await consumer.subscribe({ topic: topics.ingress, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handleBatch });
+      // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
+      // are resolved only after the verdicts are acknowledged and committed every 500 ms.
+      await consumer.run({
+        autoCommit: true, autoCommitInterval: 500, eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 6, eachBatch: handleBatch,
+      });
     },
     async stop() {
       await consumer?.disconnect().catch(() => {});

@@ -112,7 +112,8 @@ export function createProjector(deps: ProjectorDeps): Projector {
       });
       await consumer.connect();
       for (const topic of auditTopics(topics)) await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handleBatch });
+      // Rows carry their Kafka position, so committing on an interval cannot duplicate rows.
+      await consumer.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: false, eachBatch: handleBatch });
     },
     async stop() {
       await consumer?.disconnect().catch(() => {});
