@@ -1,6 +1,7 @@
 // Delivers verdicts to the sessions waiting for them. Each ingress instance reads the
 // whole verdict topic (its own consumer group) and keeps only verdicts it is waiting for.
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { broadcastConsumer } from '@agentgate/kafka';
 import { GatewayError } from '@agentgate/errors';
 import type { AuditEventOf, EventSerde } from '@agentgate/events';
 import type { Logger } from '@agentgate/observability';
@@ -63,48 +64,33 @@ export interface KafkaVerdictFeed extends VerdictFeed {
 
 export function kafkaVerdictFeed(options: { kafka: Kafka; serde: EventSerde; topic: string; groupId: string; logger: Logger }): KafkaVerdictFeed {
   const waiters = new VerdictWaiters();
-  let consumer: Consumer | undefined;
-  let joined = false;
+  const consumer = broadcastConsumer({
+    kafka: options.kafka,
+    topic: options.topic,
+    groupId: options.groupId,
+    logger: options.logger,
+    partitionsConsumedConcurrently: 6,
+    async onMessage(value, offset) {
+      if (waiters.size === 0) return;
+      try {
+        const { event } = await options.serde.decode(value);
+        if (event.eventType === 'VerdictIssued') waiters.deliver(event);
+      } catch (err) {
+        options.logger.error({ code: (err as GatewayError).code, offset }, 'undecodable verdict');
+      }
+    },
+  });
   return {
     expect: (id) => waiters.expect(id),
     cancel: (id) => waiters.cancel(id),
     get ready() {
-      return joined;
+      return consumer.ready;
     },
     pending: () => waiters.size,
-    async start() {
-      consumer = options.kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-      const joinedOnce = new Promise<void>((resolve) => {
-        consumer!.on(consumer!.events.GROUP_JOIN, () => {
-          joined = true;
-          resolve();
-        });
-      });
-      consumer.on(consumer.events.CRASH, (e) => {
-        joined = false;
-        options.logger.error({ err: e.payload.error.message, restart: e.payload.restart }, 'verdict consumer crashed');
-      });
-      await consumer.connect();
-      // Only verdicts from now on matter: nothing can be waiting for an older one.
-      await consumer.subscribe({ topic: options.topic, fromBeginning: false });
-      await consumer.run({
-        autoCommit: true,
-        partitionsConsumedConcurrently: 6,
-        eachMessage: async ({ message }) => {
-          if (!message.value || waiters.size === 0) return;
-          try {
-            const { event } = await options.serde.decode(message.value);
-            if (event.eventType === 'VerdictIssued') waiters.deliver(event);
-          } catch (err) {
-            options.logger.error({ code: (err as GatewayError).code, offset: message.offset }, 'undecodable verdict');
-          }
-        },
-      });
-      await joinedOnce;
-    },
+    start: () => consumer.start(),
     async stop() {
       waiters.failAll(new GatewayError('AG_ERR_SHUTTING_DOWN'));
-      await consumer?.disconnect().catch(() => {});
+      await consumer.stop();
     },
   };
 }

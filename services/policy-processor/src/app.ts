@@ -1,8 +1,8 @@
 // Builds a policy processor: consumes RequestObserved events, decides each against the
 // policy and produces one VerdictIssued per request. Offsets are committed only after the
 // verdicts are acknowledged, so a crash re-decides (same verdict id) rather than skips.
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { AUDIT_TOPIC_CONFIG, ensureTopics } from '@agentgate/kafka';
+import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
 import type { AuditEvent, EventSerde, TopicNames } from '@agentgate/events';
 import { decide, type PolicyState } from '@agentgate/policy';
 import type { SqlParser } from '@agentgate/sql';
@@ -31,9 +31,8 @@ export interface PolicyProcessor {
 
 export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcessor {
   const { config, kafka, serde, topics, logger } = deps;
-  let consumer: Consumer | undefined;
+  let consumer: ResilientConsumer | undefined;
   let producer: Producer | undefined;
-  let joined = false;
   let decided = 0;
   let undecodable = 0;
 
@@ -87,26 +86,26 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       }
       producer = kafka.producer({ allowAutoTopicCreation: false });
       await producer.connect();
-      consumer = kafka.consumer({ groupId: config.consumerGroup, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-      consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
-      consumer.on(consumer.events.CRASH, (e) => {
-        joined = false;
-        logger.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
+      consumer = resilientConsumer({
+        kafka, logger,
+        config: { groupId: config.consumerGroup, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 },
+        async setup(c) {
+          await c.subscribe({ topic: topics.ingress, fromBeginning: true });
+          // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
+          // are resolved only after the verdicts are acknowledged and committed every 500 ms.
+          await c.run({
+            autoCommit: true, autoCommitInterval: 500, eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: 6, eachBatch: handleBatch,
+          });
+        },
       });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topics.ingress, fromBeginning: true });
-      // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
-      // are resolved only after the verdicts are acknowledged and committed every 500 ms.
-      await consumer.run({
-        autoCommit: true, autoCommitInterval: 500, eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 6, eachBatch: handleBatch,
-      });
+      await consumer.start();
     },
     async stop() {
-      await consumer?.disconnect().catch(() => {});
+      await consumer?.stop();
       await producer?.disconnect().catch(() => {});
     },
-    readiness: () => ({ consumerJoined: joined }),
+    readiness: () => ({ consumerJoined: consumer?.ready ?? false }),
     metrics: () =>
       `# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total ${decided}\n` +
       `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n`,

@@ -2,8 +2,8 @@
 // once. Exactly-once into the table comes from storing Kafka positions in the rows: at
 // start (and after each insert) it knows the highest offset stored per partition and
 // skips anything at or below it, so a crash between insert and commit adds no duplicate.
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { AUDIT_TOPIC_CONFIG, ensureTopics } from '@agentgate/kafka';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
 import { auditTopics, type EventSerde, type TopicNames } from '@agentgate/events';
 import { quoteIdentifier, type ClickHouseClient } from '@agentgate/clickhouse';
 import { toGatewayError } from '@agentgate/errors';
@@ -35,8 +35,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
   const { config, kafka, serde, topics, clickhouse, logger } = deps;
   const db = quoteIdentifier(config.clickhouseDatabase);
   const stored = new Map<string, bigint>();
-  let consumer: Consumer | undefined;
-  let joined = false;
+  let consumer: ResilientConsumer | undefined;
   let projected = 0;
   let rejected = 0;
   let lastLagMs = 0;
@@ -104,22 +103,22 @@ export function createProjector(deps: ProjectorDeps): Projector {
       } finally {
         await admin.disconnect();
       }
-      consumer = kafka.consumer({ groupId: config.consumerGroup, maxWaitTimeInMs: 200, sessionTimeout: 15_000, heartbeatInterval: 1000 });
-      consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
-      consumer.on(consumer.events.CRASH, (e) => {
-        joined = false;
-        logger.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
+      consumer = resilientConsumer({
+        kafka, logger,
+        config: { groupId: config.consumerGroup, maxWaitTimeInMs: 200, sessionTimeout: 15_000, heartbeatInterval: 1000 },
+        async setup(c) {
+          for (const topic of auditTopics(topics)) await c.subscribe({ topic, fromBeginning: true });
+          // Rows carry their Kafka position, so committing on an interval cannot duplicate rows.
+          await c.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: false, eachBatch: handleBatch });
+        },
       });
-      await consumer.connect();
-      for (const topic of auditTopics(topics)) await consumer.subscribe({ topic, fromBeginning: true });
-      // Rows carry their Kafka position, so committing on an interval cannot duplicate rows.
-      await consumer.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: false, eachBatch: handleBatch });
+      await consumer.start();
     },
     async stop() {
-      await consumer?.disconnect().catch(() => {});
+      await consumer?.stop();
       await clickhouse.close().catch(() => {});
     },
-    readiness: () => ({ consumerJoined: joined }),
+    readiness: () => ({ consumerJoined: consumer?.ready ?? false }),
     metrics: () =>
       `# TYPE agentgate_projector_events_total counter\nagentgate_projector_events_total ${projected}\n` +
       `# TYPE agentgate_projector_rejected_total counter\nagentgate_projector_rejected_total ${rejected}\n` +

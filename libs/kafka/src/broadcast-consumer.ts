@@ -1,0 +1,44 @@
+// A consumer that sees every message of a topic from now on: one consumer group per
+// instance, so each instance gets all partitions. Used where every instance must hear
+// everything (verdicts, admin commands) and only old messages may be skipped.
+import type { Kafka } from 'kafkajs';
+import { resilientConsumer } from './resilient-consumer.js';
+import type { KafkaLogSink } from './client.js';
+
+export interface BroadcastConsumer {
+  /** True once the group has been joined (and since the last crash). */
+  readonly ready: boolean;
+  /** Resolves when the consumer has joined its group. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface BroadcastConsumerOptions {
+  kafka: Kafka;
+  topic: string;
+  /** Unique per running instance. */
+  groupId: string;
+  logger: KafkaLogSink;
+  /** Partitions handled in parallel; order is kept within a partition. */
+  partitionsConsumedConcurrently?: number;
+  onMessage(value: Buffer, offset: string): Promise<void>;
+}
+
+/** Creates a consumer of every new message of `topic`. */
+export function broadcastConsumer(options: BroadcastConsumerOptions): BroadcastConsumer {
+  return resilientConsumer({
+    kafka: options.kafka,
+    logger: options.logger,
+    config: { groupId: options.groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 },
+    async setup(consumer) {
+      await consumer.subscribe({ topic: options.topic, fromBeginning: false });
+      await consumer.run({
+        autoCommit: true,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachMessage: async ({ message }) => {
+          if (message.value) await options.onMessage(message.value, message.offset);
+        },
+      });
+    },
+  });
+}
