@@ -37,6 +37,8 @@ pg_data_dir() {
     local alt="/var/lib/agentgate/$key/postgres"
     mkdir -p "$alt"; chown postgres "$alt" "$(dirname "$alt")"
     [ -L "$PG_DATA" ] || { rm -rf "$PG_DATA"; ln -s "$alt" "$PG_DATA"; }
+    echo "$alt"
+    return
   fi
   echo "$PG_DATA"
 }
@@ -90,8 +92,15 @@ EOF
   grep -q '^log_connections = on' "$data/postgresql.conf" || printf "log_connections = on\nlog_line_prefix = '%%m [%%p] %%a '\n" >> "$data/postgresql.conf"
   is_running postgres && return 0
   require_free_port "$AG_TARGET_PG_PORT" "target PostgreSQL"
-  touch "$LOG_DIR/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres "$LOG_DIR/postgres.log"
-  as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$LOG_DIR/postgres.log" -w -t 60 start >/dev/null \
+  # The server log must be writable by the postgres user; next to a relocated cluster it is,
+  # and .stack/logs/postgres.log links to it.
+  local pglog="$LOG_DIR/postgres.log"
+  if [ -L "$PG_DATA" ]; then
+    pglog="$(dirname "$(readlink "$PG_DATA")")/postgres.log"
+    [ -L "$LOG_DIR/postgres.log" ] || { rm -f "$LOG_DIR/postgres.log"; ln -s "$pglog" "$LOG_DIR/postgres.log"; }
+  fi
+  touch "$pglog"; [ "$(id -u)" = 0 ] && chown postgres "$pglog"
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$pglog" -w -t 60 start >/dev/null \
     || die "target PostgreSQL did not start, see $LOG_DIR/postgres.log"
   head -1 "$data/postmaster.pid" > "$(pid_file postgres)"
   wait_for "target PostgreSQL" 30 pg_ready || die "target PostgreSQL is not ready"
@@ -119,7 +128,8 @@ EOF
 }
 
 stop_postgres() {
-  local data="$PG_DATA"
+  # The real path: the postgres user may not be able to traverse the checkout (see pg_data_dir).
+  local data; data=$(readlink -f "$PG_DATA" 2>/dev/null || echo "$PG_DATA")
   if [ -f "$data/postmaster.pid" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
     log "postgres stopped"
