@@ -288,7 +288,7 @@ start_service() {
   ensure_tls
   write_service_env
   spawn "$name" env $(grep -v '^#' "$RUN_DIR/stack.env" | xargs) AG_SERVICE_NAME="$name" \
-    node --enable-source-maps "$ROOT_DIR/services/$name/dist/main.js"
+    node --enable-source-maps ${AG_NODE_FLAGS:-} "$ROOT_DIR/services/$name/dist/main.js"
   wait_for "$name" 60 service_ready "$admin_port" || die "$name did not become ready, see $LOG_DIR/$name.log"
 }
 

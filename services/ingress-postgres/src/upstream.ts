@@ -199,7 +199,14 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
     return {
       parameterFrames,
       backendKey,
-      send: (bytes) => void stream.write(bytes),
+      send: (bytes) => {
+        // Messages forwarded in one tick (Parse/Bind/Execute/Sync) leave as one TLS record.
+        if (!stream.writableCorked) {
+          stream.cork();
+          process.nextTick(() => stream.uncork());
+        }
+        stream.write(bytes);
+      },
       cancel: () => sendCancel(target, backendKey),
       nextFrame: () => queue.next(),
       close: () => {
