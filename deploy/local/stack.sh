@@ -166,11 +166,11 @@ start_clickhouse() {
 KAFKA_DATA_DIR="$DATA_DIR/kafka"
 KAFKA_CONF_DIR="$STACK_DIR/conf/kafka"
 
-kafka_java() {
-  java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$DEPLOY_DIR/kafka/log4j.properties" \
-    -cp "$KAFKA_LIBS/*" "$@"
-}
+# One JVM command line for the storage tool and the broker.
+KAFKA_JVM=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+  "-Dlog4j.configuration=file:$DEPLOY_DIR/kafka/log4j.properties" -cp "$KAFKA_LIBS/*")
+
+kafka_java() { "${KAFKA_JVM[@]}" "$@"; }
 
 kafka_ready() {
   # Ready when the broker answers API requests, not merely when the port is open.
@@ -190,9 +190,7 @@ start_kafka() {
     kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_CONF_DIR/server.properties" \
       >"$LOG_DIR/kafka-format.log" 2>&1 || die "Kafka storage format failed, see $LOG_DIR/kafka-format.log"
   fi
-  spawn kafka java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$DEPLOY_DIR/kafka/log4j.properties" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONF_DIR/server.properties"
+  spawn kafka "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_CONF_DIR/server.properties"
   wait_for "Kafka" 90 kafka_ready || die "Kafka did not become ready, see $LOG_DIR/kafka.log"
 }
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { below, golden, mulberry32 } from '@agentgate/pg-wire/testing';
 import { ROOT, psql, stack, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
 const CONNECTIONS = envInt('AG_LIVE_FUZZ_CONNECTIONS', 3000);
@@ -36,28 +37,15 @@ function hex(s: string): Buffer {
   return Buffer.from(s.replace(/\s+/g, ''), 'hex');
 }
 
-// Golden frames, copied from libs/pg-wire/src/testing/golden-frontend.ts (test/ may use a
-// workspace package only through its public entry point, and the goldens are not part of it).
-const SSL_REQUEST = hex('00000008 04d2162f');
-const GSSENC_REQUEST = hex('00000008 04d21630');
-const CANCEL_REQUEST = hex('00000010 04d2162e 00001a93 1252eed0');
-const STARTUPS = [
-  // psql 15
-  hex(`00000054 00030000 7573657200 706f73746772657300 646174616261736500 706f73746772657300
-    6170706c69636174696f6e5f6e616d6500 7073716c00 636c69656e745f656e636f64696e6700 5554463800 00`),
-  // node-postgres 8.x
-  hex(`0000003f 00030000 7573657200 736372616d7573657200 646174616261736500 706f73746772657300
-    636c69656e745f656e636f64696e6700 5554463800 00`),
-  // pgjdbc 42.7
-  hex(`00000059 00030000 7573657200 706f73746772657300 646174616261736500 64656d6f00
-    636c69656e745f656e636f64696e6700 5554463800 446174655374796c6500 49534f00
-    54696d655a6f6e6500 4574632f55544300 00`),
-];
-const MD5_PASSWORD = hex('70 00000028 6d6435356336316566336332336336316238323665353932623130626464396339653200');
-const TERMINATE = hex('58 00000004');
+const SSL_REQUEST = golden.PSQL_SSL_REQUEST;
+const GSSENC_REQUEST = golden.GSSENC_REQUEST;
+const CANCEL_REQUEST = golden.PSQL_CANCEL_REQUEST;
+const STARTUPS = [golden.PSQL_STARTUP, golden.NODE_PG_STARTUP, golden.JDBC_STARTUP];
+const MD5_PASSWORD = golden.PSQL_MD5_PASSWORD;
+const TERMINATE = golden.PSQL_TERMINATE;
 /** Typed messages that only read; the ones sent after a real login. */
 const READ_ONLY = [
-  hex('51 0000000e 73656c65637420313b00'), // psql: select 1;
+  golden.PSQL_QUERY_SELECT_1,
   hex(`50 0000002b 00 73656c6563742024313a3a696e7434206173206e2c2024323a3a74657874206173207400 0000
     42 0000001c 00 00 0002 0000 0000 0002 00000002 3432 ffffffff 0001 0000
     44 00000006 50 00  45 00000009 00 00000000  53 00000004`), // node-postgres extended query
@@ -74,7 +62,7 @@ const READ_ONLY = [
   hex(`42 00000028 00 535f3100 0002 0001 0000 0002 00000008 0000000000000001 00000001 78 0002 0001 0000
     45 00000009 00 00000000  53 00000004`), // pgjdbc execute S_1
   hex('48 00000004'), // Flush
-  hex('46 0000000e 00000499 0000 0000 0000'), // FunctionCall
+  golden.FUNCTION_CALL,
 ];
 /** Before a login the pool may hold anything a client sends, writes included: none can run. */
 const ANY_TYPED = [
@@ -86,19 +74,6 @@ const ANY_TYPED = [
 
 type Rand = () => number;
 
-/** mulberry32, as libs/pg-wire/src/testing/prng.ts: reproducible from its seed. */
-function mulberry32(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const below = (rand: Rand, n: number): number => Math.floor(rand() * n);
 const pick = <T>(rand: Rand, items: readonly T[]): T => items[below(rand, items.length)]!;
 
 function randomBytes(rand: Rand, n: number): Buffer {

@@ -15,7 +15,6 @@ export const ERROR_CODES = {
   AG_ERR_CREDENTIAL_UNAVAILABLE: { retriable: false, summary: 'the vaulted credential could not be resolved' },
   AG_ERR_UPSTREAM_UNAVAILABLE: { retriable: true, summary: 'the target could not be reached' },
   AG_ERR_UPSTREAM_AUTH_FAILED: { retriable: false, summary: 'the gateway could not log in to the target' },
-  AG_ERR_RESULT_TOO_LARGE: { retriable: false, summary: 'result exceeds the gateway buffer limit' },
   AG_ERR_EVENT_INVALID: { retriable: false, summary: 'an audit event failed validation' },
   AG_ERR_HASH_CHAIN_BROKEN: { retriable: false, summary: 'the per-session hash chain does not verify' },
   AG_ERR_SHUTTING_DOWN: { retriable: true, summary: 'the gateway is shutting down' },

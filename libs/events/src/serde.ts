@@ -18,8 +18,9 @@ export interface EventSerdeOptions {
 
 /** A decoded event together with the canonical text its hash covers (writer's view). */
 export interface DecodedEvent {
-  event: AuditEvent;
-  canonicalText: string;
+  readonly event: AuditEvent;
+  /** Computed on first access. */
+  readonly canonicalText: string;
 }
 
 export interface EventSerde {
@@ -84,8 +85,19 @@ export async function createEventSerde(options: EventSerdeOptions): Promise<Even
       } catch (cause) {
         throw new GatewayError('AG_ERR_EVENT_INVALID', `undecodable event: ${(cause as Error).message}`, { cause });
       }
-      const { hash: _hash, ...unhashed } = avroValue;
-      return { event: fromAvro(avroValue), canonicalText: canonicalJson(unhashed) };
+      // Only the projector needs the canonical text; building it for every verdict an
+      // ingress skims would be work on the hot path, so it is computed on first use.
+      let canonicalText: string | undefined;
+      return {
+        event: fromAvro(avroValue),
+        get canonicalText() {
+          if (canonicalText === undefined) {
+            const { hash: _hash, ...unhashed } = avroValue;
+            canonicalText = canonicalJson(unhashed);
+          }
+          return canonicalText;
+        },
+      };
     },
   };
 }

@@ -2,16 +2,11 @@
 // instance, so each instance gets all partitions. Used where every instance must hear
 // everything (verdicts, admin commands) and only old messages may be skipped.
 import type { Kafka } from 'kafkajs';
-import { resilientConsumer } from './resilient-consumer.js';
+import { resilientConsumer, type ResilientConsumer } from './resilient-consumer.js';
 import type { KafkaLogSink } from './client.js';
 
-export interface BroadcastConsumer {
-  /** True once the group has been joined (and since the last crash). */
-  readonly ready: boolean;
-  /** Resolves when the consumer has joined its group. */
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
+/** Same lifecycle as any resilient consumer: ready, start, stop. */
+export type BroadcastConsumer = ResilientConsumer;
 
 export interface BroadcastConsumerOptions {
   kafka: Kafka;

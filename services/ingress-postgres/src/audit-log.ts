@@ -54,7 +54,6 @@ export interface ChainWriter {
  */
 export class SessionAudit {
   private link: ChainLink = GENESIS;
-  private eventCount = 0;
   private failed: GatewayError | undefined;
   private tail: Promise<void> = Promise.resolve();
   private readonly writer: ChainWriter = {
@@ -65,13 +64,7 @@ export class SessionAudit {
 
   constructor(private readonly options: SessionAuditOptions) {}
 
-  get sessionId(): string {
-    return this.options.sessionId;
-  }
 
-  get recorded(): number {
-    return this.eventCount;
-  }
 
   /** Runs `fn` with the chain to itself; other writers wait their turn. */
   exclusive<T>(fn: (writer: ChainWriter) => Promise<T>): Promise<T> {
@@ -107,7 +100,6 @@ export class SessionAudit {
       throw this.failed;
     }
     this.link = nextLink(event);
-    this.eventCount++;
     return event;
   }
 
@@ -123,6 +115,5 @@ export class SessionAudit {
       throw new GatewayError('AG_ERR_HASH_CHAIN_BROKEN', 'verdict does not follow the request it answers');
     }
     this.link = nextLink(event);
-    this.eventCount++;
   }
 }

@@ -21,6 +21,7 @@ import type { IngressConfig } from './config.js';
 import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
 import { SessionAudit, type AuditSink, type ChainWriter } from './audit-log.js';
 import { ResponsePump, StatementResponse, type SampleLimits } from './response-pump.js';
+import { corkedWrite } from './cork.js';
 import { sqlStateFor } from './sqlstate.js';
 import { openUpstream, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
@@ -76,7 +77,6 @@ export class AgentSession {
   private skipUntilSync = false;
   private requestCount = 0;
   private readonly openedAtUs: number;
-  private closeReason: { reason: string; code: ErrorCode | null } | undefined;
   /** The agent-facing stream: the TCP socket, or the TLS socket over it after SSLRequest. */
   private stream: Socket;
   private tlsActive = false;
@@ -552,7 +552,6 @@ export class AgentSession {
   private async finish(close: { reason: string; code: ErrorCode | null }): Promise<void> {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.phase = 'closing';
-    this.closeReason = close;
     this.queue.length = 0;
     clearTimeout(this.expiryTimer);
     clearTimeout(this.idleTimer);
@@ -598,18 +597,6 @@ function denialError(verdict: VerdictIssued): GatewayError {
     return new GatewayError('AG_ERR_POLICY_DENIED', `statement needs approval ${verdict.approvalId ?? ''} (approvals are not enabled in this version)`);
   }
   return new GatewayError('AG_ERR_POLICY_DENIED', `statement refused by policy rule ${verdict.ruleId ?? '(default)'}`);
-}
-
-/**
- * Writes within one tick go out together: one writev and, on TLS, one record instead of one
- * per protocol message (the profile showed per-message writes dominating the ingress's CPU).
- */
-function corkedWrite(stream: Socket, bytes: Buffer): boolean {
-  if (!stream.writableCorked) {
-    stream.cork();
-    process.nextTick(() => stream.uncork());
-  }
-  return stream.write(bytes);
 }
 
 function sqlDetail(text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[]): SqlRequest {

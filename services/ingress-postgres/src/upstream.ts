@@ -4,6 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { connect as connectTls } from 'node:tls';
+import { corkedWrite } from './cork.js';
 import { randomBytes } from 'node:crypto';
 import { serialize } from 'pg-protocol';
 import { GatewayError } from '@agentgate/errors';
@@ -199,14 +200,8 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
     return {
       parameterFrames,
       backendKey,
-      send: (bytes) => {
-        // Messages forwarded in one tick (Parse/Bind/Execute/Sync) leave as one TLS record.
-        if (!stream.writableCorked) {
-          stream.cork();
-          process.nextTick(() => stream.uncork());
-        }
-        stream.write(bytes);
-      },
+      // Messages forwarded in one tick (Parse/Bind/Execute/Sync) leave as one TLS record.
+      send: (bytes) => void corkedWrite(stream, bytes),
       cancel: () => sendCancel(target, backendKey),
       nextFrame: () => queue.next(),
       close: () => {

@@ -1,0 +1,4 @@
+// Test support for other packages' tests (fuzzers, protocol e2e): golden client frames
+// captured from psql, node-postgres and pgjdbc, and the seeded PRNG. Not for production code.
+export * as golden from './golden-frontend.js';
+export { mulberry32, below } from './prng.js';
