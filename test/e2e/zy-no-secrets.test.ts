@@ -54,8 +54,14 @@ async function scanClickHouse(needles: Map<string, Buffer>): Promise<Hit[]> {
     const r = await ch.query({ query: `SELECT name FROM system.tables WHERE database = '${stack.clickhouseDatabase}'`, format: 'JSONEachRow' });
     for (const { name } of await r.json<{ name: string }>()) {
       const rows = await ch.query({ query: `SELECT * FROM ${quoteIdentifier(stack.clickhouseDatabase)}.${quoteIdentifier(name)}`, format: 'TabSeparated' });
-      const text = await rows.text();
-      for (const [secret] of needles) if (text.includes(secret)) hits.push({ where: `clickhouse ${name}`, secret });
+      // Streamed row by row: a long-lived stack holds far more than fits in one string.
+      const found = new Set<string>();
+      for await (const batch of rows.stream()) {
+        for (const row of batch as { text: string }[]) {
+          for (const [secret] of needles) if (row.text.includes(secret)) found.add(secret);
+        }
+      }
+      for (const secret of found) hits.push({ where: `clickhouse ${name}`, secret });
     }
   } finally {
     await ch.close();
