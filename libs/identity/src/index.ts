@@ -1,2 +1,3 @@
 export type { DelegationLink, TokenAlgorithm, TokenVerifier, TrustedIssuer, VerifiedIdentity, VerifierOptions } from './types.js';
 export { createTokenVerifier } from './verifier.js';
+export { parseTrustFile, type TrustFileOptions } from './trust-file.js';
