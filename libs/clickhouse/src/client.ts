@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -8,6 +8,11 @@ export interface ClickHouseOptions {
   username?: string;
   password?: string;
   requestTimeoutMs?: number;
+  /**
+   * No console logging by the client (it logs every failed request with its stack by default).
+   * For callers that report each failure themselves, such as the CLI.
+   */
+  quiet?: boolean;
 }
 
 /** The official client, configured for agentgate (works with 18.16 and current servers). */
@@ -20,5 +25,6 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouseClient {
     request_timeout: options.requestTimeoutMs ?? 30_000,
     // 18.16 predates many settings; send none by default.
     clickhouse_settings: {},
+    ...(options.quiet ? { log: { level: ClickHouseLogLevel.OFF } } : {}),
   });
 }
