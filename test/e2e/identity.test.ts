@@ -202,7 +202,10 @@ test('an admin kill on the control topic ends a live session within 1 s, and the
   await client2.connect();
   await client2.query('select 1');
   const sessionId2 = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app2), 5000);
-  const r = spawnSync('npx', ['agentgate', 'kill', '--session', sessionId2, '--reason', 'e2e', '--as', 'alice'], { cwd: ROOT, encoding: 'utf8' });
+  // The CLI verifies who asks: an admin's token (erin is in gateway-admins), no self-declared name.
+  const r = spawnSync('npx', ['agentgate', 'kill', '--session', sessionId2, '--reason', 'e2e'], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, AGENTGATE_TOKEN: token('erin') },
+  });
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /closed \(killed\)/);
   await client2.end().catch(() => {});

@@ -1,21 +1,52 @@
+// The CLI's settings, read from the environment once per invocation (before the command
+// runs, after the command line was accepted, so `--help` works whatever the environment).
+import { join } from 'node:path';
 import { EnvReader, type EnvMap } from '@agentgate/config';
 
 export interface CliConfig {
+  /** The checkout the CLI runs from: the base of the local stack's default paths. */
+  repoRoot: string;
   clickhouseUrl: string;
   clickhouseDatabase: string;
   kafkaBrokers: string[];
   registryUrl: string;
   topicPrefix: string;
+  /** Trusted issuers, the same file the ingress uses, so both accept the same tokens. */
+  identityFile: string;
+  /** Groups whose members may run admin commands (kill). */
+  adminGroups: string[];
+  connectionsFile: string;
+  devIdpIssuer: string;
+  /** `{ "<client_id>": "<secret>" }` written by the development IdP. */
+  devIdpClientsFile: string;
+  ingressHost: string;
+  ingressPort: number;
+  tlsCaFile: string;
+  /** AGENTGATE_TOKEN: the caller's access token, or null. Never printed. */
+  token: string | null;
 }
 
 /** Parses the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
-export function loadConfig(env: EnvMap): Readonly<CliConfig> {
+export function loadConfig(env: EnvMap, repoRoot: string): Readonly<CliConfig> {
   const r = new EnvReader(env);
+  // The stack keeps its state under AG_STACK_DIR (default .stack), as deploy/local/lib.sh does.
+  const stackDir = r.string('AG_STACK_DIR', join(repoRoot, '.stack'));
+  const token = (env['AGENTGATE_TOKEN'] ?? '').trim();
   return r.done({
+    repoRoot,
     clickhouseUrl: r.url('AG_CLICKHOUSE_URL', 'http://127.0.0.1:18123'),
     clickhouseDatabase: r.string('AG_CLICKHOUSE_DATABASE', 'agentgate'),
     kafkaBrokers: r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']),
     registryUrl: r.url('AG_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7'),
     topicPrefix: r.string('AG_TOPIC_PREFIX', 'agentgate'),
+    identityFile: r.string('AG_IDENTITY_FILE', join(repoRoot, 'deploy/identity.json')),
+    adminGroups: r.list('AG_ADMIN_GROUPS', ['gateway-admins']),
+    connectionsFile: r.string('AG_CONNECTIONS_FILE', join(repoRoot, 'deploy/connections.json')),
+    devIdpIssuer: r.url('AG_DEV_IDP_ISSUER', 'http://127.0.0.1:14000').replace(/\/+$/, ''),
+    devIdpClientsFile: r.string('AG_DEV_IDP_CLIENTS_FILE', join(stackDir, 'secrets/dev-idp-clients.json')),
+    ingressHost: r.string('AG_PG_INGRESS_HOST', '127.0.0.1'),
+    ingressPort: r.int('AG_PG_INGRESS_PORT', 15432, { min: 1, max: 65535 }),
+    tlsCaFile: r.string('AG_TLS_CA_FILE', join(stackDir, 'tls/ca.crt')),
+    token: token === '' ? null : token,
   });
 }

@@ -1,42 +1,18 @@
-import { createClickHouse } from '@agentgate/clickhouse';
-import { toGatewayError } from '@agentgate/errors';
-import { parseArgs } from './args.js';
-import { loadConfig } from './config.js';
-import { USAGE, sessions, verifyChain, type CommandContext } from './commands.js';
-import { kill } from './kill.js';
-import type { CliConfig } from './config.js';
+// `npx agentgate`: runs one command and exits with its code (see exit-codes.ts).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { run } from './program.js';
 
-const COMMANDS: Record<string, (ctx: CommandContext & { config: Readonly<CliConfig> }, flags: Record<string, string>) => Promise<number>> = {
-  sessions,
-  'verify-chain': verifyChain,
-  kill,
-};
+// Compiled to services/cli/dist/main.js: the package is one level up, the checkout three.
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 
-async function main(argv: string[]): Promise<number> {
-  const { command, flags } = parseArgs(argv);
-  if (command === 'help' || command === '--help' || flags['help']) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const run = COMMANDS[command];
-  if (!run) {
-    process.stderr.write(`agentgate: unknown command ${command}\n${USAGE}\n`);
-    return 2;
-  }
-  const config = loadConfig(process.env);
-  const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: 'default' });
-  try {
-    return await run({ config, clickhouse, database: config.clickhouseDatabase, out: (line) => process.stdout.write(`${line}\n`) }, flags);
-  } finally {
-    await clickhouse.close();
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const e = toGatewayError(err);
-    process.stderr.write(`agentgate: ${e.message} (${e.code})\n`);
-    process.exit(1);
-  },
-);
+const code = await run(process.argv.slice(2), {
+  io: { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+  env: process.env,
+  repoRoot,
+  version,
+});
+// Exit explicitly: a client library may keep a socket or timer alive after the command ended.
+// Flushing first keeps piped output complete.
+process.stdout.write('', () => process.exit(code));

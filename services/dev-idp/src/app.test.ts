@@ -249,6 +249,7 @@ test('a restart on the same state keeps keys and secrets; both files are mode 60
   await stopIdp(second.idp);
 });
 
+// scripts/token.mjs runs `agentgate token` (services/cli): this drives the CLI against a real IdP.
 test('scripts/token.mjs prints exactly one token line, and never the secret on errors', async () => {
   const run = promisify(execFile);
   const env = { ...process.env, AG_DEV_IDP_CLIENTS_FILE: shared.clientsFile, AG_DEV_IDP_ISSUER: shared.idp.issuer };
@@ -266,7 +267,8 @@ test('scripts/token.mjs prints exactly one token line, and never the secret on e
       () => assert.fail(`token.mjs ${args.join(' ')} should fail`),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
-    assert.equal(failed.code, 1);
+    // Both are mistakes on the command line: the CLI's usage exit code.
+    assert.equal(failed.code, 2);
     assert.equal(failed.stdout, '');
     assert.ok(!failed.stderr.includes(secret));
     if (args[0] === 'nobody') assert.match(failed.stderr, /known: alice, bob, carol, dba-agent, demo-agent, report-agent/);

@@ -1,0 +1,57 @@
+// A read-only view of the connection catalog (deploy/connections.json, AG_CONNECTIONS_FILE)
+// for listing. The ingress owns the full parser (credentials, TLS); this reads only what a
+// user needs to pick a connection, and of a credential only its kind, never the reference.
+import { GatewayError } from '@agentgate/errors';
+
+export interface CatalogEntry {
+  name: string;
+  protocol: string;
+  host: string;
+  port: number;
+  database: string;
+  allowedGroups: string[];
+  /** `env` or `file`: how the gateway finds the secret. The reference itself is not kept. */
+  credentialKind: string;
+}
+
+/** Parses the catalog text; throws AG_ERR_CONFIG_INVALID naming the file and the entry. Pure. */
+export function parseCatalog(text: string, source: string): CatalogEntry[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (cause) {
+    throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file ${source} is not valid JSON`, { cause });
+  }
+  const list = (doc as { connections?: unknown } | null)?.connections;
+  if (!Array.isArray(list)) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file ${source} needs a "connections" array`);
+  return list.map((raw: unknown, i) => {
+    const entry = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const problems: string[] = [];
+    const str = (k: string): string => {
+      const v = entry[k];
+      if (typeof v === 'string' && v !== '') return v;
+      problems.push(`${k} must be a non-empty string`);
+      return '';
+    };
+    const name = str('name');
+    const protocol = str('protocol');
+    const host = str('host');
+    const database = str('database');
+    const port = entry['port'];
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push('port must be 1..65535');
+    const groups = entry['allowedGroups'];
+    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) problems.push('allowedGroups must be an array of strings');
+    const credential = entry['credential'];
+    const kind = typeof credential === 'string' ? /^([a-z]+):/.exec(credential)?.[1] : undefined;
+    if (kind === undefined) problems.push('credential must be a reference such as env:NAME or file:/path');
+    if (problems.length > 0) {
+      throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file ${source}, entry ${name || `#${i + 1}`}: ${problems.join('; ')}`);
+    }
+    return { name, protocol, host, port: port as number, database, allowedGroups: [...(groups as string[])], credentialKind: kind as string };
+  });
+}
+
+/** Whether any of the groups may use the connection (the ingress's rule: one group in common). */
+export function mayUse(entry: Pick<CatalogEntry, 'allowedGroups'>, groups: readonly string[]): boolean {
+  return entry.allowedGroups.some((g) => groups.includes(g));
+}
