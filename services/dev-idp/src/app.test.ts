@@ -135,7 +135,7 @@ test('a client_credentials token is an ES256 at+jwt for the gateway, with the id
 test('every demo identity gets its own groups; client_secret_post works too', async () => {
   const expected: Record<string, string[]> = {
     'demo-agent': ['agents'], 'report-agent': ['readonly-agents'], 'dba-agent': ['dba-agents'],
-    alice: ['approvers'], carol: ['approvers'], bob: ['auditors'],
+    alice: ['approvers'], carol: ['approvers'], bob: ['auditors'], erin: ['gateway-admins'],
   };
   for (const [name, groups] of Object.entries(expected)) {
     const { status, body } = await requestToken(shared.idp, name, await secretOf(shared, name), {}, 'post');
@@ -271,6 +271,6 @@ test('scripts/token.mjs prints exactly one token line, and never the secret on e
     assert.equal(failed.code, 2);
     assert.equal(failed.stdout, '');
     assert.ok(!failed.stderr.includes(secret));
-    if (args[0] === 'nobody') assert.match(failed.stderr, /known: alice, bob, carol, dba-agent, demo-agent, report-agent/);
+    if (args[0] === 'nobody') assert.match(failed.stderr, /known: alice, bob, carol, dba-agent, demo-agent, erin, report-agent/);
   }
 });

@@ -20,4 +20,6 @@ export const DEMO_IDENTITIES: readonly DemoIdentity[] = Object.freeze([
   { name: 'alice', kind: 'human', groups: ['approvers'] },
   { name: 'carol', kind: 'human', groups: ['approvers'] },
   { name: 'bob', kind: 'human', groups: ['auditors'] },
+  // The local stack's administrator: `agentgate kill` requires a gateway-admins token.
+  { name: 'erin', kind: 'human', groups: ['gateway-admins'] },
 ]);
