@@ -374,12 +374,57 @@ cmd_stop() {
   log "stopped; no process or port of the stack is left"
 }
 
+# Status probes: one second at most each, so `status` stays fast even when something hangs.
+tcp_open() { timeout 1 bash -c ": </dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+http_ok() { curl -sf -o /dev/null -m 1 "$1"; }
+
+# ready <component>: does it answer the way its clients need (not merely: is the pid alive)?
+status_ready() {
+  case $1 in
+    postgres)
+      if [ -x "$PG_BIN/pg_isready" ]; then "$PG_BIN/pg_isready" -q -t 1 -h 127.0.0.1 -p "$AG_TARGET_PG_PORT"
+      else tcp_open "$AG_TARGET_PG_PORT"; fi ;;
+    clickhouse) http_ok "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/ping" ;;
+    # An open port, not an API round trip: that needs a Kafka client (scripts/kafka-ready.mjs), too slow here.
+    kafka) tcp_open "$AG_KAFKA_PORT" ;;
+    registry) http_ok "http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7/subjects" ;;
+    dev-idp) http_ok "http://127.0.0.1:${AG_DEV_IDP_ADMIN_PORT}/readyz" && tcp_open "$AG_DEV_IDP_PORT" ;;
+    policy-processor) http_ok "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/readyz" ;;
+    projector) http_ok "http://127.0.0.1:${AG_PROJECTOR_ADMIN_PORT}/readyz" ;;
+    ingress-postgres) http_ok "http://127.0.0.1:${AG_INGRESS_POSTGRES_ADMIN_PORT}/readyz" && tcp_open "$AG_PG_INGRESS_PORT" ;;
+  esac
+}
+
+status_ports() {
+  case $1 in
+    postgres) echo "${AG_TARGET_PG_PORT} target postgres" ;;
+    clickhouse) echo "${AG_CLICKHOUSE_HTTP_PORT} http, ${AG_CLICKHOUSE_TCP_PORT} native" ;;
+    kafka) echo "${AG_KAFKA_PORT} broker, ${AG_KAFKA_CONTROLLER_PORT} controller" ;;
+    registry) echo "${AG_REGISTRY_PORT} http (/apis/ccompat/v7)" ;;
+    dev-idp) echo "${AG_DEV_IDP_PORT} oidc, ${AG_DEV_IDP_ADMIN_PORT} admin" ;;
+    policy-processor) echo "${AG_POLICY_PROCESSOR_ADMIN_PORT} admin" ;;
+    projector) echo "${AG_PROJECTOR_ADMIN_PORT} admin" ;;
+    ingress-postgres) echo "${AG_PG_INGRESS_PORT} postgres (agents connect here), ${AG_INGRESS_POSTGRES_ADMIN_PORT} admin" ;;
+  esac
+}
+
 cmd_status() {
-  local c
+  local c process ready down=() stray=0
+  printf '%-18s %-22s %-10s %s\n' component process ready 'ports (127.0.0.1)'
   for c in "${ALL[@]}"; do
-    if is_running "$c"; then printf '%-18s running (pid %s)\n' "$c" "$(cat "$(pid_file "$c")")"
-    else printf '%-18s stopped\n' "$c"; fi
+    if is_running "$c"; then process="running (pid $(cat "$(pid_file "$c")"))"; else process=stopped; fi
+    if status_ready "$c"; then ready=ready; else ready='NOT READY'; down+=("$c"); fi
+    # Something else answering on a stopped component's port would confuse every client.
+    if [ "$process" = stopped ] && [ "$ready" = ready ]; then ready='ready?'; down+=("$c"); stray=1; fi
+    printf '%-18s %-22s %-10s %s\n' "$c" "$process" "$ready" "$(status_ports "$c")"
   done
+  echo
+  if [ ${#down[@]} -eq 0 ]; then
+    echo "all ${#ALL[@]} components are running and ready"
+  else
+    echo "not ready: ${down[*]}. Start with: npm start (or bash deploy/local/stack.sh start <component>); logs in ${LOG_DIR}"
+  fi
+  if [ "$stray" = 1 ]; then echo "ready? = stopped here, yet something answers on its port (another checkout's stack?)"; fi
 }
 
 print_connect_info() {
