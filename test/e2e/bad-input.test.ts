@@ -23,19 +23,41 @@ function sqlState(answer: Buffer): string | undefined {
   return fields.find((f) => f.startsWith('C'))?.slice(1);
 }
 
-test('garbage instead of a startup message gets 08P01 and a close', async () => {
+// Before its StartupMessage a connection is not yet a PostgreSQL session: on garbage the
+// server logs "invalid length of startup packet" and closes without a reply, and so does the gateway.
+test('garbage instead of a startup message gets the connection closed without a reply', async () => {
   const answer = await exchange(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
-  assert.equal(sqlState(answer), '08P01');
+  assert.equal(answer.length, 0, `no reply expected, got ${answer.toString('hex').slice(0, 40)}`);
 });
 
-test('an absurd startup length gets 08P01 before any body is read', async () => {
+test('an absurd startup length is closed before any body is read, without a reply', async () => {
   const answer = await exchange(Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0]));
-  assert.equal(sqlState(answer), '08P01');
+  assert.equal(answer.length, 0);
+});
+
+test('a Terminate before the startup message is closed without a reply', async () => {
+  const answer = await exchange(Buffer.from([0x58, 0, 0, 0, 4]));
+  assert.equal(answer.length, 0);
 });
 
 test('a client that never finishes its startup is cut off', async () => {
+  // exchange() fails if neither an answer nor a close comes within 5 s; the startup timeout is 3 s.
   const answer = await exchange(Buffer.from([0, 0, 0, 16]));
-  assert.equal(sqlState(answer), '08P01');
+  assert.equal(answer.length, 0);
+});
+
+test('a password message over PostgreSQL\'s 65535-byte limit is refused with 54000 before it is read', async () => {
+  const startup = Buffer.concat([Buffer.from('user\0demo-agent\0database\0demo\0\0')]);
+  const header = Buffer.alloc(8);
+  header.writeInt32BE(8 + startup.length, 0);
+  header.writeInt32BE(196608, 4);
+  const password = Buffer.alloc(5);
+  password.write('p', 0);
+  password.writeInt32BE(70_000, 1);
+  const answer = await exchange(Buffer.concat([header, startup, password]));
+  // AuthenticationCleartextPassword first, then the refusal.
+  const error = answer.subarray(answer.indexOf(0x45));
+  assert.equal(sqlState(error), '54000');
 });
 
 test('after a storm of malformed connections the gateway still serves', async () => {

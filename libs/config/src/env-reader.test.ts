@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EnvReader } from './index.js';
+import type { GatewayError } from '@agentgate/errors';
 
 test('reads typed values with fallbacks and freezes the result', () => {
   const r = new EnvReader({ A: 'x', N: '42', L: 'a, b,,c', U: 'http://127.0.0.1:1' });
@@ -17,4 +18,13 @@ test('collects every problem into one AG_ERR_CONFIG_INVALID', () => {
   r.url('U');
   assert.throws(() => r.done({}), (e: { code?: string; message: string }) =>
     e.code === 'AG_ERR_CONFIG_INVALID' && e.message.includes('MISSING') && e.message.includes('P must be within'));
+});
+
+test('bool reads the usual words and refuses anything else', () => {
+  const r = new EnvReader({ A: 'on', B: 'No', C: 'maybe' });
+  assert.equal(r.bool('A', false), true);
+  assert.equal(r.bool('B', true), false);
+  assert.equal(r.bool('UNSET', true), true);
+  r.bool('C', false);
+  assert.throws(() => r.done({}), (err: GatewayError) => err.code === 'AG_ERR_CONFIG_INVALID' && /C must be true or false/.test(err.message));
 });

@@ -32,6 +32,17 @@ export class EnvReader {
     return value;
   }
 
+  /** true/false, on/off, yes/no, 1/0. */
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const word = raw.trim().toLowerCase();
+    if (['true', 'on', 'yes', '1'].includes(word)) return true;
+    if (['false', 'off', 'no', '0'].includes(word)) return false;
+    this.problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+    return fallback;
+  }
+
   list(name: string, fallback?: string[]): string[] {
     const raw = this.env[name];
     if (raw === undefined || raw === '') {

@@ -42,6 +42,8 @@ export interface SessionOpened {
   clientTls: boolean;
   clientApplication: string | null;
   ingressInstance: string;
+  /** The client's startup parameters as forwarded to the target (PostgreSQL). */
+  startupParameters: { name: string; value: string }[];
 }
 
 export interface SqlRequest {
@@ -54,6 +56,10 @@ export interface SqlRequest {
   messageFlow: string;
   preparedName: string | null;
   parameters: (string | null)[];
+  /** Set when `text` is capped: the full statement's UTF-8 length. */
+  fullTextBytes: number | null;
+  /** Set when `text` is capped: hex SHA-256 of the full statement. */
+  fullTextSha256: string | null;
 }
 
 export interface SshRequest {

@@ -15,7 +15,7 @@ export interface BackendFrame {
 
 /** Options of {@link BackendFramer}. */
 export interface BackendFramerOptions {
-  /** Largest accepted length field; default 64 MiB. */
+  /** Largest accepted length field; default the server's 1 GiB - 2. */
   maxMessageBytes?: number;
 }
 

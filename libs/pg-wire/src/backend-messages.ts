@@ -87,6 +87,14 @@ export function parameterStatus(name: string, value: string): Buffer {
   return frame('S', [cstring(name, 'parameter name'), cstring(value, 'parameter value')]);
 }
 
+/**
+ * NegotiateProtocolVersion: Int32 newest minor version the server supports for the major
+ * the client asked for, Int32 count, then the names of the protocol options not recognised.
+ */
+export function negotiateProtocolVersion(newestMinor: number, unsupportedOptions: readonly string[]): Buffer {
+  return frame('v', [int32(newestMinor, 'minor version'), int32(unsupportedOptions.length, 'option count'), ...unsupportedOptions.map((o) => cstring(o, 'option name'))]);
+}
+
 /** BackendKeyData: the key a client quotes in a CancelRequest; values may be signed or unsigned 32-bit. */
 export function backendKeyData(processId: number, secretKey: number): Buffer {
   return frame('K', [int32(processId, 'process ID'), int32(secretKey, 'secret key')]);

@@ -14,7 +14,7 @@ import { decodeStartupFrame } from './startup-decoder.js';
 
 /** Options of {@link FrontendParser}. */
 export interface FrontendParserOptions {
-  /** Largest accepted length field of a typed message; default 64 MiB. */
+  /** Largest accepted length field of a typed message; default the server's 1 GiB - 2. */
   maxMessageBytes?: number;
   /** Largest accepted startup-phase packet; default 10000 bytes, as the server enforces. */
   maxStartupBytes?: number;
@@ -32,7 +32,7 @@ function sizeLimit(value: number, name: string): number {
 
 /** Incremental parser of the bytes a PostgreSQL client sends; owns no socket. */
 export class FrontendParser {
-  readonly #maxMessageBytes: number;
+  #maxMessageBytes: number;
   readonly #maxStartupBytes: number;
   readonly #buffer = new FrameBuffer();
   #phase: 'startup' | 'typed' = 'startup';
@@ -44,6 +44,18 @@ export class FrontendParser {
       sizeLimit(options.maxStartupBytes ?? DEFAULT_MAX_STARTUP_BYTES, 'maxStartupBytes'),
       this.#maxMessageBytes,
     );
+  }
+
+  /**
+   * Changes the limit on typed messages from the next message on; a server reads
+   * authentication messages under a smaller limit than queries.
+   */
+  set maxMessageBytes(value: number) {
+    this.#maxMessageBytes = sizeLimit(value, 'maxMessageBytes');
+  }
+
+  get maxMessageBytes(): number {
+    return this.#maxMessageBytes;
   }
 
   /** Current framing phase. */

@@ -22,7 +22,7 @@ export type {
   UnsupportedMessage,
 } from './frontend-messages.js';
 export { SSL_REQUEST_CODE, GSSENC_REQUEST_CODE, CANCEL_REQUEST_CODE, PROTOCOL_3_0 } from './startup-decoder.js';
-export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_STARTUP_BYTES } from './limits.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_STARTUP_BYTES, MAX_AUTH_MESSAGE_BYTES } from './limits.js';
 export { decodePasswordMessage, decodeSaslInitialResponse } from './password-message.js';
 export { BackendFramer, type BackendFrame, type BackendFramerOptions } from './backend-framer.js';
 export {
@@ -32,6 +32,7 @@ export {
   authenticationSaslContinue,
   authenticationSaslFinal,
   parameterStatus,
+  negotiateProtocolVersion,
   backendKeyData,
   readyForQuery,
   errorResponse,

@@ -3,8 +3,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@agentgate/observability';
 import { GatewayError } from '@agentgate/errors';
+import { errorResponse } from '@agentgate/pg-wire';
 import type { SessionDeps } from './session.js';
 import { AgentSession } from './session.js';
+import { sqlStateFor } from './sqlstate.js';
 
 export interface IngressServer {
   listen(host: string, port: number): Promise<number>;
@@ -36,14 +38,43 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
       else perSubject.set(subject, left);
     };
   };
+  // Connections still authenticating, in total and per client address: a flood of half-open
+  // connections must not starve agents that authenticate.
+  let unauthenticated = 0;
+  const unauthenticatedBy = new Map<string, number>();
+  let refusedUnauthenticated = 0;
+  const preAuthSlot = (address: string): (() => void) | undefined => {
+    const mine = unauthenticatedBy.get(address) ?? 0;
+    if (unauthenticated >= deps.config.maxUnauthenticated || mine >= deps.config.maxUnauthenticatedPerAddress) return undefined;
+    unauthenticated++;
+    unauthenticatedBy.set(address, mine + 1);
+    return () => {
+      unauthenticated--;
+      const left = (unauthenticatedBy.get(address) ?? 1) - 1;
+      if (left <= 0) unauthenticatedBy.delete(address);
+      else unauthenticatedBy.set(address, left);
+    };
+  };
   let opened = 0;
   const server: Server = createServer((socket: Socket) => {
     opened++;
+    const address = socket.remoteAddress ?? '';
+    const leftPreAuth = preAuthSlot(address);
+    if (!leftPreAuth) {
+      refusedUnauthenticated++;
+      // As the server answers past max_connections: 53300 before anything is read.
+      const error = new GatewayError('AG_ERR_SESSION_LIMIT', 'too many connections are still authenticating; retry shortly');
+      socket.on('error', () => {});
+      socket.end(errorResponse({ severity: 'FATAL', code: sqlStateFor(error.code), message: `agentgate: ${error.message}`, detail: `code=${error.code}` }));
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
     let session: AgentSession;
     try {
       session = new AgentSession(socket, {
         ...deps,
         admit,
+        leftPreAuth,
         onCancel: (processId, secretKey) => {
           for (const candidate of sessions) {
             if (candidate.matchesCancelKey(processId, secretKey)) candidate.cancelRunning();
@@ -52,6 +83,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
       });
     } catch (err) {
       deps.logger.error({ err: (err as Error).message }, 'could not create session');
+      leftPreAuth();
       socket.destroy();
       return;
     }
@@ -77,8 +109,11 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       }),
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() stops accepting and resolves once every connection has ended, so the
+      // live sessions are ended first, each with 57P01 and its close recorded.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...sessions].map((s) => s.terminate('AG_ERR_SHUTTING_DOWN', 'shutdown')));
+      await closed;
     },
     kill(sessionId, message) {
       const session = byId.get(sessionId);
@@ -90,6 +125,8 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     metrics: () =>
       `# TYPE agentgate_pg_sessions_opened_total counter\nagentgate_pg_sessions_opened_total ${opened}\n` +
       `# TYPE agentgate_pg_sessions_active gauge\nagentgate_pg_sessions_active ${sessions.size}\n` +
-      `# TYPE agentgate_pg_sessions_authenticated gauge\nagentgate_pg_sessions_authenticated ${admitted}\n`,
+      `# TYPE agentgate_pg_sessions_authenticated gauge\nagentgate_pg_sessions_authenticated ${admitted}\n` +
+      `# TYPE agentgate_pg_connections_unauthenticated gauge\nagentgate_pg_connections_unauthenticated ${unauthenticated}\n` +
+      `# TYPE agentgate_pg_connections_refused_unauthenticated_total counter\nagentgate_pg_connections_refused_unauthenticated_total ${refusedUnauthenticated}\n`,
   };
 }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '@agentgate/pg-wire';
 import { EnvReader, readPipelineConfig, type EnvMap, type PipelineConfig } from '@agentgate/config';
 
 export interface IngressConfig extends PipelineConfig {
@@ -28,7 +29,15 @@ export interface IngressConfig extends PipelineConfig {
   upstreamConnectTimeoutMs: number;
   /** A client must finish its startup (and later, authentication) within this time. */
   startupTimeoutMs: number;
+  /** SQL text kept in a RequestObserved; longer statements keep this prefix plus length and SHA-256. */
+  auditMaxSqlBytes: number;
+  /** Limit on one message after login; PostgreSQL's own by default. */
   maxMessageBytes: number;
+  /** Connections that have not finished authentication, in total and per client address. */
+  maxUnauthenticated: number;
+  maxUnauthenticatedPerAddress: number;
+  /** Send each new session a NOTICE with its audit session id (clients that set client_min_messages above notice never get it). */
+  sessionNotice: boolean;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -57,6 +66,10 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     auditWriteTimeoutMs: r.int('AG_AUDIT_WRITE_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     upstreamConnectTimeoutMs: r.int('AG_UPSTREAM_CONNECT_TIMEOUT_MS', 5000, { min: 100, max: 600_000 }),
     startupTimeoutMs: r.int('AG_PG_STARTUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),
-    maxMessageBytes: r.int('AG_PG_MAX_MESSAGE_BYTES', 64 * 1024 * 1024, { min: 1024 }),
+    maxMessageBytes: r.int('AG_PG_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, { min: 1024, max: DEFAULT_MAX_MESSAGE_BYTES }),
+    auditMaxSqlBytes: r.int('AG_AUDIT_MAX_SQL_BYTES', 256 * 1024, { min: 1024, max: 768 * 1024 }),
+    maxUnauthenticated: r.int('AG_PG_MAX_UNAUTHENTICATED', 200, { min: 1 }),
+    maxUnauthenticatedPerAddress: r.int('AG_PG_MAX_UNAUTHENTICATED_PER_ADDRESS', 50, { min: 1 }),
+    sessionNotice: r.bool('AG_PG_SESSION_NOTICE', true),
   });
 }

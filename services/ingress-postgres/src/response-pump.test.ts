@@ -9,7 +9,7 @@ function frame(raw: Buffer): BackendFrame {
   return { type: String.fromCharCode(raw[0]!), raw };
 }
 
-function harness(frames: Buffer[]) {
+function harness(frames: Buffer[], thenClose = false) {
   const log: string[] = [];
   const pending = [...frames];
   let done: () => void = () => {};
@@ -19,12 +19,14 @@ function harness(frames: Buffer[]) {
       const next = pending.shift();
       if (!next) {
         done();
+        // The target's socket closing fails the frame queue once it is empty.
+        if (thenClose) return Promise.reject(new Error('target closed the connection'));
         return new Promise<BackendFrame>(() => {});
       }
       return frame(next);
     },
     { write: (b) => { log.push(`out:${String.fromCharCode(b[0]!)}`); return true; }, drained: async () => {} },
-    { record: async (r, outcome) => { log.push(`record:${r.requestId}:${outcome}`); }, fatal: (e) => log.push(`fatal:${String(e)}`) },
+    { record: async (r, outcome) => { log.push(`record:${r.requestId}:${outcome}`); }, ended: (e, targetEnded) => log.push(`ended:${targetEnded}:${String(e)}`) },
   );
   return { pump, log, finished };
 }
@@ -83,4 +85,21 @@ test('sample rows stop at the limits and binary values are shown as hex', () => 
   const none = new StatementResponse('n');
   none.addRow(dataRow(['secret']));
   assert.deepEqual(none.summary('ok').sampleRows, []);
+});
+
+test('a FATAL from the target (pg_terminate_backend) is relayed once and the end is reported as the target\'s own', async () => {
+  const fatal = errorResponse({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+  for (const expectation of [undefined, { kind: 'execute', response: new StatementResponse('e') }, { kind: 'sync' }] as (Expectation | undefined)[]) {
+    const { pump, log } = harness([fatal], true);
+    if (expectation) pump.expect(expectation);
+    await pump.run();
+    assert.equal(log.filter((l) => l === 'out:E').length, 1, `one ErrorResponse with ${expectation?.kind ?? 'nothing'} pending`);
+    assert.equal(log.at(-1), 'ended:true:Error: target closed the connection');
+  }
+});
+
+test('a target that closes without a FATAL is reported as such, so the agent can be told', async () => {
+  const { pump, log } = harness([errorResponse({ severity: 'ERROR', code: '22012', message: 'division by zero' })], true);
+  await pump.run();
+  assert.deepEqual(log, ['out:E', 'ended:false:Error: target closed the connection']);
 });

@@ -112,11 +112,21 @@ export interface PumpSink {
 export interface PumpHooks {
   /** Records a finished statement; must resolve before its completion is released. */
   record(response: StatementResponse, outcome: ResponseObserved['outcome']): Promise<void>;
-  /** The pump cannot go on (target gone, audit log down): the session must end. */
-  fatal(error: unknown): void;
+  /**
+   * The pump cannot go on (target gone, audit log down): the session must end. `targetEnded`
+   * is true when the target itself ended the session with a FATAL or PANIC ErrorResponse,
+   * already relayed to the agent, so the agent needs no second error.
+   */
+  ended(error: unknown, targetEnded: boolean): void;
 }
 
 const ASYNC_TYPES = new Set(['A', 'N', 'S']);
+
+/** Whether an ErrorResponse ends the session: severity FATAL or PANIC ('V' when sent, else 'S'). */
+function isSessionEnding(raw: Buffer): boolean {
+  const severity = decodeErrorFields(raw).severity;
+  return severity === 'FATAL' || severity === 'PANIC';
+}
 
 export class ResponsePump {
   private readonly queue: Expectation[] = [];
@@ -124,6 +134,7 @@ export class ResponsePump {
   private skipping = false;
   private status: TransactionStatus = 'I';
   private stopped = false;
+  private targetEnded = false;
 
   constructor(
     private readonly nextFrame: () => Promise<BackendFrame>,
@@ -175,7 +186,7 @@ export class ResponsePump {
         this.flushLocal();
       }
     } catch (err) {
-      if (!this.stopped) this.hooks.fatal(err);
+      if (!this.stopped) this.hooks.ended(err, this.targetEnded);
     }
   }
 
@@ -196,6 +207,7 @@ export class ResponsePump {
   }
 
   private async handle(frame: BackendFrame): Promise<void> {
+    if (frame.type === 'E' && isSessionEnding(frame.raw)) this.targetEnded = true;
     const head = this.queue[0];
     if (ASYNC_TYPES.has(frame.type) || head === undefined) {
       await this.forward(frame);

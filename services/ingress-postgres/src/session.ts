@@ -1,9 +1,8 @@
 // One agent connection: the PostgreSQL front end on one side, the target on the other,
 // the audit log in between. Every statement goes: RequestObserved durable -> verdict ->
-// (allow) target -> ResponseObserved durable -> result released to the agent.
-//
-// Walking-skeleton scope: simple query protocol. Extended protocol, COPY FROM STDIN and
-// result streaming answer with a clear error until the full PostgreSQL ingress lands.
+// (allow) target; the target's rows stream to the agent as they come, and the statement's
+// ResponseObserved is durable before its completion message (CommandComplete, ErrorResponse)
+// is released. Nothing reaches the target without a durable request and an allow verdict.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { randomInt, timingSafeEqual } from 'node:crypto';
@@ -12,9 +11,9 @@ import type { Actor, AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued }
 import { withDeadline } from '@agentgate/kafka';
 import {
   FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodePasswordMessage,
-  errorResponse, readyForQuery, sslResponse, type FrontendMessage, type StartupMessage,
+  errorResponse, MAX_AUTH_MESSAGE_BYTES, negotiateProtocolVersion, noticeResponse, parameterStatus, readyForQuery,
+  sslResponse, type FrontendMessage, type StartupMessage,
 } from '@agentgate/pg-wire';
-import { serialize } from 'pg-protocol';
 import type { SqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
@@ -22,8 +21,10 @@ import { resolveCredential, type ConnectionCatalog, type PostgresConnection } fr
 import { SessionAudit, type AuditSink, type ChainWriter } from './audit-log.js';
 import { ResponsePump, StatementResponse, type SampleLimits } from './response-pump.js';
 import { corkedWrite } from './cork.js';
-import { sqlStateFor } from './sqlstate.js';
-import { openUpstream, type UpstreamSession } from './upstream.js';
+import { auditedParameters, auditedText } from './audit-text.js';
+import { hintFor, sqlStateFor } from './sqlstate.js';
+import { clientWantsNotices, decideStartupParameters, type StartupParameter } from './startup-parameters.js';
+import { openUpstream, TargetStartupError, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
 
 /** What the session needs of a verified identity (libs/identity's VerifiedIdentity fits). */
@@ -46,6 +47,8 @@ export interface SessionDeps {
   identity: IdentityVerifier;
   /** Admits an authenticated identity under the session limits; returns a release function, or throws AG_ERR_SESSION_LIMIT. */
   admit?: (subject: string) => () => void;
+  /** Called once when the session leaves the unauthenticated phase (authenticated, or ended). */
+  leftPreAuth?: () => void;
   /** Routes a CancelRequest to the session holding that key (the agent's new connection carries only the key). */
   onCancel?: (processId: number, secretKey: number) => void;
   /** TLS for agents; undefined when no certificate is configured (loopback-only plaintext). */
@@ -63,7 +66,14 @@ export interface SessionDeps {
 
 type Phase = 'startup' | 'awaiting-password' | 'authenticating' | 'ready' | 'closing' | 'closed';
 
-const MAX_QUEUED_MESSAGES = 1024;
+// Backpressure on the agent: past this many bytes of parsed messages waiting for their turn
+// the agent's socket is paused, and resumed below the low mark. A single message larger than
+// the mark is still taken whole (up to the message size limit).
+const AGENT_HIGH_WATER_BYTES = 1024 * 1024;
+const AGENT_LOW_WATER_BYTES = 256 * 1024;
+// Bound parameters in a RequestObserved: per value, and all together.
+const MAX_PARAMETER_CHARS = 1024;
+const MAX_PARAMETERS_CHARS = 64 * 1024;
 
 export class AgentSession {
   readonly sessionId: string;
@@ -73,7 +83,10 @@ export class AgentSession {
   private audit: SessionAudit | undefined;
   private upstream: UpstreamSession | undefined;
   private readonly queue: FrontendMessage[] = [];
+  private queuedBytes = 0;
+  private agentPaused = false;
   private draining = false;
+  private preAuthLeft = false;
   private skipUntilSync = false;
   private requestCount = 0;
   private readonly openedAtUs: number;
@@ -105,7 +118,9 @@ export class AgentSession {
     socket.on('close', () => void this.finish({ reason: 'client-disconnect', code: null }));
     // Like PostgreSQL's authentication_timeout: a half-open startup must not hold a slot.
     const startupTimer = setTimeout(() => {
-      if (this.phase === 'startup' || this.phase === 'awaiting-password') {
+      // Like the server, silent before a StartupMessage; a client waiting on its password prompt is told.
+      if (this.phase === 'startup') this.closeSilently('startup-timeout');
+      else if (this.phase === 'awaiting-password') {
         void this.fatal(new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `startup not completed within ${deps.config.startupTimeoutMs} ms`));
       }
     }, deps.config.startupTimeoutMs);
@@ -116,22 +131,39 @@ export class AgentSession {
     });
   }
 
+  private readonly enqueue = (message: FrontendMessage): void => {
+    this.queue.push(message);
+    this.queuedBytes += message.raw.length;
+  };
+
   private onData(chunk: Buffer): void {
     if (this.phase === 'closing' || this.phase === 'closed') return;
-    const error = this.parser.parse(chunk, (message) => this.queue.push(message));
+    const error = this.parser.parse(chunk, this.enqueue);
     if (error) {
-      void this.fatal(error);
+      if (this.phase === 'startup') {
+        // Before a StartupMessage the server closes on garbage without a reply.
+        this.closeSilently('bad-startup');
+        return;
+      }
+      void this.fatal(this.withLimitName(error));
       return;
     }
-    if (this.queue.length > MAX_QUEUED_MESSAGES) {
-      void this.fatal(new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'too many pipelined messages'));
-      return;
+    if (!this.agentPaused && this.queuedBytes > AGENT_HIGH_WATER_BYTES) {
+      this.agentPaused = true;
+      this.stream.pause();
     }
     void this.drain();
   }
 
+  /** Names the setting behind a size limit, so the agent knows what to raise. */
+  private withLimitName(error: GatewayError): GatewayError {
+    if (error.code !== 'AG_ERR_MESSAGE_TOO_LARGE') return error;
+    const setting = this.phase === 'ready' ? 'AG_PG_MAX_MESSAGE_BYTES' : 'the authentication message limit';
+    return new GatewayError('AG_ERR_MESSAGE_TOO_LARGE', `${error.message} (${setting})`);
+  }
+
   private resumeParser(): void {
-    const error = this.parser.parse(Buffer.alloc(0), (message) => this.queue.push(message));
+    const error = this.parser.parse(Buffer.alloc(0), this.enqueue);
     if (error) throw error;
   }
 
@@ -141,7 +173,15 @@ export class AgentSession {
     try {
       let message: FrontendMessage | undefined;
       while ((message = this.queue.shift()) !== undefined && this.phase !== 'closing' && this.phase !== 'closed') {
+        this.queuedBytes -= message.raw.length;
+        if (this.agentPaused && this.queuedBytes < AGENT_LOW_WATER_BYTES) {
+          this.agentPaused = false;
+          this.stream.resume();
+        }
         await this.handle(message);
+        // Backpressure towards the agent: while the target reads slower than the agent
+        // writes, wait here; the queue then fills and pauses the agent's socket.
+        if (this.upstream?.congested) await this.upstream.drained();
       }
     } catch (err) {
       await this.fatal(toGatewayError(err));
@@ -172,7 +212,7 @@ export class AgentSession {
         this.portals.set(message.portal, {
           statement: message.statement,
           sql: this.statements.get(message.statement) ?? '',
-          parameters: renderParameters(message.params, message.paramFormats),
+          parameters: auditedParameters(message.params, message.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS),
           response: undefined,
         });
         pump.expect({ kind: 'single' });
@@ -227,15 +267,23 @@ export class AgentSession {
         this.resumeParser();
         return;
       case 'CancelRequest':
+        // The server answers a CancelRequest with nothing and closes.
         this.deps.onCancel?.(message.processId, message.secretKey);
-        this.stream.end();
-        this.phase = 'closed';
+        this.closeSilently('cancel-request');
         return;
       case 'Startup':
         return this.requestPassword(message);
       default:
-        throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `unexpected ${message.type} before startup`);
+        // A Terminate (node-postgres' connect-then-end) or any typed message before the
+        // StartupMessage: the server closes without a reply.
+        this.closeSilently('bad-startup');
     }
+  }
+
+  /** Closes a connection that never started a session: no reply, nothing to record. */
+  private closeSilently(reason: string): void {
+    this.log.debug({ reason }, 'connection closed before startup');
+    void this.finish({ reason, code: null });
   }
 
   private startTls(context: SecureContext): void {
@@ -263,6 +311,12 @@ export class AgentSession {
     }
     this.startup = startup;
     this.phase = 'awaiting-password';
+    // The server reads a password message under PG_MAX_AUTH_TOKEN_LENGTH, not the query limit.
+    this.parser.maxMessageBytes = MAX_AUTH_MESSAGE_BYTES;
+    // The gateway speaks protocol 3.0 and no protocol extension; a newer client learns so
+    // before authentication, as the server tells it.
+    const extensions = Object.keys(startup.parameters).filter((name) => name.startsWith('_pq_.'));
+    if (startup.protocolVersion.minor > 0 || extensions.length > 0) this.write(negotiateProtocolVersion(0, extensions));
     this.write(authenticationCleartextPassword());
   }
 
@@ -281,6 +335,8 @@ export class AgentSession {
       throw new GatewayError('AG_ERR_CONNECTION_FORBIDDEN', `${identity.subject} may not use connection ${connection.name}`);
     }
     if (identity.expiresAt.getTime() <= Date.now()) throw new GatewayError('AG_ERR_TOKEN_EXPIRED');
+    const decided = decideStartupParameters(params);
+    if (!decided.ok) throw decided.error;
     this.identity = identity;
     this.release = this.deps.admit?.(identity.subject);
     const actor: Actor = {
@@ -292,7 +348,7 @@ export class AgentSession {
       authMethod: 'oidc-access-token',
     };
     this.log.info({ subject: identity.subject, connection: connection.name, tls: this.tlsActive }, 'agent authenticated');
-    await this.startSession(params, connection, actor);
+    await this.startSession(params, decided.forward, clientWantsNotices(decided.settings), connection, actor);
     // startSession released what it had if the session ended meanwhile.
     if ((this.phase as Phase) !== 'ready') return;
     // Continuous authorization: the session ends when the token does.
@@ -303,7 +359,13 @@ export class AgentSession {
     this.expiryTimer.unref();
   }
 
-  private async startSession(params: Record<string, string>, connection: PostgresConnection, actor: Actor): Promise<void> {
+  private async startSession(
+    params: Record<string, string>,
+    forward: StartupParameter[],
+    wantsNotices: boolean,
+    connection: PostgresConnection,
+    actor: Actor,
+  ): Promise<void> {
     this.connectionName = connection.name;
     this.audit = new SessionAudit({
       sink: this.deps.sink,
@@ -325,6 +387,7 @@ export class AgentSession {
       clientTls: this.tlsActive,
       clientApplication: params['application_name'] ?? null,
       ingressInstance: this.deps.config.instanceId,
+      startupParameters: forward,
     }, this.deps.config.auditWriteTimeoutMs);
     if (this.gone()) return;
     this.log.info({ connection: connection.name }, 'session opened');
@@ -336,15 +399,12 @@ export class AgentSession {
       database: connection.database,
       username: connection.username,
       password: resolveCredential(connection.credential, this.deps.env),
-      applicationName: `agentgate:${(params['application_name'] ?? 'agent').slice(0, 40)}`,
+      parameters: forward,
       connectTimeoutMs: this.deps.config.upstreamConnectTimeoutMs,
       maxMessageBytes: this.deps.config.maxMessageBytes,
     });
     this.upstream = upstream;
     if (this.gone()) return;
-    this.upstream.onClose(() => {
-      if (this.phase === 'ready') void this.fatal(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', 'the target closed the connection'), 'upstream-closed');
-    });
     const audit = this.audit;
     this.pump = new ResponsePump(this.upstream.nextFrame, {
       write: (bytes) => (this.stream.destroyed ? true : corkedWrite(this.stream, bytes)),
@@ -356,16 +416,47 @@ export class AgentSession {
       record: async (response, outcome) => {
         await audit.record('ResponseObserved', response.summary(outcome), this.deps.config.auditWriteTimeoutMs);
       },
-      fatal: (err) => void this.fatal(toGatewayError(err, 'AG_ERR_UPSTREAM_UNAVAILABLE'), 'error'),
+      ended: (err, targetEnded) => void this.upstreamEnded(err, targetEnded),
     });
     this.write(authenticationOk());
     for (const frame of this.upstream.parameterFrames) this.write(frame);
+    // The id to find this session in the audit log, as a run-time parameter any client can read.
+    this.write(parameterStatus('agentgate.session_id', this.sessionId));
     // The agent gets a key of the gateway's own, never the target's; the gateway maps it.
     this.write(backendKeyData(this.cancelKey.processId, this.cancelKey.secretKey));
+    if (wantsNotices && this.deps.config.sessionNotice) {
+      this.write(noticeResponse({
+        severity: 'NOTICE',
+        code: '00000',
+        message: `agentgate: session ${this.sessionId} is audited`,
+        detail: `identity=${actor.subject}; connection=${connection.name}`,
+      }));
+    }
     this.write(readyForQuery('I'));
     this.phase = 'ready';
+    this.parser.maxMessageBytes = this.deps.config.maxMessageBytes;
+    this.leavePreAuth();
     this.armIdleTimer();
     void this.pump.run();
+  }
+
+  /**
+   * The target's side is gone. When the target ended the session with its own FATAL (say
+   * 57P01 from pg_terminate_backend), the agent already has that error and nothing is added;
+   * otherwise the agent learns that the target went away.
+   */
+  private async upstreamEnded(err: unknown, targetEnded: boolean): Promise<void> {
+    if (targetEnded) return this.finish({ reason: 'target-ended', code: null });
+    const error = toGatewayError(err, 'AG_ERR_UPSTREAM_CLOSED');
+    // The target's socket closed under us: say so plainly, not as an audit outage.
+    const plain = error.code === 'AG_ERR_UPSTREAM_UNAVAILABLE' ? new GatewayError('AG_ERR_UPSTREAM_CLOSED', `the target closed the connection unexpectedly (${error.message})`) : error;
+    return this.fatal(plain, plain.code === 'AG_ERR_UPSTREAM_CLOSED' ? 'upstream-closed' : 'error');
+  }
+
+  private leavePreAuth(): void {
+    if (this.preAuthLeft) return;
+    this.preAuthLeft = true;
+    this.deps.leftPreAuth?.();
   }
 
   /** Ends the session after the idle timeout, counting only time with nothing in flight. */
@@ -436,7 +527,7 @@ export class AgentSession {
       for (const statement of statements) {
         const requestId = this.deps.newId();
         this.requestCount++;
-        const verdict = await this.decideStatement(writer, requestId, sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, []));
+        const verdict = await this.decideStatement(writer, requestId, this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, []));
         if (verdict.payload.decision !== 'allow') {
           const error = denialError(verdict.payload);
           await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
@@ -475,7 +566,7 @@ export class AgentSession {
     const requestId = this.deps.newId();
     this.requestCount++;
     const denied = await this.audit!.exclusive(async (writer) => {
-      const detail = sqlDetail(sql, classification.statementKind, [...classification.statementKinds], 'extended', portal?.statement || null, portal?.parameters ?? []);
+      const detail = this.sqlDetail(sql, classification.statementKind, [...classification.statementKinds], 'extended', portal?.statement || null, portal?.parameters ?? []);
       const verdict = await this.decideStatement(writer, requestId, detail);
       if (verdict.payload.decision !== 'allow') {
         const error = denialError(verdict.payload);
@@ -493,6 +584,13 @@ export class AgentSession {
       pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', denied.error, denialDetail(denied.verdict))] });
       this.skipUntilSync = true;
     }
+  }
+
+  private sqlDetail(text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[]): SqlRequest {
+    return {
+      kind: 'sql', ...auditedText(text, this.deps.config.auditMaxSqlBytes), textMasked: false, statementKind: kind, statementKinds: kinds,
+      fingerprint: null, messageFlow, preparedName, parameters,
+    };
   }
 
   /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
@@ -522,37 +620,33 @@ export class AgentSession {
   }
 
   private errorFrame(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): Buffer {
+    // The target's own refusal reaches the agent as the target sent it.
+    if (error instanceof TargetStartupError) return error.frame;
     return errorResponse({
       severity,
       code: sqlStateFor(error.code),
       message: `agentgate: ${error.message}`,
       detail: detail ?? `code=${error.code}; session=${this.sessionId}`,
-      hint: error.retriable ? 'The gateway refused to run the statement unaudited; retry when the audit log is back.' : undefined,
+      hint: hintFor(error.code),
     });
-  }
-
-  private sendError(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): void {
-    this.write(errorResponse({
-      severity,
-      code: sqlStateFor(error.code),
-      message: `agentgate: ${error.message}`,
-      detail: detail ?? `code=${error.code}; session=${this.sessionId}`,
-      hint: error.retriable ? 'The gateway refused to run the statement unaudited; retry when the audit log is back.' : undefined,
-    }));
   }
 
   /** Ends the session with a FATAL ErrorResponse; the target never sees what was pending. */
   private async fatal(error: GatewayError, reason = 'error'): Promise<void> {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.log.warn({ code: error.code }, 'session ended by error');
-    this.sendError('FATAL', error);
+    this.write(this.errorFrame('FATAL', error));
     await this.finish({ reason, code: error.code });
   }
 
   private async finish(close: { reason: string; code: ErrorCode | null }): Promise<void> {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.phase = 'closing';
+    this.leavePreAuth();
     this.queue.length = 0;
+    this.queuedBytes = 0;
+    // Whatever the agent still sends is read and dropped until the socket closes.
+    if (this.agentPaused) this.stream.resume();
     clearTimeout(this.expiryTimer);
     clearTimeout(this.idleTimer);
     this.release?.();
@@ -599,21 +693,7 @@ function denialError(verdict: VerdictIssued): GatewayError {
   return new GatewayError('AG_ERR_POLICY_DENIED', `statement refused by policy rule ${verdict.ruleId ?? '(default)'}`);
 }
 
-function sqlDetail(text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[]): SqlRequest {
-  return { kind: 'sql', text, textMasked: false, statementKind: kind, statementKinds: kinds, fingerprint: null, messageFlow, preparedName, parameters };
-}
 
-const MAX_PARAMETER_CHARS = 1024;
-
-/** Bound parameters as the audit log shows them: text as text, binary as \x hex, capped. */
-function renderParameters(params: (Buffer | null)[], formats: number[]): (string | null)[] {
-  return params.map((value, i) => {
-    if (value === null) return null;
-    const binary = (formats.length === 1 ? formats[0] : formats[i]) === 1;
-    const text = binary ? `\\x${value.toString('hex')}` : value.toString('utf8');
-    return text.length > MAX_PARAMETER_CHARS ? `${text.slice(0, MAX_PARAMETER_CHARS)}…` : text;
-  });
-}
 
 function denialDetail(verdict: VerdictIssued): string {
   return `code=${verdict.errorCode ?? 'AG_ERR_POLICY_DENIED'}; rule=${verdict.ruleId ?? 'default'}; policy=${verdict.policyVersion}; request=${verdict.requestId}; reason=${verdict.reason}`;

@@ -8,8 +8,8 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_VERDICT_TIMEOUT: '08006',
   AG_ERR_POLICY_DENIED: '42501',
   AG_ERR_PROTOCOL_VIOLATION: '08P01',
-  // PostgreSQL answers an over-long message with 08P01 (invalid message length) as well.
-  AG_ERR_MESSAGE_TOO_LARGE: '08P01',
+  // program_limit_exceeded: the message is well formed but over a configured limit.
+  AG_ERR_MESSAGE_TOO_LARGE: '54000',
   AG_ERR_UNSUPPORTED: '0A000',
   AG_ERR_CONNECTION_UNKNOWN: '3D000',
   AG_ERR_CREDENTIAL_UNAVAILABLE: '08006',
@@ -41,9 +41,25 @@ const SQLSTATE: Record<ErrorCode, string> = {
   // too_many_connections and idle_session_timeout, as PostgreSQL reports them.
   AG_ERR_SESSION_LIMIT: '53300',
   AG_ERR_IDLE_TIMEOUT: '57P05',
+  AG_ERR_STARTUP_PARAMETER_REFUSED: '0A000',
+  // connection_failure: what libpq reports when the server goes away mid-session.
+  AG_ERR_UPSTREAM_CLOSED: '08006',
 };
 
 /** SQLSTATE for an agentgate error code. */
 export function sqlStateFor(code: ErrorCode): string {
   return SQLSTATE[code];
+}
+
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  AG_ERR_AUDIT_UNAVAILABLE: 'The gateway refused to run the statement unaudited; retry when the audit log is back.',
+  AG_ERR_VERDICT_TIMEOUT: 'The gateway refused to run the statement without a verdict; retry when the policy processor is back.',
+  AG_ERR_UPSTREAM_CLOSED: 'The target ended the connection; reconnect.',
+  AG_ERR_SESSION_LIMIT: 'Close idle sessions or retry later.',
+  AG_ERR_TOKEN_EXPIRED: 'Reconnect with a fresh access token (npx agentgate token <identity>).',
+};
+
+/** What an agent can do about an error, when there is something to say. */
+export function hintFor(code: ErrorCode): string | undefined {
+  return HINTS[code];
 }

@@ -29,7 +29,8 @@ export interface UpstreamTarget {
   database: string;
   username: string;
   password: string;
-  applicationName: string;
+  /** The agent's own startup parameters (application_name, options, GUCs), already decided. */
+  parameters: readonly { name: string; value: string }[];
   connectTimeoutMs: number;
   maxMessageBytes: number;
 }
@@ -38,7 +39,12 @@ export interface UpstreamSession {
   /** ParameterStatus frames the server sent during startup, to relay to the agent. */
   readonly parameterFrames: Buffer[];
   readonly backendKey: { processId: number; secretKey: number };
-  send(bytes: Buffer): void;
+  /** Writes to the target; false when its socket buffer is full (wait for drained()). */
+  send(bytes: Buffer): boolean;
+  /** True while the target's socket buffer is over its high-water mark. */
+  readonly congested: boolean;
+  /** Resolves once the target's socket has room again (at once when it has). */
+  drained(): Promise<void>;
   /** The next frame from the server; rejects with AG_ERR_UPSTREAM_UNAVAILABLE once the connection is gone. */
   nextFrame(): Promise<BackendFrame>;
   /** Sends Terminate and closes. */
@@ -97,11 +103,22 @@ class FrameQueue {
   }
 }
 
+/**
+ * The target refused the session for a reason of the agent's own (a startup parameter it does
+ * not know, too many connections, ...): the agent gets the target's ErrorResponse unchanged.
+ */
+export class TargetStartupError extends GatewayError {
+  constructor(readonly frame: Buffer, message: string) {
+    super('AG_ERR_UPSTREAM_UNAVAILABLE', message);
+  }
+}
+
 function upstreamError(frame: BackendFrame): GatewayError {
   const fields = decodeErrorFields(frame.raw);
-  // 28P01 / 28000: the vaulted credential was refused.
-  const code = fields.code.startsWith('28') ? 'AG_ERR_UPSTREAM_AUTH_FAILED' : 'AG_ERR_UPSTREAM_UNAVAILABLE';
-  return new GatewayError(code, `target refused the gateway: ${fields.code} ${fields.message}`);
+  // 28P01 / 28000: the vaulted credential was refused; that is the gateway's business, and
+  // the target's message would name the gateway's own role.
+  if (fields.code.startsWith('28')) return new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', `target refused the gateway: ${fields.code} ${fields.message}`);
+  return new TargetStartupError(frame.raw, `target refused the session: ${fields.code}`);
 }
 
 /** Connects and authenticates; resolves once the target sent ReadyForQuery. */
@@ -142,7 +159,9 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
       socket.once('error', (cause) => reject(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `cannot reach target: ${cause.message}`, { cause })));
     });
     if (target.tls.mode !== 'disable') stream = await negotiateTls(socket, framer, queue, target, onData);
-    stream.write(serialize.startup({ user: target.username, database: target.database, application_name: target.applicationName, client_encoding: 'UTF8' }));
+    const startup: Record<string, string> = { user: target.username, database: target.database };
+    for (const p of target.parameters) startup[p.name] = p.value;
+    stream.write(serialize.startup(startup));
 
     const parameterFrames: Buffer[] = [];
     let backendKey = { processId: 0, secretKey: 0 };
@@ -201,7 +220,18 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
       parameterFrames,
       backendKey,
       // Messages forwarded in one tick (Parse/Bind/Execute/Sync) leave as one TLS record.
-      send: (bytes) => void corkedWrite(stream, bytes),
+      send: (bytes) => corkedWrite(stream, bytes),
+      drained: () =>
+        new Promise<void>((resolve) => {
+          if (closed || !stream.writableNeedDrain) return resolve();
+          const done = (): void => {
+            stream.off('drain', done);
+            stream.off('close', done);
+            resolve();
+          };
+          stream.once('drain', done);
+          stream.once('close', done);
+        }),
       cancel: () => sendCancel(target, backendKey),
       nextFrame: () => queue.next(),
       close: () => {
@@ -210,6 +240,9 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
       },
       get closed() {
         return closed;
+      },
+      get congested() {
+        return !closed && stream.writableNeedDrain;
       },
       onClose: (listener) => {
         if (closed) listener();
