@@ -3,7 +3,7 @@
 // verdicts are acknowledged, so a crash re-decides (same verdict id) rather than skips.
 import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
-import type { AuditEvent, EventSerde, TopicNames } from '@agentgate/events';
+import type { AuditEvent, EventSerde, RequestDetail, TopicNames } from '@agentgate/events';
 import { decide, type PolicyState } from '@agentgate/policy';
 import type { SqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
@@ -52,9 +52,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         }
         if (event?.eventType === 'RequestObserved') {
           const detail = event.payload.detail;
-          const classification = detail.kind === 'sql'
-            ? deps.parser.classify(detail.text)
-            : { statementKind: 'NOT_SQL', statementKinds: [] as string[] };
+          const classification = classifyRequest(deps.parser, detail);
           const out = decide(
             { type: 'DecideRequest', subject: { request: event, classification }, nowUs: deps.nowUs(), producer: config.instanceId },
             deps.policy,
@@ -110,4 +108,15 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       `# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total ${decided}\n` +
       `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n`,
   };
+}
+
+/**
+ * The statement kinds the policy decides on. A statement longer than the audit cap is recorded
+ * as a prefix with its full length and SHA-256 (fullTextBytes): the prefix cannot be parsed, so
+ * the kinds the ingress read from the whole statement, recorded in the same hashed event, decide.
+ */
+function classifyRequest(parser: SqlParser, detail: RequestDetail): { statementKind: string; statementKinds: string[] } {
+  if (detail.kind !== 'sql') return { statementKind: 'NOT_SQL', statementKinds: [] };
+  if (detail.fullTextBytes !== null) return { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] };
+  return parser.classify(detail.text);
 }
