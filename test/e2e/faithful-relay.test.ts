@@ -155,6 +155,7 @@ test(`1 GiB of CopyData sent while the target sleeps grows the ingress by less t
     clearInterval(sampler);
     assert.deepEqual(errorCodes(wire.frames), []);
     const growth = peak - before;
+    console.log(`1 GiB of CopyData: ingress RSS ${Math.round(before / MiB)} MiB before, peak ${Math.round(peak / MiB)} MiB, ${Math.round(ingressRssBytes() / MiB)} MiB after`);
     assert.ok(growth < COPY_RSS_GROWTH_LIMIT, `ingress RSS grew by ${Math.round(growth / MiB)} MiB (from ${Math.round(before / MiB)} MiB)`);
   } finally {
     wire.socket.destroy();
