@@ -2,7 +2,7 @@
 // ErrorResponse (08P01) and a clean close, and the gateway keeps serving everyone else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { psql, stack, uniqueMarker } from '../support/stack.js';
 
 function exchange(bytes: Buffer, halfClose = false): Promise<Buffer> {
@@ -67,4 +67,42 @@ test('after a storm of malformed connections the gateway still serves', async ()
   }
   const result = await psql(['-tA', '-c', 'select 1'], { applicationName: uniqueMarker('e2e_after_storm') });
   assert.equal(result.stdout.trim(), '1');
+});
+
+function holdOpen(localAddress: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: stack.ingressHost, port: stack.ingressPort, localAddress });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+function answerOf(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+// Defaults of AG_PG_MAX_UNAUTHENTICATED_PER_ADDRESS and AG_PG_MAX_UNAUTHENTICATED.
+const PER_ADDRESS = 50;
+const TOTAL = 200;
+
+test('half-open connections are limited per client address and in total (53300), and agents still get in afterwards', async () => {
+  const held: Socket[] = [];
+  try {
+    for (let i = 0; i < PER_ADDRESS; i++) held.push(await holdOpen('127.0.0.2'));
+    assert.equal(sqlState(await answerOf(await holdOpen('127.0.0.2'))), '53300', 'one address over its share');
+    // Other addresses still get in, until the total is reached.
+    for (let a = 3; held.length < TOTAL; a++) {
+      for (let i = 0; i < PER_ADDRESS && held.length < TOTAL; i++) held.push(await holdOpen(`127.0.0.${a}`));
+    }
+    assert.equal(sqlState(await answerOf(await holdOpen('127.0.0.99'))), '53300', 'the total reached');
+  } finally {
+    for (const s of held) s.destroy();
+  }
+  const result = await psql(['-tA', '-c', 'select 1'], { applicationName: uniqueMarker('e2e_after_halfopen') });
+  assert.equal(result.stdout.trim(), '1', result.stderr);
 });

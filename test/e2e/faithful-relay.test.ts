@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
-import { clickhouse, eventually, pgConfig, ROOT, stack, targetQuery, token, uniqueMarker } from '../support/stack.js';
+import { clickhouse, eventually, pgConfig, ROOT, stack, targetAdminPassword, targetQuery, token, uniqueMarker } from '../support/stack.js';
 import { errorCodes, openWire } from '../support/wire.js';
 
 const MiB = 1024 * 1024;
@@ -98,18 +98,27 @@ for (const flow of ['idle', 'simple', 'extended'] as const) {
   });
 }
 
-test('connect-then-end (a Terminate before the startup message) does not crash node-postgres', () => {
+// node-postgres' end() during connect writes a Terminate before its StartupMessage. PostgreSQL
+// closes without a reply; whatever the client then reports must be what it reports directly.
+function connectThenEnd(config: Record<string, unknown>): { status: number | null; stdout: string; stderr: string } {
+  const script = `import pg from 'pg';
+    const c = new pg.Client(${JSON.stringify(config)});
+    c.on('error', (e) => console.log('error event:', e.message));
+    c.connect((err) => console.log('connect:', err ? err.message : 'ok'));
+    await c.end();
+    await new Promise((r) => setTimeout(r, 500));
+    console.log('survived');`;
+  return spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(ROOT, 'test'), encoding: 'utf8', timeout: 15_000 });
+}
+
+test('connect-then-end (a Terminate before the startup message) behaves as it does directly, and does not crash the client', () => {
   for (const ssl of [false, true]) {
-    const config = JSON.stringify({ ...pgConfig({ applicationName: 'e2e_connect_end', password: token('demo-agent') }), ...(ssl ? {} : { ssl: false }) });
-    const script = `import pg from 'pg';
-      const c = new pg.Client(${config});
-      c.connect().catch(() => {});
-      await c.end();
-      await new Promise((r) => setTimeout(r, 500));
-      console.log('survived');`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(ROOT, 'test'), encoding: 'utf8', timeout: 15_000 });
-    assert.equal(r.status, 0, `ssl=${ssl}: ${r.stderr}`);
-    assert.match(r.stdout, /survived/);
+    const tls = ssl ? { ssl: { ca: readFileSync(stack.caFile, 'utf8'), servername: 'localhost' } } : { ssl: false };
+    const direct = connectThenEnd({ host: '127.0.0.1', port: stack.targetPort, database: 'demo', user: 'agentgate_admin', password: targetAdminPassword(), ...tls });
+    const gateway = connectThenEnd({ ...pgConfig({ applicationName: 'e2e_connect_end', password: token('demo-agent') }), ...tls });
+    assert.equal(direct.status, 0, `direct, ssl=${ssl}: ${direct.stderr}`);
+    assert.match(direct.stdout, /survived/);
+    assert.deepEqual({ status: gateway.status, stdout: gateway.stdout }, { status: direct.status, stdout: direct.stdout }, `ssl=${ssl}: ${gateway.stderr}`);
   }
 });
 

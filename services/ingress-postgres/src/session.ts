@@ -87,6 +87,7 @@ export class AgentSession {
   private agentPaused = false;
   private draining = false;
   private preAuthLeft = false;
+  private startupReceived = false;
   private skipUntilSync = false;
   private requestCount = 0;
   private readonly openedAtUs: number;
@@ -109,7 +110,9 @@ export class AgentSession {
   constructor(private readonly socket: Socket, private readonly deps: SessionDeps) {
     this.sessionId = deps.newId();
     this.openedAtUs = deps.nowUs();
-    this.parser = new FrontendParser({ maxMessageBytes: deps.config.maxMessageBytes });
+    // Until login completes, typed messages are password messages, read under the server's
+    // PG_MAX_AUTH_TOKEN_LENGTH; the configured query limit applies from ReadyForQuery on.
+    this.parser = new FrontendParser({ maxMessageBytes: MAX_AUTH_MESSAGE_BYTES });
     this.log = deps.logger.child({ sessionId: this.sessionId, client: `${socket.remoteAddress}:${socket.remotePort}` });
     this.stream = socket;
     socket.setNoDelay(true);
@@ -132,6 +135,7 @@ export class AgentSession {
   }
 
   private readonly enqueue = (message: FrontendMessage): void => {
+    if (message.type === 'Startup') this.startupReceived = true;
     this.queue.push(message);
     this.queuedBytes += message.raw.length;
   };
@@ -140,7 +144,7 @@ export class AgentSession {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     const error = this.parser.parse(chunk, this.enqueue);
     if (error) {
-      if (this.phase === 'startup') {
+      if (!this.startupReceived) {
         // Before a StartupMessage the server closes on garbage without a reply.
         this.closeSilently('bad-startup');
         return;
@@ -311,8 +315,6 @@ export class AgentSession {
     }
     this.startup = startup;
     this.phase = 'awaiting-password';
-    // The server reads a password message under PG_MAX_AUTH_TOKEN_LENGTH, not the query limit.
-    this.parser.maxMessageBytes = MAX_AUTH_MESSAGE_BYTES;
     // The gateway speaks protocol 3.0 and no protocol extension; a newer client learns so
     // before authentication, as the server tells it.
     const extensions = Object.keys(startup.parameters).filter((name) => name.startsWith('_pq_.'));
