@@ -70,7 +70,7 @@ test('commands that print data take --json; every command is listed in the top-l
   for (const name of COMMANDS) {
     assert.match(help, new RegExp(`^  ${name} `, 'm'), name);
     const own = (await cli(name, '--help')).stdout;
-    if (name !== 'psql') assert.match(own, /--json/, `${name} --help lists --json`);
+    if (name !== 'psql') assert.match(own, /^  --json +print one JSON document/m, `${name} --help lists --json`);
   }
 });
 
@@ -150,4 +150,9 @@ test('the built entry exits with the same codes', () => {
   assert.equal(unknown.status, 2);
   assert.match(String(unknown.stderr), /unknown option '--bogus'/);
   assert.equal(node('bogus').status, 2);
+  // Client libraries log to the process's own stderr, which only a real process shows.
+  const down = node('sessions');
+  assert.equal(down.status, 1);
+  assert.equal(String(down.stderr).trim().split('\n').length, 2, `one message and one hint, got:\n${String(down.stderr)}`);
+  assert.match(String(down.stderr), /^agentgate sessions: ClickHouse at http:\/\/127\.0\.0\.1:9 is unreachable \(ECONNREFUSED\)/);
 });

@@ -173,17 +173,25 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
   return program;
 }
 
+const HELP_OR_VERSION = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
 /** Parses argv (without node and script), runs the command and returns the exit code. */
 export async function run(argv: readonly string[], ctx: RunContext): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = buildProgram(ctx, (code) => (exitCode = code));
+  if (argv.length === 0) {
+    // No command: the overview, on stderr, as a usage error (commander would derive the exit
+    // code from process.exitCode, which is not ours to read).
+    program.outputHelp({ error: true });
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version end with exit code 0; everything else commander refuses is usage.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      // Asked-for help and the version are successes; everything else commander refuses is usage.
+      return HELP_OR_VERSION.has(error.code) ? EXIT.ok : EXIT.usage;
     }
     const name = argv.find((a) => (COMMANDS as readonly string[]).includes(a)) ?? '';
     const { exitCode: code, text } = describeFailure(name, error);
