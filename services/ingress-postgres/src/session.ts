@@ -162,8 +162,9 @@ export class AgentSession {
   /** Names the setting behind a size limit, so the agent knows what to raise. */
   private withLimitName(error: GatewayError): GatewayError {
     if (error.code !== 'AG_ERR_MESSAGE_TOO_LARGE') return error;
-    const setting = this.phase === 'ready' ? 'AG_PG_MAX_MESSAGE_BYTES' : 'the authentication message limit';
-    return new GatewayError('AG_ERR_MESSAGE_TOO_LARGE', `${error.message} (${setting})`);
+    // Before login the only typed message is the password, which carries the access token.
+    if (this.phase !== 'ready') return new GatewayError('AG_ERR_TOKEN_TOO_LARGE', `the password message (an access token) exceeds ${MAX_AUTH_MESSAGE_BYTES} bytes`);
+    return new GatewayError('AG_ERR_MESSAGE_TOO_LARGE', `${error.message} (AG_PG_MAX_MESSAGE_BYTES)`);
   }
 
   private resumeParser(): void {
