@@ -31,6 +31,8 @@ export interface IngressConfig extends PipelineConfig {
   startupTimeoutMs: number;
   /** SQL text kept in a RequestObserved; longer statements keep this prefix plus length and SHA-256. */
   auditMaxSqlBytes: number;
+  /** Longest statement text the gateway parses; longer ones are refused (54000). */
+  maxParsedSqlBytes: number;
   /** Limit on one message after login; PostgreSQL's own by default. */
   maxMessageBytes: number;
   /** Connections that have not finished authentication, in total and per client address. */
@@ -68,6 +70,7 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     startupTimeoutMs: r.int('AG_PG_STARTUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),
     maxMessageBytes: r.int('AG_PG_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, { min: 1024, max: DEFAULT_MAX_MESSAGE_BYTES }),
     auditMaxSqlBytes: r.int('AG_AUDIT_MAX_SQL_BYTES', 256 * 1024, { min: 1024, max: 768 * 1024 }),
+    maxParsedSqlBytes: r.int('AG_PG_MAX_PARSED_SQL_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     maxUnauthenticated: r.int('AG_PG_MAX_UNAUTHENTICATED', 200, { min: 1 }),
     maxUnauthenticatedPerAddress: r.int('AG_PG_MAX_UNAUTHENTICATED_PER_ADDRESS', 50, { min: 1 }),
     sessionNotice: r.bool('AG_PG_SESSION_NOTICE', true),

@@ -520,6 +520,11 @@ export class AgentSession {
   private async handleQuery(sql: string, raw: Buffer): Promise<void> {
     this.checkTokenStillValid();
     const pump = this.pump!;
+    const tooLarge = this.checkParseable(sql);
+    if (tooLarge) {
+      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', tooLarge), readyForQuery(pump.transactionStatus)] });
+      return;
+    }
     const classification = this.deps.parser.classify(sql);
     // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
     const statements = classification.statements.length > 0
@@ -565,6 +570,12 @@ export class AgentSession {
       return;
     }
     const sql = portal?.sql ?? '';
+    const tooLarge = this.checkParseable(sql);
+    if (tooLarge) {
+      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', tooLarge)] });
+      this.skipUntilSync = true;
+      return;
+    }
     const classification = this.deps.parser.classify(sql);
     const requestId = this.deps.newId();
     this.requestCount++;
@@ -594,6 +605,19 @@ export class AgentSession {
       kind: 'sql', ...auditedText(text, this.deps.config.auditMaxSqlBytes), textMasked: false, statementKind: kind, statementKinds: kinds,
       fingerprint: null, messageFlow, preparedName, parameters,
     };
+  }
+
+  /**
+   * The parser's WebAssembly heap grows with the statement and never shrinks, and parsing
+   * blocks the event loop: statements over the configured size are refused before parsing,
+   * with nothing sent to the target.
+   */
+  private checkParseable(sql: string): GatewayError | undefined {
+    const limit = this.deps.config.maxParsedSqlBytes;
+    if (sql.length <= limit / 3) return undefined;
+    const bytes = Buffer.byteLength(sql, 'utf8');
+    if (bytes <= limit) return undefined;
+    return new GatewayError('AG_ERR_STATEMENT_TOO_LARGE', `a statement of ${bytes} bytes exceeds the ${limit} bytes the gateway parses (AG_PG_MAX_PARSED_SQL_BYTES); send large data as bound parameters or with COPY`);
   }
 
   /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */

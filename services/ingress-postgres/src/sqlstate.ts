@@ -42,6 +42,8 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_SESSION_LIMIT: '53300',
   AG_ERR_IDLE_TIMEOUT: '57P05',
   AG_ERR_STARTUP_PARAMETER_REFUSED: '0A000',
+  // program_limit_exceeded, as PostgreSQL reports a statement too complex or too long.
+  AG_ERR_STATEMENT_TOO_LARGE: '54000',
   // connection_failure: what libpq reports when the server goes away mid-session.
   AG_ERR_UPSTREAM_CLOSED: '08006',
 };
