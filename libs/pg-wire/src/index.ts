@@ -69,3 +69,14 @@ export {
   type ScramClientFinalOptions,
 } from './scram.js';
 export { md5PasswordHash } from './md5-password.js';
+export {
+  ConfirmedProtocolState,
+  planExtendedBatch,
+  type BatchDecision,
+  type BatchPlan,
+  type BatchRefusal,
+  type KnownPortal,
+  type KnownStatement,
+  type PlannedMessage,
+  type StatementsForgotten,
+} from './extended-batch.js';

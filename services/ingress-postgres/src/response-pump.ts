@@ -61,6 +61,8 @@ export class StatementResponse {
   columns: ColumnInfo[] = [];
   readonly digest: Hash = createHash('sha256');
   error: { code: string; message: string } | undefined;
+  /** Set once its ResponseObserved has been handed to the audit log. */
+  recorded = false;
 
   constructor(readonly requestId: string, private readonly limits: SampleLimits = { rows: 0, bytes: 0 }) {}
 
@@ -95,13 +97,28 @@ export class StatementResponse {
   }
 }
 
+/** What a Parse, Bind or Close expectation does with the server's answer. */
+export interface SingleHooks {
+  /** ParseComplete, BindComplete or CloseComplete arrived: the server now holds (or dropped) the object. */
+  confirmed?: () => void;
+  /** The audited request this message belongs to: recorded on error, and on success when `recordOnSuccess`. */
+  response?: StatementResponse;
+  recordOnSuccess?: boolean;
+}
+
 export type Expectation =
-  | { kind: 'single' }
+  | ({ kind: 'single' } & SingleHooks)
   | { kind: 'describe-statement' }
   | { kind: 'execute'; response: StatementResponse }
   | { kind: 'simple'; responses: StatementResponse[]; next: number }
   | { kind: 'sync' }
-  | { kind: 'local'; frames: Buffer[] };
+  | { kind: 'local'; frames: Buffer[] }
+  /**
+   * A message the gateway injected so that the server itself raises an error where a refused
+   * message stood (and so aborts the transaction as PostgreSQL would): the server's
+   * ErrorResponse is replaced by the gateway's `frame`. `simple` expects ReadyForQuery to follow.
+   */
+  | { kind: 'refused'; frame: Buffer; simple: boolean };
 
 export interface PumpSink {
   /** Writes to the agent; false when the agent's buffer is full. */
@@ -112,6 +129,8 @@ export interface PumpSink {
 export interface PumpHooks {
   /** Records a finished statement; must resolve before its completion is released. */
   record(response: StatementResponse, outcome: ResponseObserved['outcome']): Promise<void>;
+  /** ReadyForQuery arrived with this transaction status. */
+  ready?(status: TransactionStatus): void;
   /**
    * The pump cannot go on (target gone, audit log down): the session must end. `targetEnded`
    * is true when the target itself ended the session with a FATAL or PANIC ErrorResponse,
@@ -183,6 +202,7 @@ export class ResponsePump {
       while (!this.stopped) {
         const frame = await this.nextFrame();
         await this.handle(frame);
+        if (frame.type === 'Z') this.hooks.ready?.(this.status);
         this.flushLocal();
       }
     } catch (err) {
@@ -197,9 +217,22 @@ export class ResponsePump {
     }
   }
 
+  /** Records a response once: a refused Bind and its skipped Execute share one request. */
+  private async record(response: StatementResponse, outcome: ResponseObserved['outcome']): Promise<void> {
+    if (response.recorded) return;
+    response.recorded = true;
+    await this.hooks.record(response, outcome);
+  }
+
+  private async recordError(response: StatementResponse, frame: BackendFrame): Promise<void> {
+    const fields = decodeErrorFields(frame.raw);
+    response.error = { code: fields.code, message: fields.message };
+    await this.record(response, fields.code === '57014' ? 'cancelled' : 'error');
+  }
+
   private async skip(response: StatementResponse): Promise<void> {
     response.error = { code: 'skipped', message: 'not executed: an earlier message of the same batch failed' };
-    await this.hooks.record(response, 'cancelled');
+    await this.record(response, 'cancelled');
   }
 
   private async forward(frame: BackendFrame): Promise<void> {
@@ -215,8 +248,28 @@ export class ResponsePump {
     }
     switch (head.kind) {
       case 'single':
-        if (frame.type === 'E') return this.extendedError(frame);
+        if (frame.type === 'E') {
+          if (head.response) await this.recordError(head.response, frame);
+          return this.extendedError(frame);
+        }
         this.queue.shift();
+        head.confirmed?.();
+        if (head.response && head.recordOnSuccess) await this.record(head.response, 'ok');
+        return this.forward(frame);
+      case 'refused':
+        if (frame.type === 'E') {
+          if (!head.simple) {
+            this.queue.shift();
+            await this.forward({ type: 'E', raw: head.frame });
+            this.enterSkipping();
+            return;
+          }
+          return this.forward({ type: 'E', raw: head.frame });
+        }
+        if (frame.type === 'Z') {
+          this.status = decodeReadyForQuery(frame.raw);
+          this.queue.shift();
+        }
         return this.forward(frame);
       case 'describe-statement':
         if (frame.type === 'E') return this.extendedError(frame);
@@ -255,6 +308,7 @@ export class ResponsePump {
     while (this.queue.length > 0 && this.queue[0]!.kind !== 'sync') {
       const dropped = this.queue.shift()!;
       if (dropped.kind === 'execute') void this.skip(dropped.response);
+      if (dropped.kind === 'single' && dropped.response) void this.skip(dropped.response);
       if (dropped.kind === 'local') for (const f of dropped.frames) this.sink.write(f);
     }
   }
@@ -277,13 +331,13 @@ export class ResponsePump {
       case 'C':
       case 'I':
         if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
-        await this.hooks.record(r, 'ok');
+        await this.record(r, 'ok');
         this.queue.shift();
         return this.forward(frame);
       case 'E': {
         const fields = decodeErrorFields(frame.raw);
         r.error = { code: fields.code, message: fields.message };
-        await this.hooks.record(r, fields.code === '57014' ? 'cancelled' : 'error');
+        await this.record(r, fields.code === '57014' ? 'cancelled' : 'error');
         await this.extendedError(frame);
         return;
       }
@@ -310,7 +364,7 @@ export class ResponsePump {
           if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
           // More completions than parsed statements: they belong to the last one.
           if (head.next < head.responses.length) {
-            await this.hooks.record(r, 'ok');
+            await this.record(r, 'ok');
             head.next++;
           }
         }
@@ -319,7 +373,7 @@ export class ResponsePump {
         const fields = decodeErrorFields(frame.raw);
         if (r && head.next < head.responses.length) {
           r.error = { code: fields.code, message: fields.message };
-          await this.hooks.record(r, fields.code === '57014' ? 'cancelled' : 'error');
+          await this.record(r, fields.code === '57014' ? 'cancelled' : 'error');
           head.next++;
         }
         // The rest of the string never runs.

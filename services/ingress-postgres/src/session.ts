@@ -11,9 +11,11 @@ import type { Actor, AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued }
 import { withDeadline } from '@agentgate/kafka';
 import {
   FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodePasswordMessage,
-  errorResponse, MAX_AUTH_MESSAGE_BYTES, negotiateProtocolVersion, noticeResponse, parameterStatus, readyForQuery,
+  ConfirmedProtocolState, errorResponse, MAX_AUTH_MESSAGE_BYTES, planExtendedBatch, type BatchDecision, type BatchPlan,
+  type BatchRefusal, type PlannedMessage, type StatementsForgotten, negotiateProtocolVersion, noticeResponse, parameterStatus, readyForQuery,
   sslResponse, type FrontendMessage, type StartupMessage,
 } from '@agentgate/pg-wire';
+import { serialize } from 'pg-protocol';
 import type { SqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
@@ -102,8 +104,12 @@ export class AgentSession {
   private release: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private connectionName: string | null = null;
-  private readonly statements = new Map<string, string>();
-  private readonly portals = new Map<string, { statement: string; sql: string; parameters: (string | null)[]; response: StatementResponse | undefined }>();
+  /** What the target holds, as it confirmed it (ParseComplete, BindComplete, CloseComplete, ReadyForQuery). */
+  private readonly protocol = new ConfirmedProtocolState();
+  /** Extended-protocol messages held until Sync or Flush, then decided and sent together. */
+  private batch: FrontendMessage[] = [];
+  /** Responses of portals that are executing or suspended (fetch size), by portal name. */
+  private readonly portalResponses = new Map<string, StatementResponse>();
   /** The key this session hands the agent for CancelRequest. */
   readonly cancelKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(1, 2 ** 31 - 1) };
 
@@ -202,47 +208,36 @@ export class AgentSession {
       return this.authenticate(decodePasswordMessage(message.payload));
     }
     this.armIdleTimer();
-    if (this.skipUntilSync && message.type !== 'Sync' && message.type !== 'Terminate') return;
+    if (this.skipUntilSync) {
+      if (message.type === 'Terminate') return this.finish({ reason: 'client-terminate', code: null });
+      if (message.type !== 'Sync') return;
+      // The agent's Sync ends the batch the server is skipping.
+      this.skipUntilSync = false;
+      this.pump!.expect({ kind: 'sync' });
+      this.upstream!.send(message.raw);
+      return;
+    }
     const upstream = this.upstream!;
     const pump = this.pump!;
     switch (message.type) {
+      case 'Parse':
+      case 'Bind':
+      case 'Describe':
+      case 'Execute':
+      case 'Close':
+        this.batch.push(message);
+        return;
+      case 'Sync':
+      case 'Flush':
+        this.batch.push(message);
+        return this.runBatch();
+      default:
+    }
+    // Anything else ends what the agent batched without Sync: the server would have run it first.
+    if (this.batch.length > 0) await this.runBatch();
+    switch (message.type) {
       case 'Query':
         return this.handleQuery(message.sql, message.raw);
-      case 'Parse':
-        this.statements.set(message.name, message.sql);
-        pump.expect({ kind: 'single' });
-        upstream.send(message.raw);
-        return;
-      case 'Bind':
-        this.portals.set(message.portal, {
-          statement: message.statement,
-          sql: this.statements.get(message.statement) ?? '',
-          parameters: auditedParameters(message.params, message.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS),
-          response: undefined,
-        });
-        pump.expect({ kind: 'single' });
-        upstream.send(message.raw);
-        return;
-      case 'Describe':
-        pump.expect(message.target === 'S' ? { kind: 'describe-statement' } : { kind: 'single' });
-        upstream.send(message.raw);
-        return;
-      case 'Close':
-        if (message.target === 'S') this.statements.delete(message.name);
-        else this.portals.delete(message.name);
-        pump.expect({ kind: 'single' });
-        upstream.send(message.raw);
-        return;
-      case 'Execute':
-        return this.handleExecute(message.portal, message.raw);
-      case 'Sync':
-        this.skipUntilSync = false;
-        pump.expect({ kind: 'sync' });
-        upstream.send(message.raw);
-        return;
-      case 'Flush':
-        upstream.send(message.raw);
-        return;
       case 'CopyData':
       case 'CopyDone':
       case 'CopyFail': {
@@ -254,8 +249,9 @@ export class AgentSession {
       case 'Terminate':
         return this.finish({ reason: 'client-terminate', code: null });
       default:
-        // FunctionCall and anything else without a statement to audit is refused.
-        pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', new GatewayError('AG_ERR_UNSUPPORTED', `${message.type} is not supported through agentgate`)), readyForQuery(pump.transactionStatus)] });
+        // FunctionCall runs a function by OID with no statement to audit: refused, with the
+        // transaction aborted as a server-side error would.
+        return this.refuseSimple(new GatewayError('AG_ERR_UNSUPPORTED', `${message.type} is not supported through agentgate`));
     }
   }
 
@@ -420,6 +416,10 @@ export class AgentSession {
         await audit.record('ResponseObserved', response.summary(outcome), this.deps.config.auditWriteTimeoutMs);
       },
       ended: (err, targetEnded) => void this.upstreamEnded(err, targetEnded),
+      ready: (status) => {
+        this.protocol.ready(status);
+        if (status === 'I') this.portalResponses.clear();
+      },
     });
     this.write(authenticationOk());
     for (const frame of this.upstream.parameterFrames) this.write(frame);
@@ -521,10 +521,7 @@ export class AgentSession {
     this.checkTokenStillValid();
     const pump = this.pump!;
     const tooLarge = this.checkParseable(sql);
-    if (tooLarge) {
-      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', tooLarge), readyForQuery(pump.transactionStatus)] });
-      return;
-    }
+    if (tooLarge) return this.refuseSimple(tooLarge);
     const classification = this.deps.parser.classify(sql);
     // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
     const statements = classification.statements.length > 0
@@ -549,55 +546,147 @@ export class AgentSession {
         }
         allowed.push(new StatementResponse(requestId, this.sampleLimits(verdict.payload)));
       }
+      this.protocol.simpleQuery();
+      this.protocol.forget(statementsTouched(classification.statements));
       pump.expect({ kind: 'simple', responses: allowed, next: 0 });
       this.upstream!.send(raw);
       return undefined;
     });
-    if (denied) {
-      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', denied.error, denialDetail(denied.verdict)), readyForQuery(pump.transactionStatus)] });
+    if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict));
+  }
+
+  /**
+   * Refuses a simple-protocol message so that the target's transaction ends as if the target
+   * had raised the error: a query that cannot parse is sent in its place, and its error is
+   * replaced by the gateway's. Inside BEGIN the transaction is then aborted ('E'), as PostgreSQL
+   * would leave it, so a later COMMIT cannot commit work done before the refusal.
+   */
+  private async refuseSimple(error: GatewayError, detail?: string): Promise<void> {
+    this.pump!.expect({ kind: 'refused', frame: this.errorFrame('ERROR', error, detail), simple: true });
+    this.upstream!.send(REFUSAL_QUERY);
+  }
+
+  /**
+   * Extended protocol: the batch up to Sync or Flush is planned against what the target
+   * confirmed, every Bind (and lone Parse) is recorded and decided before anything of the batch
+   * is sent, then the messages go out in order. At the first denial the server gets, in place of
+   * the denied message, an Execute of a portal that does not exist: it raises the error itself,
+   * so the batch's implicit transaction is rolled back (or the explicit one aborted) exactly as
+   * PostgreSQL does after an error, and the agent sees the gateway's error in its place.
+   */
+  private async runBatch(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    this.checkTokenStillValid();
+    const plan = planExtendedBatch(this.protocol, batch, RESERVED_PORTALS);
+    const outcome = await this.audit!.exclusive((writer) => this.decideBatch(writer, plan));
+    let stopAt = plan.refusal?.at ?? plan.messages.length;
+    let refusal: Buffer | undefined;
+    if (plan.refusal) refusal = this.errorFrame('ERROR', refusalError(plan.refusal));
+    if (outcome.denied) {
+      const first = plan.messages.findIndex((m) => m.decision === outcome.denied!.decision);
+      if (first !== -1 && first < stopAt) {
+        stopAt = first;
+        refusal = outcome.denied.frame;
+      }
+    }
+    for (let i = 0; i < stopAt; i++) this.send(plan.messages[i]!, outcome.allowed);
+    if (!refusal) return;
+    this.pump!.expect({ kind: 'refused', frame: refusal, simple: false });
+    this.upstream!.send(REFUSAL_EXECUTE);
+    // The server skips everything up to Sync; the batch's own Sync ends that, or the agent's next one.
+    const last = batch.at(-1);
+    if (last?.type === 'Sync') {
+      this.pump!.expect({ kind: 'sync' });
+      this.upstream!.send(last.raw);
+    } else {
+      if (last?.type === 'Flush') this.upstream!.send(last.raw);
+      this.skipUntilSync = true;
     }
   }
 
-  /** Extended protocol: the statement is audited when its portal is executed. */
-  private async handleExecute(portalName: string, raw: Buffer): Promise<void> {
-    this.checkTokenStillValid();
-    const pump = this.pump!;
-    const portal = this.portals.get(portalName);
-    if (portal?.response) {
-      // A suspended portal goes on (fetch size): the same execution, already audited.
-      pump.expect({ kind: 'execute', response: portal.response });
-      this.upstream!.send(raw);
-      return;
-    }
-    const sql = portal?.sql ?? '';
-    const tooLarge = this.checkParseable(sql);
-    if (tooLarge) {
-      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', tooLarge)] });
-      this.skipUntilSync = true;
-      return;
-    }
-    const classification = this.deps.parser.classify(sql);
-    const requestId = this.deps.newId();
-    this.requestCount++;
-    const denied = await this.audit!.exclusive(async (writer) => {
-      const detail = this.sqlDetail(sql, classification.statementKind, [...classification.statementKinds], 'extended', portal?.statement || null, portal?.parameters ?? []);
+  /** Records and decides the batch's requests in order, up to the first denial. */
+  private async decideBatch(writer: ChainWriter, plan: BatchPlan): Promise<{ allowed: Allowed[]; denied: { decision: number; frame: Buffer } | undefined }> {
+    const allowed: Allowed[] = [];
+    for (let d = 0; d < plan.decisions.length; d++) {
+      const decision = plan.decisions[d]!;
+      const tooLarge = this.checkParseable(decision.sql);
+      if (tooLarge) return { allowed, denied: { decision: d, frame: this.errorFrame('ERROR', tooLarge) } };
+      const classification = this.deps.parser.classify(decision.sql);
+      const requestId = this.deps.newId();
+      this.requestCount++;
+      const parameters = decision.bind ? auditedParameters(decision.bind.params, decision.bind.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS) : [];
+      const detail = this.sqlDetail(decision.sql, classification.statementKind, [...classification.statementKinds], decision.covers === 'bind' ? 'extended' : 'parse', decision.statementName || null, parameters);
       const verdict = await this.decideStatement(writer, requestId, detail);
       if (verdict.payload.decision !== 'allow') {
         const error = denialError(verdict.payload);
         await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
-        return { error, verdict: verdict.payload };
+        return { allowed, denied: { decision: d, frame: this.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
       }
-      const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
-      if (portal) portal.response = response;
-      pump.expect({ kind: 'execute', response });
-      this.upstream!.send(raw);
-      return undefined;
-    });
-    if (denied) {
-      // As after any error in the extended protocol, everything up to Sync is ignored.
-      pump.expect({ kind: 'local', frames: [this.errorFrame('ERROR', denied.error, denialDetail(denied.verdict))] });
-      this.skipUntilSync = true;
+      if (classification.ok) this.protocol.forget(statementsTouched(classification.statements));
+      allowed.push({ requestId, sql: decision.sql, covers: decision.covers, response: new StatementResponse(requestId, this.sampleLimits(verdict.payload)) });
     }
+    return { allowed, denied: undefined };
+  }
+
+  /** Sends one planned message, telling the pump what the server will answer and what that confirms. */
+  private send(planned: PlannedMessage, allowed: readonly Allowed[]): void {
+    const pump = this.pump!;
+    const { message } = planned;
+    const covering = planned.decision === null ? undefined : allowed[planned.decision];
+    switch (message.type) {
+      case 'Parse': {
+        // A lone Parse's request is answered by ParseComplete; one a Bind covers, by its Execute.
+        const lone = covering?.covers === 'parse';
+        pump.expect({
+          kind: 'single',
+          confirmed: () => this.protocol.parsed(message.name, message.sql),
+          ...(lone ? { response: covering.response, recordOnSuccess: true } : {}),
+        });
+        break;
+      }
+      case 'Bind': {
+        const response = covering?.response;
+        this.portalResponses.delete(message.portal);
+        if (response) this.portalResponses.set(message.portal, response);
+        pump.expect({
+          kind: 'single',
+          confirmed: () => this.protocol.bound(message.portal, { sql: covering?.sql ?? '', statement: message.statement, requestId: covering?.requestId ?? '' }),
+          ...(response ? { response } : {}),
+        });
+        break;
+      }
+      case 'Execute': {
+        let response = this.portalResponses.get(message.portal);
+        if (!response) {
+          // A portal bound in an earlier batch and already run to completion once.
+          const known = this.protocol.portals.get(message.portal);
+          response = new StatementResponse(known?.requestId ?? '');
+          this.portalResponses.set(message.portal, response);
+        }
+        pump.expect({ kind: 'execute', response });
+        break;
+      }
+      case 'Describe':
+        pump.expect(message.target === 'S' ? { kind: 'describe-statement' } : { kind: 'single' });
+        break;
+      case 'Close':
+        pump.expect({
+          kind: 'single',
+          confirmed: () => {
+            this.protocol.closed(message.target, message.name);
+            if (message.target === 'P') this.portalResponses.delete(message.name);
+          },
+        });
+        break;
+      case 'Sync':
+        pump.expect({ kind: 'sync' });
+        break;
+      default:
+        // Flush: no answer of its own.
+        break;
+    }
+    this.upstream!.send(message.raw);
   }
 
   private sqlDetail(text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[]): SqlRequest {
@@ -711,6 +800,45 @@ export class AgentSession {
   get closed(): boolean {
     return this.phase === 'closed';
   }
+}
+
+/** A decision of an extended batch that was allowed: its request and the response it will get. */
+interface Allowed {
+  requestId: string;
+  sql: string;
+  covers: BatchDecision['covers'];
+  response: StatementResponse;
+}
+
+// Sent in place of a refused message so that the server raises an error there itself. Neither
+// runs anything: the query does not parse, and no portal of that name exists, since the
+// planner refuses any Bind or Execute of it that an agent sends.
+const REFUSAL_PORTAL = 'agentgate refused this message';
+const REFUSAL_QUERY = serialize.query('agentgate refused this statement');
+const REFUSAL_EXECUTE = serialize.execute({ portal: REFUSAL_PORTAL });
+const RESERVED_PORTALS: ReadonlySet<string> = new Set([REFUSAL_PORTAL]);
+
+function refusalError(refusal: BatchRefusal): GatewayError {
+  return refusal.reason === 'unknown-statement'
+    ? new GatewayError('AG_ERR_STATEMENT_UNKNOWN', `prepared statement "${refusal.name}" is not one the gateway saw the target confirm`)
+    : new GatewayError('AG_ERR_PORTAL_UNKNOWN', `portal "${refusal.name}" is not one the gateway saw the target confirm`);
+}
+
+/**
+ * Prepared-statement names a statement creates or drops at the SQL level (PREPARE, DEALLOCATE,
+ * DISCARD), which the protocol never confirms: the gateway forgets them.
+ */
+function statementsTouched(statements: readonly { kind: string; tree: Record<string, unknown> }[]): StatementsForgotten {
+  const names: string[] = [];
+  for (const st of statements) {
+    if (st.kind === 'DiscardStmt') return 'all';
+    if (st.kind === 'DeallocateStmt') {
+      if (typeof st.tree['name'] !== 'string' || st.tree['isall'] === true) return 'all';
+      names.push(st.tree['name']);
+    }
+    if (st.kind === 'PrepareStmt' && typeof st.tree['name'] === 'string') names.push(st.tree['name']);
+  }
+  return names;
 }
 
 function denialError(verdict: VerdictIssued): GatewayError {
