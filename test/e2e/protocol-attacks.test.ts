@@ -1,0 +1,140 @@
+// Protocol-level attacks through the running gateway, judged by the target's own state: every
+// message that can run code is decided before it is sent, the gateway's picture of prepared
+// statements and portals follows what the target confirmed, and a denial aborts the
+// transaction as a server-side error would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { clickhouse, eventually, pgConfig, targetQuery, uniqueMarker } from '../support/stack.js';
+import { errorCodes, openWire, type WireSession } from '../support/wire.js';
+
+async function batch(wire: WireSession, frames: Buffer[]): Promise<string[]> {
+  const from = wire.frames.length;
+  wire.send(Buffer.concat([...frames, serialize.sync()]));
+  await wire.waitFor('Z', 10_000, from);
+  return errorCodes(wire.frames.slice(from));
+}
+
+/** The SQL text and parameters of the session's requests, in order, once `count` have reached ClickHouse. */
+async function requestsOf(sessionId: string, count: number): Promise<{ text: string; parameters: (string | null)[] }[]> {
+  const ch = clickhouse();
+  try {
+    return await eventually(async () => {
+      const r = await ch.query({
+        query: `SELECT payload_json FROM agentgate.events FINAL WHERE session_id = '${sessionId}' AND event_type = 'RequestObserved' ORDER BY seq`,
+        format: 'JSONEachRow',
+      });
+      const rows = await r.json<{ payload_json: string }>();
+      if (rows.length < count) return undefined;
+      // Avro JSON wraps the detail union in its record name.
+      return rows.map((row) => Object.values((JSON.parse(row.payload_json) as { detail: Record<string, { text: string; parameters: (string | null)[] }> }).detail)[0]!);
+    }, 15_000);
+  } finally {
+    await ch.close();
+  }
+}
+
+test('code that runs at Bind (a domain CHECK executing its parameter) is recorded and decided before the Bind is sent', async () => {
+  const t = uniqueMarker('atk_bind');
+  targetQuery(`create table ${t} (x int); create function ${t}_exec(text) returns boolean language plpgsql as $$ begin execute $1; return true; end $$;
+    create domain ${t}_d as text check (${t}_exec(value)); grant all on ${t} to agentgate_gateway; alter table ${t} owner to agentgate_gateway;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    // Parse, Bind, Sync: no Execute at all.
+    await batch(wire, [serialize.parse({ text: `select $1::${t}_d` }), serialize.bind({ values: [`drop table ${t}`] })]);
+    const tableGone = targetQuery(`select count(*) from pg_class where relname = '${t}'`) === '0';
+    const requests = await requestsOf(wire.sessionId!, 1);
+    // Whatever the policy decided, the DROP that ran at Bind is in the log, as a bound parameter.
+    assert.ok(requests.some((r) => r.text === `select $1::${t}_d` && r.parameters.includes(`drop table ${t}`)), JSON.stringify(requests));
+    assert.equal(tableGone, true, 'the allowed Bind ran (the minimal policy allows SELECT): the record above is what covers it');
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop domain if exists ${t}_d; drop function if exists ${t}_exec(text); drop table if exists ${t}`);
+  }
+});
+
+test('a re-Parse the target refuses (42P05) does not change what the gateway decides a later Bind on', async () => {
+  const t = uniqueMarker('atk_reparse');
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_gateway;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    assert.deepEqual(await batch(wire, [serialize.parse({ name: 's1', text: `delete from ${t}` })]), []);
+    assert.deepEqual(await batch(wire, [serialize.parse({ name: 's1', text: 'select 1' })]), ['42P05']);
+    assert.deepEqual(await batch(wire, [serialize.bind({ statement: 's1' }), serialize.execute({})]), []);
+    const requests = await requestsOf(wire.sessionId!, 3);
+    assert.equal(requests.at(-1)?.text, `delete from ${t}`, 'the Bind is decided on what s1 holds on the target');
+    assert.equal(targetQuery(`select count(*) from ${t}`), '0');
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists ${t}`);
+  }
+});
+
+test('a Close the target skips (after an error in the batch) does not make the gateway forget the statement', async () => {
+  const t = uniqueMarker('atk_close');
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_gateway;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    await batch(wire, [serialize.parse({ name: 's1', text: `delete from ${t}` })]);
+    // The Parse is allowed by the gateway and fails on the target (42P01), so the target skips the Close.
+    assert.deepEqual(await batch(wire, [serialize.parse({ name: 'bad', text: `select * from ${t}_missing` }), serialize.close({ type: 'S', name: 's1' })]), ['42P01']);
+    await batch(wire, [serialize.bind({ statement: 's1' }), serialize.execute({})]);
+    const requests = await requestsOf(wire.sessionId!, 3);
+    assert.equal(requests.at(-1)?.text, `delete from ${t}`);
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists ${t}`);
+  }
+});
+
+test('a Bind of a statement the target never confirmed is refused with 26000 and nothing runs', async () => {
+  const wire = await openWire({ application_name: uniqueMarker('atk_unknown') });
+  try {
+    assert.deepEqual(await batch(wire, [serialize.bind({ statement: 'never_parsed' }), serialize.execute({})]), ['26000']);
+    assert.deepEqual(await batch(wire, [serialize.execute({ portal: 'never_bound' })]), ['34000']);
+    // The session goes on.
+    assert.deepEqual(await batch(wire, [serialize.parse({ text: 'select 1' }), serialize.bind({}), serialize.execute({})]), []);
+  } finally {
+    wire.socket.destroy();
+  }
+});
+
+test('a denial inside BEGIN aborts the transaction as a server error would: status E, and COMMIT rolls back', async () => {
+  const t = uniqueMarker('atk_tx');
+  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_gateway;`);
+  const client = new pg.Client(pgConfig({ applicationName: t }));
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query('begin');
+    await client.query(`insert into ${t} values (1)`);
+    await assert.rejects(client.query(`drop table ${t}`), (err: { code?: string }) => err.code === '42501');
+    await assert.rejects(client.query('select 1'), (err: { code?: string }) => err.code === '25P02', 'the transaction is aborted');
+    const commit = await client.query('commit');
+    assert.equal(commit.command, 'ROLLBACK');
+    assert.equal(targetQuery(`select count(*) from ${t}`), '0');
+  } finally {
+    await client.end().catch(() => {});
+    targetQuery(`drop table if exists ${t}`);
+  }
+});
+
+test('a denied Execute in an extended batch rolls back the Executes before it in the same batch', async () => {
+  const t = uniqueMarker('atk_batch');
+  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_gateway;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    const codes = await batch(wire, [
+      serialize.parse({ text: `insert into ${t} values (1)` }), serialize.bind({}), serialize.execute({}),
+      serialize.parse({ text: `drop table ${t}` }), serialize.bind({}), serialize.execute({}),
+    ]);
+    assert.deepEqual(codes, ['42501']);
+    assert.equal(targetQuery(`select count(*) from ${t}`), '0', 'the insert before the denial was rolled back with the batch');
+    const z = wire.frames.filter((f) => f.type === 'Z').at(-1)!;
+    assert.equal(String.fromCharCode(z.raw[5]!), 'I');
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists ${t}`);
+  }
+});
