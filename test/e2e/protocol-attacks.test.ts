@@ -138,3 +138,33 @@ test('a denied Execute in an extended batch rolls back the Executes before it in
     targetQuery(`drop table if exists ${t}`);
   }
 });
+
+test('after SET standard_conforming_strings = off, a statement the server would lex differently is refused (0A000), also when pipelined', async () => {
+  const t = uniqueMarker('atk_scs');
+  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_gateway;`);
+  // With standard strings one SELECT; with backslash escapes a SELECT, then a DROP, then a comment.
+  const differential = `select 'a\\'' ; drop table ${t}; -- '`;
+  const wire = await openWire({ application_name: t });
+  try {
+    const from = wire.frames.length;
+    // Pipelined: both queries in one write, before the target has answered the SET.
+    wire.send(Buffer.concat([serialize.query('set standard_conforming_strings = off'), serialize.query(differential)]));
+    await wire.waitFor('Z', 10_000, from);
+    const second = wire.frames.slice(from).findIndex((f) => f.type === 'Z');
+    await wire.waitFor('Z', 10_000, from + second + 1);
+    assert.deepEqual(errorCodes(wire.frames.slice(from)), ['0A000']);
+    assert.equal(targetQuery(`select count(*) from pg_class where relname = '${t}'`), '1', 'the table is still there');
+    // In one extended batch, the SET's Execute comes before the Parse it would change.
+    const codes = await batch(wire, [
+      serialize.parse({ text: 'set standard_conforming_strings = off' }), serialize.bind({}), serialize.execute({}),
+      serialize.parse({ text: "select 'a\\'' as x -- '" }), serialize.bind({}), serialize.execute({}),
+    ]);
+    assert.deepEqual(codes, ['0A000']);
+    // Back on: statements with backslashes are read as the server reads them, and pass.
+    assert.deepEqual(await batch(wire, [serialize.parse({ text: 'set standard_conforming_strings = on' }), serialize.bind({}), serialize.execute({})]), []);
+    assert.deepEqual(await batch(wire, [serialize.parse({ text: "select 'a\\' as x" }), serialize.bind({}), serialize.execute({})]), []);
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists ${t}`);
+  }
+});

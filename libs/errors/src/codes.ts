@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   AG_ERR_STATEMENT_TOO_LARGE: { retriable: false, summary: 'the statement is longer than the gateway parses' },
   AG_ERR_STATEMENT_UNKNOWN: { retriable: false, summary: 'a prepared statement the gateway did not see the target confirm' },
   AG_ERR_PORTAL_UNKNOWN: { retriable: false, summary: 'a portal the gateway did not see the target confirm' },
+  AG_ERR_LEXING_UNSUPPORTED: { retriable: false, summary: 'the target lexes SQL under settings the gateway cannot follow' },
   AG_ERR_UPSTREAM_CLOSED: { retriable: false, summary: 'the target closed the connection without an error message' },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 

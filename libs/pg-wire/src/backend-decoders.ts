@@ -178,3 +178,10 @@ export function decodeAuthentication(raw: Buffer): AuthenticationRequest {
   r.end();
   return out;
 }
+
+/** ParameterStatus: Byte1('S') Int32 length, String name, String value. */
+export function decodeParameterStatus(raw: Buffer): { name: string; value: string } {
+  const end = raw.indexOf(0, 5);
+  if (raw[0] !== 0x53 || end === -1 || raw[raw.length - 1] !== 0) throw protocolViolation('malformed ParameterStatus');
+  return { name: raw.toString('utf8', 5, end), value: raw.toString('utf8', end + 1, raw.length - 1) };
+}

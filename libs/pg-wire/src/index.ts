@@ -50,6 +50,7 @@ export {
 export {
   decodeErrorFields,
   decodeReadyForQuery,
+  decodeParameterStatus,
   decodeCommandComplete,
   decodeRowDescription,
   decodeDataRowColumnCount,

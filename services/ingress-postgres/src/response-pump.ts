@@ -14,7 +14,7 @@
 //   NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time.
 import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
-import { decodeCommandComplete, decodeErrorFields, decodeReadyForQuery, decodeRowDescription, type BackendFrame, type TransactionStatus } from '@agentgate/pg-wire';
+import { decodeCommandComplete, decodeErrorFields, decodeParameterStatus, decodeReadyForQuery, decodeRowDescription, type BackendFrame, type TransactionStatus } from '@agentgate/pg-wire';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -129,6 +129,8 @@ export interface PumpSink {
 export interface PumpHooks {
   /** Records a finished statement; must resolve before its completion is released. */
   record(response: StatementResponse, outcome: ResponseObserved['outcome']): Promise<void>;
+  /** ParameterStatus: the server reports a run-time setting (after SET, RESET, set_config, ...). */
+  parameterStatus?(name: string, value: string): void;
   /** ReadyForQuery arrived with this transaction status. */
   ready?(status: TransactionStatus): void;
   /**
@@ -154,6 +156,7 @@ export class ResponsePump {
   private status: TransactionStatus = 'I';
   private stopped = false;
   private targetEnded = false;
+  private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly nextFrame: () => Promise<BackendFrame>,
@@ -194,6 +197,13 @@ export class ResponsePump {
 
   stop(): void {
     this.stopped = true;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves once the target has answered everything sent so far (at once when it has). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Runs until the target connection ends or a fatal error. */
@@ -204,6 +214,7 @@ export class ResponsePump {
         await this.handle(frame);
         if (frame.type === 'Z') this.hooks.ready?.(this.status);
         this.flushLocal();
+        if (this.queue.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       }
     } catch (err) {
       if (!this.stopped) this.hooks.ended(err, this.targetEnded);
@@ -241,6 +252,10 @@ export class ResponsePump {
 
   private async handle(frame: BackendFrame): Promise<void> {
     if (frame.type === 'E' && isSessionEnding(frame.raw)) this.targetEnded = true;
+    if (frame.type === 'S' && this.hooks.parameterStatus) {
+      const { name, value } = decodeParameterStatus(frame.raw);
+      this.hooks.parameterStatus(name, value);
+    }
     const head = this.queue[0];
     if (ASYNC_TYPES.has(frame.type) || head === undefined) {
       await this.forward(frame);

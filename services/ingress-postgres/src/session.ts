@@ -11,7 +11,7 @@ import type { Actor, AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued }
 import { withDeadline } from '@agentgate/kafka';
 import {
   FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodePasswordMessage,
-  ConfirmedProtocolState, errorResponse, MAX_AUTH_MESSAGE_BYTES, planExtendedBatch, type BatchDecision, type BatchPlan,
+  ConfirmedProtocolState, decodeParameterStatus, errorResponse, MAX_AUTH_MESSAGE_BYTES, planExtendedBatch, type BatchDecision, type BatchPlan,
   type BatchRefusal, type PlannedMessage, type StatementsForgotten, negotiateProtocolVersion, noticeResponse, parameterStatus, readyForQuery,
   sslResponse, type FrontendMessage, type StartupMessage,
 } from '@agentgate/pg-wire';
@@ -24,6 +24,7 @@ import { SessionAudit, type AuditSink, type ChainWriter } from './audit-log.js';
 import { ResponsePump, StatementResponse, type SampleLimits } from './response-pump.js';
 import { corkedWrite } from './cork.js';
 import { auditedParameters, auditedText } from './audit-text.js';
+import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus, type LexingSettings } from './lexing.js';
 import { hintFor, sqlStateFor } from './sqlstate.js';
 import { clientWantsNotices, decideStartupParameters, type StartupParameter } from './startup-parameters.js';
 import { openUpstream, TargetStartupError, type UpstreamSession } from './upstream.js';
@@ -110,6 +111,8 @@ export class AgentSession {
   private batch: FrontendMessage[] = [];
   /** Responses of portals that are executing or suspended (fetch size), by portal name. */
   private readonly portalResponses = new Map<string, StatementResponse>();
+  /** standard_conforming_strings and client_encoding as the target last reported them. */
+  private lexing: LexingSettings = DEFAULT_LEXING;
   /** The key this session hands the agent for CancelRequest. */
   readonly cancelKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(1, 2 ** 31 - 1) };
 
@@ -416,13 +419,20 @@ export class AgentSession {
         await audit.record('ResponseObserved', response.summary(outcome), this.deps.config.auditWriteTimeoutMs);
       },
       ended: (err, targetEnded) => void this.upstreamEnded(err, targetEnded),
+      parameterStatus: (name, value) => {
+        this.lexing = withParameterStatus(this.lexing, name, value);
+      },
       ready: (status) => {
         this.protocol.ready(status);
         if (status === 'I') this.portalResponses.clear();
       },
     });
     this.write(authenticationOk());
-    for (const frame of this.upstream.parameterFrames) this.write(frame);
+    for (const frame of this.upstream.parameterFrames) {
+      const { name, value } = decodeParameterStatus(frame);
+      this.lexing = withParameterStatus(this.lexing, name, value);
+      this.write(frame);
+    }
     // The id to find this session in the audit log, as a run-time parameter any client can read.
     this.write(parameterStatus('agentgate.session_id', this.sessionId));
     // The agent gets a key of the gateway's own, never the target's; the gateway maps it.
@@ -520,8 +530,8 @@ export class AgentSession {
   private async handleQuery(sql: string, raw: Buffer): Promise<void> {
     this.checkTokenStillValid();
     const pump = this.pump!;
-    const tooLarge = this.checkParseable(sql);
-    if (tooLarge) return this.refuseSimple(tooLarge);
+    const unreadable = this.checkParseable(sql) ?? (await this.checkLexing([sql]));
+    if (unreadable) return this.refuseSimple(unreadable);
     const classification = this.deps.parser.classify(sql);
     // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
     const statements = classification.statements.length > 0
@@ -577,7 +587,34 @@ export class AgentSession {
   private async runBatch(): Promise<void> {
     const batch = this.batch;
     this.batch = [];
+    // An Execute may change how the server lexes a Parse that follows it in the same batch
+    // (SET standard_conforming_strings): run up to that Parse first, flushed so its answers
+    // arrive, and decide the rest under the settings the server then reports.
+    const cut = batch.findIndex((m, i) => m.type === 'Parse' && lexingDependsOnSettings(m.sql) && batch.slice(0, i).some((p) => p.type === 'Execute'));
+    if (cut <= 0) return this.runBatchPart(batch);
+    await this.runBatchPart([...batch.slice(0, cut), FLUSH]);
+    const rest = batch.slice(cut);
+    if (this.skipUntilSync) {
+      // The first part was refused: the server skips the rest up to its Sync.
+      const sync = rest.find((m) => m.type === 'Sync');
+      if (sync) {
+        this.skipUntilSync = false;
+        this.pump!.expect({ kind: 'sync' });
+        this.upstream!.send(sync.raw);
+      }
+      return;
+    }
+    this.batch = rest;
+    return this.runBatch();
+  }
+
+  private async runBatchPart(batch: readonly FrontendMessage[]): Promise<void> {
     this.checkTokenStillValid();
+    const unreadable = await this.checkLexing(batch.flatMap((m) => (m.type === 'Parse' ? [m.sql] : [])));
+    if (unreadable) {
+      // Nothing of the batch is sent: the server raises the error at its first message.
+      return this.refuseBatch(batch, this.errorFrame('ERROR', unreadable));
+    }
     const plan = planExtendedBatch(this.protocol, batch, RESERVED_PORTALS);
     const outcome = await this.audit!.exclusive((writer) => this.decideBatch(writer, plan));
     let stopAt = plan.refusal?.at ?? plan.messages.length;
@@ -591,7 +628,11 @@ export class AgentSession {
       }
     }
     for (let i = 0; i < stopAt; i++) this.send(plan.messages[i]!, outcome.allowed);
-    if (!refusal) return;
+    if (refusal) this.refuseBatch(batch, refusal);
+  }
+
+  /** Sends the refusal in place of the batch's next message, then what ends the server's skipping. */
+  private refuseBatch(batch: readonly FrontendMessage[], refusal: Buffer): void {
     this.pump!.expect({ kind: 'refused', frame: refusal, simple: false });
     this.upstream!.send(REFUSAL_EXECUTE);
     // The server skips everything up to Sync; the batch's own Sync ends that, or the agent's next one.
@@ -709,6 +750,18 @@ export class AgentSession {
     return new GatewayError('AG_ERR_STATEMENT_TOO_LARGE', `a statement of ${bytes} bytes exceeds the ${limit} bytes the gateway parses (AG_PG_MAX_PARSED_SQL_BYTES); send large data as bound parameters or with COPY`);
   }
 
+  /**
+   * A statement with backslashes or non-ASCII characters is read as the server will read it only
+   * under settings the gateway follows. Statements already sent may change those settings, so
+   * such a statement waits until the target has answered everything before it, then is checked
+   * against the settings the target reported.
+   */
+  private async checkLexing(texts: readonly string[]): Promise<GatewayError | undefined> {
+    if (!texts.some(lexingDependsOnSettings)) return undefined;
+    await this.pump!.idle();
+    return unfollowableLexing(this.lexing);
+  }
+
   /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
   private sampleLimits(verdict: VerdictIssued): SampleLimits {
     if (verdict.maskingPlan.length > 0) return { rows: 0, bytes: 0 };
@@ -817,6 +870,7 @@ const REFUSAL_PORTAL = 'agentgate refused this message';
 const REFUSAL_QUERY = serialize.query('agentgate refused this statement');
 const REFUSAL_EXECUTE = serialize.execute({ portal: REFUSAL_PORTAL });
 const RESERVED_PORTALS: ReadonlySet<string> = new Set([REFUSAL_PORTAL]);
+const FLUSH: FrontendMessage = { type: 'Flush', raw: serialize.flush() };
 
 function refusalError(refusal: BatchRefusal): GatewayError {
   return refusal.reason === 'unknown-statement'

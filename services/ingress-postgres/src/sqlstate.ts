@@ -42,6 +42,7 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_SESSION_LIMIT: '53300',
   AG_ERR_IDLE_TIMEOUT: '57P05',
   AG_ERR_STARTUP_PARAMETER_REFUSED: '0A000',
+  AG_ERR_LEXING_UNSUPPORTED: '0A000',
   // invalid_sql_statement_name and invalid_cursor_name, as the server reports unknown names.
   AG_ERR_STATEMENT_UNKNOWN: '26000',
   AG_ERR_PORTAL_UNKNOWN: '34000',
