@@ -103,3 +103,20 @@ test('a target that closes without a FATAL is reported as such, so the agent can
   await pump.run();
   assert.deepEqual(log, ['out:E', 'ended:false:Error: target closed the connection']);
 });
+
+test('simple query: more completions than the gateway split ends the session before the extra completion is released', async () => {
+  const { pump, log } = harness([commandComplete('SELECT 1'), commandComplete('DROP TABLE'), Z]);
+  pump.expect({ kind: 'simple', responses: [new StatementResponse('a')], next: 0 });
+  await pump.run();
+  assert.deepEqual(log.slice(0, 2), ['record:a:ok', 'out:C']);
+  assert.match(log.at(-1)!, /^ended:false:GatewayError: the target and the gateway split a query string differently/);
+  assert.equal(log.filter((l) => l === 'out:C').length, 1);
+});
+
+test('simple query: fewer completions without an error is the same disagreement', async () => {
+  const { pump, log } = harness([commandComplete('SELECT 1'), Z]);
+  pump.expect({ kind: 'simple', responses: [new StatementResponse('a'), new StatementResponse('b')], next: 0 });
+  await pump.run();
+  assert.match(log.at(-1)!, /split a query string differently/);
+  assert.ok(!log.includes('out:Z'));
+});

@@ -14,6 +14,7 @@
 //   NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time.
 import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
+import { GatewayError } from '@agentgate/errors';
 import { decodeCommandComplete, decodeErrorFields, decodeParameterStatus, decodeReadyForQuery, decodeRowDescription, type BackendFrame, type TransactionStatus } from '@agentgate/pg-wire';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -110,7 +111,7 @@ export type Expectation =
   | ({ kind: 'single' } & SingleHooks)
   | { kind: 'describe-statement' }
   | { kind: 'execute'; response: StatementResponse }
-  | { kind: 'simple'; responses: StatementResponse[]; next: number }
+  | { kind: 'simple'; responses: StatementResponse[]; next: number; failed?: boolean }
   | { kind: 'sync' }
   | { kind: 'local'; frames: Buffer[] }
   /**
@@ -142,6 +143,10 @@ export interface PumpHooks {
 }
 
 const ASYNC_TYPES = new Set(['A', 'N', 'S']);
+
+function mismatch(what: string): GatewayError {
+  return new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `the target and the gateway split a query string differently: ${what}`);
+}
 
 /** Whether an ErrorResponse ends the session: severity FATAL or PANIC ('V' when sent, else 'S'). */
 function isSessionEnding(raw: Buffer): boolean {
@@ -362,7 +367,7 @@ export class ResponsePump {
     }
   }
 
-  private async handleSimple(head: { responses: StatementResponse[]; next: number }, frame: BackendFrame): Promise<void> {
+  private async handleSimple(head: { responses: StatementResponse[]; next: number; failed?: boolean }, frame: BackendFrame): Promise<void> {
     const r = head.responses[Math.min(head.next, head.responses.length - 1)];
     if (r) r.bytes += frame.raw.length;
     switch (frame.type) {
@@ -375,14 +380,13 @@ export class ResponsePump {
         return this.forward(frame);
       case 'C':
       case 'I':
-        if (r) {
-          if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
-          // More completions than parsed statements: they belong to the last one.
-          if (head.next < head.responses.length) {
-            await this.record(r, 'ok');
-            head.next++;
-          }
-        }
+        // One completion per statement of the string: more than the gateway split means the
+        // server read the string differently from the gateway's parser, and what ran was not
+        // what was decided. The session ends before the completion is released.
+        if (!r || head.next >= head.responses.length) throw mismatch('more statements completed than the gateway parsed');
+        if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
+        await this.record(r, 'ok');
+        head.next++;
         return this.forward(frame);
       case 'E': {
         const fields = decodeErrorFields(frame.raw);
@@ -391,11 +395,14 @@ export class ResponsePump {
           await this.record(r, fields.code === '57014' ? 'cancelled' : 'error');
           head.next++;
         }
+        head.failed = true;
         // The rest of the string never runs.
         while (head.next < head.responses.length) await this.skip(head.responses[head.next++]!);
         return this.forward(frame);
       }
       case 'Z':
+        // Without an error every statement completes; fewer completions is the same disagreement.
+        if (!head.failed && head.next < head.responses.length) throw mismatch('fewer statements completed than the gateway parsed');
         this.status = decodeReadyForQuery(frame.raw);
         while (head.next < head.responses.length) await this.skip(head.responses[head.next++]!);
         this.queue.shift();
