@@ -1,0 +1,448 @@
+// The statements of a logged-in PostgreSQL session: every message that can run code on the
+// target is recorded and decided before it is sent, the gateway's picture of prepared
+// statements and portals follows what the target confirmed, and a refusal leaves the target's
+// transaction as a server-side error would. The session (session.ts) owns the sockets; this
+// owns what goes through them after login.
+import { GatewayError } from '@agentgate/errors';
+import type { AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued } from '@agentgate/events';
+import { withDeadline } from '@agentgate/kafka';
+import {
+  ConfirmedProtocolState, planExtendedBatch, type BatchDecision, type BatchPlan, type BatchRefusal, type FrontendMessage,
+  type PlannedMessage, type StatementsForgotten, type TransactionStatus,
+} from '@agentgate/pg-wire';
+import { serialize } from 'pg-protocol';
+import type { SqlParser } from '@agentgate/sql';
+import type { ChainWriter, SessionAudit } from './audit-log.js';
+import { auditedParameters, auditedText } from './audit-text.js';
+import type { IngressConfig } from './config.js';
+import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus, type LexingSettings } from './lexing.js';
+import { StatementResponse, type ResponsePump, type SampleLimits } from './response-pump.js';
+import type { UpstreamSession } from './upstream.js';
+import type { VerdictFeed } from './verdict-feed.js';
+
+// Bound parameters in a RequestObserved: per value, and all together.
+const MAX_PARAMETER_CHARS = 1024;
+const MAX_PARAMETERS_CHARS = 64 * 1024;
+
+/** What the statement flow needs of its session. */
+export interface StatementFlowDeps {
+  config: Readonly<IngressConfig>;
+  parser: SqlParser;
+  verdicts: VerdictFeed;
+  newId: () => string;
+  audit: SessionAudit;
+  pump: ResponsePump;
+  upstream: UpstreamSession;
+  connectionName: string;
+  /** The session's ErrorResponse for a gateway error (severity, SQLSTATE, detail with the session id). */
+  errorFrame(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): Buffer;
+  /** Throws AG_ERR_TOKEN_EXPIRED once the agent's token has expired. */
+  checkTokenStillValid(): void;
+  /** The agent sent Terminate. */
+  end(): Promise<void>;
+}
+
+export class StatementFlow {
+  /** What the target holds, as it confirmed it (ParseComplete, BindComplete, CloseComplete, ReadyForQuery). */
+  private readonly protocol = new ConfirmedProtocolState();
+  /** Extended-protocol messages held until Sync or Flush, then decided and sent together. */
+  private batch: FrontendMessage[] = [];
+  /** Responses of portals that are executing or suspended (fetch size), by portal name. */
+  private readonly portalResponses = new Map<string, StatementResponse>();
+  /** standard_conforming_strings and client_encoding as the target last reported them. */
+  private lexing: LexingSettings = DEFAULT_LEXING;
+  /** After a refusal in a batch without Sync, the server skips everything up to the agent's Sync. */
+  private skipUntilSync = false;
+  private requests = 0;
+
+  constructor(private readonly deps: StatementFlowDeps) {}
+
+  /** Handles one message of a logged-in session, in the order the agent sent them. */
+  async handle(message: FrontendMessage): Promise<void> {
+    if (this.skipUntilSync) {
+      if (message.type === 'Terminate') return this.deps.end();
+      if (message.type !== 'Sync') return;
+      // The agent's Sync ends the batch the server is skipping.
+      this.skipUntilSync = false;
+      this.deps.pump.expect({ kind: 'sync' });
+      this.deps.upstream.send(message.raw);
+      return;
+    }
+    switch (message.type) {
+      case 'Parse':
+      case 'Bind':
+      case 'Describe':
+      case 'Execute':
+      case 'Close':
+        this.batch.push(message);
+        return;
+      case 'Sync':
+      case 'Flush':
+        this.batch.push(message);
+        return this.runBatch();
+      default:
+    }
+    // Anything else ends what the agent batched without Sync: the server would have run it first.
+    if (this.batch.length > 0) await this.runBatch();
+    switch (message.type) {
+      case 'Query':
+        return this.handleQuery(message.sql, message.raw);
+      case 'CopyData':
+      case 'CopyDone':
+      case 'CopyFail': {
+        const current = this.deps.pump.current;
+        if (current) current.copyInBytes += message.raw.length;
+        this.deps.upstream.send(message.raw);
+        return;
+      }
+      case 'Terminate':
+        return this.deps.end();
+      default:
+        // FunctionCall runs a function by OID with no statement to audit: refused, with the
+        // transaction aborted as a server-side error would.
+        return this.refuseSimple(new GatewayError('AG_ERR_UNSUPPORTED', `${message.type} is not supported through agentgate`));
+    }
+  }
+
+  /** ParameterStatus from the target, at login or later (SET, RESET, set_config). */
+  onParameterStatus(name: string, value: string): void {
+    this.lexing = withParameterStatus(this.lexing, name, value);
+  }
+
+  /** ReadyForQuery from the target. */
+  onReady(status: TransactionStatus): void {
+    this.protocol.ready(status);
+    if (status === 'I') this.portalResponses.clear();
+  }
+
+  /** Statements recorded so far. */
+  get requestCount(): number {
+    return this.requests;
+  }
+
+  /**
+   * Records the request and waits for its verdict, inside the chain's turn so the verdict
+   * follows its request directly. One budget covers both; past it the agent gets 08006.
+   */
+  private async decideStatement(writer: ChainWriter, requestId: string, detail: SqlRequest): Promise<AuditEventOf<'VerdictIssued'>> {
+    const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
+    const verdictPromise = this.deps.verdicts.expect(requestId);
+    try {
+      const request = await writer.record('RequestObserved', { requestId, protocol: 'postgres', connection: this.deps.connectionName, detail },
+        Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs), requestId);
+      let verdict: AuditEventOf<'VerdictIssued'>;
+      try {
+        verdict = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
+      } catch (err) {
+        writer.abandonVerdict(request);
+        throw err;
+      }
+      writer.adopt(verdict);
+      return verdict;
+    } finally {
+      this.deps.verdicts.cancel(requestId);
+    }
+  }
+
+  /** Simple query: every statement of the string is its own request and verdict. */
+  private async handleQuery(sql: string, raw: Buffer): Promise<void> {
+    this.deps.checkTokenStillValid();
+    const pump = this.deps.pump;
+    const unreadable = this.checkParseable(sql) ?? (await this.checkLexing([sql]));
+    if (unreadable) return this.refuseSimple(unreadable);
+    const classification = this.deps.parser.classify(sql);
+    // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
+    const statements = classification.statements.length > 0
+      ? classification.statements.map((st) => ({ text: st.text, kind: st.kind, kinds: [st.kind] }))
+      : [{ text: sql, kind: classification.statementKind, kinds: [...classification.statementKinds] }];
+    const denied = await this.deps.audit.exclusive(async (writer) => {
+      const allowed: StatementResponse[] = [];
+      for (const statement of statements) {
+        const requestId = this.deps.newId();
+        this.requests++;
+        const verdict = await this.decideStatement(writer, requestId, this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, []));
+        if (verdict.payload.decision !== 'allow') {
+          const error = denialError(verdict.payload);
+          await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
+          // PostgreSQL runs a string as one implicit transaction: an error undoes what ran before
+          // it. The gateway refuses before anything runs, so the earlier statements never run.
+          for (const r of allowed) {
+            r.error = { code: 'not_executed', message: 'a later statement of the same query string was denied' };
+            await writer.record('ResponseObserved', r.summary('cancelled'), this.deps.config.auditWriteTimeoutMs);
+          }
+          return { error, verdict: verdict.payload };
+        }
+        allowed.push(new StatementResponse(requestId, this.sampleLimits(verdict.payload)));
+      }
+      this.protocol.simpleQuery();
+      this.protocol.forget(statementsTouched(classification.statements));
+      pump.expect({ kind: 'simple', responses: allowed, next: 0 });
+      this.deps.upstream.send(raw);
+      return undefined;
+    });
+    if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict));
+  }
+
+  /**
+   * Refuses a simple-protocol message so that the target's transaction ends as if the target
+   * had raised the error: a query that cannot parse is sent in its place, and its error is
+   * replaced by the gateway's. Inside BEGIN the transaction is then aborted ('E'), as PostgreSQL
+   * would leave it, so a later COMMIT cannot commit work done before the refusal.
+   */
+  private async refuseSimple(error: GatewayError, detail?: string): Promise<void> {
+    this.deps.pump.expect({ kind: 'refused', frame: this.deps.errorFrame('ERROR', error, detail), simple: true });
+    this.deps.upstream.send(REFUSAL_QUERY);
+  }
+
+  /**
+   * Extended protocol: the batch up to Sync or Flush is planned against what the target
+   * confirmed, every Bind (and lone Parse) is recorded and decided before anything of the batch
+   * is sent, then the messages go out in order. At the first denial the server gets, in place of
+   * the denied message, an Execute of a portal that does not exist: it raises the error itself,
+   * so the batch's implicit transaction is rolled back (or the explicit one aborted) exactly as
+   * PostgreSQL does after an error, and the agent sees the gateway's error in its place.
+   */
+  private async runBatch(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    // An Execute may change how the server lexes a Parse that follows it in the same batch
+    // (SET standard_conforming_strings): run up to that Parse first, flushed so its answers
+    // arrive, and decide the rest under the settings the server then reports.
+    const cut = batch.findIndex((m, i) => m.type === 'Parse' && lexingDependsOnSettings(m.sql) && batch.slice(0, i).some((p) => p.type === 'Execute'));
+    if (cut <= 0) return this.runBatchPart(batch);
+    await this.runBatchPart([...batch.slice(0, cut), FLUSH]);
+    const rest = batch.slice(cut);
+    if (this.skipUntilSync) {
+      // The first part was refused: the server skips the rest up to its Sync.
+      const sync = rest.find((m) => m.type === 'Sync');
+      if (sync) {
+        this.skipUntilSync = false;
+        this.deps.pump.expect({ kind: 'sync' });
+        this.deps.upstream.send(sync.raw);
+      }
+      return;
+    }
+    this.batch = rest;
+    return this.runBatch();
+  }
+
+  private async runBatchPart(batch: readonly FrontendMessage[]): Promise<void> {
+    this.deps.checkTokenStillValid();
+    const unreadable = await this.checkLexing(batch.flatMap((m) => (m.type === 'Parse' ? [m.sql] : [])));
+    if (unreadable) {
+      // Nothing of the batch is sent: the server raises the error at its first message.
+      return this.refuseBatch(batch, this.deps.errorFrame('ERROR', unreadable));
+    }
+    const plan = planExtendedBatch(this.protocol, batch, RESERVED_PORTALS);
+    const outcome = await this.deps.audit.exclusive((writer) => this.decideBatch(writer, plan));
+    let stopAt = plan.refusal?.at ?? plan.messages.length;
+    let refusal: Buffer | undefined;
+    if (plan.refusal) refusal = this.deps.errorFrame('ERROR', refusalError(plan.refusal));
+    if (outcome.denied) {
+      const first = plan.messages.findIndex((m) => m.decision === outcome.denied!.decision);
+      if (first !== -1 && first < stopAt) {
+        stopAt = first;
+        refusal = outcome.denied.frame;
+      }
+    }
+    for (let i = 0; i < stopAt; i++) this.send(plan.messages[i]!, outcome.allowed);
+    if (refusal) this.refuseBatch(batch, refusal);
+  }
+
+  /** Sends the refusal in place of the batch's next message, then what ends the server's skipping. */
+  private refuseBatch(batch: readonly FrontendMessage[], refusal: Buffer): void {
+    this.deps.pump.expect({ kind: 'refused', frame: refusal, simple: false });
+    this.deps.upstream.send(REFUSAL_EXECUTE);
+    // The server skips everything up to Sync; the batch's own Sync ends that, or the agent's next one.
+    const last = batch.at(-1);
+    if (last?.type === 'Sync') {
+      this.deps.pump.expect({ kind: 'sync' });
+      this.deps.upstream.send(last.raw);
+    } else {
+      if (last?.type === 'Flush') this.deps.upstream.send(last.raw);
+      this.skipUntilSync = true;
+    }
+  }
+
+  /** Records and decides the batch's requests in order, up to the first denial. */
+  private async decideBatch(writer: ChainWriter, plan: BatchPlan): Promise<{ allowed: Allowed[]; denied: { decision: number; frame: Buffer } | undefined }> {
+    const allowed: Allowed[] = [];
+    for (let d = 0; d < plan.decisions.length; d++) {
+      const decision = plan.decisions[d]!;
+      const tooLarge = this.checkParseable(decision.sql);
+      if (tooLarge) return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', tooLarge) } };
+      const classification = this.deps.parser.classify(decision.sql);
+      const requestId = this.deps.newId();
+      this.requests++;
+      const parameters = decision.bind ? auditedParameters(decision.bind.params, decision.bind.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS) : [];
+      const detail = this.sqlDetail(decision.sql, classification.statementKind, [...classification.statementKinds], decision.covers === 'bind' ? 'extended' : 'parse', decision.statementName || null, parameters);
+      const verdict = await this.decideStatement(writer, requestId, detail);
+      if (verdict.payload.decision !== 'allow') {
+        const error = denialError(verdict.payload);
+        await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
+        return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
+      }
+      if (classification.ok) this.protocol.forget(statementsTouched(classification.statements));
+      allowed.push({ requestId, sql: decision.sql, covers: decision.covers, response: new StatementResponse(requestId, this.sampleLimits(verdict.payload)) });
+    }
+    return { allowed, denied: undefined };
+  }
+
+  /** Sends one planned message, telling the pump what the server will answer and what that confirms. */
+  private send(planned: PlannedMessage, allowed: readonly Allowed[]): void {
+    const pump = this.deps.pump;
+    const { message } = planned;
+    const covering = planned.decision === null ? undefined : allowed[planned.decision];
+    switch (message.type) {
+      case 'Parse': {
+        // A lone Parse's request is answered by ParseComplete; one a Bind covers, by its Execute.
+        const lone = covering?.covers === 'parse';
+        pump.expect({
+          kind: 'single',
+          confirmed: () => this.protocol.parsed(message.name, message.sql),
+          ...(lone ? { response: covering.response, recordOnSuccess: true } : {}),
+        });
+        break;
+      }
+      case 'Bind': {
+        const response = covering?.response;
+        this.portalResponses.delete(message.portal);
+        if (response) this.portalResponses.set(message.portal, response);
+        pump.expect({
+          kind: 'single',
+          confirmed: () => this.protocol.bound(message.portal, { sql: covering?.sql ?? '', statement: message.statement, requestId: covering?.requestId ?? '' }),
+          ...(response ? { response } : {}),
+        });
+        break;
+      }
+      case 'Execute': {
+        let response = this.portalResponses.get(message.portal);
+        if (!response) {
+          // A portal bound in an earlier batch and already run to completion once.
+          const known = this.protocol.portals.get(message.portal);
+          response = new StatementResponse(known?.requestId ?? '');
+          this.portalResponses.set(message.portal, response);
+        }
+        pump.expect({ kind: 'execute', response });
+        break;
+      }
+      case 'Describe':
+        pump.expect(message.target === 'S' ? { kind: 'describe-statement' } : { kind: 'single' });
+        break;
+      case 'Close':
+        pump.expect({
+          kind: 'single',
+          confirmed: () => {
+            this.protocol.closed(message.target, message.name);
+            if (message.target === 'P') this.portalResponses.delete(message.name);
+          },
+        });
+        break;
+      case 'Sync':
+        pump.expect({ kind: 'sync' });
+        break;
+      default:
+        // Flush: no answer of its own.
+        break;
+    }
+    this.deps.upstream.send(message.raw);
+  }
+
+  private sqlDetail(text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[]): SqlRequest {
+    return {
+      kind: 'sql', ...auditedText(text, this.deps.config.auditMaxSqlBytes), textMasked: false, statementKind: kind, statementKinds: kinds,
+      fingerprint: null, messageFlow, preparedName, parameters,
+    };
+  }
+
+  /**
+   * The parser's WebAssembly heap grows with the statement and never shrinks, and parsing
+   * blocks the event loop: statements over the configured size are refused before parsing,
+   * with nothing sent to the target.
+   */
+  private checkParseable(sql: string): GatewayError | undefined {
+    const limit = this.deps.config.maxParsedSqlBytes;
+    if (sql.length <= limit / 3) return undefined;
+    const bytes = Buffer.byteLength(sql, 'utf8');
+    if (bytes <= limit) return undefined;
+    return new GatewayError('AG_ERR_STATEMENT_TOO_LARGE', `a statement of ${bytes} bytes exceeds the ${limit} bytes the gateway parses (AG_PG_MAX_PARSED_SQL_BYTES); send large data as bound parameters or with COPY`);
+  }
+
+  /**
+   * A statement with backslashes or non-ASCII characters is read as the server will read it only
+   * under settings the gateway follows. Statements already sent may change those settings, so
+   * such a statement waits until the target has answered everything before it, then is checked
+   * against the settings the target reported.
+   */
+  private async checkLexing(texts: readonly string[]): Promise<GatewayError | undefined> {
+    if (!texts.some(lexingDependsOnSettings)) return undefined;
+    await this.deps.pump.idle();
+    return unfollowableLexing(this.lexing);
+  }
+
+  /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
+  private sampleLimits(verdict: VerdictIssued): SampleLimits {
+    if (verdict.maskingPlan.length > 0) return { rows: 0, bytes: 0 };
+    return { rows: this.deps.config.sampleRows, bytes: this.deps.config.sampleBytes };
+  }
+}
+
+/** A decision of an extended batch that was allowed: its request and the response it will get. */
+interface Allowed {
+  requestId: string;
+  sql: string;
+  covers: BatchDecision['covers'];
+  response: StatementResponse;
+}
+
+// Sent in place of a refused message so that the server raises an error there itself. Neither
+// runs anything: the query does not parse, and no portal of that name exists, since the
+// planner refuses any Bind or Execute of it that an agent sends.
+const REFUSAL_PORTAL = 'agentgate refused this message';
+const REFUSAL_QUERY = serialize.query('agentgate refused this statement');
+const REFUSAL_EXECUTE = serialize.execute({ portal: REFUSAL_PORTAL });
+const RESERVED_PORTALS: ReadonlySet<string> = new Set([REFUSAL_PORTAL]);
+const FLUSH: FrontendMessage = { type: 'Flush', raw: serialize.flush() };
+
+function refusalError(refusal: BatchRefusal): GatewayError {
+  return refusal.reason === 'unknown-statement'
+    ? new GatewayError('AG_ERR_STATEMENT_UNKNOWN', `prepared statement "${refusal.name}" is not one the gateway saw the target confirm`)
+    : new GatewayError('AG_ERR_PORTAL_UNKNOWN', `portal "${refusal.name}" is not one the gateway saw the target confirm`);
+}
+
+/**
+ * Prepared-statement names a statement creates or drops at the SQL level (PREPARE, DEALLOCATE,
+ * DISCARD), which the protocol never confirms: the gateway forgets them.
+ */
+function statementsTouched(statements: readonly { kind: string; tree: Record<string, unknown> }[]): StatementsForgotten {
+  const names: string[] = [];
+  for (const st of statements) {
+    if (st.kind === 'DiscardStmt') return 'all';
+    if (st.kind === 'DeallocateStmt') {
+      if (typeof st.tree['name'] !== 'string' || st.tree['isall'] === true) return 'all';
+      names.push(st.tree['name']);
+    }
+    if (st.kind === 'PrepareStmt' && typeof st.tree['name'] === 'string') names.push(st.tree['name']);
+  }
+  return names;
+}
+
+function denialError(verdict: VerdictIssued): GatewayError {
+  if (verdict.decision === 'pending_approval') {
+    return new GatewayError('AG_ERR_POLICY_DENIED', `statement needs approval ${verdict.approvalId ?? ''} (approvals are not enabled in this version)`);
+  }
+  return new GatewayError('AG_ERR_POLICY_DENIED', `statement refused by policy rule ${verdict.ruleId ?? '(default)'}`);
+}
+
+
+
+function denialDetail(verdict: VerdictIssued): string {
+  return `code=${verdict.errorCode ?? 'AG_ERR_POLICY_DENIED'}; rule=${verdict.ruleId ?? 'default'}; policy=${verdict.policyVersion}; request=${verdict.requestId}; reason=${verdict.reason}`;
+}
+
+function emptyResponse(requestId: string, outcome: ResponseObserved['outcome'], errorCode: string, errorMessage: string): ResponseObserved {
+  return {
+    requestId, outcome, commandTags: [], rowCount: 0, columns: [], durationUs: 0, bytes: 0,
+    sampleRows: [], sampleTruncated: false, resultDigest: null, errorCode, errorMessage,
+  };
+}
