@@ -168,3 +168,34 @@ test('after SET standard_conforming_strings = off, a statement the server would 
     targetQuery(`drop table if exists ${t}`);
   }
 });
+
+test('a pipelining client may use a statement whose Parse is not answered yet, and the decision waits for what the target holds', async () => {
+  const t = uniqueMarker('atk_pipe');
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_gateway;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    // Two batches in one write: the second binds the statement the first parses.
+    const from = wire.frames.length;
+    wire.send(Buffer.concat([
+      serialize.parse({ name: 'p1', text: `select count(*) from ${t}` }), serialize.sync(),
+      serialize.bind({ statement: 'p1' }), serialize.execute({}), serialize.sync(),
+    ]));
+    await wire.waitFor('Z', 10_000, from);
+    const first = wire.frames.slice(from).findIndex((f) => f.type === 'Z');
+    await wire.waitFor('Z', 10_000, from + first + 1);
+    assert.deepEqual(errorCodes(wire.frames.slice(from)), []);
+    // The unnamed statement replaced while pipelined: the Bind is decided on the new text.
+    await batch(wire, [serialize.parse({ text: 'select 1' })]);
+    wire.send(Buffer.concat([
+      serialize.parse({ text: `delete from ${t}` }), serialize.sync(),
+      serialize.bind({}), serialize.execute({}), serialize.sync(),
+    ]));
+    await eventually(async () => (wire.frames.filter((f) => f.type === 'Z').length >= 5 ? true : undefined), 10_000, 20);
+    const requests = await requestsOf(wire.sessionId!, 5);
+    assert.equal(requests.at(-1)?.text, `delete from ${t}`, JSON.stringify(requests.map((r) => r.text)));
+    assert.equal(targetQuery(`select count(*) from ${t}`), '0');
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists ${t}`);
+  }
+});

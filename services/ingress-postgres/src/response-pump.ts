@@ -205,6 +205,11 @@ export class ResponsePump {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  /** True when no answer from the target is outstanding. */
+  get isIdle(): boolean {
+    return this.queue.length === 0;
+  }
+
   /** Resolves once the target has answered everything sent so far (at once when it has). */
   idle(): Promise<void> {
     if (this.queue.length === 0 || this.stopped) return Promise.resolve();

@@ -23,6 +23,8 @@ import type { VerdictFeed } from './verdict-feed.js';
 // Bound parameters in a RequestObserved: per value, and all together.
 const MAX_PARAMETER_CHARS = 1024;
 const MAX_PARAMETERS_CHARS = 64 * 1024;
+// The most of an extended batch held before Sync or Flush (a single larger message is held whole).
+const MAX_HELD_BATCH_BYTES = 1024 * 1024;
 
 /** What the statement flow needs of its session. */
 export interface StatementFlowDeps {
@@ -54,6 +56,12 @@ export class StatementFlow {
   /** After a refusal in a batch without Sync, the server skips everything up to the agent's Sync. */
   private skipUntilSync = false;
   private requests = 0;
+  /** Extended messages were sent since the last Sync or Flush: the server may hold their answers. */
+  private unflushed = false;
+  /** Names whose Parse, Bind or Close was sent and not yet answered. */
+  private readonly unconfirmed = { statements: new Set<string>(), portals: new Set<string>() };
+  /** Bytes of the batch held so far. */
+  private batchBytes = 0;
 
   constructor(private readonly deps: StatementFlowDeps) {}
 
@@ -66,6 +74,7 @@ export class StatementFlow {
       this.skipUntilSync = false;
       this.deps.pump.expect({ kind: 'sync' });
       this.deps.upstream.send(message.raw);
+      this.unflushed = false;
       return;
     }
     switch (message.type) {
@@ -75,6 +84,10 @@ export class StatementFlow {
       case 'Execute':
       case 'Close':
         this.batch.push(message);
+        this.batchBytes += message.raw.length;
+        // A batch without Sync cannot hold memory without bound: past the mark it is decided
+        // and sent as it stands, as the server would have run it by now.
+        if (this.batchBytes > MAX_HELD_BATCH_BYTES) return this.runBatch();
         return;
       case 'Sync':
       case 'Flush':
@@ -205,6 +218,7 @@ export class StatementFlow {
   private async runBatch(): Promise<void> {
     const batch = this.batch;
     this.batch = [];
+    this.batchBytes = 0;
     // An Execute may change how the server lexes a Parse that follows it in the same batch
     // (SET standard_conforming_strings): run up to that Parse first, flushed so its answers
     // arrive, and decide the rest under the settings the server then reports.
@@ -233,6 +247,9 @@ export class StatementFlow {
       // Nothing of the batch is sent: the server raises the error at its first message.
       return this.refuseBatch(batch, this.deps.errorFrame('ERROR', unreadable));
     }
+    // A pipelining client may use a statement or portal whose Parse, Bind or Close was sent
+    // but not yet answered: what the name holds depends on that answer, so wait for it.
+    if (this.usesUnconfirmed(batch)) await this.settle();
     const plan = planExtendedBatch(this.protocol, batch, RESERVED_PORTALS);
     const outcome = await this.deps.audit.exclusive((writer) => this.decideBatch(writer, plan));
     let stopAt = plan.refusal?.at ?? plan.messages.length;
@@ -253,13 +270,18 @@ export class StatementFlow {
   private refuseBatch(batch: readonly FrontendMessage[], refusal: Buffer): void {
     this.deps.pump.expect({ kind: 'refused', frame: refusal, simple: false });
     this.deps.upstream.send(REFUSAL_EXECUTE);
+    this.unflushed = true;
     // The server skips everything up to Sync; the batch's own Sync ends that, or the agent's next one.
     const last = batch.at(-1);
     if (last?.type === 'Sync') {
       this.deps.pump.expect({ kind: 'sync' });
       this.deps.upstream.send(last.raw);
+      this.unflushed = false;
     } else {
-      if (last?.type === 'Flush') this.deps.upstream.send(last.raw);
+      if (last?.type === 'Flush') {
+        this.deps.upstream.send(last.raw);
+        this.unflushed = false;
+      }
       this.skipUntilSync = true;
     }
   }
@@ -345,6 +367,10 @@ export class StatementFlow {
         // Flush: no answer of its own.
         break;
     }
+    this.unflushed = message.type !== 'Sync' && message.type !== 'Flush';
+    if (message.type === 'Parse' || (message.type === 'Close' && message.target === 'S')) this.unconfirmed.statements.add(message.name);
+    if (message.type === 'Bind') this.unconfirmed.portals.add(message.portal);
+    if (message.type === 'Close' && message.target === 'P') this.unconfirmed.portals.add(message.name);
     this.deps.upstream.send(message.raw);
   }
 
@@ -376,8 +402,35 @@ export class StatementFlow {
    */
   private async checkLexing(texts: readonly string[]): Promise<GatewayError | undefined> {
     if (!texts.some(lexingDependsOnSettings)) return undefined;
-    await this.deps.pump.idle();
+    await this.settle();
     return unfollowableLexing(this.lexing);
+  }
+
+  /**
+   * Waits until the target has answered everything sent. The server holds its answers until
+   * Sync, Flush or a full buffer, so a Flush goes first when the last batch ended without one
+   * (harmless: it only makes the server send what it has).
+   */
+  private async settle(): Promise<void> {
+    if (this.unflushed) {
+      this.deps.upstream.send(FLUSH.raw);
+      this.unflushed = false;
+    }
+    await this.deps.pump.idle();
+    this.unconfirmed.statements.clear();
+    this.unconfirmed.portals.clear();
+  }
+
+  /** Whether the batch names a statement or portal with a change sent but not yet answered. */
+  private usesUnconfirmed(batch: readonly FrontendMessage[]): boolean {
+    if (this.deps.pump.isIdle) {
+      this.unconfirmed.statements.clear();
+      this.unconfirmed.portals.clear();
+      return false;
+    }
+    return batch.some((m) =>
+      (m.type === 'Bind' && (this.unconfirmed.statements.has(m.statement) || this.unconfirmed.portals.has(m.portal))) ||
+      (m.type === 'Execute' && this.unconfirmed.portals.has(m.portal)));
   }
 
   /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
