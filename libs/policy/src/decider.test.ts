@@ -1,10 +1,10 @@
 // given / when / then: given the session so far, when a request is decided, then these events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chainEvent, nextLink, sampleSession, verifyChain, type AuditEvent, type AuditEventOf, type SqlRequest } from '@agentgate/events';
-import { decide, minimalPolicy } from './index.js';
-
-const NOW = 1_795_000_000_500_000;
+import {
+  canonicalEventText, chainEvent, fromAvro, nextLink, sampleSession, toAvro, verifyChain, type AuditEvent, type AuditEventOf, type SqlRequest,
+} from '@agentgate/events';
+import { VERDICT_PRODUCER, decide, minimalPolicy, type DecideRequest } from './index.js';
 
 function requestWith(kinds: string[], kind = kinds.length === 1 ? kinds[0]! : 'MULTI'): { history: AuditEvent[]; request: AuditEventOf<'RequestObserved'> } {
   const [opened, sample] = sampleSession() as [AuditEvent, AuditEventOf<'RequestObserved'>];
@@ -16,23 +16,25 @@ function requestWith(kinds: string[], kind = kinds.length === 1 ? kinds[0]! : 'M
   return { history: [opened, request], request };
 }
 
-function when(kinds: string[], kind?: string): AuditEventOf<'VerdictIssued'>[] {
-  const { request } = requestWith(kinds, kind);
-  return decide(
-    { type: 'DecideRequest', subject: { request, classification: { statementKind: kind ?? (kinds.length === 1 ? kinds[0]! : 'MULTI'), statementKinds: kinds } }, nowUs: NOW, producer: 'policy-test' },
-    minimalPolicy(),
-  ) as AuditEventOf<'VerdictIssued'>[];
+function command(request: AuditEventOf<'RequestObserved'>, kinds: string[], kind = kinds.length === 1 ? kinds[0]! : 'MULTI'): DecideRequest {
+  return { type: 'DecideRequest', subject: { request, classification: { statementKind: kind, statementKinds: kinds } } };
 }
 
-test('given a SELECT, when decided, then one allow verdict chained to the request', () => {
+function when(kinds: string[], kind?: string): AuditEventOf<'VerdictIssued'>[] {
+  const { request } = requestWith(kinds, kind);
+  return decide(command(request, kinds, kind), minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
+}
+
+test('given a SELECT, when decided, then one allow verdict chained to the request, at the request\'s time', () => {
   const { history, request } = requestWith(['SelectStmt']);
-  const events = decide({ type: 'DecideRequest', subject: { request, classification: { statementKind: 'SelectStmt', statementKinds: ['SelectStmt'] } }, nowUs: NOW, producer: 'p' }, minimalPolicy());
+  const events = decide(command(request, ['SelectStmt']), minimalPolicy());
   assert.equal(events.length, 1);
   const verdict = events[0] as AuditEventOf<'VerdictIssued'>;
   assert.equal(verdict.payload.decision, 'allow');
   assert.equal(verdict.payload.ruleId, null);
   assert.equal(verdict.payload.requestId, request.payload.requestId);
-  assert.equal(verdict.timeUs, NOW);
+  assert.equal(verdict.timeUs, request.timeUs);
+  assert.equal(verdict.producer, VERDICT_PRODUCER);
   assert.deepEqual(verifyChain([...history, verdict]), { ok: true, length: 3 });
 });
 
@@ -51,17 +53,37 @@ test('given unparseable SQL, when decided, then deny (fail closed)', () => {
   assert.equal(when([], 'UNPARSEABLE')[0]?.payload.ruleId, 'deny-unparseable');
 });
 
-test('deciding the same request twice gives the same verdict id (idempotent consumers)', () => {
-  assert.equal(when(['SelectStmt'])[0]?.eventId, when(['SelectStmt'])[0]?.eventId);
+// The verdict of requestWith(['SelectStmt']) as recorded; the canonical text is what the hash covers.
+// Its prevHash is the request's hash, so a change to the sample request is re-recorded here.
+const RECORDED_SELECT_VERDICT = {
+  hash: '3c2a7d2df0b68c410d3b36213f9d18352265eb7cd8f6450d0b487453e89e202d',
+  canonicalText: '{"actor":{"actChain":[{"clientId":null,"issuer":null,"subject":"dave"}],"authMethod":"none","groups":["agents"],"issuer":"unverified:startup","subject":"demo-agent","tokenId":null},"eventId":"516de7f6-6a3f-842e-90ee-d11045ca8861","eventType":"VerdictIssued","payload":{"agentgate.v1.VerdictIssued":{"approvalId":null,"decision":"allow","errorCode":null,"maskingPlan":[],"policyVersion":"minimal-2","reason":"no rule matched; policy default is allow","requestId":"1c9e7a52-2f0b-4d0e-8a43-6e5b2d7c9f10","requestTimeUs":1795000000000010,"ruleId":null,"shadow":false,"statementDigest":null}},"prevHash":"0e1facae8b2d3f4d9ca966e85bab362351792ddf22027b730b2f287a07021d62","producer":"policy-processor","seq":2,"sessionId":"0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01","timeUs":1795000000000010,"traceId":null}',
+};
+
+test('given a request decided once, when it is re-decided after a restart, an hour later, from the request as re-read from Kafka, then the verdict is byte-identical', (t) => {
+  const { request } = requestWith(['SelectStmt']);
+  // Nothing of the deciding instance may reach the verdict: not its clock...
+  t.mock.timers.enable({ apis: ['Date'], now: Math.floor(request.timeUs / 1000) + 5 });
+  const [first] = decide(command(request, ['SelectStmt']), minimalPolicy());
+  t.mock.timers.setTime(Math.floor(request.timeUs / 1000) + 3_600_000);
+  // ...nor the decoded copy it reads the request from after a restart.
+  const reread = fromAvro(structuredClone(toAvro(request))) as AuditEventOf<'RequestObserved'>;
+  const [again] = decide(command(reread, ['SelectStmt']), minimalPolicy());
+  assert.ok(first && again);
+  assert.equal(canonicalEventText(again), canonicalEventText(first));
+  assert.equal(again.hash, first.hash);
+  assert.equal(again.eventId, first.eventId);
+  // And no other build or instance decides differently: the recorded verdict is replayed.
+  assert.deepEqual({ hash: first.hash, canonicalText: canonicalEventText(first) }, RECORDED_SELECT_VERDICT);
 });
 
 test('given dba-agents on scratch, when a DROP is decided, then it is allowed by allow-dba-scratch', () => {
   const { request } = requestWith(['DropStmt']);
   const onScratch = { ...request, actor: { ...request.actor!, groups: ['dba-agents'] }, payload: { ...request.payload, connection: 'scratch' } };
-  const [verdict] = decide({ type: 'DecideRequest', subject: { request: onScratch, classification: { statementKind: 'DropStmt', statementKinds: ['DropStmt'] } }, nowUs: NOW, producer: 'p' }, minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
+  const [verdict] = decide(command(onScratch, ['DropStmt']), minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
   assert.equal(verdict?.payload.decision, 'allow');
   assert.equal(verdict?.payload.ruleId, 'allow-dba-scratch');
   const onDemo = { ...onScratch, payload: { ...onScratch.payload, connection: 'demo' } };
-  const [denied] = decide({ type: 'DecideRequest', subject: { request: onDemo, classification: { statementKind: 'DropStmt', statementKinds: ['DropStmt'] } }, nowUs: NOW, producer: 'p' }, minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
+  const [denied] = decide(command(onDemo, ['DropStmt']), minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
   assert.equal(denied?.payload.ruleId, 'deny-drop');
 });

@@ -1,5 +1,9 @@
-// The policy decider: decide(command, state) -> events. Pure: the clock, the ids and the
-// SQL classification come in with the command; no I/O, no Date.now(), no randomness.
+// The policy decider: decide(command, state) -> events. Pure: the ids and the SQL
+// classification come in with the command; no I/O, no Date.now(), no randomness.
+// Deterministic: a verdict is a function of its request and the policy alone. Its time is
+// the request's time and its producer the service, never the deciding instance or its
+// clock, so a request re-decided after a restart, by any instance, yields the same bytes
+// (same canonical text, same hash) as the verdict it replaces.
 import { chainEvent, derivedEventId, nextLink, type AuditEvent, type AuditEventOf, type Decision } from '@agentgate/events';
 
 /** What the policy sees of a request. */
@@ -25,9 +29,10 @@ export interface PolicyState {
 export interface DecideRequest {
   type: 'DecideRequest';
   subject: ClassifiedRequest;
-  nowUs: number;
-  producer: string;
 }
+
+/** The `producer` of every verdict: the service that decides, not an instance of it (see above). */
+export const VERDICT_PRODUCER = 'policy-processor';
 
 export type PolicyCommand = DecideRequest;
 
@@ -53,8 +58,9 @@ function decideRequest(command: DecideRequest, state: PolicyState): AuditEventOf
       eventId: derivedEventId(request.eventId, 'verdict'),
       eventType: 'VerdictIssued',
       sessionId: request.sessionId,
-      timeUs: command.nowUs,
-      producer: command.producer,
+      // The request's time, not the processor's clock: re-deciding must not change it.
+      timeUs: request.timeUs,
+      producer: VERDICT_PRODUCER,
       traceId: request.traceId,
       actor: request.actor,
       payload: {

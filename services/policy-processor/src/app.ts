@@ -1,6 +1,8 @@
 // Builds a policy processor: consumes RequestObserved events, decides each against the
 // policy and produces one VerdictIssued per request. Offsets are committed only after the
-// verdicts are acknowledged, so a crash re-decides (same verdict id) rather than skips.
+// verdicts are acknowledged, so a crash re-decides rather than skips; a re-decided verdict
+// is byte-identical to the first (the decider takes nothing from this instance or its clock),
+// so the duplicate is harmless. The instance id goes to logs and metrics, never into events.
 import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
 import type { AuditEvent, EventSerde, RequestDetail, TopicNames } from '@agentgate/events';
@@ -18,7 +20,7 @@ export interface PolicyProcessorDeps {
   parser: SqlParser;
   policy: PolicyState;
   logger: Logger;
-  /** Microseconds since the epoch. */
+  /** Microseconds since the epoch; only for the request-to-verdict lag in the metrics. */
   nowUs: () => number;
 }
 
@@ -35,6 +37,8 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   let producer: Producer | undefined;
   let decided = 0;
   let undecodable = 0;
+  // Time from a request's record to its verdict being ready to send, summed over all verdicts.
+  let lagSumUs = 0;
 
   async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const verdicts: { key: string; value: Buffer }[] = [];
@@ -53,12 +57,10 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         if (event?.eventType === 'RequestObserved') {
           const detail = event.payload.detail;
           const classification = classifyRequest(deps.parser, detail);
-          const out = decide(
-            { type: 'DecideRequest', subject: { request: event, classification }, nowUs: deps.nowUs(), producer: config.instanceId },
-            deps.policy,
-          );
+          const out = decide({ type: 'DecideRequest', subject: { request: event, classification } }, deps.policy);
           for (const verdict of out) verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict) });
           decided += out.length;
+          lagSumUs += Math.max(0, deps.nowUs() - event.timeUs) * out.length;
         }
       }
     }
@@ -105,8 +107,11 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     },
     readiness: () => ({ consumerJoined: consumer?.ready ?? false }),
     metrics: () =>
+      `# TYPE agentgate_policy_info gauge\nagentgate_policy_info{instance=${JSON.stringify(config.instanceId)}} 1\n` +
       `# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total ${decided}\n` +
-      `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n`,
+      `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n` +
+      `# TYPE agentgate_policy_request_to_verdict_seconds summary\n` +
+      `agentgate_policy_request_to_verdict_seconds_sum ${lagSumUs / 1e6}\nagentgate_policy_request_to_verdict_seconds_count ${decided}\n`,
   };
 }
 

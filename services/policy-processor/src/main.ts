@@ -13,13 +13,15 @@ await runService({
     const topics = topicNames(config.topicPrefix);
     const policy = minimalPolicy();
     const processor = createPolicyProcessor({
-      config, topics, logger, policy,
+      config, topics, policy,
+      // The instance is named in logs and metrics; verdicts name only the service.
+      logger: logger.child({ instance: config.instanceId }),
       serde: await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts] }),
       kafka: createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger }),
       parser: await loadSqlParser(),
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
     await processor.start();
-    return { ...processor, describe: () => ({ policyVersion: policy.version }) };
+    return { ...processor, describe: () => ({ policyVersion: policy.version, instance: config.instanceId }) };
   },
 });
