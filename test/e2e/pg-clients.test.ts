@@ -13,7 +13,7 @@ import { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { quoteString } from '@agentgate/clickhouse';
-import { ROOT, clickhouse, eventually, pgConfig, psql, stack, targetQuery, uniqueMarker } from '../support/stack.js';
+import { ROOT, clickhouse, countsReaching, eventually, pgConfig, psql, stack, targetQuery, uniqueMarker } from '../support/stack.js';
 
 const ch = clickhouse();
 after(() => ch.close());
@@ -189,15 +189,19 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
   assert.equal(rows, 1_000_000);
   const growth = peak - before;
   assert.ok(growth < 100 * 1024 * 1024, `ingress RSS grew by ${(growth / 1048576).toFixed(1)} MB`);
-  const responses = await eventually(async () => {
-    const r = await ch.query({
-      query: `SELECT row_count FROM ${stack.clickhouseDatabase}.events FINAL WHERE event_type = 'ResponseObserved' AND session_id IN
-                (SELECT session_id FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'SessionOpened' AND payload_json LIKE ${quoteString(`%${app}%`)})`,
-      format: 'JSONEachRow',
-    });
-    const list = await r.json<{ row_count: string }>();
-    return list.length > 0 ? list : undefined;
+  // The response and the session's close are on the same topic and partition, the close
+  // after the response: once the close is projected, every response of the session is.
+  const sessions = `SELECT session_id FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'SessionOpened' AND payload_json LIKE ${quoteString(`%${app}%`)}`;
+  await eventually(async () => {
+    const r = await ch.query({ query: `SELECT count() AS n FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'SessionClosed' AND session_id IN (${sessions})`, format: 'JSONEachRow' });
+    const [row] = await r.json<{ n: string }>();
+    return Number(row?.n ?? 0) > 0 ? true : undefined;
   }, 5000);
+  const r = await ch.query({
+    query: `SELECT row_count FROM ${stack.clickhouseDatabase}.events FINAL WHERE event_type = 'ResponseObserved' AND session_id IN (${sessions})`,
+    format: 'JSONEachRow',
+  });
+  const responses = await r.json<{ row_count: string }>();
   assert.deepEqual(responses.map((x) => Number(x.row_count)), [1_000_000]);
 });
 
@@ -217,7 +221,10 @@ test('exactly one request and one verdict per statement executed upstream, count
   }
   const executed = Number(targetQuery(`select coalesce(sum(calls), 0) from pg_stat_statements where query like '%${table}%' and query not like '%pg_stat_statements%'`));
   assert.equal(executed, 12, 'two statements per string twice, five executions, COPY out, COPY in, one more');
-  const counts = await eventually(async () => {
+  // Requests and responses come from the ingress topic, verdicts from another: each count
+  // reaches ClickHouse on its own schedule, so each is waited for.
+  const expected = { requests: executed, verdicts: executed, ok: executed };
+  const counts = await countsReaching(async () => {
     const r = await ch.query({
       query: `SELECT countIf(event_type = 'RequestObserved') AS requests, countIf(event_type = 'VerdictIssued') AS verdicts,
                      countIf(event_type = 'ResponseObserved' AND outcome = 'ok') AS ok
@@ -226,7 +233,7 @@ test('exactly one request and one verdict per statement executed upstream, count
       format: 'JSONEachRow',
     });
     const [row] = await r.json<{ requests: string; verdicts: string; ok: string }>();
-    return row && Number(row.ok) === executed ? row : undefined;
-  }, 5000);
-  assert.deepEqual({ requests: Number(counts.requests), verdicts: Number(counts.verdicts), ok: Number(counts.ok) }, { requests: executed, verdicts: executed, ok: executed });
+    return { requests: Number(row?.requests ?? 0), verdicts: Number(row?.verdicts ?? 0), ok: Number(row?.ok ?? 0) };
+  }, expected, 10_000);
+  assert.deepEqual(counts, expected);
 });

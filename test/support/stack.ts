@@ -123,6 +123,22 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
   }
 }
 
+/**
+ * Polls `probe` until every count has reached its expected value or the timeout passes, and
+ * returns the last counts seen for the caller to assert. Each count is waited for itself:
+ * events of different topics reach ClickHouse at different times, so a neighbour's count
+ * says nothing about this one. An excess stops the wait at once and fails the assertion.
+ */
+export async function countsReaching<K extends string>(probe: () => Promise<Record<K, number>>, expected: Record<K, number>, timeoutMs: number): Promise<Record<K, number>> {
+  const deadline = Date.now() + timeoutMs;
+  const keys = Object.keys(expected) as K[];
+  for (;;) {
+    const counts = await probe();
+    if (keys.every((k) => counts[k] >= expected[k]) || Date.now() > deadline) return counts;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export function uniqueMarker(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
 }
