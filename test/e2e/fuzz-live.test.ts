@@ -23,7 +23,10 @@ const AUTHENTICATED_SHARE = 0.05;
 const HOLD_SHARE = 0.02;
 const METRICS_URL = `http://127.0.0.1:${process.env['AG_INGRESS_POSTGRES_ADMIN_PORT'] ?? 15480}/metrics`;
 const PID_FILE = join(ROOT, '.stack/run/ingress-postgres.pid');
-const UPSTREAMS_SQL = "select count(*) from pg_stat_activity where application_name like 'agentgate:%'";
+// The gateway logs in to the target as agentgate_gateway; that, not the application_name it
+// forwards (the agent's, possibly cut or prefixed), is what tells its connections apart.
+const GATEWAY_ROLE = 'agentgate_gateway';
+const UPSTREAMS_SQL = `select count(*) from pg_stat_activity where usename = '${GATEWAY_ROLE}' and backend_type = 'client backend'`;
 
 function envInt(name: string, fallback: number): number {
   const text = process.env[name];
@@ -306,7 +309,9 @@ test(`${CONNECTIONS} fuzzed connections to the live ingress (seed ${SEED}): no c
   const elapsed = Date.now() - started;
   console.log(`live fuzz: ${CONNECTIONS} connections in ${elapsed} ms (seed ${SEED}): ${JSON.stringify(Object.fromEntries([...counts].sort()))}`);
 
-  const oursSql = `from pg_stat_activity where application_name = 'agentgate:${marker}'`;
+  // The fuzzed sessions' upstreams: the gateway's connections that carry the marker (whole,
+  // since it is far shorter than the 63 bytes PostgreSQL keeps).
+  const oursSql = `from pg_stat_activity where usename = '${GATEWAY_ROLE}' and strpos(application_name, '${marker}') > 0`;
   try {
     assert.equal(counts.get('refused') ?? 0, 0, `the ingress refused connections; last log lines:\n${ingressLogTail(20)}`);
     assert.deepEqual(hangs.slice(0, 10), [], `${hangs.length} connections did not end within ${HANG_MS} ms`);
