@@ -4,11 +4,24 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { clickhouse, eventually, pgConfig, psql, stack, uniqueMarker } from '../support/stack.js';
+import { clickhouse, eventually, pgConfig, psql, stack, targetQuery, uniqueMarker } from '../support/stack.js';
 import { sessionEvents, sessionIdFor, verifySession, type EventRowView } from '../support/audit.js';
 
 const ch = clickhouse();
 after(() => ch.close());
+
+/** Runs `body` on a gateway session that has a fresh temp table (visible on the target while the session lives). */
+async function withTempTable(body: (c: pg.Client, table: string) => Promise<void>): Promise<void> {
+  const table = uniqueMarker('t_drop');
+  const c = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_drop_tmp') }));
+  await c.connect();
+  try {
+    await c.query(`create temp table ${table} (id int)`);
+    await body(c, table);
+  } finally {
+    await c.end();
+  }
+}
 
 async function eventsOf(applicationName: string, expectedTypes: string[]): Promise<EventRowView[]> {
   return eventually(async () => {
@@ -53,14 +66,24 @@ test('DROP TABLE is refused with 42501 naming the rule, and never reaches the ta
   assert.equal(verdict.rule_id, 'deny-drop');
   assert.equal(rows.find((r) => r.event_type === 'ResponseObserved')?.outcome, 'denied');
 
-  // The table is still there.
-  const count = await psql(['-tA', '-c', 'select count(*) > 0 from public.customers'], { applicationName: uniqueMarker('e2e_check') });
-  assert.equal(count.stdout.trim(), 't');
+  // public.customers still being there proves nothing (orders reference it, so the target
+  // would refuse a plain DROP itself). A DROP the target would carry out: of a temp table of
+  // the session's own, which the target lists in pg_class for as long as the session lives.
+  await withTempTable(async (c, table) => {
+    await assert.rejects(c.query(`drop table ${table}`), (e: { code?: string }) => e.code === '42501');
+    assert.equal(targetQuery(`select count(*) from pg_class where relname = '${table}'`), '1', 'the target still has the table');
+  });
 });
 
 test('a DROP hidden in a multi-statement string refuses the whole string', async () => {
   const result = await psql(['-c', 'select 1; drop table public.orders'], { applicationName: uniqueMarker('e2e_multi') });
   assert.match(result.stderr, /42501/);
+  // None of the string ran: not the DROP, and not the INSERT before it either.
+  await withTempTable(async (c, table) => {
+    await assert.rejects(c.query(`insert into ${table} values (1); drop table ${table}`), (e: { code?: string }) => e.code === '42501');
+    assert.equal(targetQuery(`select count(*) from pg_class where relname = '${table}'`), '1', 'the target still has the table');
+    assert.equal((await c.query(`select count(*)::int as n from ${table}`)).rows[0].n, 0, 'the target inserted nothing');
+  });
 });
 
 test('an upstream error passes through unchanged and is recorded as outcome error', async () => {
