@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
-import { clickhouse, eventually, pgConfig, targetQuery, uniqueMarker } from '../support/stack.js';
+import { decodeErrorFields } from '@agentgate/pg-wire';
+import { clickhouse, eventually, pgConfig, stack, targetQuery, uniqueMarker } from '../support/stack.js';
 import { errorCodes, openWire, type WireSession } from '../support/wire.js';
 
 async function batch(wire: WireSession, frames: Buffer[]): Promise<string[]> {
@@ -22,7 +23,7 @@ async function requestsOf(sessionId: string, count: number): Promise<{ text: str
   try {
     return await eventually(async () => {
       const r = await ch.query({
-        query: `SELECT payload_json FROM agentgate.events FINAL WHERE session_id = '${sessionId}' AND event_type = 'RequestObserved' ORDER BY seq`,
+        query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events FINAL WHERE session_id = '${sessionId}' AND event_type = 'RequestObserved' ORDER BY seq`,
         format: 'JSONEachRow',
       });
       const rows = await r.json<{ payload_json: string }>();
@@ -91,8 +92,18 @@ test('a Close the target skips (after an error in the batch) does not make the g
 test('a Bind of a statement the target never confirmed is refused with 26000 and nothing runs', async () => {
   const wire = await openWire({ application_name: uniqueMarker('atk_unknown') });
   try {
-    assert.deepEqual(await batch(wire, [serialize.bind({ statement: 'never_parsed' }), serialize.execute({})]), ['26000']);
-    assert.deepEqual(await batch(wire, [serialize.execute({ portal: 'never_bound' })]), ['34000']);
+    // The target answers unknown names with the same SQLSTATEs: the gateway's own code in the
+    // detail is what shows the gateway refused them rather than passed them on.
+    const refusals = async (frames: Buffer[]): Promise<string[]> => {
+      const from = wire.frames.length;
+      await batch(wire, frames);
+      return wire.frames.slice(from).filter((f) => f.type === 'E').map((f) => {
+        const e = decodeErrorFields(f.raw);
+        return `${e.code} ${/code=(AG_ERR_\w+)/.exec(e.detail ?? '')?.[1] ?? 'from the target'}`;
+      });
+    };
+    assert.deepEqual(await refusals([serialize.bind({ statement: 'never_parsed' }), serialize.execute({})]), ['26000 AG_ERR_STATEMENT_UNKNOWN']);
+    assert.deepEqual(await refusals([serialize.execute({ portal: 'never_bound' })]), ['34000 AG_ERR_PORTAL_UNKNOWN']);
     // The session goes on.
     assert.deepEqual(await batch(wire, [serialize.parse({ text: 'select 1' }), serialize.bind({}), serialize.execute({})]), []);
   } finally {
