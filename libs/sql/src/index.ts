@@ -1,1 +1,2 @@
 export { loadSqlParser, type SqlParser, type SqlClassification, type StatementInfo } from './classify.js';
+export { createSqlParserPool, type AsyncSqlParser, type SqlParserPoolOptions, type SqlParserPoolStats } from './parser-pool.js';

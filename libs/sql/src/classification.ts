@@ -1,0 +1,125 @@
+// What a parse means for the gateway: the statements of a query string, their kinds, texts and
+// trees. Shared by the synchronous classifier (main thread) and the parser pool (the worker
+// parses and locates, the main thread assembles), so both cut statements the same way. Imports
+// no parser: the worker loads libpg-query itself, after it has arranged to watch its heap.
+
+/** One top-level statement of a query string. */
+export interface StatementInfo {
+  /** Parser node name: SelectStmt, InsertStmt, DropStmt, TransactionStmt, ... */
+  kind: string;
+  /** This statement's own text, cut from the query string at the parser's byte offsets. */
+  text: string;
+  /** The statement's parse tree (libpg-query JSON); policy reads it, events do not carry it. */
+  tree: Record<string, unknown>;
+}
+
+export type SqlClassification =
+  | { ok: true; statements: StatementInfo[]; statementKind: string; statementKinds: string[] }
+  | { ok: false; statements: []; statementKind: 'UNPARSEABLE'; statementKinds: []; error: string };
+
+/** A statement as the parser found it, located in the query string by UTF-16 offsets. */
+export interface LocatedStatement<Tree = Record<string, unknown>> {
+  kind: string;
+  /** [start, end) in the JavaScript string; the text is this span, trimmed. */
+  start: number;
+  end: number;
+  tree: Tree;
+}
+
+/** A tree, or how to build it when it is first read. */
+export type TreeSource = Record<string, unknown> | (() => Record<string, unknown>);
+
+/** libpg-query's parse result, as far as classification reads it. */
+interface ParseResult {
+  stmts?: Array<{ stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }>;
+}
+
+/** A classification of a statement that could not be parsed, for whatever reason. */
+export function unparseable(error: string): SqlClassification & { ok: false } {
+  return { ok: false, statements: [], statementKind: 'UNPARSEABLE', statementKinds: [], error };
+}
+
+/** The message of whatever a parser threw (Emscripten's ExitStatus is not an Error). */
+export function messageOf(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message;
+  const message = (thrown as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(thrown);
+}
+
+/**
+ * Parses `sql` with `parse` (libpg-query's parseSync) and locates each top-level statement.
+ * Throws what `parse` throws. The parser's locations are byte offsets into the UTF-8 text; they
+ * become string offsets here, so that a text is a slice of `sql` and multi-byte characters stay
+ * whole.
+ */
+export function parseStatements(sql: string, parse: (sql: string) => unknown): LocatedStatement[] {
+  // The parser refuses an empty string; PostgreSQL answers it with EmptyQueryResponse.
+  if (sql.trim() === '') return [];
+  const stmts = (parse(sql) as ParseResult).stmts ?? [];
+  const bytes = Buffer.from(sql, 'utf8');
+  // Only ASCII has one byte per UTF-16 unit; then the offsets are the same.
+  const ascii = bytes.length === sql.length;
+  // Offsets arrive in increasing order: decode only the bytes since the previous one.
+  let byteAt = 0;
+  let charAt = 0;
+  const toChar = (byteOffset: number): number => {
+    const offset = Math.min(Math.max(byteOffset, 0), bytes.length);
+    if (ascii) return offset;
+    if (offset < byteAt) [byteAt, charAt] = [0, 0];
+    charAt += bytes.toString('utf8', byteAt, offset).length;
+    byteAt = offset;
+    return charAt;
+  };
+  return stmts.map((s) => {
+    const node = s.stmt ?? {};
+    const kind = Object.keys(node)[0] ?? 'Unknown';
+    const startByte = s.stmt_location ?? 0;
+    // A length of 0 means "to the end".
+    const endByte = s.stmt_len ? startByte + s.stmt_len : bytes.length;
+    return { kind, start: toChar(startByte), end: toChar(endByte), tree: (node[kind] ?? {}) as Record<string, unknown> };
+  });
+}
+
+/** Assembles the classification of `sql` from its located statements; a tree given as a function is built on first read. */
+export function classified(sql: string, located: readonly LocatedStatement<TreeSource>[]): SqlClassification {
+  const statements = located.map((s): StatementInfo => {
+    const text = sql.slice(s.start, s.end).trim();
+    const source = s.tree;
+    if (typeof source !== 'function') return { kind: s.kind, text, tree: source };
+    let tree: Record<string, unknown> | undefined;
+    const statement = { kind: s.kind, text } as StatementInfo;
+    Object.defineProperty(statement, 'tree', { enumerable: true, get: () => (tree ??= source()) });
+    return statement;
+  });
+  const statementKinds = statements.map((s) => s.kind);
+  const statementKind = statements.length === 0 ? 'EMPTY' : statements.length === 1 ? statementKinds[0]! : 'MULTI';
+  return { ok: true, statements, statementKind, statementKinds };
+}
+
+/**
+ * Freezes a classification, so that one result can be handed to many callers (the cache,
+ * coalesced requests). A tree already built is frozen with it; a tree built on first read is
+ * frozen by whoever builds it (the getter is not called here).
+ */
+export function freezeClassification(c: SqlClassification): SqlClassification {
+  for (const s of c.statements) {
+    const d = Object.getOwnPropertyDescriptor(s, 'tree');
+    if (d && 'value' in d) deepFreeze(d.value);
+    Object.freeze(s);
+  }
+  Object.freeze(c.statements);
+  Object.freeze(c.statementKinds);
+  return Object.freeze(c);
+}
+
+/** Freezes a JSON value and everything in it. Iterative: a deep tree would overflow the stack. */
+export function deepFreeze<T>(value: T): T {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v !== 'object' || v === null || Object.isFrozen(v)) continue;
+    Object.freeze(v);
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) pending.push(child);
+  }
+  return value;
+}
