@@ -40,7 +40,7 @@ function withoutComments(text) {
   // The scanner knows strings from comments; regexes would not.
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
   let out = '';
-  for (let t = scanner.scan(); t !== ts.SyntaxKind.EndOfFileToken; t = scanner.scan()) out += scanner.getTokenText() + ' ';
+  for (let t = scanner.scan(); t !== ts.SyntaxKind.EndOfFileToken; t = scanner.scan()) out += `${scanner.getTokenText()} `;
   return out;
 }
 for (const [name, { dir, kind, deps }] of packages) {

@@ -128,7 +128,7 @@ function typed(rand: Rand, pool: readonly Buffer[]): Buffer[] {
 }
 
 function cstrings(pairs: [string, string][]): Buffer {
-  return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join('') + '\0');
+  return Buffer.from(`${pairs.map(([k, v]) => `${k}\0${v}\0`).join('')}\0`);
 }
 
 /** A well-formed login as demo-agent: StartupMessage, then the token as the password. */

@@ -27,7 +27,9 @@ test('payload unions are wrapped with full names, nullable unions are not', () =
   const [, request] = sampleSession();
   const form = toAvro(request as AuditEvent);
   assert.ok('agentgate.v1.RequestObserved' in form.payload);
-  assert.ok('agentgate.v1.SqlRequest' in (form.payload['agentgate.v1.RequestObserved']?.['detail'] as object));
+  const requestObserved = form.payload['agentgate.v1.RequestObserved'];
+  assert.ok(requestObserved);
+  assert.ok('agentgate.v1.SqlRequest' in (requestObserved['detail'] as object));
   assert.equal(form['prevHash'], (sampleSession()[0] as AuditEvent).hash);
 });
 

@@ -41,7 +41,7 @@ describe('BackendFramer with PostgreSQL 15 bytes', () => {
 
   it('given the SCRAM login stream, then frame types and decoded contents match the exchange', () => {
     const { messages } = feedBackend([server.SERVER_SCRAM_LOGIN], { expectSsl: true });
-    assert.deepStrictEqual(messages.map((f) => f.type).join(''), 'SSLResponse' + 'RRRR' + 'S'.repeat(13) + 'KZ');
+    assert.deepStrictEqual(messages.map((f) => f.type).join(''), `SSLResponseRRRR${'S'.repeat(13)}KZ`);
     const [ssl, sasl, cont, fin, ok] = messages;
     assert.equal(ssl?.raw.toString(), 'N');
     assert.deepStrictEqual(decodeAuthentication(sasl!.raw), { kind: 'sasl', mechanisms: ['SCRAM-SHA-256'] });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GatewayError } from '@agentgate/errors';
 import type { FrontendMessage } from './frontend-messages.js';
 import { FrontendParser } from './frontend-parser.js';
 import { feedFrontend, splits } from './testing/feed.js';
@@ -192,6 +191,8 @@ describe('FrontendParser phases', () => {
     const m = messages[0];
     assert.ok(m?.type === 'Startup');
     assert.equal(Object.getPrototypeOf(m.parameters), null);
+    // A parameter named __proto__ must stay plain data, which is the point of this test.
+    // biome-ignore lint/suspicious/noProto: the key under test, read as data
     assert.equal(m.parameters['__proto__'], 'x');
   });
 

@@ -172,7 +172,6 @@ interface Outcome {
 function check(input: Buffer, parts: Buffer[], maxMessageBytes: number, where: () => string): Outcome {
   const parser = new FrontendParser({ maxMessageBytes });
   let emitted = 0;
-  let messages = 0;
   let sawStartup = false;
   let failure: GatewayError | undefined;
   // The parser stops after SSLRequest and GSSENCRequest until resumed.
@@ -184,7 +183,6 @@ function check(input: Buffer, parts: Buffer[], maxMessageBytes: number, where: (
       assert.fail(`${where()}: ${m.type} at offset ${emitted} is not the input's bytes`);
     }
     emitted += m.raw.length;
-    messages++;
     if (m.type === 'Startup') sawStartup = true;
     if (m.type === 'SSLRequest' || m.type === 'GSSENCRequest') paused = true;
     if (m.type === 'PasswordLike') {

@@ -70,7 +70,7 @@ test('commands that print data take --json; every command is listed in the top-l
   for (const name of COMMANDS) {
     assert.match(help, new RegExp(`^  ${name} `, 'm'), name);
     const own = (await cli(name, '--help')).stdout;
-    if (name !== 'psql') assert.match(own, /^  --json +print one JSON document/m, `${name} --help lists --json`);
+    if (name !== 'psql') assert.match(own, /^ {2}--json +print one JSON document/m, `${name} --help lists --json`);
   }
 });
 

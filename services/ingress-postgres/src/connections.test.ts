@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { parseConnectionCatalog, resolveCredential } from './connections.js';
 import { sqlStateFor } from './sqlstate.js';
 
+// '${DIR}' is the catalog's own placeholder syntax, not a template literal.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a catalog placeholder under test
 const entry = { name: 'demo', protocol: 'postgres', host: '127.0.0.1', port: 25432, database: 'demo', username: 'gw', credential: 'file:${DIR}/pw', allowedGroups: ['agents'] };
 
 test('a catalog entry expands variables in credential references', () => {
@@ -27,6 +29,7 @@ test('inline passwords, bad ports and duplicates are refused with AG_ERR_CONFIG_
 test('TLS options: prefer by default, verify-full needs a CA', () => {
   const parsed = (tls: unknown) => parseConnectionCatalog(JSON.stringify({ connections: [{ ...entry, tls }] }), { DIR: '/s' }).get('demo')?.tls;
   assert.deepEqual(parsed(undefined), { mode: 'prefer' });
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a catalog placeholder under test
   assert.deepEqual(parsed({ mode: 'verify-full', caFile: '${DIR}/ca.crt', serverName: 'db' }), { mode: 'verify-full', caFile: '/s/ca.crt', serverName: 'db' });
   assert.throws(() => parsed({ mode: 'verify-full' }), (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID');
   assert.throws(() => parsed({ mode: 'sometimes' }), (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID');

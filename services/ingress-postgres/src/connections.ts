@@ -42,7 +42,11 @@ export function parseConnectionCatalog(json: string, env: Readonly<Record<string
   const byName = new Map<string, PostgresConnection>();
   for (const raw of doc.connections as Record<string, unknown>[]) {
     const problems: string[] = [];
-    const str = (k: string): string => (typeof raw[k] === 'string' && raw[k] !== '' ? (raw[k] as string) : (problems.push(`${k} must be a non-empty string`), ''));
+    const str = (k: string): string => {
+      if (typeof raw[k] === 'string' && raw[k] !== '') return raw[k] as string;
+      problems.push(`${k} must be a non-empty string`);
+      return '';
+    };
     const name = str('name');
     if ('password' in raw) problems.push('inline passwords are not allowed; use "credential": "env:NAME" or "file:/path"');
     if (raw['protocol'] !== 'postgres') problems.push('protocol must be "postgres"');

@@ -168,8 +168,8 @@ export class AgentSession {
     if (this.draining) return;
     this.draining = true;
     try {
-      let message: FrontendMessage | undefined;
-      while ((message = this.queue.shift()) !== undefined && this.phase !== 'closing' && this.phase !== 'closed') {
+      while (this.queue.length > 0 && this.phase !== 'closing' && this.phase !== 'closed') {
+        const message = this.queue.shift()!;
         this.queuedBytes -= message.raw.length;
         if (this.agentPaused && this.queuedBytes < AGENT_LOW_WATER_BYTES) {
           this.agentPaused = false;
