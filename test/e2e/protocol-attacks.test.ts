@@ -210,3 +210,33 @@ test('a pipelining client may use a statement whose Parse is not answered yet, a
     targetQuery(`drop table if exists ${t}`);
   }
 });
+
+test('a statement that takes the parser seconds in one session leaves another session\'s SELECT 1 fast', async () => {
+  // Just under the gateway's 1 MiB parse limit; the parser needs seconds for a list this long.
+  const heavy = `select ${'1,'.repeat(499_990)}1`;
+  const busy = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_heavy') }));
+  const other = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_light') }));
+  busy.on('error', () => {});
+  other.on('error', () => {});
+  await Promise.all([busy.connect(), other.connect()]);
+  try {
+    await other.query('select 1');
+    const heavyDone = busy.query(heavy).then(() => Date.now(), () => Date.now());
+    const started = Date.now();
+    const latencies: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const t0 = performance.now();
+      await other.query('select 1');
+      latencies.push(performance.now() - t0);
+    }
+    const heavyEnded = await heavyDone;
+    latencies.sort((a, b) => a - b);
+    console.log(`SELECT 1 while a ${heavy.length}-byte statement was parsed: ${latencies.map((l) => Math.round(l)).join(' ')} ms; the long one took ${heavyEnded - started} ms`);
+    assert.ok(heavyEnded - started > latencies.reduce((a, b) => a + b, 0), 'the long statement was still in the parser while the short ones ran');
+    // The issue's target is 50 ms (measured here: a median of about 35 ms); the assertion keeps
+    // headroom for a loaded CI machine. A parser on the event loop stalls these for seconds.
+    assert.ok(latencies[4]! < 100, `median ${latencies[4]} ms`);
+  } finally {
+    await Promise.all([busy.end().catch(() => {}), other.end().catch(() => {})]);
+  }
+});

@@ -46,6 +46,15 @@ export function messageOf(thrown: unknown): string {
   return typeof message === 'string' ? message : String(thrown);
 }
 
+// PostgreSQL's lexer: space [ \t\n\r\f\v]. Nothing else is whitespace to it: U+00A0 and the
+// other Unicode spaces that String.prototype.trim strips are identifier characters.
+const PG_EDGE_SPACE = /^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g;
+
+/** Trims what PostgreSQL's lexer treats as whitespace, and nothing else. */
+export function pgTrim(text: string): string {
+  return text.replace(PG_EDGE_SPACE, '');
+}
+
 /**
  * Parses `sql` with `parse` (libpg-query's parseSync) and locates each top-level statement.
  * Throws what `parse` throws. The parser's locations are byte offsets into the UTF-8 text; they
@@ -54,7 +63,7 @@ export function messageOf(thrown: unknown): string {
  */
 export function parseStatements(sql: string, parse: (sql: string) => unknown): LocatedStatement[] {
   // The parser refuses an empty string; PostgreSQL answers it with EmptyQueryResponse.
-  if (sql.trim() === '') return [];
+  if (pgTrim(sql) === '') return [];
   const stmts = (parse(sql) as ParseResult).stmts ?? [];
   const bytes = Buffer.from(sql, 'utf8');
   // Only ASCII has one byte per UTF-16 unit; then the offsets are the same.
@@ -83,7 +92,7 @@ export function parseStatements(sql: string, parse: (sql: string) => unknown): L
 /** Assembles the classification of `sql` from its located statements; a tree given as a function is built on first read. */
 export function classified(sql: string, located: readonly LocatedStatement<TreeSource>[]): SqlClassification {
   const statements = located.map((s): StatementInfo => {
-    const text = sql.slice(s.start, s.end).trim();
+    const text = pgTrim(sql.slice(s.start, s.end));
     const source = s.tree;
     if (typeof source !== 'function') return { kind: s.kind, text, tree: source };
     let tree: Record<string, unknown> | undefined;

@@ -34,3 +34,13 @@ test('empty and unparseable input', () => {
   assert.equal(bad.ok, false);
   assert.equal(bad.statementKind, 'UNPARSEABLE');
 });
+
+test('statement texts are trimmed as PostgreSQL lexes: a trailing U+00A0 is part of the name', async () => {
+  const parser = await loadSqlParser();
+  const c = parser.classify('truncate t\u00a0;\n select 1 ;');
+  assert.ok(c.ok);
+  assert.deepEqual(c.statements.map((s) => s.text), ['truncate t\u00a0', 'select 1']);
+  const bare = parser.classify('select 1 as a\u00a0');
+  assert.ok(bare.ok);
+  assert.equal(bare.statements[0]?.text, 'select 1 as a\u00a0');
+});

@@ -31,6 +31,8 @@ export interface IngressConfig extends PipelineConfig {
   startupTimeoutMs: number;
   /** SQL text kept in a RequestObserved; longer statements keep this prefix plus length and SHA-256. */
   auditMaxSqlBytes: number;
+  /** Worker threads parsing SQL off the event loop. */
+  sqlParserWorkers: number;
   /** Longest statement text the gateway parses; longer ones are refused (54000). */
   maxParsedSqlBytes: number;
   /** Limit on one message after login; PostgreSQL's own by default. */
@@ -70,6 +72,7 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     startupTimeoutMs: r.int('AG_PG_STARTUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),
     maxMessageBytes: r.int('AG_PG_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, { min: 1024, max: DEFAULT_MAX_MESSAGE_BYTES }),
     auditMaxSqlBytes: r.int('AG_AUDIT_MAX_SQL_BYTES', 256 * 1024, { min: 1024, max: 768 * 1024 }),
+    sqlParserWorkers: r.int('AG_SQL_PARSER_WORKERS', 2, { min: 1, max: 16 }),
     maxParsedSqlBytes: r.int('AG_PG_MAX_PARSED_SQL_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     maxUnauthenticated: r.int('AG_PG_MAX_UNAUTHENTICATED', 200, { min: 1 }),
     maxUnauthenticatedPerAddress: r.int('AG_PG_MAX_UNAUTHENTICATED_PER_ADDRESS', 50, { min: 1 }),

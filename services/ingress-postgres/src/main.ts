@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { createEventSerde, topicNames } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import { createTokenVerifier } from '@agentgate/identity';
-import { loadSqlParser } from '@agentgate/sql';
+import { createSqlParserPool, parserPoolMetrics } from '@agentgate/sql';
 import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
@@ -36,11 +36,12 @@ await runService({
     await producer.connect();
     const verdicts = kafkaVerdictFeed({ kafka, serde, topic: topics.verdicts, groupId: config.verdictGroup, logger });
     await verdicts.start();
+    const parser = await createSqlParserPool({ workers: config.sqlParserWorkers });
     const server = createIngressServer({
       config, catalog, env, logger, verdicts, identity, tls,
       sink: kafkaAuditSink(producer, serde),
       ingressTopic: topics.ingress,
-      parser: await loadSqlParser(),
+      parser,
       newId: randomUUID,
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
@@ -57,13 +58,14 @@ await runService({
     const port = await server.listen(config.listenHost, config.listenPort);
     return {
       readiness: () => ({ verdictFeed: verdicts.ready, controlFeed: control.ready }),
-      metrics: server.metrics,
+      metrics: () => server.metrics() + parserPoolMetrics(parser.stats()),
       describe: () => ({ host: config.listenHost, port, tls: tls !== undefined, connections: catalog.names() }),
       async stop() {
         await server.close();
         await control.stop();
         await verdicts.stop();
         await producer.disconnect().catch(() => {});
+        await parser.close();
       },
     };
   },

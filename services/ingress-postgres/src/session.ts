@@ -12,7 +12,7 @@ import {
   FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodePasswordMessage,decodeParameterStatus, errorResponse, MAX_AUTH_MESSAGE_BYTES, negotiateProtocolVersion, noticeResponse, parameterStatus, readyForQuery,
   sslResponse, type FrontendMessage, type StartupMessage,
 } from '@agentgate/pg-wire';
-import type { SqlParser } from '@agentgate/sql';
+import type { AsyncSqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
 import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
@@ -55,7 +55,8 @@ export interface SessionDeps {
   sink: AuditSink;
   ingressTopic: string;
   verdicts: VerdictFeed;
-  parser: SqlParser;
+  /** Parses off the event loop (a worker pool), so one long statement does not stall other sessions. */
+  parser: AsyncSqlParser;
   logger: Logger;
   env: Readonly<Record<string, string | undefined>>;
   newId: () => string;

@@ -11,7 +11,7 @@ import {
   type PlannedMessage, type StatementsForgotten, type TransactionStatus,
 } from '@agentgate/pg-wire';
 import { serialize } from 'pg-protocol';
-import type { SqlParser } from '@agentgate/sql';
+import type { AsyncSqlParser } from '@agentgate/sql';
 import type { ChainWriter, SessionAudit } from './audit-log.js';
 import { auditedParameters, auditedText } from './audit-text.js';
 import type { IngressConfig } from './config.js';
@@ -29,7 +29,7 @@ const MAX_HELD_BATCH_BYTES = 1024 * 1024;
 /** What the statement flow needs of its session. */
 export interface StatementFlowDeps {
   config: Readonly<IngressConfig>;
-  parser: SqlParser;
+  parser: AsyncSqlParser;
   verdicts: VerdictFeed;
   newId: () => string;
   audit: SessionAudit;
@@ -163,7 +163,7 @@ export class StatementFlow {
     const pump = this.deps.pump;
     const unreadable = this.checkParseable(sql) ?? (await this.checkLexing([sql]));
     if (unreadable) return this.refuseSimple(unreadable);
-    const classification = this.deps.parser.classify(sql);
+    const classification = await this.deps.parser.classify(sql);
     // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
     const statements = classification.statements.length > 0
       ? classification.statements.map((st) => ({ text: st.text, kind: st.kind, kinds: [st.kind] }))
@@ -293,7 +293,7 @@ export class StatementFlow {
       const decision = plan.decisions[d]!;
       const tooLarge = this.checkParseable(decision.sql);
       if (tooLarge) return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', tooLarge) } };
-      const classification = this.deps.parser.classify(decision.sql);
+      const classification = await this.deps.parser.classify(decision.sql);
       const requestId = this.deps.newId();
       this.requests++;
       const parameters = decision.bind ? auditedParameters(decision.bind.params, decision.bind.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS) : [];

@@ -7,7 +7,7 @@ import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
 import type { AuditEvent, EventSerde, RequestDetail, TopicNames } from '@agentgate/events';
 import { decide, type PolicyState } from '@agentgate/policy';
-import type { SqlParser } from '@agentgate/sql';
+import type { AsyncSqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import { toGatewayError } from '@agentgate/errors';
 import type { PolicyProcessorConfig } from './config.js';
@@ -17,7 +17,7 @@ export interface PolicyProcessorDeps {
   kafka: Kafka;
   serde: EventSerde;
   topics: TopicNames;
-  parser: SqlParser;
+  parser: AsyncSqlParser;
   policy: PolicyState;
   logger: Logger;
   /** Microseconds since the epoch; only for the request-to-verdict lag in the metrics. */
@@ -56,7 +56,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         }
         if (event?.eventType === 'RequestObserved') {
           const detail = event.payload.detail;
-          const classification = classifyRequest(deps.parser, detail);
+          const classification = await classifyRequest(deps.parser, detail);
           const out = decide({ type: 'DecideRequest', subject: { request: event, classification } }, deps.policy);
           for (const verdict of out) verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict) });
           decided += out.length;
@@ -120,8 +120,8 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
  * as a prefix with its full length and SHA-256 (fullTextBytes): the prefix cannot be parsed, so
  * the kinds the ingress read from the whole statement, recorded in the same hashed event, decide.
  */
-function classifyRequest(parser: SqlParser, detail: RequestDetail): { statementKind: string; statementKinds: string[] } {
+async function classifyRequest(parser: AsyncSqlParser, detail: RequestDetail): Promise<{ statementKind: string; statementKinds: string[] }> {
   if (detail.kind !== 'sql') return { statementKind: 'NOT_SQL', statementKinds: [] };
   if (detail.fullTextBytes !== null) return { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] };
-  return parser.classify(detail.text);
+  return await parser.classify(detail.text);
 }
