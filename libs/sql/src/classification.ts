@@ -11,6 +11,11 @@ export interface StatementInfo {
   text: string;
   /** The statement's parse tree (libpg-query JSON); policy reads it, events do not carry it. */
   tree: Record<string, unknown>;
+  /**
+   * Kinds of the statements this one runs inside it, in tree order: the query of PREPARE,
+   * DECLARE CURSOR, EXPLAIN, CREATE TABLE AS or COPY (query), a data-modifying WITH, ...
+   */
+  runs: string[];
 }
 
 export type SqlClassification =
@@ -20,6 +25,8 @@ export type SqlClassification =
 /** A statement as the parser found it, located in the query string by UTF-16 offsets. */
 export interface LocatedStatement<Tree = Record<string, unknown>> {
   kind: string;
+  /** Kinds of statement nodes nested in the tree (see StatementInfo.runs). */
+  runs: string[];
   /** [start, end) in the JavaScript string; the text is this span, trimmed. */
   start: number;
   end: number;
@@ -32,6 +39,30 @@ export type TreeSource = Record<string, unknown> | (() => Record<string, unknown
 /** libpg-query's parse result, as far as classification reads it. */
 interface ParseResult {
   stmts?: Array<{ stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }>;
+}
+
+/**
+ * Kinds of the statement nodes inside a statement's tree (libpg-query names them ...Stmt),
+ * without duplicates, in tree order. Iterative: trees can be deeper than the stack.
+ */
+export function nestedStatementKinds(tree: Record<string, unknown>): string[] {
+  const kinds = new Set<string>();
+  const stack: unknown[] = [tree];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push(value[i]);
+      continue;
+    }
+    const entries = Object.entries(value as Record<string, unknown>);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!;
+      if (/^[A-Z]\w*Stmt$/.test(key) && child !== null && typeof child === 'object' && !Array.isArray(child)) kinds.add(key);
+      stack.push(child);
+    }
+  }
+  return [...kinds];
 }
 
 /** A classification of a statement that could not be parsed, for whatever reason. */
@@ -85,7 +116,8 @@ export function parseStatements(sql: string, parse: (sql: string) => unknown): L
     const startByte = s.stmt_location ?? 0;
     // A length of 0 means "to the end".
     const endByte = s.stmt_len ? startByte + s.stmt_len : bytes.length;
-    return { kind, start: toChar(startByte), end: toChar(endByte), tree: (node[kind] ?? {}) as Record<string, unknown> };
+    const tree = (node[kind] ?? {}) as Record<string, unknown>;
+    return { kind, runs: nestedStatementKinds(tree), start: toChar(startByte), end: toChar(endByte), tree };
   });
 }
 
@@ -94,13 +126,15 @@ export function classified(sql: string, located: readonly LocatedStatement<TreeS
   const statements = located.map((s): StatementInfo => {
     const text = pgTrim(sql.slice(s.start, s.end));
     const source = s.tree;
-    if (typeof source !== 'function') return { kind: s.kind, text, tree: source };
+    const runs = [...s.runs];
+    if (typeof source !== 'function') return { kind: s.kind, text, runs, tree: source };
     let tree: Record<string, unknown> | undefined;
-    const statement = { kind: s.kind, text } as StatementInfo;
+    const statement = { kind: s.kind, text, runs } as StatementInfo;
     Object.defineProperty(statement, 'tree', { enumerable: true, get: () => (tree ??= source()) });
     return statement;
   });
-  const statementKinds = statements.map((s) => s.kind);
+  // Each statement's kind, then the kinds it runs inside it: what a policy must see.
+  const statementKinds = [...new Set(statements.flatMap((s) => [s.kind, ...s.runs]))];
   const statementKind = statements.length === 0 ? 'EMPTY' : statements.length === 1 ? statementKinds[0]! : 'MULTI';
   return { ok: true, statements, statementKind, statementKinds };
 }

@@ -44,3 +44,16 @@ test('statement texts are trimmed as PostgreSQL lexes: a trailing U+00A0 is part
   assert.ok(bare.ok);
   assert.equal(bare.statements[0]?.text, 'select 1 as a\u00a0');
 });
+
+test('the statements a statement runs inside it are part of its kinds: PREPARE, DECLARE, EXPLAIN, a data-modifying WITH', () => {
+  const kindsOf = (sql: string): string[] => parser.classify(sql).statementKinds;
+  assert.deepEqual(kindsOf('prepare p as delete from t'), ['PrepareStmt', 'DeleteStmt']);
+  assert.deepEqual(kindsOf('declare c cursor for select * from t'), ['DeclareCursorStmt', 'SelectStmt']);
+  assert.deepEqual(kindsOf('explain analyze update t set x = 1'), ['ExplainStmt', 'UpdateStmt']);
+  assert.deepEqual(kindsOf('with gone as (delete from t returning *) select * from gone'), ['SelectStmt', 'DeleteStmt']);
+  const c = parser.classify('select 1; prepare q as insert into t values (1)');
+  assert.deepEqual(c.statementKinds, ['SelectStmt', 'PrepareStmt', 'InsertStmt']);
+  assert.equal(c.statementKind, 'MULTI');
+  // VALUES is a SelectStmt node inside the INSERT.
+  assert.deepEqual(c.statements.map((s) => s.runs), [[], ['InsertStmt', 'SelectStmt']]);
+});

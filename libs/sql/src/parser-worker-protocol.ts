@@ -64,7 +64,7 @@ export function toWire(located: readonly LocatedStatement[]): { statements: Wire
     const bytes = json[i]!;
     trees.set(bytes, at);
     at += bytes.length;
-    return { kind: s.kind, start: s.start, end: s.end, tree: { from: at - bytes.length, to: at } };
+    return { kind: s.kind, runs: s.runs, start: s.start, end: s.end, tree: { from: at - bytes.length, to: at } };
   });
   return { statements, trees };
 }
