@@ -259,7 +259,7 @@ async function policyDecisions(): Promise<{ rules: number; decisionsPerSecond: n
   const request = chainEvent({
     eventId: '00000000-0000-4000-8000-000000000001', eventType: 'RequestObserved', sessionId: 's', timeUs: 1, producer: 'bench', traceId: null,
     actor: { subject: 'a', issuer: 'i', groups: ['agents'], actChain: [], tokenId: null, authMethod: 'none' },
-    payload: { requestId: 'r', protocol: 'postgres', connection: 'demo', detail: { kind: 'sql', text: sql, textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'], fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [], fullTextBytes: null, fullTextSha256: null } },
+    payload: { requestId: 'r', protocol: 'postgres', connection: 'demo', detail: { kind: 'sql', text: sql, textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'], fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [], fullTextBytes: null, fullTextSha256: null, resolvedText: null } },
   }, GENESIS) as AuditEventOf<'RequestObserved'>;
   const classification = parser.classify(sql);
   const n = quick ? 20_000 : 100_000;

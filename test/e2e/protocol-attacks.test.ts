@@ -9,6 +9,7 @@ import { serialize } from 'pg-protocol';
 import { decodeErrorFields } from '@agentgate/pg-wire';
 import { clickhouse, eventually, pgConfig, stack, targetQuery, uniqueMarker } from '../support/stack.js';
 import { errorCodes, openWire, type WireSession } from '../support/wire.js';
+import { quoteString } from '@agentgate/clickhouse';
 
 async function batch(wire: WireSession, frames: Buffer[]): Promise<string[]> {
   const from = wire.frames.length;
@@ -238,5 +239,60 @@ test('a statement that takes the parser seconds in one session leaves another se
     assert.ok(latencies[4]! < 100, `median ${latencies[4]} ms`);
   } finally {
     await Promise.all([busy.end().catch(() => {}), other.end().catch(() => {})]);
+  }
+});
+
+/** The SQL details of a session's requests, in order, once `count` have reached ClickHouse. */
+async function detailsOf(sessionId: string, count: number): Promise<{ text: string; statementKinds: string[]; resolvedText: string | null }[]> {
+  const ch = clickhouse();
+  try {
+    return await eventually(async () => {
+      const r = await ch.query({
+        query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events FINAL WHERE session_id = ${quoteString(sessionId)} AND event_type = 'RequestObserved' ORDER BY seq`,
+        format: 'JSONEachRow',
+      });
+      const rows = await r.json<{ payload_json: string }>();
+      if (rows.length < count) return undefined;
+      return rows.map((row) => Object.values((JSON.parse(row.payload_json) as { detail: Record<string, { text: string; statementKinds: string[]; resolvedText: unknown }> }).detail)[0]!)
+        // A nullable string may come wrapped in its branch name ({"string": ...}) or bare.
+        .map((d) => ({
+          text: d.text,
+          statementKinds: d.statementKinds,
+          resolvedText: d.resolvedText === null || typeof d.resolvedText === 'string' ? (d.resolvedText as string | null) : (Object.values(d.resolvedText as Record<string, string>)[0] ?? null),
+        }));
+    }, 15_000);
+  } finally {
+    await ch.close();
+  }
+}
+
+test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they run', async () => {
+  const t = uniqueMarker('atk_prep');
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1), (2); alter table ${t} owner to agentgate_gateway;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    const simple = async (sql: string): Promise<string[]> => {
+      const from = wire.frames.length;
+      wire.send(serialize.query(sql));
+      await wire.waitFor('Z', 10_000, from);
+      return errorCodes(wire.frames.slice(from));
+    };
+    assert.deepEqual(await simple(`prepare p as delete from ${t} where x = 1; execute p`), []);
+    assert.deepEqual(await simple(`begin; declare c cursor for select * from ${t}; fetch 1 from c; commit`), []);
+    const details = await detailsOf(wire.sessionId!, 6);
+    const execute = details.find((d) => d.text === 'execute p');
+    assert.deepEqual(execute?.resolvedText, `prepare p as delete from ${t} where x = 1`);
+    assert.ok(execute?.statementKinds.includes('DeleteStmt'), JSON.stringify(execute));
+    const prepare = details.find((d) => d.text.startsWith('prepare p'));
+    assert.ok(prepare?.statementKinds.includes('DeleteStmt'), 'PREPARE is decided on its body');
+    const fetch = details.find((d) => d.text === 'fetch 1 from c');
+    assert.equal(fetch?.resolvedText, `declare c cursor for select * from ${t}`);
+    // A prepared statement made where the gateway cannot see it (dynamic SQL in a DO block) is refused.
+    assert.deepEqual(await simple(`do $$ begin execute 'prepare hidden as delete from ${t}'; end $$`), []);
+    assert.deepEqual(await simple('execute hidden'), ['26000']);
+    assert.equal(targetQuery(`select count(*) from ${t}`), '1', 'only the decided DELETE ran');
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists ${t}`);
   }
 });

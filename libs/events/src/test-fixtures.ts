@@ -30,7 +30,7 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
         requestId, protocol: 'postgres', connection: 'demo',
         detail: {
           kind: 'sql', text: "select 'ünïcödé', 1", textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'],
-          fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [null, 'x'], fullTextBytes: null, fullTextSha256: null
+          fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [null, 'x'], fullTextBytes: null, fullTextSha256: null, resolvedText: null
         },
       },
     },

@@ -60,6 +60,8 @@ export interface SqlRequest {
   fullTextBytes: number | null;
   /** Set when `text` is capped: hex SHA-256 of the full statement. */
   fullTextSha256: string | null;
+  /** For EXECUTE, FETCH and MOVE: the PREPARE or DECLARE whose query they run. */
+  resolvedText: string | null;
 }
 
 export interface SshRequest {

@@ -69,6 +69,8 @@ export class ConfirmedProtocolState {
     if (names === 'all') {
       this.statements.clear();
       this.portals.clear();
+    } else if (names === 'all-statements') {
+      this.statements.clear();
     } else {
       for (const name of names) this.statements.delete(name);
     }
@@ -76,7 +78,7 @@ export class ConfirmedProtocolState {
 }
 
 /** Names whose prepared statements a query may create or drop behind the protocol's back. */
-export type StatementsForgotten = 'all' | readonly string[];
+export type StatementsForgotten = 'all' | 'all-statements' | readonly string[];
 
 /** One decision an extended batch needs before any of it is sent. */
 export interface BatchDecision {

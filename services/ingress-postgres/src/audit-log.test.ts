@@ -28,7 +28,7 @@ function audit(sink: AuditSink): SessionAudit {
 
 const opened = { protocol: 'postgres', connection: 'demo', targetHost: null, targetPort: null, targetDatabase: null, clientAddress: '127.0.0.1', clientPort: 1, clientTls: false, clientApplication: null, ingressInstance: 'i', startupParameters: [] };
 const closed = { reason: 'error', errorCode: 'AG_ERR_VERDICT_TIMEOUT', durationUs: 0, requestCount: 1 };
-const request = { requestId: 'r', protocol: 'postgres', connection: 'demo', detail: { kind: 'sql' as const, text: 'select 1', textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'], fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [], fullTextBytes: null, fullTextSha256: null } };
+const request = { requestId: 'r', protocol: 'postgres', connection: 'demo', detail: { kind: 'sql' as const, text: 'select 1', textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'], fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [], fullTextBytes: null, fullTextSha256: null, resolvedText: null } };
 
 test('events are chained in order and only after the sink acknowledged them', async () => {
   const sink = memorySink();

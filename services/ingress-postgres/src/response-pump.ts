@@ -64,6 +64,8 @@ export class StatementResponse {
   error: { code: string; message: string } | undefined;
   /** Set once its ResponseObserved has been handed to the audit log. */
   recorded = false;
+  /** Runs once the statement completed without error (after its response is recorded). */
+  onOk: (() => void) | undefined;
 
   constructor(readonly requestId: string, private readonly limits: SampleLimits = { rows: 0, bytes: 0 }) {}
 
@@ -243,6 +245,7 @@ export class ResponsePump {
     if (response.recorded) return;
     response.recorded = true;
     await this.hooks.record(response, outcome);
+    if (outcome === 'ok') response.onOk?.();
   }
 
   private async recordError(response: StatementResponse, frame: BackendFrame): Promise<void> {

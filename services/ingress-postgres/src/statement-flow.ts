@@ -17,6 +17,7 @@ import { auditedParameters, auditedText } from './audit-text.js';
 import type { IngressConfig } from './config.js';
 import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus, type LexingSettings } from './lexing.js';
 import { StatementResponse, type ResponsePump, type SampleLimits } from './response-pump.js';
+import { resolveSqlReferences, type SqlLevelEffect, type SqlReferences } from './sql-references.js';
 import type { UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
 
@@ -164,16 +165,24 @@ export class StatementFlow {
     const unreadable = this.checkParseable(sql) ?? (await this.checkLexing([sql]));
     if (unreadable) return this.refuseSimple(unreadable);
     const classification = await this.deps.parser.classify(sql);
+    const references = resolveSqlReferences(classification.statements, this.protocol);
+    const unknown = references.find((r) => r.unknownStatement !== null);
+    if (unknown) return this.refuseSimple(unknownStatementError(unknown.unknownStatement!));
     // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
     const statements = classification.statements.length > 0
-      ? classification.statements.map((st) => ({ text: st.text, kind: st.kind, kinds: [st.kind] }))
-      : [{ text: sql, kind: classification.statementKind, kinds: [...classification.statementKinds] }];
+      ? await Promise.all(classification.statements.map(async (st, i) => ({
+          text: st.text,
+          kind: st.kind,
+          kinds: await this.kindsRun([st.kind, ...st.runs], references[i]!.runs),
+          references: references[i]!,
+        })))
+      : [{ text: sql, kind: classification.statementKind, kinds: [...classification.statementKinds], references: NO_REFERENCES }];
     const denied = await this.deps.audit.exclusive(async (writer) => {
       const allowed: StatementResponse[] = [];
       for (const statement of statements) {
         const requestId = this.deps.newId();
         this.requests++;
-        const verdict = await this.decideStatement(writer, requestId, this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, []));
+        const verdict = await this.decideStatement(writer, requestId, this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, [], statement.references.runs));
         if (verdict.payload.decision !== 'allow') {
           const error = denialError(verdict.payload);
           await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
@@ -185,10 +194,11 @@ export class StatementFlow {
           }
           return { error, verdict: verdict.payload };
         }
-        allowed.push(new StatementResponse(requestId, this.sampleLimits(verdict.payload)));
+        const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
+        this.applyOnSend(statement.references.effect, response, requestId);
+        allowed.push(response);
       }
       this.protocol.simpleQuery();
-      this.protocol.forget(statementsTouched(classification.statements));
       pump.expect({ kind: 'simple', responses: allowed, next: 0 });
       this.deps.upstream.send(raw);
       return undefined;
@@ -294,18 +304,24 @@ export class StatementFlow {
       const tooLarge = this.checkParseable(decision.sql);
       if (tooLarge) return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', tooLarge) } };
       const classification = await this.deps.parser.classify(decision.sql);
+      const [references = NO_REFERENCES] = resolveSqlReferences(classification.statements, this.protocol);
+      if (references.unknownStatement !== null) {
+        return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', unknownStatementError(references.unknownStatement)) } };
+      }
       const requestId = this.deps.newId();
       this.requests++;
       const parameters = decision.bind ? auditedParameters(decision.bind.params, decision.bind.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS) : [];
-      const detail = this.sqlDetail(decision.sql, classification.statementKind, [...classification.statementKinds], decision.covers === 'bind' ? 'extended' : 'parse', decision.statementName || null, parameters);
+      const kinds = await this.kindsRun([...classification.statementKinds], references.runs);
+      const detail = this.sqlDetail(decision.sql, classification.statementKind, kinds, decision.covers === 'bind' ? 'extended' : 'parse', decision.statementName || null, parameters, references.runs);
       const verdict = await this.decideStatement(writer, requestId, detail);
       if (verdict.payload.decision !== 'allow') {
         const error = denialError(verdict.payload);
         await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
         return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
       }
-      if (classification.ok) this.protocol.forget(statementsTouched(classification.statements));
-      allowed.push({ requestId, sql: decision.sql, covers: decision.covers, response: new StatementResponse(requestId, this.sampleLimits(verdict.payload)) });
+      const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
+      this.applyOnSend(references.effect, response, requestId);
+      allowed.push({ requestId, sql: decision.sql, covers: decision.covers, response });
     }
     return { allowed, denied: undefined };
   }
@@ -374,11 +390,52 @@ export class StatementFlow {
     this.deps.upstream.send(message.raw);
   }
 
-  private sqlDetail(text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[]): SqlRequest {
+  private sqlDetail(
+    text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[], resolvedText: string | null,
+  ): SqlRequest {
     return {
       kind: 'sql', ...auditedText(text, this.deps.config.auditMaxSqlBytes), textMasked: false, statementKind: kind, statementKinds: kinds,
-      fingerprint: null, messageFlow, preparedName, parameters,
+      fingerprint: null, messageFlow, preparedName, parameters, resolvedText: resolvedText === null ? null : auditedText(resolvedText, this.deps.config.auditMaxSqlBytes).text,
     };
+  }
+
+  /** A statement's kinds, with those of the PREPARE or DECLARE it runs (EXECUTE, FETCH). */
+  private async kindsRun(own: readonly string[], runs: string | null): Promise<string[]> {
+    if (runs === null) return [...new Set(own)];
+    const behind = await this.deps.parser.classify(runs);
+    return [...new Set([...own, ...behind.statementKinds])];
+  }
+
+  /**
+   * What a PREPARE, DECLARE, DEALLOCATE, CLOSE or DISCARD does to the names: what it may drop is
+   * forgotten when it is sent, and what it creates is known once it completed without error.
+   */
+  private applyOnSend(effect: SqlLevelEffect | null, response: StatementResponse, requestId: string): void {
+    if (effect === null) return;
+    switch (effect.kind) {
+      case 'prepare':
+        this.protocol.forget([effect.name]);
+        response.onOk = () => this.protocol.parsed(effect.name, effect.sql);
+        return;
+      case 'declare':
+        this.protocol.closed('P', effect.name);
+        response.onOk = () => this.protocol.bound(effect.name, { sql: effect.sql, statement: '', requestId });
+        return;
+      case 'deallocate':
+        this.protocol.forget(effect.name === null ? 'all-statements' : [effect.name]);
+        return;
+      case 'close-cursor':
+        if (effect.name === null) this.protocol.portals.clear();
+        else this.protocol.closed('P', effect.name);
+        return;
+      case 'discard-all':
+        this.protocol.forget('all');
+        return;
+      default: {
+        const unknown: never = effect;
+        throw new Error(`unknown effect ${String(unknown)}`);
+      }
+    }
   }
 
   /**
@@ -459,26 +516,15 @@ const FLUSH: FrontendMessage = { type: 'Flush', raw: serialize.flush() };
 
 function refusalError(refusal: BatchRefusal): GatewayError {
   return refusal.reason === 'unknown-statement'
-    ? new GatewayError('AG_ERR_STATEMENT_UNKNOWN', `prepared statement "${refusal.name}" is not one the gateway saw the target confirm`)
+    ? unknownStatementError(refusal.name)
     : new GatewayError('AG_ERR_PORTAL_UNKNOWN', `portal "${refusal.name}" is not one the gateway saw the target confirm`);
 }
 
-/**
- * Prepared-statement names a statement creates or drops at the SQL level (PREPARE, DEALLOCATE,
- * DISCARD), which the protocol never confirms: the gateway forgets them.
- */
-function statementsTouched(statements: readonly { kind: string; tree: Record<string, unknown> }[]): StatementsForgotten {
-  const names: string[] = [];
-  for (const st of statements) {
-    if (st.kind === 'DiscardStmt') return 'all';
-    if (st.kind === 'DeallocateStmt') {
-      if (typeof st.tree['name'] !== 'string' || st.tree['isall'] === true) return 'all';
-      names.push(st.tree['name']);
-    }
-    if (st.kind === 'PrepareStmt' && typeof st.tree['name'] === 'string') names.push(st.tree['name']);
-  }
-  return names;
+function unknownStatementError(name: string): GatewayError {
+  return new GatewayError('AG_ERR_STATEMENT_UNKNOWN', `prepared statement "${name}" is not one the gateway saw the target confirm`);
 }
+
+const NO_REFERENCES: SqlReferences = { runs: null, unknownStatement: null, effect: null };
 
 function denialError(verdict: VerdictIssued): GatewayError {
   if (verdict.decision === 'pending_approval') {

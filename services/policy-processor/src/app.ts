@@ -122,6 +122,11 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
  */
 async function classifyRequest(parser: AsyncSqlParser, detail: RequestDetail): Promise<{ statementKind: string; statementKinds: string[] }> {
   if (detail.kind !== 'sql') return { statementKind: 'NOT_SQL', statementKinds: [] };
-  if (detail.fullTextBytes !== null) return { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] };
-  return await parser.classify(detail.text);
+  const own = detail.fullTextBytes !== null
+    ? { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] }
+    : await parser.classify(detail.text);
+  // EXECUTE and FETCH are decided on what they run too: the PREPARE or DECLARE behind them.
+  if (detail.resolvedText === null || detail.resolvedText === undefined) return own;
+  const runs = await parser.classify(detail.resolvedText);
+  return { statementKind: own.statementKind, statementKinds: [...new Set([...own.statementKinds, ...runs.statementKinds])] };
 }
