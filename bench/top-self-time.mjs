@@ -10,8 +10,16 @@ const total = profile.samples.length;
 const bucket = new Map();
 for (const [id, n] of counts) {
   const f = byId.get(id).callFrame;
-  const where = f.url.includes('node_modules/') ? f.url.split('node_modules/').pop().split('/').slice(0, f.url.includes('node_modules/@') ? 2 : 1).join('/')
-    : f.url.includes('/work/') || f.url.startsWith('file://') ? f.url.split('/').slice(-2).join('/') : (f.url || 'native');
+  const where = f.url.includes('node_modules/')
+    ? f.url
+        .split('node_modules/')
+        .pop()
+        .split('/')
+        .slice(0, f.url.includes('node_modules/@') ? 2 : 1)
+        .join('/')
+    : f.url.includes('/work/') || f.url.startsWith('file://')
+      ? f.url.split('/').slice(-2).join('/')
+      : f.url || 'native';
   const key = `${f.functionName || '(anonymous)'}  [${where}]`;
   bucket.set(key, (bucket.get(key) ?? 0) + n);
 }

@@ -6,8 +6,10 @@ import { parse } from 'yaml';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const versions = Object.fromEntries(
-  readFileSync(join(root, 'deploy/local/versions.env'), 'utf8').split('\n')
-    .filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=', 2)),
+  readFileSync(join(root, 'deploy/local/versions.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z0-9_]+=/.test(l))
+    .map((l) => l.split('=', 2)),
 );
 const expected = {
   'target-postgres': versions.AG_TARGET_PG_PORT,
@@ -24,9 +26,11 @@ for (const [service, port] of Object.entries(expected)) {
   if (!ports.some((p) => String(p).startsWith(`127.0.0.1:${port}:`))) problems.push(`${service} must publish 127.0.0.1:${port}`);
 }
 const kafkaImage = compose.services?.kafka?.image ?? '';
-if (!kafkaImage.endsWith(`:${versions.KAFKA_VERSION}`)) problems.push(`kafka image ${kafkaImage} differs from KAFKA_VERSION ${versions.KAFKA_VERSION}`);
+if (!kafkaImage.endsWith(`:${versions.KAFKA_VERSION}`))
+  problems.push(`kafka image ${kafkaImage} differs from KAFKA_VERSION ${versions.KAFKA_VERSION}`);
 const registryImage = compose.services?.registry?.image ?? '';
-if (!registryImage.endsWith(`:${versions.APICURIO_VERSION}`)) problems.push(`registry image ${registryImage} differs from APICURIO_VERSION ${versions.APICURIO_VERSION}`);
+if (!registryImage.endsWith(`:${versions.APICURIO_VERSION}`))
+  problems.push(`registry image ${registryImage} differs from APICURIO_VERSION ${versions.APICURIO_VERSION}`);
 if (problems.length > 0) {
   console.error(`docker-compose.yml is out of step with deploy/local/versions.env:\n  ${problems.join('\n  ')}`);
   process.exit(1);

@@ -13,14 +13,21 @@ const kinds = { libs: 'lib', services: 'service', test: 'test', bench: 'bench' }
 
 function packagesUnder(dir) {
   const abs = join(root, dir);
-  return readdirSync(abs).filter((d) => statSync(join(abs, d)).isDirectory()).map((d) => join(abs, d));
+  return readdirSync(abs)
+    .filter((d) => statSync(join(abs, d)).isDirectory())
+    .map((d) => join(abs, d));
 }
 
 const packages = new Map(); // name -> { dir, kind }
 for (const dir of [...packagesUnder('libs'), ...packagesUnder('services'), join(root, 'test'), join(root, 'bench')]) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const kind = kinds[relative(root, dir).split(sep)[0]];
-  packages.set(pkg.name, { dir, kind, deps: { ...pkg.dependencies, ...pkg.devDependencies }, entries: Object.keys(pkg.exports ?? { '.': '' }) });
+  packages.set(pkg.name, {
+    dir,
+    kind,
+    deps: { ...pkg.dependencies, ...pkg.devDependencies },
+    entries: Object.keys(pkg.exports ?? { '.': '' }),
+  });
 }
 
 function sourceFiles(dir) {
@@ -62,13 +69,18 @@ for (const [name, { dir, kind, deps }] of packages) {
         continue;
       }
       const targetPkg = packages.get(target);
-      if (!targetPkg) { problems.push(`${where}: unknown workspace package ${target}`); continue; }
+      if (!targetPkg) {
+        problems.push(`${where}: unknown workspace package ${target}`);
+        continue;
+      }
       // A subpath counts as public only when the package declares it in its exports (e.g. ./testing).
-      if (deep && !targetPkg.entries.includes(`.${deep}`)) problems.push(`${where}: deep import ${spec}; use the package's public entry point`);
+      if (deep && !targetPkg.entries.includes(`.${deep}`))
+        problems.push(`${where}: deep import ${spec}; use the package's public entry point`);
       if (targetPkg.kind === 'service') problems.push(`${where}: ${name} imports service ${target}; services are never imported`);
       if (!(target in deps)) problems.push(`${where}: ${target} is imported but not declared in ${name}'s package.json`);
     }
-    if (kind === 'lib' && !isTest && /\bprocess\s*\.\s*env\b/.test(withoutComments(text))) problems.push(`${where}: libraries never read process.env`);
+    if (kind === 'lib' && !isTest && /\bprocess\s*\.\s*env\b/.test(withoutComments(text)))
+      problems.push(`${where}: libraries never read process.env`);
   }
 }
 

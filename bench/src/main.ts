@@ -36,12 +36,14 @@ const paths: Record<Path, { conninfo: (app: string) => string; password: string;
     shown: `PGPASSWORD=$(npm run -s token -- dba-agent) pgbench ... "host=127.0.0.1 port=${stack.ingressPort} dbname=scratch user=dba-agent sslmode=require"`,
   },
   direct: {
-    conninfo: (app) => `host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway sslmode=require application_name=${app}`,
+    conninfo: (app) =>
+      `host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway sslmode=require application_name=${app}`,
     password: targetPassword,
     shown: `PGPASSWORD=<target password> pgbench ... "host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway sslmode=require"`,
   },
   pgbouncer: {
-    conninfo: (app) => `host=127.0.0.1 port=${stack.bouncerPort} dbname=scratch user=agentgate_gateway sslmode=disable application_name=${app}`,
+    conninfo: (app) =>
+      `host=127.0.0.1 port=${stack.bouncerPort} dbname=scratch user=agentgate_gateway sslmode=disable application_name=${app}`,
     password: '',
     shown: `pgbench ... "host=127.0.0.1 port=${stack.bouncerPort} dbname=scratch user=agentgate_gateway"`,
   },
@@ -58,7 +60,9 @@ function pgbench(path: Path, args: string[], app: string, cwd?: string): Promise
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`pgbench ${args.join(' ')} via ${path} failed:\n${out.slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolvePromise(out) : reject(new Error(`pgbench ${args.join(' ')} via ${path} failed:\n${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -67,28 +71,34 @@ function pgbench(path: Path, args: string[], app: string, cwd?: string): Promise
 function startPgBouncer(): () => void {
   const dir = mkdtempSync(join(tmpdir(), 'ag-pgbouncer-'));
   chmodSync(dir, 0o755);
-  writeFileSync(join(dir, 'pgbouncer.ini'), [
-    '[databases]',
-    `scratch = host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway password=${targetPassword}`,
-    '[pgbouncer]',
-    `listen_addr = 127.0.0.1`,
-    `listen_port = ${stack.bouncerPort}`,
-    // The baseline is a plain proxy: no client auth, session pooling (prepared statements work).
-    'auth_type = trust',
-    `auth_file = ${join(dir, 'users.txt')}`,
-    'pool_mode = session',
-    'max_client_conn = 200',
-    'default_pool_size = 40',
-    'server_tls_sslmode = require',
-    `logfile = ${join(dir, 'pgbouncer.log')}`,
-    `pidfile = ${join(dir, 'pgbouncer.pid')}`,
-    '',
-  ].join('\n'), { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `scratch = host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway password=${targetPassword}`,
+      '[pgbouncer]',
+      `listen_addr = 127.0.0.1`,
+      `listen_port = ${stack.bouncerPort}`,
+      // The baseline is a plain proxy: no client auth, session pooling (prepared statements work).
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'users.txt')}`,
+      'pool_mode = session',
+      'max_client_conn = 200',
+      'default_pool_size = 40',
+      'server_tls_sslmode = require',
+      `logfile = ${join(dir, 'pgbouncer.log')}`,
+      `pidfile = ${join(dir, 'pgbouncer.pid')}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   writeFileSync(join(dir, 'users.txt'), '"agentgate_gateway" ""\n', { mode: 0o600 });
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync('chown', ['-R', 'postgres', dir]);
   // PgBouncer refuses to run as root.
-  const command = asRoot ? ['runuser', '-u', 'postgres', '--', 'pgbouncer', '-d', join(dir, 'pgbouncer.ini')] : ['pgbouncer', '-d', join(dir, 'pgbouncer.ini')];
+  const command = asRoot
+    ? ['runuser', '-u', 'postgres', '--', 'pgbouncer', '-d', join(dir, 'pgbouncer.ini')]
+    : ['pgbouncer', '-d', join(dir, 'pgbouncer.ini')];
   execFileSync(command[0]!, command.slice(1));
   for (let i = 0; i < 50; i++) {
     if (spawnSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(stack.bouncerPort)]).status === 0) break;
@@ -111,7 +121,8 @@ function startPgBouncer(): () => void {
 function stackPids(): Record<string, number> {
   const out: Record<string, number> = {};
   const runDir = join(ROOT, '.stack/run');
-  for (const f of readdirSync(runDir).filter((x) => x.endsWith('.pid'))) out[f.replace(/\.pid$/, '')] = Number(readFileSync(join(runDir, f), 'utf8'));
+  for (const f of readdirSync(runDir).filter((x) => x.endsWith('.pid')))
+    out[f.replace(/\.pid$/, '')] = Number(readFileSync(join(runDir, f), 'utf8'));
   return out;
 }
 
@@ -136,17 +147,42 @@ function targetBackendTicks(): number {
 
 // ------------------------------------------------------------------ the runs
 
-interface PgbenchResult { path: Path; workload: string; mode: string; clients: number; tps: number; latencyMs: number; failed: number; command: string }
+interface PgbenchResult {
+  path: Path;
+  workload: string;
+  mode: string;
+  clients: number;
+  tps: number;
+  latencyMs: number;
+  failed: number;
+  command: string;
+}
 
 async function runMatrix(): Promise<PgbenchResult[]> {
-  const workloads = quick ? [['select-only', '-S']] : [['select-only', '-S'], ['tpcb-like', '']];
+  const workloads = quick
+    ? [['select-only', '-S']]
+    : [
+        ['select-only', '-S'],
+        ['tpcb-like', ''],
+      ];
   const clientCounts = quick ? [1, 8] : [1, 8, 32];
   const results: PgbenchResult[] = [];
   for (const [workload, flag] of workloads) {
     for (const mode of ['prepared', 'simple']) {
       for (const clients of clientCounts) {
         for (const path of ['direct', 'pgbouncer', 'agentgate'] as Path[]) {
-          const args = ['-n', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), ...(flag ? [flag] : [])];
+          const args = [
+            '-n',
+            '-M',
+            mode,
+            '-c',
+            String(clients),
+            '-j',
+            String(Math.min(clients, 2)),
+            '-T',
+            String(seconds),
+            ...(flag ? [flag] : []),
+          ];
           const r = parsePgbench(await pgbench(path, args, `${runId}_${path}`));
           results.push({ path, workload: workload!, mode, clients, ...r, command: `${paths[path].shown.replace('...', args.join(' '))}` });
           log(`${workload} ${mode} c=${clients} ${path}: ${r.tps.toFixed(0)} tps, ${r.latencyMs} ms`);
@@ -157,11 +193,21 @@ async function runMatrix(): Promise<PgbenchResult[]> {
   return results;
 }
 
-interface LatencyResult { p50: number; p95: number; p99: number; count: number }
+interface LatencyResult {
+  p50: number;
+  p95: number;
+  p99: number;
+  count: number;
+}
 
 async function perStatementLatency(path: Path): Promise<LatencyResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ag-bench-log-'));
-  await pgbench(path, ['-n', '-S', '-M', 'prepared', '-c', '1', '-T', String(seconds), '-l', '--log-prefix', join(dir, 'tx')], `${runId}_lat_${path}`, dir);
+  await pgbench(
+    path,
+    ['-n', '-S', '-M', 'prepared', '-c', '1', '-T', String(seconds), '-l', '--log-prefix', join(dir, 'tx')],
+    `${runId}_lat_${path}`,
+    dir,
+  );
   const latenciesMs: number[] = [];
   for (const f of readdirSync(dir)) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
@@ -210,10 +256,17 @@ async function stageBreakdown(app: string): Promise<Record<string, LatencyResult
     stages[keys[1]!]!.push(e.upstreamUs / 1000);
     stages[keys[2]!]!.push((e.resp - e.req) / 1000);
   }
-  return Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { p50: quantile(v, 0.5), p95: quantile(v, 0.95), p99: quantile(v, 0.99), count: v.length }]));
+  return Object.fromEntries(
+    Object.entries(stages).map(([k, v]) => [k, { p50: quantile(v, 0.5), p95: quantile(v, 0.95), p99: quantile(v, 0.99), count: v.length }]),
+  );
 }
 
-async function throughputWithCpu(): Promise<{ statementsPerSecond: number; cpuPercent: Record<string, number>; command: string; projection: { eventsPerSecond: number; lagP99Ms: number } }> {
+async function throughputWithCpu(): Promise<{
+  statementsPerSecond: number;
+  cpuPercent: Record<string, number>;
+  command: string;
+  projection: { eventsPerSecond: number; lagP99Ms: number };
+}> {
   const clients = 32;
   const pids = stackPids();
   const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuTicks(p)]));
@@ -243,7 +296,10 @@ async function throughputWithCpu(): Promise<{ statementsPerSecond: number; cpuPe
     statementsPerSecond: r.tps,
     cpuPercent,
     command: paths.agentgate.shown.replace('...', args.join(' ')),
-    projection: { eventsPerSecond: Number(p?.n ?? 0) / Math.max(1, Number(p?.span_us ?? 1) / 1e6), lagP99Ms: Math.max(0, Number(p?.lag_us ?? 0) / 1000) },
+    projection: {
+      eventsPerSecond: Number(p?.n ?? 0) / Math.max(1, Number(p?.span_us ?? 1) / 1e6),
+      lagP99Ms: Math.max(0, Number(p?.lag_us ?? 0) / 1000),
+    },
   };
 }
 
@@ -251,16 +307,44 @@ async function policyDecisions(): Promise<{ rules: number; decisionsPerSecond: n
   const parser = await loadSqlParser();
   const base = minimalPolicy();
   const synthetic: PolicyRule[] = Array.from({ length: 50 - base.rules.length }, (_, i) => ({
-    id: `synthetic-${i}`, description: 'never matches', decision: 'deny',
+    id: `synthetic-${i}`,
+    description: 'never matches',
+    decision: 'deny',
     matches: (req) => req.classification.statementKinds.includes(`NoSuchStmt${i}`),
   }));
   const policy: PolicyState = { ...base, rules: [...synthetic, ...base.rules] };
   const sql = 'select id, name from public.customers where id = 42';
-  const request = chainEvent({
-    eventId: '00000000-0000-4000-8000-000000000001', eventType: 'RequestObserved', sessionId: 's', timeUs: 1, producer: 'bench', traceId: null,
-    actor: { subject: 'a', issuer: 'i', groups: ['agents'], actChain: [], tokenId: null, authMethod: 'none' },
-    payload: { requestId: 'r', protocol: 'postgres', connection: 'demo', detail: { kind: 'sql', text: sql, textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'], fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [], fullTextBytes: null, fullTextSha256: null, resolvedText: null } },
-  }, GENESIS) as AuditEventOf<'RequestObserved'>;
+  const request = chainEvent(
+    {
+      eventId: '00000000-0000-4000-8000-000000000001',
+      eventType: 'RequestObserved',
+      sessionId: 's',
+      timeUs: 1,
+      producer: 'bench',
+      traceId: null,
+      actor: { subject: 'a', issuer: 'i', groups: ['agents'], actChain: [], tokenId: null, authMethod: 'none' },
+      payload: {
+        requestId: 'r',
+        protocol: 'postgres',
+        connection: 'demo',
+        detail: {
+          kind: 'sql',
+          text: sql,
+          textMasked: false,
+          statementKind: 'SelectStmt',
+          statementKinds: ['SelectStmt'],
+          fingerprint: null,
+          messageFlow: 'simple',
+          preparedName: null,
+          parameters: [],
+          fullTextBytes: null,
+          fullTextSha256: null,
+          resolvedText: null,
+        },
+      },
+    },
+    GENESIS,
+  ) as AuditEventOf<'RequestObserved'>;
   const classification = parser.classify(sql);
   const n = quick ? 20_000 : 100_000;
   let t = performance.now();
@@ -311,19 +395,48 @@ async function main(): Promise<void> {
   const policy = await policyDecisions();
   const verificationsPerSecond = await tokenVerifications();
 
-  const results = { runId, started: started.toISOString(), quick, secondsPerRun: seconds, machine: { cpus: cpus().length, model: cpus()[0]?.model }, matrix, latency, stages, throughput, policy, verificationsPerSecond };
+  const results = {
+    runId,
+    started: started.toISOString(),
+    quick,
+    secondsPerRun: seconds,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model },
+    matrix,
+    latency,
+    stages,
+    throughput,
+    policy,
+    verificationsPerSecond,
+  };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const resultFile = join(ROOT, 'bench/results', `${started.toISOString().slice(0, 19).replace(/[:T]/g, '-')}${quick ? '-quick' : ''}.json`);
+  const resultFile = join(
+    ROOT,
+    'bench/results',
+    `${started.toISOString().slice(0, 19).replace(/[:T]/g, '-')}${quick ? '-quick' : ''}.json`,
+  );
   writeFileSync(resultFile, `${JSON.stringify(results, null, 2)}\n`);
 
   const find = (m: PgbenchResult, path: Path): PgbenchResult | undefined =>
     matrix.find((x) => x.path === path && x.workload === m.workload && x.mode === m.mode && x.clients === m.clients);
-  const matrixRows = matrix.filter((m) => m.path === 'agentgate').map((m) => {
-    const d = find(m, 'direct');
-    const b = find(m, 'pgbouncer');
-    return [m.workload, m.mode, m.clients, fmt(d?.tps ?? NaN, 0), fmt(b?.tps ?? NaN, 0), fmt(m.tps, 0), ratio(m.tps, d?.tps), ratio(m.tps, b?.tps),
-      fmt(d?.latencyMs ?? NaN, 2), fmt(m.latencyMs, 2), m.failed];
-  });
+  const matrixRows = matrix
+    .filter((m) => m.path === 'agentgate')
+    .map((m) => {
+      const d = find(m, 'direct');
+      const b = find(m, 'pgbouncer');
+      return [
+        m.workload,
+        m.mode,
+        m.clients,
+        fmt(d?.tps ?? NaN, 0),
+        fmt(b?.tps ?? NaN, 0),
+        fmt(m.tps, 0),
+        ratio(m.tps, d?.tps),
+        ratio(m.tps, b?.tps),
+        fmt(d?.latencyMs ?? NaN, 2),
+        fmt(m.latencyMs, 2),
+        m.failed,
+      ];
+    });
   const addedP = (q: 'p50' | 'p95' | 'p99'): string => fmt(latency.agentgate[q] - latency.direct[q], 2);
   const md = [
     `## Run ${results.started} (${quick ? 'quick' : 'full'}, ${seconds} s per pgbench run, ${results.machine.cpus} cores: ${results.machine.model})`,
@@ -332,36 +445,82 @@ async function main(): Promise<void> {
     '',
     '### pgbench: agentgate vs direct vs PgBouncer (same run)',
     '',
-    table(['workload', '-M', 'clients', 'direct tps', 'PgBouncer tps', 'agentgate tps', 'agentgate/direct', 'agentgate/PgBouncer', 'direct ms', 'agentgate ms', 'failed'], matrixRows),
+    table(
+      [
+        'workload',
+        '-M',
+        'clients',
+        'direct tps',
+        'PgBouncer tps',
+        'agentgate tps',
+        'agentgate/direct',
+        'agentgate/PgBouncer',
+        'direct ms',
+        'agentgate ms',
+        'failed',
+      ],
+      matrixRows,
+    ),
     '',
-    `Commands: ${[...new Set(matrix.map((m) => m.command.replace(/-c \d+ -j \d+/, '-c N -j J').replace(/-M \w+/, '-M MODE').replace(/ -S/, ' [-S]')))].map((c) => `\`${c}\``).join('; ')}.`,
+    `Commands: ${[
+      ...new Set(
+        matrix.map((m) =>
+          m.command
+            .replace(/-c \d+ -j \d+/, '-c N -j J')
+            .replace(/-M \w+/, '-M MODE')
+            .replace(/ -S/, ' [-S]'),
+        ),
+      ),
+    ]
+      .map((c) => `\`${c}\``)
+      .join('; ')}.`,
     '',
     '### Added latency per audited statement, 1 client (`pgbench -S -M prepared -c 1 -l`, per-transaction log)',
     '',
-    table(['path', 'p50 ms', 'p95 ms', 'p99 ms', 'statements'], (['direct', 'pgbouncer', 'agentgate'] as Path[]).map((p) => [p, fmt(latency[p].p50, 2), fmt(latency[p].p95, 2), fmt(latency[p].p99, 2), latency[p].count])),
+    table(
+      ['path', 'p50 ms', 'p95 ms', 'p99 ms', 'statements'],
+      (['direct', 'pgbouncer', 'agentgate'] as Path[]).map((p) => [
+        p,
+        fmt(latency[p].p50, 2),
+        fmt(latency[p].p95, 2),
+        fmt(latency[p].p99, 2),
+        latency[p].count,
+      ]),
+    ),
     '',
     `Added by agentgate over direct: p50 ${addedP('p50')} ms, p95 ${addedP('p95')} ms, p99 ${addedP('p99')} ms (targets: p50 <= 2 ms, p99 <= 10 ms).`,
     '',
     'Stage breakdown from the timestamps carried in the events of that run (ClickHouse):',
     '',
-    table(['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'n'], Object.entries(stages).map(([k, v]) => [k, fmt(v.p50, 2), fmt(v.p95, 2), fmt(v.p99, 2), v.count])),
+    table(
+      ['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'n'],
+      Object.entries(stages).map(([k, v]) => [k, fmt(v.p50, 2), fmt(v.p95, 2), fmt(v.p99, 2), v.count]),
+    ),
     '',
     '### Throughput at 32 clients, with CPU per process',
     '',
     `\`${throughput.command}\`: **${fmt(throughput.statementsPerSecond, 0)} audited statements/s** (target >= 5,000).`,
     '',
-    table(['process', 'CPU % (100 = one core)'], Object.entries(throughput.cpuPercent).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v])),
+    table(
+      ['process', 'CPU % (100 = one core)'],
+      Object.entries(throughput.cpuPercent)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, v]),
+    ),
     '',
     `Projection under that load: ${fmt(throughput.projection.eventsPerSecond, 0)} events/s into ClickHouse, lag p99 ${fmt(throughput.projection.lagP99Ms, 0)} ms (projected_at has one-second resolution on ClickHouse 18.16; target < 2 s).`,
     '',
     '### Micro-benchmarks (in process)',
     '',
-    table(['what', 'result', 'how'], [
-      [`policy decisions/s, ${policy.rules}-rule policy`, fmt(policy.decisionsPerSecond, 0), 'decide() on a classified SELECT'],
-      ['parse + decide/s', fmt(policy.parseAndDecidePerSecond, 0), 'libpg-query classify + decide()'],
-      ['token verifications/s (cached JWKS)', fmt(verificationsPerSecond, 0), 'libs/identity verify() of a dev-IdP ES256 token'],
-      ['masking cells/s', 'not measured', 'masking is not built yet (roadmap)'],
-    ]),
+    table(
+      ['what', 'result', 'how'],
+      [
+        [`policy decisions/s, ${policy.rules}-rule policy`, fmt(policy.decisionsPerSecond, 0), 'decide() on a classified SELECT'],
+        ['parse + decide/s', fmt(policy.parseAndDecidePerSecond, 0), 'libpg-query classify + decide()'],
+        ['token verifications/s (cached JWKS)', fmt(verificationsPerSecond, 0), 'libs/identity verify() of a dev-IdP ES256 token'],
+        ['masking cells/s', 'not measured', 'masking is not built yet (roadmap)'],
+      ],
+    ),
     '',
   ].join('\n');
   const docFile = join(ROOT, 'docs/benchmarks.md');

@@ -17,6 +17,7 @@ test('ratios and tables', () => {
 });
 
 test('pgbench output is parsed', () => {
-  const out = 'number of transactions actually processed: 1200\nnumber of failed transactions: 0 (0.000%)\nlatency average = 2.500 ms\ntps = 400.123 (without initial connection time)\n';
+  const out =
+    'number of transactions actually processed: 1200\nnumber of failed transactions: 0 (0.000%)\nlatency average = 2.500 ms\ntps = 400.123 (without initial connection time)\n';
   assert.deepEqual(parsePgbench(out), { tps: 400.123, latencyMs: 2.5, failed: 0, processed: 1200 });
 });

@@ -46,7 +46,7 @@ test('a client that never finishes its startup is cut off', async () => {
   assert.equal(answer.length, 0);
 });
 
-test('a password message over PostgreSQL\'s 65535-byte limit is refused as a token too large (28P01) before it is read', async () => {
+test("a password message over PostgreSQL's 65535-byte limit is refused as a token too large (28P01) before it is read", async () => {
   const startup = Buffer.concat([Buffer.from('user\0demo-agent\0database\0demo\0\0')]);
   const header = Buffer.alloc(8);
   header.writeInt32BE(8 + startup.length, 0);
@@ -62,7 +62,7 @@ test('a password message over PostgreSQL\'s 65535-byte limit is refused as a tok
 
 test('after a storm of malformed connections the gateway still serves', async () => {
   for (let i = 0; i < 50; i++) {
-    const junk = Buffer.alloc(1 + (i * 7) % 64, i);
+    const junk = Buffer.alloc(1 + ((i * 7) % 64), i);
     await exchange(junk, true).catch(() => Buffer.alloc(0));
   }
   const result = await psql(['-tA', '-c', 'select 1'], { applicationName: uniqueMarker('e2e_after_storm') });

@@ -15,7 +15,11 @@ after(() => ch.close());
 
 const BIN = join(ROOT, 'services/cli/bin/agentgate.js');
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the CLI; AGENTGATE_TOKEN is exactly what `tokenValue` says (never inherited). */
 function agentgate(args: string[], tokenValue?: string, extraEnv: Record<string, string> = {}): Run {
@@ -33,10 +37,14 @@ function json<T>(r: Run): T {
 }
 
 /** A live session through the gateway, identified by its session id in the audit log. */
-async function openSession(prefix: string): Promise<{ client: pg.Client; sessionId: string; ended: Promise<{ code?: string; message: string }> }> {
+async function openSession(
+  prefix: string,
+): Promise<{ client: pg.Client; sessionId: string; ended: Promise<{ code?: string; message: string }> }> {
   const app = uniqueMarker(prefix);
   const client = new pg.Client(pgConfig({ applicationName: app }));
-  const ended = new Promise<{ code?: string; message: string }>((resolve) => client.on('error', (e) => resolve(e as { code?: string; message: string })));
+  const ended = new Promise<{ code?: string; message: string }>((resolve) =>
+    client.on('error', (e) => resolve(e as { code?: string; message: string })),
+  );
   await client.connect();
   await client.query('select 1');
   const sessionId = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app), 10_000);
@@ -61,13 +69,21 @@ test('token: stdout is the token alone; --json describes it', () => {
 });
 
 test('whoami --json: the verified subject, groups, delegation chain and admin flag', () => {
-  const delegated = json<{ subject: string; issuer: string; groups: string[]; act_chain: { subject: string }[]; expires_at: string; admin: boolean }>(
-    agentgate(['whoami', '--json'], token('dba-agent', ['--on-behalf-of', 'alice', '--via', 'planner'])),
-  );
+  const delegated = json<{
+    subject: string;
+    issuer: string;
+    groups: string[];
+    act_chain: { subject: string }[];
+    expires_at: string;
+    admin: boolean;
+  }>(agentgate(['whoami', '--json'], token('dba-agent', ['--on-behalf-of', 'alice', '--via', 'planner'])));
   assert.equal(delegated.subject, 'alice');
   assert.equal(delegated.issuer, stack.idpIssuer);
   assert.deepEqual(delegated.groups, ['dba-agents']);
-  assert.deepEqual(delegated.act_chain.map((l) => l.subject), ['alice', 'planner', 'dba-agent']);
+  assert.deepEqual(
+    delegated.act_chain.map((l) => l.subject),
+    ['alice', 'planner', 'dba-agent'],
+  );
   assert.ok(Date.parse(delegated.expires_at) > Date.now());
   assert.equal(delegated.admin, false);
   assert.equal(json<{ admin: boolean }>(agentgate(['whoami', '--json'], token('erin'))).admin, true);
@@ -79,9 +95,16 @@ test('whoami --json: the verified subject, groups, delegation chain and admin fl
 });
 
 test('connections --json: the catalog, what the caller may use, and no credential reference', () => {
-  const doc = json<{ caller: { subject: string }; connections: { name: string; target: { port: number; database: string }; allowed_groups: string[]; credential: string; may_use: boolean }[] }>(
-    agentgate(['connections', '--json'], token('demo-agent')),
-  );
+  const doc = json<{
+    caller: { subject: string };
+    connections: {
+      name: string;
+      target: { port: number; database: string };
+      allowed_groups: string[];
+      credential: string;
+      may_use: boolean;
+    }[];
+  }>(agentgate(['connections', '--json'], token('demo-agent')));
   assert.equal(doc.caller.subject, 'demo-agent');
   const byName = new Map(doc.connections.map((c) => [c.name, c]));
   assert.equal(byName.get('demo')?.may_use, true);
@@ -98,16 +121,27 @@ test('connections --json: the catalog, what the caller may use, and no credentia
 test('sessions and verify-chain --json see a live session; verify-chain of an unknown session exits 3, never 0', async () => {
   const { client, sessionId } = await openSession('e2e_cli_sessions');
   try {
-    const listed = await eventually(async () => {
-      const doc = json<{ sessions: { session_id: string; subject: string; connection: string; requests: number; state: string }[] }>(agentgate(['sessions', '--limit', '500', '--json']));
-      return doc.sessions.find((s) => s.session_id === sessionId);
-    }, 10_000, 500);
+    const listed = await eventually(
+      async () => {
+        const doc = json<{ sessions: { session_id: string; subject: string; connection: string; requests: number; state: string }[] }>(
+          agentgate(['sessions', '--limit', '500', '--json']),
+        );
+        return doc.sessions.find((s) => s.session_id === sessionId);
+      },
+      10_000,
+      500,
+    );
     assert.equal(listed.subject, 'demo-agent');
     assert.equal(listed.connection, 'demo');
     assert.equal(listed.state, 'open');
 
-    const report = json<{ checked: number; verified: number; broken: unknown[]; ok: boolean; scope: { session: string } }>(agentgate(['verify-chain', '--session', sessionId, '--json']));
-    assert.deepEqual({ checked: report.checked, verified: report.verified, broken: report.broken, ok: report.ok }, { checked: 1, verified: 1, broken: [], ok: true });
+    const report = json<{ checked: number; verified: number; broken: unknown[]; ok: boolean; scope: { session: string } }>(
+      agentgate(['verify-chain', '--session', sessionId, '--json']),
+    );
+    assert.deepEqual(
+      { checked: report.checked, verified: report.verified, broken: report.broken, ok: report.ok },
+      { checked: 1, verified: 1, broken: [], ok: true },
+    );
     assert.equal(report.scope.session, sessionId);
     const text = agentgate(['verify-chain', '--session', sessionId]);
     assert.equal(text.status, 0);
@@ -145,7 +179,10 @@ test('kill: refused without a token and for a non-admin; an admin ends the sessi
       agentgate(['kill', '--session', sessionId, '--reason', reason, '--json'], token('erin')),
     );
     assert.deepEqual(killed, { session_id: sessionId, requested_by: 'erin', kill_sent: true, closed: true, outcome: 'killed' });
-    const error = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the client saw no kill within 5 s')), 5000))]);
+    const error = await Promise.race([
+      ended,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the client saw no kill within 5 s')), 5000)),
+    ]);
     assert.equal(error.code, '57P01');
   } finally {
     await client.end().catch(() => {});
@@ -160,10 +197,17 @@ test('kill: refused without a token and for a non-admin; an admin ends the sessi
               WHERE event_type = 'SessionKillRequested' AND request_id = ${quoteString(sessionId)}`,
       format: 'JSONEachRow',
     });
-    const list = await r.json<{ actor_subject: string; actor_issuer: string; actor_groups: string[]; token_id: string; payload_json: string; canonical_text: string }>();
+    const list = await r.json<{
+      actor_subject: string;
+      actor_issuer: string;
+      actor_groups: string[];
+      token_id: string;
+      payload_json: string;
+      canonical_text: string;
+    }>();
     return list.length > 0 ? list : undefined;
   }, 10_000);
-  assert.equal(rows.length, 1, 'only the admin\'s request was published');
+  assert.equal(rows.length, 1, "only the admin's request was published");
   const [row] = rows;
   assert.equal(row!.actor_subject, 'erin');
   assert.equal(row!.actor_issuer, stack.idpIssuer);
@@ -188,10 +232,26 @@ test('a component that is down is named, with a pointer to npm run status, and n
   const erin = token('erin');
   const someSession = '00000000-0000-4000-8000-00000000beef';
   const cases: { what: string; run: () => Run; message: RegExp }[] = [
-    { what: 'ClickHouse', run: () => agentgate(['sessions'], undefined, { AG_CLICKHOUSE_URL: closed }), message: /ClickHouse at http:\/\/127\.0\.0\.1:9 is unreachable/ },
-    { what: 'development IdP', run: () => agentgate(['token', 'demo-agent'], undefined, { AG_DEV_IDP_ISSUER: closed }), message: /The development IdP at .* is unreachable/ },
-    { what: 'schema registry', run: () => agentgate(['kill', '--session', someSession], erin, { AG_REGISTRY_URL: closed }), message: /The schema registry at .* is unreachable/ },
-    { what: 'Kafka', run: () => agentgate(['kill', '--session', someSession], erin, { AG_KAFKA_BROKERS: '127.0.0.1:9' }), message: /Kafka at 127\.0\.0\.1:9 is unreachable/ },
+    {
+      what: 'ClickHouse',
+      run: () => agentgate(['sessions'], undefined, { AG_CLICKHOUSE_URL: closed }),
+      message: /ClickHouse at http:\/\/127\.0\.0\.1:9 is unreachable/,
+    },
+    {
+      what: 'development IdP',
+      run: () => agentgate(['token', 'demo-agent'], undefined, { AG_DEV_IDP_ISSUER: closed }),
+      message: /The development IdP at .* is unreachable/,
+    },
+    {
+      what: 'schema registry',
+      run: () => agentgate(['kill', '--session', someSession], erin, { AG_REGISTRY_URL: closed }),
+      message: /The schema registry at .* is unreachable/,
+    },
+    {
+      what: 'Kafka',
+      run: () => agentgate(['kill', '--session', someSession], erin, { AG_KAFKA_BROKERS: '127.0.0.1:9' }),
+      message: /Kafka at 127\.0\.0\.1:9 is unreachable/,
+    },
   ];
   for (const { what, run, message } of cases) {
     const r = run();

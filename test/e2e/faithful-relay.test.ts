@@ -32,7 +32,7 @@ test('a statement_timeout passed in options cancels a long query (57014)', async
   assert.ok(Date.now() - started < 4000, 'cancelled by the timeout, not after the sleep');
 });
 
-test('search_path, TimeZone and DateStyle from options and top-level parameters are in effect; application_name is the agent\'s own', async () => {
+test("search_path, TimeZone and DateStyle from options and top-level parameters are in effect; application_name is the agent's own", async () => {
   const app = uniqueMarker('e2e_app');
   const config = {
     ...pgConfig({ applicationName: app }),
@@ -41,7 +41,8 @@ test('search_path, TimeZone and DateStyle from options and top-level parameters 
     idle_in_transaction_session_timeout: 54_321,
   };
   const settings = await withClient(config, async (client) => {
-    const r = await client.query(`select current_setting('search_path') as sp, current_setting('TimeZone') as tz, current_setting('DateStyle') as ds,
+    const r =
+      await client.query(`select current_setting('search_path') as sp, current_setting('TimeZone') as tz, current_setting('DateStyle') as ds,
       current_setting('statement_timeout') as st, current_setting('idle_in_transaction_session_timeout') as it,
       (select application_name from pg_stat_activity where pid = pg_backend_pid()) as app`);
     return r.rows[0] as Record<string, string>;
@@ -56,12 +57,17 @@ test('startup parameters are recorded in SessionOpened, and the session id is re
     const ch = clickhouse();
     try {
       const payload = await eventually(async () => {
-        const r = await ch.query({ query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events WHERE session_id = '${wire.sessionId}' AND event_type = 'SessionOpened'`, format: 'JSONEachRow' });
+        const r = await ch.query({
+          query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events WHERE session_id = '${wire.sessionId}' AND event_type = 'SessionOpened'`,
+          format: 'JSONEachRow',
+        });
         const [row] = await r.json<{ payload_json: string }>();
         return row ? (JSON.parse(row.payload_json) as { startupParameters: { name: string; value: string }[] }) : undefined;
       }, 15_000);
       assert.deepEqual(payload.startupParameters, [
-        { name: 'application_name', value: 'e2e_recorded' }, { name: 'options', value: '-c search_path=public' }, { name: 'client_encoding', value: 'UTF8' },
+        { name: 'application_name', value: 'e2e_recorded' },
+        { name: 'options', value: '-c search_path=public' },
+        { name: 'client_encoding', value: 'UTF8' },
       ]);
     } finally {
       await ch.close();
@@ -80,7 +86,12 @@ test('a parameter that would change the target role is refused with 0A000, never
 
 async function terminateFromAnotherSession(app: string, wantActive: boolean): Promise<void> {
   const state = wantActive ? "and state = 'active'" : '';
-  await eventually(async () => (targetQuery(`select count(*) from pg_stat_activity where application_name = '${app}' ${state}`) === '1' ? true : undefined), 5000, 50);
+  await eventually(
+    async () =>
+      targetQuery(`select count(*) from pg_stat_activity where application_name = '${app}' ${state}`) === '1' ? true : undefined,
+    5000,
+    50,
+  );
   assert.equal(targetQuery(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = '${app}'`), 't');
 }
 
@@ -90,7 +101,9 @@ for (const flow of ['idle', 'simple', 'extended'] as const) {
     const wire = await openWire({ application_name: app });
     if (flow === 'simple') wire.send(serialize.query('select pg_sleep(30)'));
     if (flow === 'extended') {
-      wire.send(Buffer.concat([serialize.parse({ text: 'select pg_sleep(30)' }), serialize.bind({}), serialize.execute({}), serialize.sync()]));
+      wire.send(
+        Buffer.concat([serialize.parse({ text: 'select pg_sleep(30)' }), serialize.bind({}), serialize.execute({}), serialize.sync()]),
+      );
     }
     await terminateFromAnotherSession(app, flow !== 'idle');
     await Promise.race([wire.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not closed within 5 s')), 5000))]);
@@ -114,11 +127,22 @@ function connectThenEnd(config: Record<string, unknown>): { status: number | nul
 test('connect-then-end (a Terminate before the startup message) behaves as it does directly, and does not crash the client', () => {
   for (const ssl of [false, true]) {
     const tls = ssl ? { ssl: { ca: readFileSync(stack.caFile, 'utf8'), servername: 'localhost' } } : { ssl: false };
-    const direct = connectThenEnd({ host: '127.0.0.1', port: stack.targetPort, database: 'demo', user: 'agentgate_admin', password: targetAdminPassword(), ...tls });
+    const direct = connectThenEnd({
+      host: '127.0.0.1',
+      port: stack.targetPort,
+      database: 'demo',
+      user: 'agentgate_admin',
+      password: targetAdminPassword(),
+      ...tls,
+    });
     const gateway = connectThenEnd({ ...pgConfig({ applicationName: 'e2e_connect_end', password: token('demo-agent') }), ...tls });
     assert.equal(direct.status, 0, `direct, ssl=${ssl}: ${direct.stderr}`);
     assert.match(direct.stdout, /survived/);
-    assert.deepEqual({ status: gateway.status, stdout: gateway.stdout }, { status: direct.status, stdout: direct.stdout }, `ssl=${ssl}: ${gateway.stderr}`);
+    assert.deepEqual(
+      { status: gateway.status, stdout: gateway.stdout },
+      { status: direct.status, stdout: direct.stdout },
+      `ssl=${ssl}: ${gateway.stderr}`,
+    );
   }
 });
 
@@ -141,7 +165,10 @@ test('a statement longer than the gateway parses is refused with 54000 before it
   const ran = (): boolean => targetQuery(`select count(*) from pg_class where relname = '${table}'`) === '1';
   await withClient(pgConfig({ applicationName: uniqueMarker('e2e_long_sql') }), async (client) => {
     const long = `create temp table ${table} as select '${'q'.repeat(2 * MiB)}' as x`;
-    await assert.rejects(client.query(long), (err: { code?: string; message: string }) => err.code === '54000' && /AG_PG_MAX_PARSED_SQL_BYTES/.test(err.message));
+    await assert.rejects(
+      client.query(long),
+      (err: { code?: string; message: string }) => err.code === '54000' && /AG_PG_MAX_PARSED_SQL_BYTES/.test(err.message),
+    );
     await assert.rejects(client.query({ text: long, values: [] }), (err: { code?: string }) => err.code === '54000');
     assert.equal(ran(), false, 'the target never ran the statement');
     assert.deepEqual((await client.query('select 1 as one')).rows, [{ one: 1 }]);
@@ -179,7 +206,9 @@ test(`1 GiB of CopyData sent while the target sleeps grows the ingress by less t
     clearInterval(sampler);
     assert.deepEqual(errorCodes(wire.frames), []);
     const growth = peak - before;
-    console.log(`1 GiB of CopyData: ingress RSS ${Math.round(before / MiB)} MiB before, peak ${Math.round(peak / MiB)} MiB, ${Math.round(ingressRssBytes() / MiB)} MiB after`);
+    console.log(
+      `1 GiB of CopyData: ingress RSS ${Math.round(before / MiB)} MiB before, peak ${Math.round(peak / MiB)} MiB, ${Math.round(ingressRssBytes() / MiB)} MiB after`,
+    );
     assert.ok(growth < COPY_RSS_GROWTH_LIMIT, `ingress RSS grew by ${Math.round(growth / MiB)} MiB (from ${Math.round(before / MiB)} MiB)`);
   } finally {
     wire.socket.destroy();

@@ -92,22 +92,26 @@ function mutateOnce(rand: Rand, b: Buffer): Buffer {
     case 0: // bit flips
       for (let n = 1 + below(rand, 4); n > 0; n--) out[below(rand, out.length)]! ^= 1 << below(rand, 8);
       return out;
-    case 1: { // insert random bytes
+    case 1: {
+      // insert random bytes
       const at = below(rand, b.length + 1);
       return Buffer.concat([b.subarray(0, at), randomBytes(rand, 1 + below(rand, 16)), b.subarray(at)]);
     }
-    case 2: { // delete a range
+    case 2: {
+      // delete a range
       const at = below(rand, b.length);
       return Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + below(rand, 16))]);
     }
-    case 3: { // overwrite an int32 anywhere, often a length word, with an edge value
+    case 3: {
+      // overwrite an int32 anywhere, often a length word, with an edge value
       if (b.length < 4) return out;
       out.writeInt32BE(pick(rand, EDGE_LENGTHS) | 0, below(rand, b.length - 3));
       return out;
     }
     case 4: // truncate
       return b.subarray(0, below(rand, b.length));
-    case 5: { // splice in the tail of another golden stream
+    case 5: {
+      // splice in the tail of another golden stream
       const other = pick(rand, [...STARTUPS, ...ANY_TYPED]);
       return Buffer.concat([b.subarray(0, below(rand, b.length + 1)), other.subarray(below(rand, other.length))]);
     }
@@ -133,7 +137,11 @@ function cstrings(pairs: [string, string][]): Buffer {
 
 /** A well-formed login as demo-agent: StartupMessage, then the token as the password. */
 function login(applicationName: string, accessToken: string): Buffer {
-  const body = cstrings([['user', 'demo-agent'], ['database', 'demo'], ['application_name', applicationName]]);
+  const body = cstrings([
+    ['user', 'demo-agent'],
+    ['database', 'demo'],
+    ['application_name', applicationName],
+  ]);
   const startup = Buffer.alloc(8);
   startup.writeInt32BE(8 + body.length, 0);
   startup.writeInt32BE(196608, 4);
@@ -166,12 +174,23 @@ function plan(i: number, login: Buffer): Plan {
   } else {
     const startup = pick(rand, STARTUPS);
     switch (below(rand, 6)) {
-      case 0: source = startup; break;
-      case 1: source = Buffer.concat([startup, MD5_PASSWORD, ...typed(rand, ANY_TYPED)]); break;
-      case 2: source = Buffer.concat([SSL_REQUEST, startup]); break;
-      case 3: source = Buffer.concat([GSSENC_REQUEST, startup, ...typed(rand, ANY_TYPED)]); break;
-      case 4: source = CANCEL_REQUEST; break;
-      default: source = Buffer.concat([startup, ...typed(rand, ANY_TYPED)]);
+      case 0:
+        source = startup;
+        break;
+      case 1:
+        source = Buffer.concat([startup, MD5_PASSWORD, ...typed(rand, ANY_TYPED)]);
+        break;
+      case 2:
+        source = Buffer.concat([SSL_REQUEST, startup]);
+        break;
+      case 3:
+        source = Buffer.concat([GSSENC_REQUEST, startup, ...typed(rand, ANY_TYPED)]);
+        break;
+      case 4:
+        source = CANCEL_REQUEST;
+        break;
+      default:
+        source = Buffer.concat([startup, ...typed(rand, ANY_TYPED)]);
     }
     if (rand() < HOLD_SHARE) mode = 'hold';
   }
@@ -181,13 +200,17 @@ function plan(i: number, login: Buffer): Plan {
   const cuts = new Set<number>();
   for (let n = below(rand, 5); n > 0; n--) cuts.add(1 + below(rand, Math.max(1, total - 1)));
   const chunks = [...cuts].filter((c) => c < total).sort((a, b) => a - b);
-  const delaysMs = chunks.map(() => below(rand, 4) === 0 ? below(rand, 20) : 0);
+  const delaysMs = chunks.map(() => (below(rand, 4) === 0 ? below(rand, 20) : 0));
   return { prefix, fuzzed, mode, chunks, delaysMs, lingerMs: mode === 'linger' ? below(rand, 300) : 0 };
 }
 
 type Ending = 'server-closed' | 'tls-offered' | 'hang' | 'refused';
 
-interface Result { ending: Ending; answered: boolean; resetByServer: boolean }
+interface Result {
+  ending: Ending;
+  answered: boolean;
+  resetByServer: boolean;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -279,7 +302,9 @@ function ingressLogTail(lines: number): string {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-test(`${CONNECTIONS} fuzzed connections to the live ingress (seed ${SEED}): no crash, hang or leak`, { timeout: 60_000 + CONNECTIONS * 200 }, async () => {
+test(`${CONNECTIONS} fuzzed connections to the live ingress (seed ${SEED}): no crash, hang or leak`, {
+  timeout: 60_000 + CONNECTIONS * 200,
+}, async () => {
   const pidBefore = ingressPid();
   assert.ok(alive(pidBefore), `ingress pid ${pidBefore} from ${PID_FILE} is not running`);
   const sessionsBefore = await sessionsActive();
@@ -307,7 +332,9 @@ test(`${CONNECTIONS} fuzzed connections to the live ingress (seed ${SEED}): no c
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const elapsed = Date.now() - started;
-  console.log(`live fuzz: ${CONNECTIONS} connections in ${elapsed} ms (seed ${SEED}): ${JSON.stringify(Object.fromEntries([...counts].sort()))}`);
+  console.log(
+    `live fuzz: ${CONNECTIONS} connections in ${elapsed} ms (seed ${SEED}): ${JSON.stringify(Object.fromEntries([...counts].sort()))}`,
+  );
 
   // The fuzzed sessions' upstreams: the gateway's connections that carry the marker (whole,
   // since it is far shorter than the 63 bytes PostgreSQL keeps).

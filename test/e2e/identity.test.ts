@@ -17,7 +17,11 @@ import { sessionEvents, sessionIdFor } from '../support/audit.js';
 const ch = clickhouse();
 after(() => ch.close());
 
-interface PgError { code?: string; detail?: string; message: string }
+interface PgError {
+  code?: string;
+  detail?: string;
+  message: string;
+}
 
 async function connectError(options: { password: string; database?: string; applicationName: string }): Promise<PgError | undefined> {
   const client = new pg.Client(pgConfig(options));
@@ -76,7 +80,12 @@ function b64url(value: object | string): string {
 }
 
 /** Asserts the attempt is refused with its code; returns its marker for the target check. */
-async function expectRefused(name: string, password: string, code: string, options: { database?: string; sqlstate?: string } = {}): Promise<{ name: string; app: string }> {
+async function expectRefused(
+  name: string,
+  password: string,
+  code: string,
+  options: { database?: string; sqlstate?: string } = {},
+): Promise<{ name: string; app: string }> {
   const app = attemptMarker();
   const error = await connectError({ password, applicationName: app, ...(options.database ? { database: options.database } : {}) });
   assert.ok(error, `${name}: the connection must be refused`);
@@ -86,9 +95,17 @@ async function expectRefused(name: string, password: string, code: string, optio
 }
 
 test('the README quick start works as written', () => {
-  const r = spawnSync('bash', ['-c', 'PGPASSWORD=$(npm run -s token -- demo-agent) psql "host=127.0.0.1 port=15432 dbname=demo user=demo-agent sslmode=require" -tAc "select 1"'], {
-    cwd: ROOT, encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      'PGPASSWORD=$(npm run -s token -- demo-agent) psql "host=127.0.0.1 port=15432 dbname=demo user=demo-agent sslmode=require" -tAc "select 1"',
+    ],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), '1');
 });
@@ -100,7 +117,13 @@ test('attack suite: every forged or unfit token is refused with its own code and
   const { kid } = idpSigningKey();
   const publicJwks = await (await fetch(`${stack.idpIssuer}/jwks`).catch(() => fetch(`${stack.idpIssuer}/.well-known/jwks.json`))).text();
 
-  attempts.push(await expectRefused('alg_none', `${b64url({ alg: 'none', typ: 'JWT', kid })}.${b64url({ iss: stack.idpIssuer, aud: 'agentgate', sub: 'demo-agent', groups: ['agents'], exp: now + 600, iat: now })}.`, 'AG_ERR_TOKEN_ALG_NOT_ALLOWED'));
+  attempts.push(
+    await expectRefused(
+      'alg_none',
+      `${b64url({ alg: 'none', typ: 'JWT', kid })}.${b64url({ iss: stack.idpIssuer, aud: 'agentgate', sub: 'demo-agent', groups: ['agents'], exp: now + 600, iat: now })}.`,
+      'AG_ERR_TOKEN_ALG_NOT_ALLOWED',
+    ),
+  );
 
   const { createHmac } = await import('node:crypto');
   const hsInput = `${b64url({ alg: 'HS256', typ: 'JWT', kid })}.${b64url({ iss: stack.idpIssuer, aud: 'agentgate', sub: 'demo-agent', groups: ['agents'], exp: now + 600, iat: now })}`;
@@ -115,7 +138,11 @@ test('attack suite: every forged or unfit token is refused with its own code and
   const stranger = await generateKeyPair('ES256');
   const unknownKid = await new SignJWT({ sub: 'demo-agent', groups: ['agents'] })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: uniqueMarker('kid') })
-    .setIssuer(stack.idpIssuer).setAudience('agentgate').setIssuedAt().setExpirationTime('10m').sign(stranger.privateKey);
+    .setIssuer(stack.idpIssuer)
+    .setAudience('agentgate')
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(stranger.privateKey);
   attempts.push(await expectRefused('unknown_kid', unknownKid, 'AG_ERR_TOKEN_KEY_UNKNOWN'));
 
   attempts.push(await expectRefused('malformed', 'this.is-not.a-jwt', 'AG_ERR_TOKEN_MALFORMED'));
@@ -124,7 +151,12 @@ test('attack suite: every forged or unfit token is refused with its own code and
   attempts.push(await expectRefused('one_mib', 'a'.repeat(1024 * 1024), 'AG_ERR_TOKEN_TOO_LARGE'));
   assert.ok(performance.now() - started < 2000, 'a 1 MiB token is refused promptly');
 
-  attempts.push(await expectRefused('forbidden_connection', token('report-agent'), 'AG_ERR_CONNECTION_FORBIDDEN', { database: 'scratch', sqlstate: '28000' }));
+  attempts.push(
+    await expectRefused('forbidden_connection', token('report-agent'), 'AG_ERR_CONNECTION_FORBIDDEN', {
+      database: 'scratch',
+      sqlstate: '28000',
+    }),
+  );
 
   // Control, after every attempt: a session that does reach the target shows up in its log
   // with a marker of the same shape, and once it has, anything the attempts caused is there too.
@@ -134,7 +166,11 @@ test('attack suite: every forged or unfit token is refused with its own code and
     const log = targetLogSince(logStart);
     return log.includes(control) ? log : undefined;
   }, 5000);
-  assert.deepEqual(attempts.filter((a) => seen.includes(a.app)).map((a) => a.name), [], 'attempts the target saw');
+  assert.deepEqual(
+    attempts.filter((a) => seen.includes(a.app)).map((a) => a.name),
+    [],
+    'attempts the target saw',
+  );
 });
 
 test('the gateway logs in to the target with its own credential over verified TLS', async () => {
@@ -149,7 +185,9 @@ test('the gateway logs in to the target with its own credential over verified TL
 });
 
 test('dba-agent may use scratch for real DDL', async () => {
-  const client = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_scratch'), database: 'scratch', password: token('dba-agent') }));
+  const client = new pg.Client(
+    pgConfig({ applicationName: uniqueMarker('e2e_scratch'), database: 'scratch', password: token('dba-agent') }),
+  );
   await client.connect();
   try {
     const table = uniqueMarker('t');
@@ -194,7 +232,9 @@ test('token expiry mid-session ends the session with a reconnect message', async
 test('an admin kill on the control topic ends a live session within 1 s, and the CLI does the same', async () => {
   const app = uniqueMarker('e2e_kill');
   const client = new pg.Client(pgConfig({ applicationName: app }));
-  const ended = new Promise<{ error: PgError; at: number }>((resolve) => client.on('error', (e) => resolve({ error: e as PgError, at: Date.now() })));
+  const ended = new Promise<{ error: PgError; at: number }>((resolve) =>
+    client.on('error', (e) => resolve({ error: e as PgError, at: Date.now() })),
+  );
   await client.connect();
   await client.query('select 1');
   const sessionId = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app), 5000);
@@ -204,15 +244,30 @@ test('an admin kill on the control topic ends a live session within 1 s, and the
   const kafka = new Kafka({ clientId: 'e2e-kill', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer();
   await producer.connect();
-  const command = chainEvent({
-    eventId: crypto.randomUUID(), eventType: 'SessionKillRequested', sessionId: crypto.randomUUID(), timeUs: Date.now() * 1000,
-    producer: 'e2e', traceId: null, actor: { subject: 'carol', issuer: 'e2e', groups: ['approvers'], actChain: [], tokenId: null, authMethod: 'none' },
-    payload: { targetSessionId: sessionId, reason: 'e2e kill', requestedBy: 'carol' },
-  }, GENESIS) as AuditEvent;
+  const command = chainEvent(
+    {
+      eventId: crypto.randomUUID(),
+      eventType: 'SessionKillRequested',
+      sessionId: crypto.randomUUID(),
+      timeUs: Date.now() * 1000,
+      producer: 'e2e',
+      traceId: null,
+      actor: { subject: 'carol', issuer: 'e2e', groups: ['approvers'], actChain: [], tokenId: null, authMethod: 'none' },
+      payload: { targetSessionId: sessionId, reason: 'e2e kill', requestedBy: 'carol' },
+    },
+    GENESIS,
+  ) as AuditEvent;
   const sentAt = Date.now();
-  await producer.send({ topic: topics.control, acks: -1, messages: [{ key: sessionId, value: await serde.encode(topics.control, command) }] });
+  await producer.send({
+    topic: topics.control,
+    acks: -1,
+    messages: [{ key: sessionId, value: await serde.encode(topics.control, command) }],
+  });
   await producer.disconnect();
-  const { error, at } = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not killed within 5 s')), 5000))]);
+  const { error, at } = await Promise.race([
+    ended,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not killed within 5 s')), 5000)),
+  ]);
   assert.ok(at - sentAt < 1000, `killed after ${at - sentAt} ms`);
   assert.equal(error.code, '57P01');
   await client.end().catch(() => {});
@@ -226,7 +281,9 @@ test('an admin kill on the control topic ends a live session within 1 s, and the
   const sessionId2 = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app2), 5000);
   // The CLI verifies who asks: an admin's token (erin is in gateway-admins), no self-declared name.
   const r = spawnSync('npx', ['agentgate', 'kill', '--session', sessionId2, '--reason', 'e2e'], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, AGENTGATE_TOKEN: token('erin') },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, AGENTGATE_TOKEN: token('erin') },
   });
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /closed \(killed\)/);
@@ -245,9 +302,18 @@ test('key rotation: a removed key is refused, the new key accepted without resta
   const after = token('demo-agent');
   assert.notEqual(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid, oldKid);
   // The gateway refetches the JWKS on an unknown kid (after its short cooldown).
-  await eventually(async () => ((await connectError({ password: after, applicationName: uniqueMarker('e2e_rot_after') })) === undefined ? true : undefined), 10_000, 500);
-  await eventually(async () => {
-    const e = await connectError({ password: before, applicationName: uniqueMarker('e2e_rot_removed') });
-    return e && /code=AG_ERR_TOKEN_KEY_REVOKED;/.test(e.detail ?? '') ? true : undefined;
-  }, 10_000, 500);
+  await eventually(
+    async () =>
+      (await connectError({ password: after, applicationName: uniqueMarker('e2e_rot_after') })) === undefined ? true : undefined,
+    10_000,
+    500,
+  );
+  await eventually(
+    async () => {
+      const e = await connectError({ password: before, applicationName: uniqueMarker('e2e_rot_removed') });
+      return e && /code=AG_ERR_TOKEN_KEY_REVOKED;/.test(e.detail ?? '') ? true : undefined;
+    },
+    10_000,
+    500,
+  );
 });

@@ -25,16 +25,21 @@ function output(r: { stdout: string; stderr: string }): string {
   return `\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
-before(() => {
-  const sources = Math.max(newestMtime(join(PROJECT, 'pom.xml')), newestMtime(join(PROJECT, 'src')));
-  if (existsSync(JAR) && statSync(JAR).mtimeMs >= sources) return;
-  // The first build fetches the driver and Maven plugins from Maven Central.
-  const r = spawnSync('mvn', ['-q', '-B', '-f', 'test/jdbc/pom.xml', 'package', '-DskipTests'], {
-    cwd: ROOT, encoding: 'utf8', timeout: FIVE_MINUTES,
-  });
-  assert.equal(r.status, 0, `mvn package failed (${r.error?.message ?? `exit ${r.status}`})${output(r)}`);
-  assert.ok(existsSync(JAR), `mvn package did not produce ${JAR}${output(r)}`);
-}, { timeout: FIVE_MINUTES + 10_000 });
+before(
+  () => {
+    const sources = Math.max(newestMtime(join(PROJECT, 'pom.xml')), newestMtime(join(PROJECT, 'src')));
+    if (existsSync(JAR) && statSync(JAR).mtimeMs >= sources) return;
+    // The first build fetches the driver and Maven plugins from Maven Central.
+    const r = spawnSync('mvn', ['-q', '-B', '-f', 'test/jdbc/pom.xml', 'package', '-DskipTests'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: FIVE_MINUTES,
+    });
+    assert.equal(r.status, 0, `mvn package failed (${r.error?.message ?? `exit ${r.status}`})${output(r)}`);
+    assert.ok(existsSync(JAR), `mvn package did not produce ${JAR}${output(r)}`);
+  },
+  { timeout: FIVE_MINUTES + 10_000 },
+);
 
 test('pgjdbc passes every extended-protocol check through the gateway', { timeout: FIVE_MINUTES + 10_000 }, () => {
   const url = `jdbc:postgresql://127.0.0.1:${stack.ingressPort}/demo?sslmode=verify-full&sslrootcert=${stack.caFile}&ApplicationName=e2e_jdbc`;
@@ -45,7 +50,11 @@ test('pgjdbc passes every extended-protocol check through the gateway', { timeou
     env: { ...process.env, AG_JDBC_URL: url, AG_JDBC_USER: 'demo-agent', AG_JDBC_PASSWORD: token('demo-agent') },
   });
   const lines = r.stdout.split('\n').filter((line) => line.length > 0);
-  assert.deepEqual(lines.filter((line) => !line.startsWith('ok ')), [], `checks failed${output(r)}`);
+  assert.deepEqual(
+    lines.filter((line) => !line.startsWith('ok ')),
+    [],
+    `checks failed${output(r)}`,
+  );
   for (const name of CHECKS) {
     assert.equal(lines.filter((line) => line.startsWith(`ok ${name} `)).length, 1, `no single ok line for ${name}${output(r)}`);
   }

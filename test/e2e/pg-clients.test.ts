@@ -25,9 +25,13 @@ function targetPassword(): string {
 /** psql straight to the target with the gateway's own login: the reference output. */
 function psqlDirect(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('psql', ['-X', `host=127.0.0.1 port=${stack.targetPort} dbname=demo user=agentgate_gateway sslmode=require`, ...args], {
-      env: { ...process.env, PGPASSWORD: targetPassword() },
-    });
+    const child = spawn(
+      'psql',
+      ['-X', `host=127.0.0.1 port=${stack.targetPort} dbname=demo user=agentgate_gateway sslmode=require`, ...args],
+      {
+        env: { ...process.env, PGPASSWORD: targetPassword() },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -49,25 +53,28 @@ test('psql: meta-commands, \\x, a failed transaction rolled back, \\copy both wa
   const dir = mkdtempSync(join(tmpdir(), 'ag-psql-'));
   const csv = join(dir, 'customers.csv');
   const script = join(dir, 'script.sql');
-  writeFileSync(script, [
-    '\\d public.customers',
-    '\\dt public.*',
-    '\\x on',
-    'select id, name, email from public.customers where id = 7;',
-    '\\x off',
-    'begin;',
-    'create temp table t_tx (id int);',
-    'insert into t_tx values (1);',
-    'select 1/0;',
-    'rollback;',
-    "select count(*) as after_rollback from pg_tables where tablename = 't_tx';",
-    `\\copy (select id, name from public.customers where id <= 25 order by id) to '${csv}' csv`,
-    'create temp table t_import (id bigint, name text);',
-    `\\copy t_import from '${csv}' csv`,
-    'select count(*), min(id), max(id) from t_import;',
-    'select 1 as one; select 2 as two; select count(*) from public.orders where status = \'paid\';',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    script,
+    [
+      '\\d public.customers',
+      '\\dt public.*',
+      '\\x on',
+      'select id, name, email from public.customers where id = 7;',
+      '\\x off',
+      'begin;',
+      'create temp table t_tx (id int);',
+      'insert into t_tx values (1);',
+      'select 1/0;',
+      'rollback;',
+      "select count(*) as after_rollback from pg_tables where tablename = 't_tx';",
+      `\\copy (select id, name from public.customers where id <= 25 order by id) to '${csv}' csv`,
+      'create temp table t_import (id bigint, name text);',
+      `\\copy t_import from '${csv}' csv`,
+      'select count(*), min(id), max(id) from t_import;',
+      "select 1 as one; select 2 as two; select count(*) from public.orders where status = 'paid';",
+      '',
+    ].join('\n'),
+  );
   const through = await psql(['-f', script], { applicationName: uniqueMarker('e2e_psql_script') });
   const direct = await psqlDirect(['-f', script]);
   assert.equal(through.stdout, direct.stdout);
@@ -86,17 +93,37 @@ test('node-postgres: prepared statements, binary results and transactions', asyn
       assert.equal(Number(r.rows[0].id), id);
     }
     // Results in the binary format: the same as a direct connection returns.
-    const query = { text: 'select id::int4 as id, amount, created_at, status from public.orders where id = any($1::int8[]) order by id', values: [[1, 2, 3]], binary: true } as pg.QueryConfig;
+    const query = {
+      text: 'select id::int4 as id, amount, created_at, status from public.orders where id = any($1::int8[]) order by id',
+      values: [[1, 2, 3]],
+      binary: true,
+    } as pg.QueryConfig;
     const binary = await c.query(query);
-    const direct = new pg.Client({ host: '127.0.0.1', port: stack.targetPort, database: 'demo', user: 'agentgate_gateway', password: targetPassword(), ssl: { rejectUnauthorized: false } });
+    const direct = new pg.Client({
+      host: '127.0.0.1',
+      port: stack.targetPort,
+      database: 'demo',
+      user: 'agentgate_gateway',
+      password: targetPassword(),
+      ssl: { rejectUnauthorized: false },
+    });
     await direct.connect();
     const reference = await direct.query(query);
     await direct.end();
     assert.equal(binary.rows.length, 3);
     assert.ok(binary.fields.every((f) => f.format === 'binary'));
     // Dates compared to the microsecond (toJSON would drop pg's usec).
-    const plain = (rows: Record<string, unknown>[]): string => JSON.stringify(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) =>
-      [k, v instanceof Date ? `${v.toISOString()}+${(v as Date & { usec?: number }).usec ?? 0}us` : v]))));
+    const plain = (rows: Record<string, unknown>[]): string =>
+      JSON.stringify(
+        rows.map((r) =>
+          Object.fromEntries(
+            Object.entries(r).map(([k, v]) => [
+              k,
+              v instanceof Date ? `${v.toISOString()}+${(v as Date & { usec?: number }).usec ?? 0}us` : v,
+            ]),
+          ),
+        ),
+      );
     assert.equal(plain(binary.rows), plain(reference.rows));
 
     await c.query('begin');
@@ -118,9 +145,15 @@ test('node-postgres: COPY TO STDOUT and COPY FROM STDIN with pg-copy-streams', a
   const c = await client(uniqueMarker('e2e_pg_copy'));
   try {
     const chunks: Buffer[] = [];
-    await pipeline(c.query(copyTo('COPY (select id, status from public.orders where id <= 1000 order by id) TO STDOUT')), new Writable({
-      write(chunk: Buffer, _e, cb) { chunks.push(chunk); cb(); },
-    }));
+    await pipeline(
+      c.query(copyTo('COPY (select id, status from public.orders where id <= 1000 order by id) TO STDOUT')),
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          chunks.push(chunk);
+          cb();
+        },
+      }),
+    );
     const lines = Buffer.concat(chunks).toString().split('\n').filter(Boolean);
     assert.equal(lines.length, 1000);
     await c.query('create temp table t_copy (id bigint, status text)');
@@ -134,11 +167,17 @@ test('node-postgres: COPY TO STDOUT and COPY FROM STDIN with pg-copy-streams', a
 test('pg_sleep(30) cancelled from the client ends within 1 s with 57014', async () => {
   const victim = await client(uniqueMarker('e2e_cancel'));
   try {
-    const running = victim.query('select pg_sleep(30)').then(() => undefined, (e: { code?: string }) => e);
+    const running = victim.query('select pg_sleep(30)').then(
+      () => undefined,
+      (e: { code?: string }) => e,
+    );
     await new Promise((r) => setTimeout(r, 500));
     const started = Date.now();
     const canceller = new pg.Client(pgConfig({ applicationName: 'e2e_canceller' }));
-    (canceller as unknown as { cancel(c: pg.Client, q: unknown): void }).cancel(victim, (victim as unknown as { activeQuery: unknown }).activeQuery);
+    (canceller as unknown as { cancel(c: pg.Client, q: unknown): void }).cancel(
+      victim,
+      (victim as unknown as { activeQuery: unknown }).activeQuery,
+    );
     const error = await running;
     const elapsed = Date.now() - started;
     assert.equal(error?.code, '57014');
@@ -157,7 +196,10 @@ test('LISTEN/NOTIFY through the gateway', async () => {
     const received = new Promise<pg.Notification>((resolve) => listener.on('notification', resolve));
     await listener.query(`LISTEN ${channel}`);
     await notifier.query(`NOTIFY ${channel}, 'hello from an agent'`);
-    const n = await Promise.race([received, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no notification in 5 s')), 5000))]);
+    const n = await Promise.race([
+      received,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no notification in 5 s')), 5000)),
+    ]);
     assert.equal(n.channel, channel);
     assert.equal(n.payload, 'hello from an agent');
   } finally {
@@ -175,13 +217,26 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
   const pid = Number(readFileSync(join(ROOT, '.stack/run/ingress-postgres.pid'), 'utf8'));
   const before = rssBytes(pid);
   let peak = before;
-  const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(pid)); }, 25);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssBytes(pid));
+  }, 25);
   const app = uniqueMarker('e2e_million');
   const rows = await new Promise<number>((resolve, reject) => {
-    const child = spawn('psql', ['-X', '-tA', `host=${stack.ingressHost} port=${stack.ingressPort} dbname=demo user=demo-agent application_name=${app} sslmode=require`,
-      '-c', "select g, md5(g::text) from generate_series(1, 1000000) g"], { env: { ...process.env, PGPASSWORD: pgConfig({ applicationName: app }).password } });
+    const child = spawn(
+      'psql',
+      [
+        '-X',
+        '-tA',
+        `host=${stack.ingressHost} port=${stack.ingressPort} dbname=demo user=demo-agent application_name=${app} sslmode=require`,
+        '-c',
+        'select g, md5(g::text) from generate_series(1, 1000000) g',
+      ],
+      { env: { ...process.env, PGPASSWORD: pgConfig({ applicationName: app }).password } },
+    );
     let count = 0;
-    child.stdout.on('data', (d: Buffer) => { for (const b of d) if (b === 10) count++; });
+    child.stdout.on('data', (d: Buffer) => {
+      for (const b of d) if (b === 10) count++;
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(count) : reject(new Error(`psql exited ${code}`))));
   });
@@ -193,7 +248,10 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
   // after the response: once the close is projected, every response of the session is.
   const sessions = `SELECT session_id FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'SessionOpened' AND payload_json LIKE ${quoteString(`%${app}%`)}`;
   await eventually(async () => {
-    const r = await ch.query({ query: `SELECT count() AS n FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'SessionClosed' AND session_id IN (${sessions})`, format: 'JSONEachRow' });
+    const r = await ch.query({
+      query: `SELECT count() AS n FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'SessionClosed' AND session_id IN (${sessions})`,
+      format: 'JSONEachRow',
+    });
     const [row] = await r.json<{ n: string }>();
     return Number(row?.n ?? 0) > 0 ? true : undefined;
   }, 5000);
@@ -202,7 +260,10 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
     format: 'JSONEachRow',
   });
   const responses = await r.json<{ row_count: string }>();
-  assert.deepEqual(responses.map((x) => Number(x.row_count)), [1_000_000]);
+  assert.deepEqual(
+    responses.map((x) => Number(x.row_count)),
+    [1_000_000],
+  );
 });
 
 test('exactly one request and one verdict per statement executed upstream, counted against pg_stat_statements', async () => {
@@ -213,27 +274,42 @@ test('exactly one request and one verdict per statement executed upstream, count
     await c.query(`create temp table ${table} (id int); insert into ${table} select generate_series(1, 10)`);
     await c.query(`select count(*) from ${table}; select max(id) from ${table}`);
     for (let i = 1; i <= 5; i++) await c.query({ name: `p_${table}`, text: `select id from ${table} where id = $1`, values: [i] });
-    await pipeline(c.query(copyTo(`COPY (select id from ${table}) TO STDOUT`)), new Writable({ write(_c, _e, cb) { cb(); } }));
+    await pipeline(
+      c.query(copyTo(`COPY (select id from ${table}) TO STDOUT`)),
+      new Writable({
+        write(_c, _e, cb) {
+          cb();
+        },
+      }),
+    );
     await pipeline(Readable.from([Buffer.from('11\n12\n')]), c.query(copyFrom(`COPY ${table} FROM STDIN`)));
     await c.query(`select min(id) from ${table}`);
   } finally {
     await c.end();
   }
-  const executed = Number(targetQuery(`select coalesce(sum(calls), 0) from pg_stat_statements where query like '%${table}%' and query not like '%pg_stat_statements%'`));
+  const executed = Number(
+    targetQuery(
+      `select coalesce(sum(calls), 0) from pg_stat_statements where query like '%${table}%' and query not like '%pg_stat_statements%'`,
+    ),
+  );
   assert.equal(executed, 12, 'two statements per string twice, five executions, COPY out, COPY in, one more');
   // Requests and responses come from the ingress topic, verdicts from another: each count
   // reaches ClickHouse on its own schedule, so each is waited for.
   const expected = { requests: executed, verdicts: executed, ok: executed };
-  const counts = await countsReaching(async () => {
-    const r = await ch.query({
-      query: `SELECT countIf(event_type = 'RequestObserved') AS requests, countIf(event_type = 'VerdictIssued') AS verdicts,
+  const counts = await countsReaching(
+    async () => {
+      const r = await ch.query({
+        query: `SELECT countIf(event_type = 'RequestObserved') AS requests, countIf(event_type = 'VerdictIssued') AS verdicts,
                      countIf(event_type = 'ResponseObserved' AND outcome = 'ok') AS ok
               FROM ${stack.clickhouseDatabase}.events FINAL
               WHERE request_id IN (SELECT request_id FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'RequestObserved' AND sql_text LIKE ${quoteString(`%${table}%`)})`,
-      format: 'JSONEachRow',
-    });
-    const [row] = await r.json<{ requests: string; verdicts: string; ok: string }>();
-    return { requests: Number(row?.requests ?? 0), verdicts: Number(row?.verdicts ?? 0), ok: Number(row?.ok ?? 0) };
-  }, expected, 10_000);
+        format: 'JSONEachRow',
+      });
+      const [row] = await r.json<{ requests: string; verdicts: string; ok: string }>();
+      return { requests: Number(row?.requests ?? 0), verdicts: Number(row?.verdicts ?? 0), ok: Number(row?.ok ?? 0) };
+    },
+    expected,
+    10_000,
+  );
   assert.deepEqual(counts, expected);
 });

@@ -24,13 +24,17 @@ async function withTempTable(body: (c: pg.Client, table: string) => Promise<void
 }
 
 async function eventsOf(applicationName: string, expectedTypes: string[]): Promise<EventRowView[]> {
-  return eventually(async () => {
-    const sessionId = await sessionIdFor(ch, stack.clickhouseDatabase, applicationName);
-    if (!sessionId) return undefined;
-    const rows = await sessionEvents(ch, stack.clickhouseDatabase, sessionId);
-    const types = new Set(rows.map((r) => r.event_type));
-    return expectedTypes.every((t) => types.has(t)) ? rows : undefined;
-  }, 5000, 100);
+  return eventually(
+    async () => {
+      const sessionId = await sessionIdFor(ch, stack.clickhouseDatabase, applicationName);
+      if (!sessionId) return undefined;
+      const rows = await sessionEvents(ch, stack.clickhouseDatabase, sessionId);
+      const types = new Set(rows.map((r) => r.event_type));
+      return expectedTypes.every((t) => types.has(t)) ? rows : undefined;
+    },
+    5000,
+    100,
+  );
 }
 
 test('select 1 through the gateway prints 1 and is recorded before and after it ran', async () => {
@@ -40,7 +44,10 @@ test('select 1 through the gateway prints 1 and is recorded before and after it 
   assert.equal(result.stdout.trim(), '1');
 
   const rows = await eventsOf(app, ['SessionOpened', 'RequestObserved', 'VerdictIssued', 'ResponseObserved', 'SessionClosed']);
-  assert.deepEqual(rows.map((r) => r.event_type), ['SessionOpened', 'RequestObserved', 'VerdictIssued', 'ResponseObserved', 'SessionClosed']);
+  assert.deepEqual(
+    rows.map((r) => r.event_type),
+    ['SessionOpened', 'RequestObserved', 'VerdictIssued', 'ResponseObserved', 'SessionClosed'],
+  );
   const [, request, verdict, response] = rows as [EventRowView, EventRowView, EventRowView, EventRowView];
   assert.equal(request.sql_text, 'select 1');
   assert.equal(request.statement_kind, 'SelectStmt');
@@ -102,7 +109,10 @@ test('an unknown connection is refused with 3D000', async () => {
   assert.match(result.stderr, /code=AG_ERR_CONNECTION_UNKNOWN/);
   const client = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_unknown_pg'), database: 'nope' }));
   client.on('error', () => {});
-  const error = await client.connect().then(() => undefined, (e: { code?: string }) => e);
+  const error = await client.connect().then(
+    () => undefined,
+    (e: { code?: string }) => e,
+  );
   await client.end().catch(() => {});
   assert.equal(error?.code, '3D000');
 });

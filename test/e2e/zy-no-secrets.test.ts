@@ -12,8 +12,15 @@ import pg from 'pg';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import { clickhouse, countsReaching, pgConfig, psql, stack, token, uniqueMarker } from '../support/stack.js';
 
-interface Needle { secret: string; text: string; bytes: Buffer }
-interface Hit { where: string; secret: string }
+interface Needle {
+  secret: string;
+  text: string;
+  bytes: Buffer;
+}
+interface Hit {
+  where: string;
+  secret: string;
+}
 
 /**
  * The forms a secret is searched in: as text, and as base64 at each of the three byte
@@ -70,9 +77,15 @@ async function scanClickHouse(needles: readonly Needle[]): Promise<Hit[]> {
   const ch = clickhouse();
   const hits: Hit[] = [];
   try {
-    const r = await ch.query({ query: `SELECT name FROM system.tables WHERE database = '${stack.clickhouseDatabase}'`, format: 'JSONEachRow' });
+    const r = await ch.query({
+      query: `SELECT name FROM system.tables WHERE database = '${stack.clickhouseDatabase}'`,
+      format: 'JSONEachRow',
+    });
     for (const { name } of await r.json<{ name: string }>()) {
-      const rows = await ch.query({ query: `SELECT * FROM ${quoteIdentifier(stack.clickhouseDatabase)}.${quoteIdentifier(name)}`, format: 'TabSeparated' });
+      const rows = await ch.query({
+        query: `SELECT * FROM ${quoteIdentifier(stack.clickhouseDatabase)}.${quoteIdentifier(name)}`,
+        format: 'TabSeparated',
+      });
       // Streamed row by row: a long-lived stack holds far more than fits in one string.
       const found = new Set<string>();
       for await (const batch of rows.stream()) {
@@ -116,7 +129,9 @@ async function plantDecoys(secret: string): Promise<{ wheres: string[]; remove: 
   const db = quoteIdentifier(stack.clickhouseDatabase);
   // Base64 with a one-byte prefix, as a rejected message's raw bytes would hold it.
   await ch.command({ query: `CREATE TABLE ${db}.${quoteIdentifier(table)} (raw_base64 String) ENGINE = Memory` });
-  await ch.command({ query: `INSERT INTO ${db}.${quoteIdentifier(table)} VALUES (${quoteString(Buffer.from(`\u0000${secret}`).toString('base64'))})` });
+  await ch.command({
+    query: `INSERT INTO ${db}.${quoteIdentifier(table)} VALUES (${quoteString(Buffer.from(`\u0000${secret}`).toString('base64'))})`,
+  });
   writeFileSync(join(stack.logDir, file), `{"level":30,"msg":"oops","authorization":"Bearer ${secret}"}\n`);
   return {
     wheres: [`kafka ${topic}/0@0`, `clickhouse ${table}`, `log ${file}`],
@@ -144,25 +159,32 @@ test('neither the target password nor a used token appears in Kafka, ClickHouse 
   await client.connect();
   assert.equal((await client.query('select $1::text as v', ['parameterised'])).rows[0].v, 'parameterised');
   await client.end();
-  assert.match((await psql(['-c', 'select 1'], { applicationName: app, password: `${planted}x` })).stderr, /code=AG_ERR_TOKEN_SIGNATURE_INVALID/);
+  assert.match(
+    (await psql(['-c', 'select 1'], { applicationName: app, password: `${planted}x` })).stderr,
+    /code=AG_ERR_TOKEN_SIGNATURE_INVALID/,
+  );
 
   // Wait for what the ClickHouse scan reads: every event of the four sessions, each kind
   // counted for itself (verdicts come from another topic than the rest).
   const ch = clickhouse();
   const db = stack.clickhouseDatabase;
   const expected = { opened: 4, requests: 4, verdicts: 4, responses: 4, closed: 4 };
-  const counts = await countsReaching(async () => {
-    const r = await ch.query({
-      query: `SELECT countIf(event_type = 'SessionOpened') AS opened, countIf(event_type = 'RequestObserved') AS requests,
+  const counts = await countsReaching(
+    async () => {
+      const r = await ch.query({
+        query: `SELECT countIf(event_type = 'SessionOpened') AS opened, countIf(event_type = 'RequestObserved') AS requests,
                      countIf(event_type = 'VerdictIssued') AS verdicts, countIf(event_type = 'ResponseObserved') AS responses,
                      countIf(event_type = 'SessionClosed') AS closed
               FROM ${db}.events FINAL
               WHERE session_id IN (SELECT session_id FROM ${db}.events WHERE event_type = 'SessionOpened' AND payload_json LIKE ${quoteString(`%"clientApplication":"${app}"%`)})`,
-      format: 'JSONEachRow',
-    });
-    const [row] = await r.json<Record<keyof typeof expected, string>>();
-    return Object.fromEntries(Object.keys(expected).map((k) => [k, Number(row?.[k as keyof typeof expected] ?? 0)])) as typeof expected;
-  }, expected, 10_000).finally(() => ch.close());
+        format: 'JSONEachRow',
+      });
+      const [row] = await r.json<Record<keyof typeof expected, string>>();
+      return Object.fromEntries(Object.keys(expected).map((k) => [k, Number(row?.[k as keyof typeof expected] ?? 0)])) as typeof expected;
+    },
+    expected,
+    10_000,
+  ).finally(() => ch.close());
   assert.deepEqual(counts, expected);
 
   const needles = [...needlesFor('token', planted), ...needlesFor('target password', targetPassword)];
@@ -174,7 +196,14 @@ test('neither the target password nor a used token appears in Kafka, ClickHouse 
     await decoys.remove();
   }
   // The scan can fail: it finds the token planted on purpose in each store...
-  assert.deepEqual(decoys.wheres.filter((w) => !hits.includes(`${w}: token`)), [], 'decoys the scan missed');
+  assert.deepEqual(
+    decoys.wheres.filter((w) => !hits.includes(`${w}: token`)),
+    [],
+    'decoys the scan missed',
+  );
   // ...and nothing else.
-  assert.deepEqual(hits.filter((h) => !decoys.wheres.some((w) => h === `${w}: token`)), []);
+  assert.deepEqual(
+    hits.filter((h) => !decoys.wheres.some((w) => h === `${w}: token`)),
+    [],
+  );
 });

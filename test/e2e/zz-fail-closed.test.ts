@@ -37,7 +37,10 @@ test('with Kafka stopped, a statement fails with 08006 within 5 s and never reac
 
     stackCommand('stop', 'kafka');
     const started = Date.now();
-    const error = await session.query(`create table ${marker} (id int)`).then(() => undefined, (e: { code?: string; message: string; detail?: string }) => e);
+    const error = await session.query(`create table ${marker} (id int)`).then(
+      () => undefined,
+      (e: { code?: string; message: string; detail?: string }) => e,
+    );
     const elapsed = Date.now() - started;
     assert.ok(error, 'the statement must fail');
     assert.equal(error.code, '08006');
@@ -52,23 +55,30 @@ test('with Kafka stopped, a statement fails with 08006 within 5 s and never reac
   // New sessions are refused too while the log is down.
   const fresh = client(uniqueMarker('e2e_fail_closed_new'));
   fresh.on('error', () => {});
-  const connectError = await fresh.connect().then(() => undefined, (e: { code?: string }) => e);
+  const connectError = await fresh.connect().then(
+    () => undefined,
+    (e: { code?: string }) => e,
+  );
   await fresh.end().catch(() => {});
   assert.equal(connectError?.code, '08006');
 });
 
 test('when Kafka is back, the gateway serves again without a restart, and the refused statement did not run late', async () => {
   stackCommand('start', 'kafka');
-  const value = await eventually(async () => {
-    const session = client(uniqueMarker('e2e_recovered'));
-    session.on('error', () => {});
-    try {
-      await session.connect();
-      return (await session.query('select 42 as v')).rows[0].v as number;
-    } finally {
-      await session.end().catch(() => {});
-    }
-  }, 60_000, 1000);
+  const value = await eventually(
+    async () => {
+      const session = client(uniqueMarker('e2e_recovered'));
+      session.on('error', () => {});
+      try {
+        await session.connect();
+        return (await session.query('select 42 as v')).rows[0].v as number;
+      } finally {
+        await session.end().catch(() => {});
+      }
+    },
+    60_000,
+    1000,
+  );
   assert.equal(value, 42);
   assert.equal(targetHasTable(marker), false, 'the target never ran the refused statement');
 });

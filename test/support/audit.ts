@@ -37,9 +37,16 @@ export async function sessionEvents(ch: ClickHouseClient, db: string, sessionId:
     query: `SELECT * FROM ${db}.events FINAL WHERE session_id = ${quoteString(sessionId)} ORDER BY seq`,
     format: 'JSONEachRow',
   });
-  return (await r.json<EventRowView>()).map((row) => ({ ...row, seq: Number(row.seq), hash_valid: Number(row.hash_valid), time_us: Number(row.time_us) }));
+  return (await r.json<EventRowView>()).map((row) => ({
+    ...row,
+    seq: Number(row.seq),
+    hash_valid: Number(row.hash_valid),
+    time_us: Number(row.time_us),
+  }));
 }
 
 export function verifySession(rows: readonly EventRowView[]): ChainVerification {
-  return verifyStoredChain(rows.map((r) => ({ seq: r.seq, hash: r.hash, prevHash: r.prev_hash === '' ? null : r.prev_hash, canonicalText: r.canonical_text })));
+  return verifyStoredChain(
+    rows.map((r) => ({ seq: r.seq, hash: r.hash, prevHash: r.prev_hash === '' ? null : r.prev_hash, canonicalText: r.canonical_text })),
+  );
 }

@@ -60,7 +60,13 @@ export function forgetTokens(): void {
 
 /** node-postgres settings for the ingress: TLS verified against the local CA, a token as password. */
 export function pgConfig(options: { applicationName: string; password?: string; database?: string; user?: string }): {
-  host: string; port: number; database: string; user: string; password: string; application_name: string; ssl: { ca: string; servername: string };
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  application_name: string;
+  ssl: { ca: string; servername: string };
 } {
   return {
     host: stack.ingressHost,
@@ -74,7 +80,10 @@ export function pgConfig(options: { applicationName: string; password?: string; 
 }
 
 /** Runs the real psql against the ingress, over verified TLS with a token. */
-export function psql(args: string[], options: { applicationName?: string; input?: string; database?: string; password?: string } = {}): Promise<PsqlResult> {
+export function psql(
+  args: string[],
+  options: { applicationName?: string; input?: string; database?: string; password?: string } = {},
+): Promise<PsqlResult> {
   const started = Date.now();
   const conninfo = `host=${stack.ingressHost} port=${stack.ingressPort} dbname=${options.database ?? 'demo'} user=demo-agent application_name=${options.applicationName ?? 'e2e'} sslmode=verify-full sslrootcert=${stack.caFile}`;
   return new Promise((resolvePromise, reject) => {
@@ -93,10 +102,14 @@ export function psql(args: string[], options: { applicationName?: string; input?
 
 /** Runs a query directly on the target as its admin (what the target saw). */
 export function targetQuery(sql: string, database = 'demo'): string {
-  const r = spawnSync('psql', ['-X', '-tA', '-h', '127.0.0.1', '-p', String(stack.targetPort), '-U', 'agentgate_admin', '-d', database, '-c', sql], {
-    env: { ...process.env, PGPASSWORD: targetAdminPassword() },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'psql',
+    ['-X', '-tA', '-h', '127.0.0.1', '-p', String(stack.targetPort), '-U', 'agentgate_admin', '-d', database, '-c', sql],
+    {
+      env: { ...process.env, PGPASSWORD: targetAdminPassword() },
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`target query failed: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -129,7 +142,11 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
  * events of different topics reach ClickHouse at different times, so a neighbour's count
  * says nothing about this one. An excess stops the wait at once and fails the assertion.
  */
-export async function countsReaching<K extends string>(probe: () => Promise<Record<K, number>>, expected: Record<K, number>, timeoutMs: number): Promise<Record<K, number>> {
+export async function countsReaching<K extends string>(
+  probe: () => Promise<Record<K, number>>,
+  expected: Record<K, number>,
+  timeoutMs: number,
+): Promise<Record<K, number>> {
   const deadline = Date.now() + timeoutMs;
   const keys = Object.keys(expected) as K[];
   for (;;) {

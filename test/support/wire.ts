@@ -32,7 +32,10 @@ export async function openWire(parameters: Record<string, string>, identity = 'd
   const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   const waitFor = (type: string, timeoutMs: number, from = 0): Promise<BackendFrame> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} within ${timeoutMs} ms; got ${frames.map((f) => f.type).join('')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${type} within ${timeoutMs} ms; got ${frames.map((f) => f.type).join('')}`)),
+        timeoutMs,
+      );
       const check = (): void => {
         const found = frames.slice(from).find((f) => f.type === type);
         if (found) {
@@ -58,7 +61,14 @@ export async function openWire(parameters: Record<string, string>, identity = 'd
   const login = frames.splice(0);
   const error = login.find((f) => f.type === 'E');
   if (error) throw new Error(`login failed: ${decodeErrorFields(error.raw).code}`);
-  return { socket, sessionId: parameterStatuses(login)['agentgate.session_id'], frames, closed, send: (bytes) => socket.write(bytes), waitFor };
+  return {
+    socket,
+    sessionId: parameterStatuses(login)['agentgate.session_id'],
+    frames,
+    closed,
+    send: (bytes) => socket.write(bytes),
+    waitFor,
+  };
 }
 
 /** SQLSTATEs of the ErrorResponses among `frames`. */

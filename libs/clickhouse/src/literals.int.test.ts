@@ -6,8 +6,19 @@ import { createClickHouse, quoteIdentifier, quoteString } from './index.js';
 const ch = createClickHouse({ url: process.env['AG_CLICKHOUSE_URL'] ?? 'http://127.0.0.1:18123', database: 'default' });
 
 const HOSTILE = [
-  "it's", 'back\\slash', "\\'", "'; DROP TABLE agentgate.events; --", 'line\nbreak\ttab\rcr', 'nul\0byte',
-  'ünïcödé ✓ 🚀', '%_like_wildcards%', '`backticks`', '"double"', '\b\f', "''''", '\\\\\\',
+  "it's",
+  'back\\slash',
+  "\\'",
+  "'; DROP TABLE agentgate.events; --",
+  'line\nbreak\ttab\rcr',
+  'nul\0byte',
+  'ünïcödé ✓ 🚀',
+  '%_like_wildcards%',
+  '`backticks`',
+  '"double"',
+  '\b\f',
+  "''''",
+  '\\\\\\',
 ];
 
 test('quoteString round-trips hostile strings through the real server', async () => {

@@ -3,7 +3,14 @@
 // Wire fact: in a quoted string ClickHouse reads backslash escapes (\\, \', \n, \t, \r, \0, \b, \f, \xHH).
 
 const STRING_ESCAPES: Record<string, string> = {
-  '\\': '\\\\', "'": "\\'", '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0', '\b': '\\b', '\f': '\\f',
+  '\\': '\\\\',
+  "'": "\\'",
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\0': '\\0',
+  '\b': '\\b',
+  '\f': '\\f',
 };
 
 /** A ClickHouse string literal, quoted and escaped. */

@@ -16,7 +16,10 @@ export interface PipelineConfig {
  * Reads the shared settings: AG_SERVICE_NAME, AG_INSTANCE_ID, AG_KAFKA_BROKERS,
  * AG_REGISTRY_URL, AG_TOPIC_PREFIX, the service's admin port variable and AG_LOG_LEVEL.
  */
-export function readPipelineConfig(r: EnvReader, defaults: { serviceName: string; adminPortVar: string; adminPort: number; processId: number }): PipelineConfig {
+export function readPipelineConfig(
+  r: EnvReader,
+  defaults: { serviceName: string; adminPortVar: string; adminPort: number; processId: number },
+): PipelineConfig {
   const serviceName = r.string('AG_SERVICE_NAME', defaults.serviceName);
   return {
     serviceName,

@@ -16,8 +16,11 @@ test('collects every problem into one AG_ERR_CONFIG_INVALID', () => {
   r.int('N', 1);
   r.int('P', 1, { max: 65535 });
   r.url('U');
-  assert.throws(() => r.done({}), (e: { code?: string; message: string }) =>
-    e.code === 'AG_ERR_CONFIG_INVALID' && e.message.includes('MISSING') && e.message.includes('P must be within'));
+  assert.throws(
+    () => r.done({}),
+    (e: { code?: string; message: string }) =>
+      e.code === 'AG_ERR_CONFIG_INVALID' && e.message.includes('MISSING') && e.message.includes('P must be within'),
+  );
 });
 
 test('bool reads the usual words and refuses anything else', () => {
@@ -26,5 +29,8 @@ test('bool reads the usual words and refuses anything else', () => {
   assert.equal(r.bool('B', true), false);
   assert.equal(r.bool('UNSET', true), true);
   r.bool('C', false);
-  assert.throws(() => r.done({}), (err: GatewayError) => err.code === 'AG_ERR_CONFIG_INVALID' && /C must be true or false/.test(err.message));
+  assert.throws(
+    () => r.done({}),
+    (err: GatewayError) => err.code === 'AG_ERR_CONFIG_INVALID' && /C must be true or false/.test(err.message),
+  );
 });

@@ -50,7 +50,10 @@ export class EnvReader {
       this.problems.push(`${name} is required (comma-separated)`);
       return [];
     }
-    return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
 
   url(name: string, fallback?: string): string {

@@ -2,13 +2,29 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import avro from 'avsc';
 import {
-  avroOptions, auditEventSchema, auditEventType, chainEvent, linkAfterAbandonedVerdict, canonicalEventText, canonicalJson, fromAvro, sampleSession,
-  sha256Hex, toAvro, topicNames, verifyChain, verifyStoredChain, type AuditEvent,
+  avroOptions,
+  auditEventSchema,
+  auditEventType,
+  chainEvent,
+  linkAfterAbandonedVerdict,
+  canonicalEventText,
+  canonicalJson,
+  fromAvro,
+  sampleSession,
+  sha256Hex,
+  toAvro,
+  topicNames,
+  verifyChain,
+  verifyStoredChain,
+  type AuditEvent,
 } from './index.js';
 
 test('canonical JSON sorts keys, keeps array order and refuses non-integers', () => {
   assert.equal(canonicalJson({ b: 1, a: [2, null, 'x'], c: { z: true, y: null } }), '{"a":[2,null,"x"],"b":1,"c":{"y":null,"z":true}}');
-  assert.throws(() => canonicalJson({ a: 1.5 }), (e: { code?: string }) => e.code === 'AG_ERR_EVENT_INVALID');
+  assert.throws(
+    () => canonicalJson({ a: 1.5 }),
+    (e: { code?: string }) => e.code === 'AG_ERR_EVENT_INVALID',
+  );
 });
 
 test('every sample event round-trips through Avro unchanged, hash included', () => {
@@ -58,7 +74,10 @@ test('given a chained session, when an event is edited, removed or reordered, th
 test('given a verdict the ingress gave up on, when the session goes on, then the chain holds with or without the late verdict', () => {
   const [opened, request, verdict] = sampleSession() as [AuditEvent, AuditEvent, AuditEvent];
   const closed = chainEvent(
-    { ...withoutChain(sampleSession()[4]!), payload: { reason: 'error', errorCode: 'AG_ERR_VERDICT_TIMEOUT', durationUs: 1, requestCount: 1 } },
+    {
+      ...withoutChain(sampleSession()[4]!),
+      payload: { reason: 'error', errorCode: 'AG_ERR_VERDICT_TIMEOUT', durationUs: 1, requestCount: 1 },
+    },
     linkAfterAbandonedVerdict(request),
   ) as AuditEvent;
   assert.equal(closed.seq, 3);
@@ -84,7 +103,10 @@ test('events written with the first schema version still decode after a field is
 });
 
 test('topic names are prefixed and versioned', () => {
-  assert.deepEqual({ ...topicNames('t1') }, { ingress: 't1.ingress.v1', verdicts: 't1.verdicts.v1', control: 't1.control.v1', approvals: 't1.approvals.v1' });
+  assert.deepEqual(
+    { ...topicNames('t1') },
+    { ingress: 't1.ingress.v1', verdicts: 't1.verdicts.v1', control: 't1.control.v1', approvals: 't1.approvals.v1' },
+  );
 });
 
 function pick(v: ReturnType<typeof verifyChain>): object {

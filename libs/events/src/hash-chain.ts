@@ -80,7 +80,8 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
     } catch {
       return broken('stored canonical text is not JSON');
     }
-    if (parsed.seq !== entry.seq || (parsed.prevHash ?? null) !== entry.prevHash) return broken('stored columns differ from the hashed text');
+    if (parsed.seq !== entry.seq || (parsed.prevHash ?? null) !== entry.prevHash)
+      return broken('stored columns differ from the hashed text');
     if (sha256Hex(entry.canonicalText) !== entry.hash) return broken('hash does not match the canonical text');
     if (bySeq.has(entry.seq)) return broken('two different events share this sequence number (fork)');
     const previous = bySeq.get(entry.seq - 1);
@@ -90,7 +91,8 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
     } else if (previous && previous.hash === entry.prevHash) {
       // the ordinary case
     } else if (
-      twoBack?.eventType === 'RequestObserved' && twoBack.hash === entry.prevHash &&
+      twoBack?.eventType === 'RequestObserved' &&
+      twoBack.hash === entry.prevHash &&
       (previous === undefined || (previous.eventType === 'VerdictIssued' && previous.prevHash === twoBack.hash))
     ) {
       // continues after an abandoned verdict slot
@@ -104,7 +106,5 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
 
 /** Verifies in-memory events of one session. */
 export function verifyChain(events: readonly AuditEvent[]): ChainVerification {
-  return verifyStoredChain(
-    events.map((e) => ({ seq: e.seq, hash: e.hash, prevHash: e.prevHash, canonicalText: canonicalEventText(e) })),
-  );
+  return verifyStoredChain(events.map((e) => ({ seq: e.seq, hash: e.hash, prevHash: e.prevHash, canonicalText: canonicalEventText(e) })));
 }

@@ -16,6 +16,13 @@ export {
   type ChainVerification,
 } from './hash-chain.js';
 export { auditEventSchema, auditEventSchemaText, auditEventType, avroOptions } from './schema.js';
-export { createEventSerde, createRegistryClient, valueSubject, type EventSerde, type EventSerdeOptions, type DecodedEvent } from './serde.js';
+export {
+  createEventSerde,
+  createRegistryClient,
+  valueSubject,
+  type EventSerde,
+  type EventSerdeOptions,
+  type DecodedEvent,
+} from './serde.js';
 export { sampleSession } from './test-fixtures.js';
 export { derivedEventId } from './ids.js';

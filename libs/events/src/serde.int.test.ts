@@ -12,7 +12,9 @@ const topic = `it-${randomUUID().slice(0, 8)}.ingress.v1`;
 
 test('the schema registers with BACKWARD_TRANSITIVE and events round-trip with their hash chain', async () => {
   const serde = await createEventSerde({ registryUrl, topics: [topic] });
-  const config = await (await fetch(`${registryUrl}/config/${encodeURIComponent(valueSubject(topic))}`)).json() as { compatibilityLevel: string };
+  const config = (await (await fetch(`${registryUrl}/config/${encodeURIComponent(valueSubject(topic))}`)).json()) as {
+    compatibilityLevel: string;
+  };
   assert.equal(config.compatibilityLevel, 'BACKWARD_TRANSITIVE');
   const decoded = [];
   for (const event of sampleSession()) {
@@ -40,7 +42,7 @@ test('v1 events still decode after v2 adds a field; an incompatible v3 is refuse
   // A reader built for v2 decodes v1 bytes: writer schema from the registry, resolved to v2.
   const registry = createRegistryClient(registryUrl);
   for (const [i, bytes] of written.entries()) {
-    const asV2 = await registry.decode(bytes, { [SchemaType.AVRO]: { readerSchema: v2 as never } }) as Record<string, unknown>;
+    const asV2 = (await registry.decode(bytes, { [SchemaType.AVRO]: { readerSchema: v2 as never } })) as Record<string, unknown>;
     assert.equal(asV2['tenant'], null);
     assert.deepEqual(fromAvro(asV2), sampleSession()[i]);
   }

@@ -15,8 +15,14 @@ test('given a claim path, when read, then only own properties are followed', () 
 test('given groups shapes, when read, then empty entries are dropped and duplicates merged', () => {
   assert.deepEqual(readGroups({ g: '  a  b a ' }, ['g']), ['a', 'b']);
   assert.deepEqual(readGroups({ g: [] }, ['g']), []);
-  assert.throws(() => readGroups({ g: { a: 1 } }, ['g']), (e: { code?: string }) => e.code === 'AG_ERR_TOKEN_CLAIM_MISSING');
-  assert.throws(() => readGroups({ g: null }, ['g']), (e: { code?: string }) => e.code === 'AG_ERR_TOKEN_CLAIM_MISSING');
+  assert.throws(
+    () => readGroups({ g: { a: 1 } }, ['g']),
+    (e: { code?: string }) => e.code === 'AG_ERR_TOKEN_CLAIM_MISSING',
+  );
+  assert.throws(
+    () => readGroups({ g: null }, ['g']),
+    (e: { code?: string }) => e.code === 'AG_ERR_TOKEN_CLAIM_MISSING',
+  );
 });
 
 test('given client_id or azp, when the client is read, then client_id wins', () => {
@@ -27,9 +33,15 @@ test('given client_id or azp, when the client is read, then client_id wins', () 
 
 test('given one act, when read, then the chain is principal then actor', () => {
   assert.deepEqual(readDelegation({ act: { sub: 'agent', iss: 'https://i' } }, 'dave', 'https://i'), {
-    actChain: [{ subject: 'dave', issuer: 'https://i', clientId: null }, { subject: 'agent', issuer: 'https://i', clientId: null }],
+    actChain: [
+      { subject: 'dave', issuer: 'https://i', clientId: null },
+      { subject: 'agent', issuer: 'https://i', clientId: null },
+    ],
     actor: 'agent',
   });
   assert.deepEqual(readDelegation({}, 'dave', 'https://i'), { actChain: [], actor: null });
-  assert.throws(() => readDelegation({ act: 'agent' }, 'dave', 'https://i'), (e: { code?: string }) => e.code === 'AG_ERR_TOKEN_CLAIM_MISSING');
+  assert.throws(
+    () => readDelegation({ act: 'agent' }, 'dave', 'https://i'),
+    (e: { code?: string }) => e.code === 'AG_ERR_TOKEN_CLAIM_MISSING',
+  );
 });

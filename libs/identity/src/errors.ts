@@ -15,7 +15,8 @@ export function mapVerifyError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error; // from the key resolver
   if (error instanceof errors.JWTExpired) return tokenError('AG_ERR_TOKEN_EXPIRED', 'the token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) return claimError(error.claim, error.reason);
-  if (error instanceof errors.JWSSignatureVerificationFailed) return tokenError('AG_ERR_TOKEN_SIGNATURE_INVALID', 'the token signature does not verify');
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return tokenError('AG_ERR_TOKEN_SIGNATURE_INVALID', 'the token signature does not verify');
   if (error instanceof errors.JOSEAlgNotAllowed) return tokenError('AG_ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed');
   if (error instanceof errors.JWKSNoMatchingKey) return tokenError('AG_ERR_TOKEN_KEY_UNKNOWN', 'no key of the issuer matches the token');
   // A published key that cannot serve this token (bad JWK, RSA modulus under 2048 bits: a TypeError in jose).

@@ -5,7 +5,10 @@ import { createTokenVerifier, type TrustedIssuer, type VerifierOptions } from '.
 const good: TrustedIssuer = { issuer: 'https://idp.example/realms/demo', audience: 'agentgate', algorithms: ['ES256'] };
 
 function rejectsConfig(options: VerifierOptions): void {
-  assert.throws(() => createTokenVerifier(options), (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID');
+  assert.throws(
+    () => createTokenVerifier(options),
+    (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID',
+  );
 }
 
 test('given valid options, when a verifier is created, then it is created eagerly without I/O', () => {
@@ -36,8 +39,10 @@ test('given malformed issuers, when a verifier is created, then CONFIG_INVALID',
 
 test('given bad numeric options, when a verifier is created, then CONFIG_INVALID naming every problem', () => {
   assert.throws(
-    () => createTokenVerifier({ issuers: [good], maxTokenBytes: 0, fetchTimeoutMs: 1.5, jwksCooldownMs: -1, jwksCacheMaxAgeMs: Number.NaN }),
+    () =>
+      createTokenVerifier({ issuers: [good], maxTokenBytes: 0, fetchTimeoutMs: 1.5, jwksCooldownMs: -1, jwksCacheMaxAgeMs: Number.NaN }),
     (e: { code?: string; message: string }) =>
-      e.code === 'AG_ERR_CONFIG_INVALID' && ['maxTokenBytes', 'fetchTimeoutMs', 'jwksCooldownMs', 'jwksCacheMaxAgeMs'].every((n) => e.message.includes(n)),
+      e.code === 'AG_ERR_CONFIG_INVALID' &&
+      ['maxTokenBytes', 'fetchTimeoutMs', 'jwksCooldownMs', 'jwksCacheMaxAgeMs'].every((n) => e.message.includes(n)),
   );
 });

@@ -15,7 +15,11 @@ test('given the repository trust file, when parsed, then a verifier accepts its 
 
 test('given malformed trust files, when parsed, then CONFIG_INVALID naming the file', () => {
   for (const text of ['not json', '[]', 'null', '{}', '{"issuers": []}', '{"issuers": [{}], "maxTokenBytes": "big"}']) {
-    assert.throws(() => parseTrustFile(text, 'x.json'), (e: { code?: string; message: string }) => isConfigInvalid(e) && e.message.includes('x.json'), text);
+    assert.throws(
+      () => parseTrustFile(text, 'x.json'),
+      (e: { code?: string; message: string }) => isConfigInvalid(e) && e.message.includes('x.json'),
+      text,
+    );
   }
 });
 

@@ -14,7 +14,8 @@ async function rejectsWith(promise: Promise<unknown>, code: string, token: strin
     assert.equal((error as { code?: string }).code, code);
     for (let e: unknown = error; e instanceof Error; e = e.cause) {
       if (token.length > 0) assert.ok(!e.message.includes(token), 'an error message contains the token');
-      for (const part of token.split('.')) if (part.length >= 8) assert.ok(!e.message.includes(part), 'an error message contains part of the token');
+      for (const part of token.split('.'))
+        if (part.length >= 8) assert.ok(!e.message.includes(part), 'an error message contains part of the token');
     }
     return true;
   });
@@ -24,7 +25,12 @@ function claims(clock: TestClock, idp: FakeIdp, extra: JWTPayload = {}): JWTPayl
   return { iss: idp.issuer, aud: AUD, sub: 'dave', iat: clock.sec - 10, exp: clock.sec + 3600, jti: 'jti-1', ...extra };
 }
 
-function verifierFor(idp: FakeIdp, clock: TestClock, issuer: Partial<TrustedIssuer> = {}, options: Partial<VerifierOptions> = {}): TokenVerifier {
+function verifierFor(
+  idp: FakeIdp,
+  clock: TestClock,
+  issuer: Partial<TrustedIssuer> = {},
+  options: Partial<VerifierOptions> = {},
+): TokenVerifier {
   return createTokenVerifier({
     issuers: [{ issuer: idp.issuer, audience: AUD, algorithms: ALGS, ...issuer }],
     now: clock.now,
@@ -265,7 +271,11 @@ describe('token verification against a fake IdP', () => {
     const cases: { path?: string[]; extra: JWTPayload; groups: string[] }[] = [
       { extra: { groups: ['dba', 'oncall', 'dba'] }, groups: ['dba', 'oncall'] },
       { path: ['realm_access', 'roles'], extra: { realm_access: { roles: ['analyst'] } }, groups: ['analyst'] },
-      { path: ['https://agentgate.dev/groups'], extra: { 'https://agentgate.dev/groups': 'readers writers' }, groups: ['readers', 'writers'] },
+      {
+        path: ['https://agentgate.dev/groups'],
+        extra: { 'https://agentgate.dev/groups': 'readers writers' },
+        groups: ['readers', 'writers'],
+      },
       { path: ['roles'], extra: { roles: 'single' }, groups: ['single'] },
       { path: ['realm_access', 'roles'], extra: {}, groups: [] },
     ];
@@ -281,10 +291,13 @@ describe('token verification against a fake IdP', () => {
   test('given a two-level act claim, when verified, then actChain runs principal -> earlier actor -> current actor', async () => {
     const clock = new TestClock();
     // RFC 8693 §4.1: the outermost act is the current actor; nested acts are prior actors.
-    const token = await sign(keys.ES256, claims(clock, idp, {
-      client_id: 'helper-client',
-      act: { sub: 'helper', client_id: 'helper-client', act: { sub: 'demo-agent', iss: idp.issuer } },
-    }));
+    const token = await sign(
+      keys.ES256,
+      claims(clock, idp, {
+        client_id: 'helper-client',
+        act: { sub: 'helper', client_id: 'helper-client', act: { sub: 'demo-agent', iss: idp.issuer } },
+      }),
+    );
     const identity = await verifierFor(idp, clock).verify(token);
     assert.equal(identity.subject, 'dave');
     assert.equal(identity.actor, 'helper');

@@ -1,5 +1,14 @@
 import { GatewayError } from '@agentgate/errors';
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWSHeaderParameters, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JWSHeaderParameters,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { optionalString, readAudience, readClientId, readDelegation, readGroups, readSubject } from './claims.js';
 import { mapVerifyError, tokenError } from './errors.js';
 import { JwksCache } from './jwks-cache.js';
@@ -19,14 +28,17 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   // Per-verifier state only: each issuer's allow-lists and its key cache.
   const trusted = new Map<string, { config: IssuerConfig; keys: JwksCache }>();
   for (const issuer of config.issuers.values()) {
-    trusted.set(issuer.issuer, { config: issuer, keys: new JwksCache({
-      issuer: issuer.issuer,
-      jwksUri: issuer.jwksUri,
-      discoveryUri: issuer.discoveryUri,
-      maxAgeMs: config.jwksCacheMaxAgeMs,
-      cooldownMs: config.jwksCooldownMs,
-      fetchTimeoutMs: config.fetchTimeoutMs,
-    }) });
+    trusted.set(issuer.issuer, {
+      config: issuer,
+      keys: new JwksCache({
+        issuer: issuer.issuer,
+        jwksUri: issuer.jwksUri,
+        discoveryUri: issuer.discoveryUri,
+        maxAgeMs: config.jwksCacheMaxAgeMs,
+        cooldownMs: config.jwksCooldownMs,
+        fetchTimeoutMs: config.fetchTimeoutMs,
+      }),
+    });
   }
 
   async function verify(token: string): Promise<VerifiedIdentity> {

@@ -8,5 +8,8 @@ test('withDeadline passes a value through in time', async () => {
 
 test('withDeadline rejects with the given code when late', async () => {
   const never = new Promise<number>(() => {});
-  await assert.rejects(withDeadline(never, 10, 'AG_ERR_AUDIT_UNAVAILABLE', 'produce'), (e: { code?: string }) => e.code === 'AG_ERR_AUDIT_UNAVAILABLE');
+  await assert.rejects(
+    withDeadline(never, 10, 'AG_ERR_AUDIT_UNAVAILABLE', 'produce'),
+    (e: { code?: string }) => e.code === 'AG_ERR_AUDIT_UNAVAILABLE',
+  );
 });

@@ -43,7 +43,10 @@ export function resilientConsumer(options: ResilientConsumerOptions): ResilientC
     });
     c.on(c.events.CRASH, (e) => {
       joined = false;
-      options.logger.error({ groupId: options.config.groupId, err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
+      options.logger.error(
+        { groupId: options.config.groupId, err: e.payload.error.message, restart: e.payload.restart },
+        'consumer crashed',
+      );
       if (!e.payload.restart && !stopped) scheduleRebuild(c);
     });
     await c.connect();

@@ -12,18 +12,20 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((s) => ({
-      topic: s.topic,
-      numPartitions: s.numPartitions,
-      replicationFactor: -1,
-      configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
-    })),
-  }).catch((err: { type?: string }) => {
-    // Another service may have created it between list and create.
-    if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
-  });
+  await admin
+    .createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.numPartitions,
+        replicationFactor: -1,
+        configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    })
+    .catch((err: { type?: string }) => {
+      // Another service may have created it between list and create.
+      if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    });
   return missing.map((s) => s.topic);
 }
 

@@ -29,7 +29,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     } else if (req.url === '/metrics' && options.metrics) {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(options.metrics());
     } else {
-      res.writeHead(404, { 'content-type': 'application/problem+json' })
+      res
+        .writeHead(404, { 'content-type': 'application/problem+json' })
         .end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404 }));
     }
   });

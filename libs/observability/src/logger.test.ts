@@ -5,7 +5,12 @@ import { createLogger } from './index.js';
 
 test('secrets and payloads are redacted from log lines', () => {
   const lines: string[] = [];
-  const destination = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   const log = createLogger({ service: 'test', destination });
   log.info({ password: 'hunter2', session: { token: 'eyJhbGciOi' }, sql: 'select secret', ok: 1 }, 'hello');
   const out = lines.join('');

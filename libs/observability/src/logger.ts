@@ -7,9 +7,25 @@ export type { Logger } from 'pino';
  * not in service logs; this list is the last line of defence, not the first.
  */
 export const REDACTED_PATHS = [
-  'password', '*.password', 'token', '*.token', 'accessToken', '*.accessToken',
-  'authorization', '*.authorization', 'headers.authorization', 'secret', '*.secret',
-  'sql', '*.sql', 'text', '*.text', 'params', '*.params', 'rows', '*.rows',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'secret',
+  '*.secret',
+  'sql',
+  '*.sql',
+  'text',
+  '*.text',
+  'params',
+  '*.params',
+  'rows',
+  '*.rows',
 ];
 
 export interface LoggerConfig {

@@ -20,7 +20,9 @@ export interface ServiceDefinition<C extends { serviceName: string; adminPort: n
 }
 
 /** Runs a service until a signal stops it. Never returns normally. */
-export async function runService<C extends { serviceName: string; adminPort: number; logLevel: string }>(definition: ServiceDefinition<C>): Promise<void> {
+export async function runService<C extends { serviceName: string; adminPort: number; logLevel: string }>(
+  definition: ServiceDefinition<C>,
+): Promise<void> {
   let config: Readonly<C>;
   try {
     config = definition.loadConfig();
@@ -31,7 +33,11 @@ export async function runService<C extends { serviceName: string; adminPort: num
   const logger = createLogger({ service: config.serviceName, level: config.logLevel });
   try {
     const service = await definition.start(config, logger);
-    const admin = await startAdminServer({ port: config.adminPort, readiness: () => service.readiness(), metrics: () => service.metrics() });
+    const admin = await startAdminServer({
+      port: config.adminPort,
+      readiness: () => service.readiness(),
+      metrics: () => service.metrics(),
+    });
     logger.info({ adminPort: admin.port, ...service.describe?.() }, `${definition.name} started`);
     let stopping = false;
     const shutdown = async (signal: string): Promise<void> => {

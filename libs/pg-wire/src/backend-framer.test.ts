@@ -94,11 +94,17 @@ describe('BackendFramer with PostgreSQL 15 bytes', () => {
 
   it('given the extended query answer, then the row description has both columns', () => {
     const frames = feedBackend([server.SERVER_EXTENDED_QUERY]).messages;
-    assert.deepStrictEqual(frames.map((f) => f.type), ['1', '2', 'T', 'D', 'C', 'Z']);
-    assert.deepStrictEqual(decodeRowDescription(frames[2]!.raw).map((f) => [f.name, f.typeOid, f.typeSize]), [
-      ['n', 23, 4],
-      ['t', 25, -1],
-    ]);
+    assert.deepStrictEqual(
+      frames.map((f) => f.type),
+      ['1', '2', 'T', 'D', 'C', 'Z'],
+    );
+    assert.deepStrictEqual(
+      decodeRowDescription(frames[2]!.raw).map((f) => [f.name, f.typeOid, f.typeSize]),
+      [
+        ['n', 23, 4],
+        ['t', 25, -1],
+      ],
+    );
     assert.equal(decodeDataRowColumnCount(frames[3]!.raw), 2);
   });
 });
@@ -108,7 +114,10 @@ describe('BackendFramer SSL answer and errors', () => {
     const framer = new BackendFramer();
     framer.expectSslResponse();
     const seen: string[] = [];
-    assert.equal(framer.push(hex('53 5a0000000549'), (f) => seen.push(f.type)), undefined);
+    assert.equal(
+      framer.push(hex('53 5a0000000549'), (f) => seen.push(f.type)),
+      undefined,
+    );
     assert.deepStrictEqual(seen, ['SSLResponse']);
     // A client about to start TLS must refuse here (CVE-2021-23222).
     assert.equal(framer.bufferedBytes, 6);
@@ -117,7 +126,10 @@ describe('BackendFramer SSL answer and errors', () => {
   it('given an ErrorResponse instead of an SSL answer, then it is framed normally', () => {
     const { messages, error } = feedBackend([server.SERVER_UNDEFINED_TABLE], { expectSsl: true });
     assert.equal(error, undefined);
-    assert.deepStrictEqual(messages.map((f) => f.type), ['E', 'Z']);
+    assert.deepStrictEqual(
+      messages.map((f) => f.type),
+      ['E', 'Z'],
+    );
   });
 
   it('given any other byte as SSL answer, then AG_ERR_PROTOCOL_VIOLATION', () => {
@@ -129,7 +141,10 @@ describe('BackendFramer SSL answer and errors', () => {
     const first = framer.push(hex('5a 00000003'), () => {});
     assert.ok(first instanceof GatewayError);
     assert.equal(first.code, 'AG_ERR_PROTOCOL_VIOLATION');
-    assert.equal(framer.push(server.SERVER_SELECT_1, () => assert.fail('emitted after failure')), first);
+    assert.equal(
+      framer.push(server.SERVER_SELECT_1, () => assert.fail('emitted after failure')),
+      first,
+    );
   });
 
   it('given a length over maxMessageBytes, then AG_ERR_MESSAGE_TOO_LARGE from the header alone', () => {

@@ -59,7 +59,12 @@ describe('backend serializers match PostgreSQL 15 bytes', () => {
   });
   it('rowDescription, dataRow and commandComplete equal the answer to select 1', () => {
     assert.deepStrictEqual(
-      Buffer.concat([rowDescription([{ name: '?column?', typeOid: 23, typeSize: 4 }]), dataRow(['1']), commandComplete('SELECT 1'), readyForQuery('I')]),
+      Buffer.concat([
+        rowDescription([{ name: '?column?', typeOid: 23, typeSize: 4 }]),
+        dataRow(['1']),
+        commandComplete('SELECT 1'),
+        readyForQuery('I'),
+      ]),
       server.SERVER_SELECT_1,
     );
   });
@@ -80,7 +85,10 @@ describe('backend serializers round-trip through BackendFramer and the decoders'
       kind: 'sasl-continue',
       data: Buffer.from('r=abc,s=c2FsdA==,i=4096'),
     });
-    assert.deepStrictEqual(decodeAuthentication(one(authenticationSaslFinal(Buffer.from('v=xyz'))).raw), { kind: 'sasl-final', data: Buffer.from('v=xyz') });
+    assert.deepStrictEqual(decodeAuthentication(one(authenticationSaslFinal(Buffer.from('v=xyz'))).raw), {
+      kind: 'sasl-final',
+      data: Buffer.from('v=xyz'),
+    });
     assert.deepStrictEqual(decodeAuthentication(hex('52 00000008 00000007')), { kind: 'other', code: 7 });
   });
   it('backendKeyData keeps 32-bit values, reading back as signed Int32', () => {
@@ -111,14 +119,24 @@ describe('backend serializers round-trip through BackendFramer and the decoders'
     assert.deepStrictEqual(decodeErrorFields(notice.raw), { severity: 'WARNING', code: '01000', message: 'careful' });
   });
   it('sslResponse is one unframed byte the framer reads back', () => {
-    assert.deepStrictEqual(feedBackend([sslResponse(true)], { expectSsl: true }).messages, [{ type: 'SSLResponse', raw: Buffer.from('S') }]);
-    assert.deepStrictEqual(feedBackend([sslResponse(false)], { expectSsl: true }).messages, [{ type: 'SSLResponse', raw: Buffer.from('N') }]);
+    assert.deepStrictEqual(feedBackend([sslResponse(true)], { expectSsl: true }).messages, [
+      { type: 'SSLResponse', raw: Buffer.from('S') },
+    ]);
+    assert.deepStrictEqual(feedBackend([sslResponse(false)], { expectSsl: true }).messages, [
+      { type: 'SSLResponse', raw: Buffer.from('N') },
+    ]);
   });
 });
 
 describe('errorResponse is understood by pg-protocol (node-postgres)', () => {
   it('given an errorResponse, when pg-protocol parses it, then name, code, message and detail match', () => {
-    const bytes = errorResponse({ severity: 'ERROR', code: '42501', message: 'denied by policy', detail: 'rule no-ddl', hint: 'ask for approval' });
+    const bytes = errorResponse({
+      severity: 'ERROR',
+      code: '42501',
+      message: 'denied by policy',
+      detail: 'rule no-ddl',
+      hint: 'ask for approval',
+    });
     const seen: BackendMessage[] = [];
     new Parser().parse(bytes, (m) => seen.push(m));
     assert.equal(seen.length, 1);

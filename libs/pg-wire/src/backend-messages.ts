@@ -92,7 +92,11 @@ export function parameterStatus(name: string, value: string): Buffer {
  * the client asked for, Int32 count, then the names of the protocol options not recognised.
  */
 export function negotiateProtocolVersion(newestMinor: number, unsupportedOptions: readonly string[]): Buffer {
-  return frame('v', [int32(newestMinor, 'minor version'), int32(unsupportedOptions.length, 'option count'), ...unsupportedOptions.map((o) => cstring(o, 'option name'))]);
+  return frame('v', [
+    int32(newestMinor, 'minor version'),
+    int32(unsupportedOptions.length, 'option count'),
+    ...unsupportedOptions.map((o) => cstring(o, 'option name')),
+  ]);
 }
 
 /** BackendKeyData: the key a client quotes in a CancelRequest; values may be signed or unsigned 32-bit. */

@@ -117,7 +117,11 @@ export interface BatchPlan {
  * the confirmed state: which SQL each Bind and each lone Parse will run. Portals named in
  * `reservedPortals` are the caller's own and refused to the agent. Pure.
  */
-export function planExtendedBatch(state: ConfirmedProtocolState, batch: readonly FrontendMessage[], reservedPortals: ReadonlySet<string> = new Set()): BatchPlan {
+export function planExtendedBatch(
+  state: ConfirmedProtocolState,
+  batch: readonly FrontendMessage[],
+  reservedPortals: ReadonlySet<string> = new Set(),
+): BatchPlan {
   const statements = new Map<string, string>([...state.statements].map(([name, s]) => [name, s.sql]));
   // Portals bound earlier need no new decision; those bound here point at their decision.
   const portals = new Map<string, number | null>([...state.portals.keys()].map((name) => [name, null]));
@@ -138,10 +142,21 @@ export function planExtendedBatch(state: ConfirmedProtocolState, batch: readonly
         break;
       }
       case 'Bind': {
-        if (reservedPortals.has(message.portal)) return { decisions, messages: finishLoneParses(), refusal: { at: messages.length, reason: 'unknown-portal', name: message.portal } };
+        if (reservedPortals.has(message.portal))
+          return {
+            decisions,
+            messages: finishLoneParses(),
+            refusal: { at: messages.length, reason: 'unknown-portal', name: message.portal },
+          };
         const sql = statements.get(message.statement);
-        if (sql === undefined) return { decisions, messages: finishLoneParses(), refusal: { at: messages.length, reason: 'unknown-statement', name: message.statement } };
-        const decision = decisions.push({ sql, covers: 'bind', statementName: message.statement, portal: message.portal, bind: message }) - 1;
+        if (sql === undefined)
+          return {
+            decisions,
+            messages: finishLoneParses(),
+            refusal: { at: messages.length, reason: 'unknown-statement', name: message.statement },
+          };
+        const decision =
+          decisions.push({ sql, covers: 'bind', statementName: message.statement, portal: message.portal, bind: message }) - 1;
         const parseAt = loneParses.get(message.statement);
         if (parseAt !== undefined) {
           messages[parseAt]!.decision = decision;
@@ -152,7 +167,12 @@ export function planExtendedBatch(state: ConfirmedProtocolState, batch: readonly
         break;
       }
       case 'Execute': {
-        if (!portals.has(message.portal) || reservedPortals.has(message.portal)) return { decisions, messages: finishLoneParses(), refusal: { at: messages.length, reason: 'unknown-portal', name: message.portal } };
+        if (!portals.has(message.portal) || reservedPortals.has(message.portal))
+          return {
+            decisions,
+            messages: finishLoneParses(),
+            refusal: { at: messages.length, reason: 'unknown-portal', name: message.portal },
+          };
         messages.push({ message, decision: portals.get(message.portal) ?? null });
         break;
       }

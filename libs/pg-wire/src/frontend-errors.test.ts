@@ -20,7 +20,12 @@ interface BadCase {
 }
 
 const bad: BadCase[] = [
-  { name: 'typed length over maxMessageBytes', stream: typed('51 00010000'), code: 'AG_ERR_MESSAGE_TOO_LARGE', options: { maxMessageBytes: 1024 } },
+  {
+    name: 'typed length over maxMessageBytes',
+    stream: typed('51 00010000'),
+    code: 'AG_ERR_MESSAGE_TOO_LARGE',
+    options: { maxMessageBytes: 1024 },
+  },
   { name: 'typed length 2^31-1 with the default limit', stream: typed('51 7fffffff'), code: 'AG_ERR_MESSAGE_TOO_LARGE' },
   { name: 'startup packet over 10000 bytes', stream: hex('00002711 00030000'), code: 'AG_ERR_MESSAGE_TOO_LARGE' },
   { name: 'typed length 3 (< 4)', stream: typed('51 00000003'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
@@ -35,10 +40,22 @@ const bad: BadCase[] = [
   { name: 'Sync with a body', stream: typed('53 00000005 00'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'Parse with 65535 type OIDs and none present', stream: typed('50 00000008 00 00 ffff'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'Parse missing the count', stream: typed('50 00000006 00 00'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
-  { name: 'Bind with a parameter count exceeding the body', stream: typed('42 0000000c 00 00 0000 0005 0000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
+  {
+    name: 'Bind with a parameter count exceeding the body',
+    stream: typed('42 0000000c 00 00 0000 0005 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
   { name: 'Bind with parameter length -2', stream: typed('42 00000010 00 00 0000 0001 fffffffe 0000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
-  { name: 'Bind with a parameter length past the body', stream: typed('42 00000011 00 00 0000 0001 00000010 41 0000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
-  { name: 'Bind with 2 formats for 3 parameters', stream: typed('42 0000001c 00 00 0002 0000 0000 0003 ffffffff ffffffff ffffffff 0000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
+  {
+    name: 'Bind with a parameter length past the body',
+    stream: typed('42 00000011 00 00 0000 0001 00000010 41 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
+  {
+    name: 'Bind with 2 formats for 3 parameters',
+    stream: typed('42 0000001c 00 00 0002 0000 0000 0003 ffffffff ffffffff ffffffff 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
   { name: 'Bind with a format count exceeding the body', stream: typed('42 00000008 00 00 7fff'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'Describe with target X', stream: typed('44 00000006 58 00'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'Close without target', stream: typed('43 00000004'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
@@ -49,7 +66,11 @@ const bad: BadCase[] = [
   { name: 'SSLRequest with a body', stream: hex('0000000c 04d2162f 00000000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'CancelRequest without secret key', stream: hex('0000000c 04d2162e 00001a93'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'StartupMessage without final terminator', stream: hex('0000000c 00030000 7500 7800'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
-  { name: 'StartupMessage with bytes after the terminator', stream: hex('0000000e 00030000 7500 7800 00 41'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
+  {
+    name: 'StartupMessage with bytes after the terminator',
+    stream: hex('0000000e 00030000 7500 7800 00 41'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
   { name: 'StartupMessage with a name but no value', stream: hex('0000000b 00030000 7500 00'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
 ];
 
@@ -92,17 +113,29 @@ describe('FrontendParser malformed input', () => {
 
   it('given messages before a malformed one in the same chunk, then they are emitted first', () => {
     const { messages, error } = feedFrontend([typed('51 0000000e 73656c65637420313b00 5a')]);
-    assert.deepStrictEqual(messages.map((m) => m.type), ['Startup', 'Query']);
+    assert.deepStrictEqual(
+      messages.map((m) => m.type),
+      ['Startup', 'Query'],
+    );
     assert.equal(error?.code, 'AG_ERR_PROTOCOL_VIOLATION');
   });
 
   it('given an invalid maxMessageBytes, then the constructor throws AG_ERR_CONFIG_INVALID', () => {
-    assert.throws(() => new FrontendParser({ maxMessageBytes: 0 }), (e: unknown) => e instanceof GatewayError && e.code === 'AG_ERR_CONFIG_INVALID');
+    assert.throws(
+      () => new FrontendParser({ maxMessageBytes: 0 }),
+      (e: unknown) => e instanceof GatewayError && e.code === 'AG_ERR_CONFIG_INVALID',
+    );
   });
 
   it('given an onMessage callback that throws, then the error propagates and is not mistaken for a protocol error', () => {
     const parser = new FrontendParser();
-    assert.throws(() => parser.parse(golden.PSQL_STARTUP, () => { throw new Error('caller bug'); }), /caller bug/);
+    assert.throws(
+      () =>
+        parser.parse(golden.PSQL_STARTUP, () => {
+          throw new Error('caller bug');
+        }),
+      /caller bug/,
+    );
     assert.equal(parser.phase, 'typed');
   });
 });

@@ -21,11 +21,19 @@ interface Framed {
 }
 
 /** SSLRequest: the client asks to switch to TLS before the StartupMessage. */
-export interface SslRequestMessage extends Framed { type: 'SSLRequest' }
+export interface SslRequestMessage extends Framed {
+  type: 'SSLRequest';
+}
 /** GSSENCRequest: the client asks for GSSAPI encryption before the StartupMessage. */
-export interface GssEncRequestMessage extends Framed { type: 'GSSENCRequest' }
+export interface GssEncRequestMessage extends Framed {
+  type: 'GSSENCRequest';
+}
 /** CancelRequest: sent on a fresh connection to cancel a query on another one. */
-export interface CancelRequestMessage extends Framed { type: 'CancelRequest'; processId: number; secretKey: number }
+export interface CancelRequestMessage extends Framed {
+  type: 'CancelRequest';
+  processId: number;
+  secretKey: number;
+}
 /** StartupMessage: protocol version and connection parameters (user, database, options...). */
 export interface StartupMessage extends Framed {
   type: 'Startup';
@@ -34,13 +42,26 @@ export interface StartupMessage extends Framed {
   parameters: Record<string, string>;
 }
 /** Query ('Q'): simple-protocol SQL text. */
-export interface QueryMessage extends Framed { type: 'Query'; sql: string }
+export interface QueryMessage extends Framed {
+  type: 'Query';
+  sql: string;
+}
 /** Terminate ('X'). */
-export interface TerminateMessage extends Framed { type: 'Terminate' }
+export interface TerminateMessage extends Framed {
+  type: 'Terminate';
+}
 /** 'p': PasswordMessage, SASLInitialResponse or SASLResponse; only the auth state tells which. */
-export interface PasswordLikeMessage extends Framed { type: 'PasswordLike'; payload: Buffer }
+export interface PasswordLikeMessage extends Framed {
+  type: 'PasswordLike';
+  payload: Buffer;
+}
 /** Parse ('P'): prepare a statement; an OID of 0 leaves the parameter type unspecified. */
-export interface ParseMessage extends Framed { type: 'Parse'; name: string; sql: string; paramTypeOids: number[] }
+export interface ParseMessage extends Framed {
+  type: 'Parse';
+  name: string;
+  sql: string;
+  paramTypeOids: number[];
+}
 /** Bind ('B'): bind parameters to a prepared statement, creating a portal. */
 export interface BindMessage extends Framed {
   type: 'Bind';
@@ -52,23 +73,51 @@ export interface BindMessage extends Framed {
   resultFormats: number[];
 }
 /** Describe ('D'): 'S' for a prepared statement, 'P' for a portal. */
-export interface DescribeMessage extends Framed { type: 'Describe'; target: 'S' | 'P'; name: string }
+export interface DescribeMessage extends Framed {
+  type: 'Describe';
+  target: 'S' | 'P';
+  name: string;
+}
 /** Execute ('E'): run a portal; maxRows 0 means no limit. */
-export interface ExecuteMessage extends Framed { type: 'Execute'; portal: string; maxRows: number }
+export interface ExecuteMessage extends Framed {
+  type: 'Execute';
+  portal: string;
+  maxRows: number;
+}
 /** Sync ('S'): end of an extended-protocol batch. */
-export interface SyncMessage extends Framed { type: 'Sync' }
+export interface SyncMessage extends Framed {
+  type: 'Sync';
+}
 /** Flush ('H'): ask the server to send pending output. */
-export interface FlushMessage extends Framed { type: 'Flush' }
+export interface FlushMessage extends Framed {
+  type: 'Flush';
+}
 /** Close ('C'): 'S' for a prepared statement, 'P' for a portal. */
-export interface CloseMessage extends Framed { type: 'Close'; target: 'S' | 'P'; name: string }
+export interface CloseMessage extends Framed {
+  type: 'Close';
+  target: 'S' | 'P';
+  name: string;
+}
 /** CopyData ('d'): a chunk of COPY FROM STDIN data. */
-export interface CopyDataMessage extends Framed { type: 'CopyData'; data: Buffer }
+export interface CopyDataMessage extends Framed {
+  type: 'CopyData';
+  data: Buffer;
+}
 /** CopyDone ('c'). */
-export interface CopyDoneMessage extends Framed { type: 'CopyDone' }
+export interface CopyDoneMessage extends Framed {
+  type: 'CopyDone';
+}
 /** CopyFail ('f'): the client aborts COPY FROM STDIN with a reason. */
-export interface CopyFailMessage extends Framed { type: 'CopyFail'; message: string }
+export interface CopyFailMessage extends Framed {
+  type: 'CopyFail';
+  message: string;
+}
 /** A well-framed message this library does not decode (FunctionCall 'F'). */
-export interface UnsupportedMessage extends Framed { type: 'Unsupported'; code: 'F'; body: Buffer }
+export interface UnsupportedMessage extends Framed {
+  type: 'Unsupported';
+  code: 'F';
+  body: Buffer;
+}
 
 /** Any message a PostgreSQL client can send. */
 export type FrontendMessage =

@@ -197,7 +197,7 @@ describe('FrontendParser phases', () => {
   });
 
   it('given UTF-8 SQL with a leading BOM, then the text is kept byte for byte', () => {
-    const sql = '\uFEFFselect \'héllo 🐘\'';
+    const sql = "\uFEFFselect 'héllo 🐘'";
     const body = Buffer.from(`${sql}\0`);
     const frame = Buffer.concat([Buffer.from('Q'), hex((body.length + 4).toString(16).padStart(8, '0')), body]);
     const { messages } = feedFrontend([golden.PSQL_STARTUP, frame]);

@@ -11,7 +11,6 @@ import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_STARTUP_BYTES } from './limits.j
 import { messageTooLarge, protocolViolation } from './protocol-error.js';
 import { decodeStartupFrame } from './startup-decoder.js';
 
-
 /** Options of {@link FrontendParser}. */
 export interface FrontendParserOptions {
   /** Largest accepted length field of a typed message; default the server's 1 GiB - 2. */

@@ -49,17 +49,39 @@ function stream(name: string, parts: Buffer[]): Stream {
     error = parser.parse(EMPTY, onMessage);
     if (at === before) break;
   }
-  if (error || at !== bytes.length) throw new Error(`golden stream ${name} does not parse cleanly: ${error?.message ?? `${bytes.length - at} bytes left`}`);
+  if (error || at !== bytes.length)
+    throw new Error(`golden stream ${name} does not parse cleanly: ${error?.message ?? `${bytes.length - at} bytes left`}`);
   return { name, bytes, frames };
 }
 
 const streams: Stream[] = [
-  stream('psql scram session', [client.PSQL_SSL_REQUEST, client.PSQL_STARTUP, client.PSQL_SASL_INITIAL_RESPONSE, client.PSQL_SASL_RESPONSE, client.PSQL_QUERY_SELECT_1, client.PSQL_TERMINATE]),
+  stream('psql scram session', [
+    client.PSQL_SSL_REQUEST,
+    client.PSQL_STARTUP,
+    client.PSQL_SASL_INITIAL_RESPONSE,
+    client.PSQL_SASL_RESPONSE,
+    client.PSQL_QUERY_SELECT_1,
+    client.PSQL_TERMINATE,
+  ]),
   stream('psql md5 + copy', [client.PSQL_STARTUP, client.PSQL_MD5_PASSWORD, client.PSQL_COPY_FROM_STDIN, client.PSQL_TERMINATE]),
   stream('psql cancel', [client.PSQL_CANCEL_REQUEST]),
   stream('gssenc, ssl, psql', [client.GSSENC_REQUEST, client.PSQL_SSL_REQUEST, client.PSQL_STARTUP, client.PSQL_QUERY_SELECT_1]),
-  stream('node-postgres', [client.NODE_PG_STARTUP, client.NODE_PG_SASL_INITIAL_RESPONSE, client.NODE_PG_EXTENDED_QUERY, ...Object.values(client.PG_PROTOCOL_SERIALIZED), client.FUNCTION_CALL]),
-  stream('pgjdbc session', [client.JDBC_STARTUP, client.JDBC_SET_APPLICATION_NAME, client.JDBC_EXTENDED_QUERY, client.JDBC_PREPARE_S_1, client.JDBC_EXECUTE_S_1, client.JDBC_BATCH, client.PSQL_TERMINATE]),
+  stream('node-postgres', [
+    client.NODE_PG_STARTUP,
+    client.NODE_PG_SASL_INITIAL_RESPONSE,
+    client.NODE_PG_EXTENDED_QUERY,
+    ...Object.values(client.PG_PROTOCOL_SERIALIZED),
+    client.FUNCTION_CALL,
+  ]),
+  stream('pgjdbc session', [
+    client.JDBC_STARTUP,
+    client.JDBC_SET_APPLICATION_NAME,
+    client.JDBC_EXTENDED_QUERY,
+    client.JDBC_PREPARE_S_1,
+    client.JDBC_EXECUTE_S_1,
+    client.JDBC_BATCH,
+    client.PSQL_TERMINATE,
+  ]),
   stream('pgjdbc batch', [client.JDBC_STARTUP, client.JDBC_BATCH]),
 ];
 
@@ -79,25 +101,30 @@ const EDGE_LENGTHS = [0, 1, 3, 4, 5, 7, 8, 9, 16, 10_000, 10_001, 65_536, 65_537
 function mutateOnce(rand: Rand, b: Buffer, source: Stream): Buffer {
   if (b.length === 0) return randomBytes(rand, 1 + below(rand, 16));
   switch (below(rand, 9)) {
-    case 0: { // bit flips
+    case 0: {
+      // bit flips
       const out = Buffer.from(b);
       for (let n = 1 + below(rand, 4); n > 0; n--) out[below(rand, out.length)]! ^= 1 << below(rand, 8);
       return out;
     }
-    case 1: { // random byte values
+    case 1: {
+      // random byte values
       const out = Buffer.from(b);
       for (let n = 1 + below(rand, 3); n > 0; n--) out[below(rand, out.length)] = below(rand, 256);
       return out;
     }
-    case 2: { // insert random bytes
+    case 2: {
+      // insert random bytes
       const at = below(rand, b.length + 1);
       return Buffer.concat([b.subarray(0, at), randomBytes(rand, 1 + below(rand, 16)), b.subarray(at)]);
     }
-    case 3: { // delete a range
+    case 3: {
+      // delete a range
       const at = below(rand, b.length);
       return Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + below(rand, 16))]);
     }
-    case 4: { // corrupt a length field: an edge value or the real one nudged by a little
+    case 4: {
+      // corrupt a length field: an edge value or the real one nudged by a little
       const frame = source.frames[below(rand, source.frames.length)]!;
       const at = frame.at + frame.lengthAt;
       if (at + 4 > b.length) return b.subarray(0, at);
@@ -106,7 +133,8 @@ function mutateOnce(rand: Rand, b: Buffer, source: Stream): Buffer {
       out.writeInt32BE(value | 0, at);
       return out;
     }
-    case 5: { // corrupt a type byte
+    case 5: {
+      // corrupt a type byte
       const frame = source.frames[below(rand, source.frames.length)]!;
       if (frame.lengthAt === 0 || frame.at >= b.length) return b;
       const out = Buffer.from(b);
@@ -115,12 +143,14 @@ function mutateOnce(rand: Rand, b: Buffer, source: Stream): Buffer {
     }
     case 6: // truncate
       return b.subarray(0, below(rand, b.length));
-    case 7: { // duplicate a range in place
+    case 7: {
+      // duplicate a range in place
       const at = below(rand, b.length);
       const piece = b.subarray(at, at + 1 + below(rand, 64));
       return Buffer.concat([b.subarray(0, at), piece, b.subarray(at)]);
     }
-    default: { // splice: head of this stream, tail of another, cut at frame starts or anywhere
+    default: {
+      // splice: head of this stream, tail of another, cut at frame starts or anywhere
       const other = streams[below(rand, streams.length)]!;
       const atFrames = rand() < 0.5;
       const cut = atFrames ? source.frames[below(rand, source.frames.length)]!.at : below(rand, b.length + 1);
@@ -142,7 +172,7 @@ function chunks(rand: Rand, b: Buffer): Buffer[] {
   if (style === 0) return [b];
   const max = style === 1 ? 1 : style < 4 ? 8 : 64;
   const out: Buffer[] = [];
-  for (let at = 0; at < b.length;) {
+  for (let at = 0; at < b.length; ) {
     const n = 1 + below(rand, max);
     out.push(b.subarray(at, at + n));
     at += n;
@@ -244,7 +274,12 @@ describe('fuzz: FrontendParser on mutated golden client streams', () => {
       const parts = chunks(rand, input);
       // Mostly the ingress's real limit; sometimes small, so the too-large path is hit often.
       const maxMessageBytes = rand() < 0.25 ? 8 + below(rand, 512) : 1 << 26;
-      const outcome = check(input, parts, maxMessageBytes, () => `AG_FUZZ_SEED=${SEED} iteration ${i} (${source.name}, maxMessageBytes ${maxMessageBytes}) input ${input.toString('hex')}`);
+      const outcome = check(
+        input,
+        parts,
+        maxMessageBytes,
+        () => `AG_FUZZ_SEED=${SEED} iteration ${i} (${source.name}, maxMessageBytes ${maxMessageBytes}) input ${input.toString('hex')}`,
+      );
       const s = perStream.get(source.name) ?? { inputs: 0, failed: 0, bytes: 0 };
       s.inputs++;
       s.bytes += input.length;
@@ -254,6 +289,9 @@ describe('fuzz: FrontendParser on mutated golden client streams', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const rows = [...perStream].map(([name, s]) => `${name}: ${s.inputs} inputs, ${s.failed} rejected, ${s.bytes} bytes`);
     console.log(`fuzz: ${ITERATIONS} inputs in ${ms.toFixed(0)} ms (seed ${SEED})\n  ${rows.join('\n  ')}`);
-    assert.equal([...perStream.values()].reduce((n, s) => n + s.inputs, 0), ITERATIONS);
+    assert.equal(
+      [...perStream.values()].reduce((n, s) => n + s.inputs, 0),
+      ITERATIONS,
+    );
   });
 });

@@ -14,13 +14,33 @@ const ITERATIONS = 10_000;
 const ERROR_CODES = new Set(['AG_ERR_PROTOCOL_VIOLATION', 'AG_ERR_MESSAGE_TOO_LARGE']);
 
 const frontendStreams = [
-  Buffer.concat([client.PSQL_SSL_REQUEST, client.PSQL_STARTUP, client.PSQL_SASL_INITIAL_RESPONSE, client.PSQL_SASL_RESPONSE, client.PSQL_QUERY_SELECT_1, client.PSQL_TERMINATE]),
+  Buffer.concat([
+    client.PSQL_SSL_REQUEST,
+    client.PSQL_STARTUP,
+    client.PSQL_SASL_INITIAL_RESPONSE,
+    client.PSQL_SASL_RESPONSE,
+    client.PSQL_QUERY_SELECT_1,
+    client.PSQL_TERMINATE,
+  ]),
   Buffer.concat([client.PSQL_STARTUP, client.PSQL_COPY_FROM_STDIN, client.PSQL_MD5_PASSWORD]),
-  Buffer.concat([client.NODE_PG_STARTUP, client.NODE_PG_EXTENDED_QUERY, ...Object.values(client.PG_PROTOCOL_SERIALIZED), client.FUNCTION_CALL]),
+  Buffer.concat([
+    client.NODE_PG_STARTUP,
+    client.NODE_PG_EXTENDED_QUERY,
+    ...Object.values(client.PG_PROTOCOL_SERIALIZED),
+    client.FUNCTION_CALL,
+  ]),
   client.PSQL_CANCEL_REQUEST,
   client.GSSENC_REQUEST,
 ];
-const backendStreams = [server.SERVER_SCRAM_LOGIN.subarray(1), server.SERVER_SELECT_1, server.SERVER_UNDEFINED_TABLE, server.SERVER_CANCELLED, server.SERVER_EXTENDED_QUERY, server.SERVER_MD5_REQUEST, server.SERVER_COPY_IN];
+const backendStreams = [
+  server.SERVER_SCRAM_LOGIN.subarray(1),
+  server.SERVER_SELECT_1,
+  server.SERVER_UNDEFINED_TABLE,
+  server.SERVER_CANCELLED,
+  server.SERVER_EXTENDED_QUERY,
+  server.SERVER_MD5_REQUEST,
+  server.SERVER_COPY_IN,
+];
 
 function mutate(rand: () => number, input: Buffer): Buffer {
   const b = Buffer.from(input);
@@ -33,16 +53,19 @@ function mutate(rand: () => number, input: Buffer): Buffer {
       return b;
     case 2: // truncate
       return b.subarray(0, below(rand, b.length));
-    case 3: { // delete a range
+    case 3: {
+      // delete a range
       const at = below(rand, b.length);
       return Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + below(rand, 8))]);
     }
-    case 4: { // insert random bytes
+    case 4: {
+      // insert random bytes
       const at = below(rand, b.length + 1);
       const extra = Buffer.from(Array.from({ length: 1 + below(rand, 8) }, () => below(rand, 256)));
       return Buffer.concat([b.subarray(0, at), extra, b.subarray(at)]);
     }
-    default: { // overwrite four bytes with a random, often huge or negative, int32
+    default: {
+      // overwrite four bytes with a random, often huge or negative, int32
       const at = below(rand, Math.max(1, b.length - 3));
       if (b.length >= 4) b.writeUInt32BE(Math.floor(rand() * 2 ** 32), at);
       return b;

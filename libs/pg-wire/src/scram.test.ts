@@ -78,7 +78,9 @@ describe('SCRAM-SHA-256 client', () => {
   }
 
   it('given minIterations 1000, then a server asking for 1000 is accepted', () => {
-    assert.doesNotThrow(() => scramClientFinal(state, `r=${RFC.nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=1000`, 'pencil', { minIterations: 1000 }));
+    assert.doesNotThrow(() =>
+      scramClientFinal(state, `r=${RFC.nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=1000`, 'pencil', { minIterations: 1000 }),
+    );
   });
 
   it('given an iteration count above maxIterations, then AG_ERR_UPSTREAM_AUTH_FAILED before hashing', () => {

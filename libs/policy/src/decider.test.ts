@@ -2,21 +2,40 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  canonicalEventText, chainEvent, fromAvro, nextLink, sampleSession, toAvro, verifyChain, type AuditEvent, type AuditEventOf, type SqlRequest,
+  canonicalEventText,
+  chainEvent,
+  fromAvro,
+  nextLink,
+  sampleSession,
+  toAvro,
+  verifyChain,
+  type AuditEvent,
+  type AuditEventOf,
+  type SqlRequest,
 } from '@agentgate/events';
 import { VERDICT_PRODUCER, decide, minimalPolicy, type DecideRequest } from './index.js';
 
-function requestWith(kinds: string[], kind = kinds.length === 1 ? kinds[0]! : 'MULTI'): { history: AuditEvent[]; request: AuditEventOf<'RequestObserved'> } {
+function requestWith(
+  kinds: string[],
+  kind = kinds.length === 1 ? kinds[0]! : 'MULTI',
+): { history: AuditEvent[]; request: AuditEventOf<'RequestObserved'> } {
   const [opened, sample] = sampleSession() as [AuditEvent, AuditEventOf<'RequestObserved'>];
   const { seq: _s, prevHash: _p, hash: _h, ...unchained } = sample;
   const request = chainEvent(
-    { ...unchained, payload: { ...sample.payload, detail: { ...(sample.payload.detail as SqlRequest), statementKind: kind, statementKinds: kinds } } },
+    {
+      ...unchained,
+      payload: { ...sample.payload, detail: { ...(sample.payload.detail as SqlRequest), statementKind: kind, statementKinds: kinds } },
+    },
     nextLink(opened),
   ) as AuditEventOf<'RequestObserved'>;
   return { history: [opened, request], request };
 }
 
-function command(request: AuditEventOf<'RequestObserved'>, kinds: string[], kind = kinds.length === 1 ? kinds[0]! : 'MULTI'): DecideRequest {
+function command(
+  request: AuditEventOf<'RequestObserved'>,
+  kinds: string[],
+  kind = kinds.length === 1 ? kinds[0]! : 'MULTI',
+): DecideRequest {
   return { type: 'DecideRequest', subject: { request, classification: { statementKind: kind, statementKinds: kinds } } };
 }
 
@@ -25,7 +44,7 @@ function when(kinds: string[], kind?: string): AuditEventOf<'VerdictIssued'>[] {
   return decide(command(request, kinds, kind), minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
 }
 
-test('given a SELECT, when decided, then one allow verdict chained to the request, at the request\'s time', () => {
+test("given a SELECT, when decided, then one allow verdict chained to the request, at the request's time", () => {
   const { history, request } = requestWith(['SelectStmt']);
   const events = decide(command(request, ['SelectStmt']), minimalPolicy());
   assert.equal(events.length, 1);
@@ -57,7 +76,8 @@ test('given unparseable SQL, when decided, then deny (fail closed)', () => {
 // Its prevHash is the request's hash, so a change to the sample request is re-recorded here.
 const RECORDED_SELECT_VERDICT = {
   hash: '3c2a7d2df0b68c410d3b36213f9d18352265eb7cd8f6450d0b487453e89e202d',
-  canonicalText: '{"actor":{"actChain":[{"clientId":null,"issuer":null,"subject":"dave"}],"authMethod":"none","groups":["agents"],"issuer":"unverified:startup","subject":"demo-agent","tokenId":null},"eventId":"516de7f6-6a3f-842e-90ee-d11045ca8861","eventType":"VerdictIssued","payload":{"agentgate.v1.VerdictIssued":{"approvalId":null,"decision":"allow","errorCode":null,"maskingPlan":[],"policyVersion":"minimal-2","reason":"no rule matched; policy default is allow","requestId":"1c9e7a52-2f0b-4d0e-8a43-6e5b2d7c9f10","requestTimeUs":1795000000000010,"ruleId":null,"shadow":false,"statementDigest":null}},"prevHash":"0e1facae8b2d3f4d9ca966e85bab362351792ddf22027b730b2f287a07021d62","producer":"policy-processor","seq":2,"sessionId":"0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01","timeUs":1795000000000010,"traceId":null}',
+  canonicalText:
+    '{"actor":{"actChain":[{"clientId":null,"issuer":null,"subject":"dave"}],"authMethod":"none","groups":["agents"],"issuer":"unverified:startup","subject":"demo-agent","tokenId":null},"eventId":"516de7f6-6a3f-842e-90ee-d11045ca8861","eventType":"VerdictIssued","payload":{"agentgate.v1.VerdictIssued":{"approvalId":null,"decision":"allow","errorCode":null,"maskingPlan":[],"policyVersion":"minimal-2","reason":"no rule matched; policy default is allow","requestId":"1c9e7a52-2f0b-4d0e-8a43-6e5b2d7c9f10","requestTimeUs":1795000000000010,"ruleId":null,"shadow":false,"statementDigest":null}},"prevHash":"0e1facae8b2d3f4d9ca966e85bab362351792ddf22027b730b2f287a07021d62","producer":"policy-processor","seq":2,"sessionId":"0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01","timeUs":1795000000000010,"traceId":null}',
 };
 
 test('given a request decided once, when it is re-decided after a restart, an hour later, from the request as re-read from Kafka, then the verdict is byte-identical', (t) => {
@@ -79,7 +99,11 @@ test('given a request decided once, when it is re-decided after a restart, an ho
 
 test('given dba-agents on scratch, when a DROP is decided, then it is allowed by allow-dba-scratch', () => {
   const { request } = requestWith(['DropStmt']);
-  const onScratch = { ...request, actor: { ...request.actor!, groups: ['dba-agents'] }, payload: { ...request.payload, connection: 'scratch' } };
+  const onScratch = {
+    ...request,
+    actor: { ...request.actor!, groups: ['dba-agents'] },
+    payload: { ...request.payload, connection: 'scratch' },
+  };
   const [verdict] = decide(command(onScratch, ['DropStmt']), minimalPolicy()) as AuditEventOf<'VerdictIssued'>[];
   assert.equal(verdict?.payload.decision, 'allow');
   assert.equal(verdict?.payload.ruleId, 'allow-dba-scratch');

@@ -1,2 +1,10 @@
-export { decide, VERDICT_PRODUCER, type PolicyCommand, type DecideRequest, type PolicyRule, type PolicyState, type ClassifiedRequest } from './decider.js';
+export {
+  decide,
+  VERDICT_PRODUCER,
+  type PolicyCommand,
+  type DecideRequest,
+  type PolicyRule,
+  type PolicyState,
+  type ClassifiedRequest,
+} from './decider.js';
 export { minimalPolicy } from './minimal-policy.js';

@@ -3,8 +3,13 @@
 import type { PolicyRule, PolicyState } from './decider.js';
 
 const DROP_KINDS = new Set([
-  'DropStmt', 'DropdbStmt', 'DropRoleStmt', 'DropOwnedStmt', 'DropTableSpaceStmt',
-  'DropSubscriptionStmt', 'DropUserMappingStmt',
+  'DropStmt',
+  'DropdbStmt',
+  'DropRoleStmt',
+  'DropOwnedStmt',
+  'DropTableSpaceStmt',
+  'DropSubscriptionStmt',
+  'DropUserMappingStmt',
 ]);
 
 const denyDrop: PolicyRule = {
@@ -32,8 +37,7 @@ const dbaOnScratch: PolicyRule = {
   id: 'allow-dba-scratch',
   description: 'group dba-agents may do anything on connection scratch (compatibility suites run real DDL there)',
   decision: 'allow',
-  matches: (request) =>
-    request.request.payload.connection === 'scratch' && (request.request.actor?.groups.includes('dba-agents') ?? false),
+  matches: (request) => request.request.payload.connection === 'scratch' && (request.request.actor?.groups.includes('dba-agents') ?? false),
 };
 
 /** The minimal policy: refuse DROP and unparseable SQL, allow the rest. */

@@ -15,7 +15,10 @@ test('multi-statement strings list every kind', () => {
   const c = parser.classify("select 1; /* ; */ drop table x; insert into t values (';')");
   assert.equal(c.statementKind, 'MULTI');
   assert.deepEqual(c.statementKinds, ['SelectStmt', 'DropStmt', 'InsertStmt']);
-  assert.deepEqual(c.statements.map((s) => s.text), ['select 1', '/* ; */ drop table x', "insert into t values (';')"]);
+  assert.deepEqual(
+    c.statements.map((s) => s.text),
+    ['select 1', '/* ; */ drop table x', "insert into t values (';')"],
+  );
 });
 
 test('a DROP hidden in a comment or a string is not a DROP', () => {
@@ -24,7 +27,10 @@ test('a DROP hidden in a comment or a string is not a DROP', () => {
 
 test('statement texts are cut at byte offsets, so multi-byte characters stay whole', () => {
   const c = parser.classify("select 'ünï'; select '🚀'");
-  assert.deepEqual(c.statements.map((s) => s.text), ["select 'ünï'", "select '🚀'"]);
+  assert.deepEqual(
+    c.statements.map((s) => s.text),
+    ["select 'ünï'", "select '🚀'"],
+  );
 });
 
 test('empty and unparseable input', () => {
@@ -39,7 +45,10 @@ test('statement texts are trimmed as PostgreSQL lexes: a trailing U+00A0 is part
   const parser = await loadSqlParser();
   const c = parser.classify('truncate t\u00a0;\n select 1 ;');
   assert.ok(c.ok);
-  assert.deepEqual(c.statements.map((s) => s.text), ['truncate t\u00a0', 'select 1']);
+  assert.deepEqual(
+    c.statements.map((s) => s.text),
+    ['truncate t\u00a0', 'select 1'],
+  );
   const bare = parser.classify('select 1 as a\u00a0');
   assert.ok(bare.ok);
   assert.equal(bare.statements[0]?.text, 'select 1 as a\u00a0');
@@ -55,5 +64,8 @@ test('the statements a statement runs inside it are part of its kinds: PREPARE, 
   assert.deepEqual(c.statementKinds, ['SelectStmt', 'PrepareStmt', 'InsertStmt']);
   assert.equal(c.statementKind, 'MULTI');
   // VALUES is a SelectStmt node inside the INSERT.
-  assert.deepEqual(c.statements.map((s) => s.runs), [[], ['InsertStmt', 'SelectStmt']]);
+  assert.deepEqual(
+    c.statements.map((s) => s.runs),
+    [[], ['InsertStmt', 'SelectStmt']],
+  );
 });

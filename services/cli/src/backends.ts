@@ -58,7 +58,12 @@ export interface AuditReader {
 }
 
 export function openAuditReader(config: Readonly<CliConfig>): AuditReader {
-  const client: ClickHouseClient = createClickHouse({ url: config.clickhouseUrl, database: 'default', requestTimeoutMs: 15_000, quiet: true });
+  const client: ClickHouseClient = createClickHouse({
+    url: config.clickhouseUrl,
+    database: 'default',
+    requestTimeoutMs: 15_000,
+    quiet: true,
+  });
   return {
     async rows<T>(query: string): Promise<T[]> {
       try {
@@ -67,7 +72,9 @@ export function openAuditReader(config: Readonly<CliConfig>): AuditReader {
       } catch (cause) {
         const refusal = serverRefusal(cause);
         if (refusal !== undefined) {
-          throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `ClickHouse at ${config.clickhouseUrl} refused the query: ${refusal}`, { cause });
+          throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `ClickHouse at ${config.clickhouseUrl} refused the query: ${refusal}`, {
+            cause,
+          });
         }
         throw unavailable('ClickHouse', config.clickhouseUrl, cause);
       }

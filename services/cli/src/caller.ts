@@ -14,7 +14,11 @@ export async function callerToken(config: Readonly<CliConfig>, tokenFile: string
   try {
     text = await readFile(tokenFile, 'utf8');
   } catch (cause) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read the token file ${tokenFile} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause });
+    throw new GatewayError(
+      'AG_ERR_CONFIG_INVALID',
+      `cannot read the token file ${tokenFile} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause },
+    );
   }
   const token = text.trim();
   if (token === '') throw new GatewayError('AG_ERR_AUTH_REQUIRED', `the token file ${tokenFile} is empty`);
@@ -27,7 +31,9 @@ export async function verifyToken(config: Readonly<CliConfig>, token: string): P
   try {
     text = await readFile(config.identityFile, 'utf8');
   } catch (cause) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read the identity file ${config.identityFile} (set AG_IDENTITY_FILE)`, { cause });
+    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read the identity file ${config.identityFile} (set AG_IDENTITY_FILE)`, {
+      cause,
+    });
   }
   const verifier = createTokenVerifier(parseTrustFile(text, config.identityFile));
   try {
@@ -35,14 +41,22 @@ export async function verifyToken(config: Readonly<CliConfig>, token: string): P
   } catch (error) {
     // Say which component is down, not only that keys are missing.
     if (isGatewayError(error, 'AG_ERR_IDP_UNAVAILABLE')) {
-      throw new GatewayError('AG_ERR_IDP_UNAVAILABLE', `the identity provider is unreachable, so the token cannot be checked: ${error.message} (${reasonOf(error.cause)})`, { cause: error });
+      throw new GatewayError(
+        'AG_ERR_IDP_UNAVAILABLE',
+        `the identity provider is unreachable, so the token cannot be checked: ${error.message} (${reasonOf(error.cause)})`,
+        { cause: error },
+      );
     }
     throw error;
   }
 }
 
 /** The verified caller; AG_ERR_AUTH_REQUIRED when there is no token at all. */
-export async function verifiedCaller(config: Readonly<CliConfig>, tokenFile: string | undefined, purpose: string): Promise<VerifiedIdentity> {
+export async function verifiedCaller(
+  config: Readonly<CliConfig>,
+  tokenFile: string | undefined,
+  purpose: string,
+): Promise<VerifiedIdentity> {
   const token = await callerToken(config, tokenFile);
   if (token === null) {
     throw new GatewayError('AG_ERR_AUTH_REQUIRED', `${purpose} needs an access token in AGENTGATE_TOKEN (or --token-file)`);

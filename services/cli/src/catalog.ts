@@ -47,7 +47,15 @@ export function parseCatalog(text: string, source: string): CatalogEntry[] {
     if (problems.length > 0) {
       throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file ${source}, entry ${name || `#${i + 1}`}: ${problems.join('; ')}`);
     }
-    return { name, protocol, host, port: port as number, database, allowedGroups: [...(groups as string[])], credentialKind: kind as string };
+    return {
+      name,
+      protocol,
+      host,
+      port: port as number,
+      database,
+      allowedGroups: [...(groups as string[])],
+      credentialKind: kind as string,
+    };
   });
 }
 

@@ -42,7 +42,11 @@ export function catalogDocument(entries: readonly CatalogEntry[], caller: Verifi
 export function catalogText(entries: readonly CatalogEntry[], caller: VerifiedIdentity | null): string {
   const header = ['name', 'protocol', 'target', 'allowed groups', 'credential', ...(caller ? [`${caller.subject} may use`] : [])];
   const rows = entries.map((e) => [
-    e.name, e.protocol, `${e.host}:${e.port}/${e.database}`, e.allowedGroups.join(', ') || '(nobody)', e.credentialKind,
+    e.name,
+    e.protocol,
+    `${e.host}:${e.port}/${e.database}`,
+    e.allowedGroups.join(', ') || '(nobody)',
+    e.credentialKind,
     ...(caller ? [mayUse(e, caller.groups) ? 'yes' : 'no'] : []),
   ]);
   return table(header, rows);

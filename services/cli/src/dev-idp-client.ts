@@ -33,7 +33,11 @@ async function readClients(file: string, issuer: string): Promise<Record<string,
     text = await readFile(file, 'utf8');
   } catch (cause) {
     // The IdP writes the file on its first start; without it, the IdP was never started here.
-    throw new GatewayError('AG_ERR_IDP_UNAVAILABLE', `cannot read the development IdP's clients file ${file} (${(cause as NodeJS.ErrnoException).code ?? 'error'}); has the dev IdP (${issuer}) been started?`, { cause });
+    throw new GatewayError(
+      'AG_ERR_IDP_UNAVAILABLE',
+      `cannot read the development IdP's clients file ${file} (${(cause as NodeJS.ErrnoException).code ?? 'error'}); has the dev IdP (${issuer}) been started?`,
+      { cause },
+    );
   }
   let doc: unknown;
   try {
@@ -47,15 +51,22 @@ async function readClients(file: string, issuer: string): Promise<Record<string,
   return doc as Record<string, unknown>;
 }
 
-async function fetchJson(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; body: Record<string, unknown> | null }> {
+async function fetchJson(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (cause) {
     throw unavailable('the development IdP', url, cause);
   }
-  const body = await response.json().catch(() => null) as unknown;
-  return { status: response.status, body: typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : null };
+  const body = (await response.json().catch(() => null)) as unknown;
+  return {
+    status: response.status,
+    body: typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null,
+  };
 }
 
 /** Requests a token; the client secret is sent to the IdP only and never appears in an error. */
@@ -64,13 +75,23 @@ export async function requestDevToken(idp: DevIdpEndpoint, request: DevTokenRequ
   const clients = await readClients(idp.clientsFile, idp.issuer);
   const secret = Object.hasOwn(clients, request.name) ? clients[request.name] : undefined;
   if (typeof secret !== 'string') {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', `unknown identity ${JSON.stringify(request.name)}; known: ${Object.keys(clients).sort().join(', ')}`);
+    throw new GatewayError(
+      'AG_ERR_CONFIG_INVALID',
+      `unknown identity ${JSON.stringify(request.name)}; known: ${Object.keys(clients).sort().join(', ')}`,
+    );
   }
 
-  const discovery = await fetchJson(`${idp.issuer}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } }, timeoutMs);
+  const discovery = await fetchJson(
+    `${idp.issuer}/.well-known/openid-configuration`,
+    { headers: { accept: 'application/json' } },
+    timeoutMs,
+  );
   const tokenEndpoint = discovery.body?.['token_endpoint'];
   if (discovery.status !== 200 || typeof tokenEndpoint !== 'string') {
-    throw new GatewayError('AG_ERR_IDP_UNAVAILABLE', `the development IdP at ${idp.issuer} answered discovery with HTTP ${discovery.status} and no token_endpoint; is AG_DEV_IDP_ISSUER right?`);
+    throw new GatewayError(
+      'AG_ERR_IDP_UNAVAILABLE',
+      `the development IdP at ${idp.issuer} answered discovery with HTTP ${discovery.status} and no token_endpoint; is AG_DEV_IDP_ISSUER right?`,
+    );
   }
 
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
@@ -79,11 +100,15 @@ export async function requestDevToken(idp: DevIdpEndpoint, request: DevTokenRequ
   if (request.ttlSec !== undefined) form.set('ttl', String(request.ttlSec));
   // RFC 6749 section 2.3.1: id and secret are form-urlencoded before they are joined for Basic.
   const basic = Buffer.from(`${encodeURIComponent(request.name)}:${encodeURIComponent(secret)}`).toString('base64');
-  const { status, body } = await fetchJson(tokenEndpoint, {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: form,
-  }, timeoutMs);
+  const { status, body } = await fetchJson(
+    tokenEndpoint,
+    {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form,
+    },
+    timeoutMs,
+  );
 
   const accessToken = body?.['access_token'];
   if (status !== 200 || typeof accessToken !== 'string') {

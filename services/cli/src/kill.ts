@@ -24,7 +24,12 @@ export interface KillOptions {
 export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The SessionKillRequested command; ids and time come in, so this is pure. */
-export function killRequest(admin: VerifiedIdentity, target: string, reason: string, ids: { eventId: string; sessionId: string; timeUs: number; producer: string }): AuditEvent {
+export function killRequest(
+  admin: VerifiedIdentity,
+  target: string,
+  reason: string,
+  ids: { eventId: string; sessionId: string; timeUs: number; producer: string },
+): AuditEvent {
   return chainEvent(
     {
       eventId: ids.eventId,
@@ -66,9 +71,16 @@ export async function kill(config: Readonly<CliConfig>, audit: AuditReader, opti
     report(false, true, before, `session ${target} is already closed (${before}); nothing was sent`);
     return EXIT.failure;
   }
-  await publishControl(config, target, killRequest(admin, target, options.reason, {
-    eventId: randomUUID(), sessionId: randomUUID(), timeUs: Date.now() * 1000, producer: `cli/${hostname()}/${process.pid}`,
-  }));
+  await publishControl(
+    config,
+    target,
+    killRequest(admin, target, options.reason, {
+      eventId: randomUUID(),
+      sessionId: randomUUID(),
+      timeUs: Date.now() * 1000,
+      producer: `cli/${hostname()}/${process.pid}`,
+    }),
+  );
 
   const waitMs = options.waitMs ?? 10_000;
   const deadline = Date.now() + waitMs;
@@ -80,6 +92,11 @@ export async function kill(config: Readonly<CliConfig>, audit: AuditReader, opti
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  report(false, false, null, `kill requested for ${target} by ${admin.subject}, but no close was recorded within ${waitMs / 1000} s: no live session with that id? (\`npx agentgate sessions\` lists them)`);
+  report(
+    false,
+    false,
+    null,
+    `kill requested for ${target} by ${admin.subject}, but no close was recorded within ${waitMs / 1000} s: no live session with that id? (\`npx agentgate sessions\` lists them)`,
+  );
   return EXIT.failure;
 }

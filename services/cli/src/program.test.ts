@@ -11,12 +11,19 @@ import { COMMANDS, run } from './program.js';
 const BIN = fileURLToPath(new URL('../bin/agentgate.js', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 // Nothing the commands need is reachable here: any attempt to talk to the stack fails fast.
 const ENV = {
-  AG_CLICKHOUSE_URL: 'http://127.0.0.1:9', AG_KAFKA_BROKERS: '127.0.0.1:9', AG_REGISTRY_URL: 'http://127.0.0.1:9',
-  AG_DEV_IDP_ISSUER: 'http://127.0.0.1:9', AG_DEV_IDP_CLIENTS_FILE: '/nonexistent/clients.json',
+  AG_CLICKHOUSE_URL: 'http://127.0.0.1:9',
+  AG_KAFKA_BROKERS: '127.0.0.1:9',
+  AG_REGISTRY_URL: 'http://127.0.0.1:9',
+  AG_DEV_IDP_ISSUER: 'http://127.0.0.1:9',
+  AG_DEV_IDP_CLIENTS_FILE: '/nonexistent/clients.json',
 };
 
 async function cli(...argv: string[]): Promise<Result> {
@@ -139,7 +146,8 @@ test('an unreachable component is named, with a pointer to npm run status', asyn
 });
 
 test('the built entry exits with the same codes', () => {
-  const node = (...argv: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', env: { ...process.env, ...ENV } });
+  const node = (...argv: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', env: { ...process.env, ...ENV } });
   const version = node('--version');
   assert.equal(version.status, 0);
   assert.equal(version.stdout, `${VERSION}\n`);

@@ -85,7 +85,8 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
     .addHelpText('after', ENVIRONMENT);
 
   const command = (name: string, summary: string, examples: string): Command => {
-    const cmd = program.command(name)
+    const cmd = program
+      .command(name)
       .description(summary)
       .helpOption('-h, --help', 'show help for this command')
       .showHelpAfterError(`(run \`agentgate ${name} --help\` for usage)`)
@@ -93,8 +94,11 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
     return cmd;
   };
 
-  command('sessions', 'list recent sessions: who, where, how many statements, how many denied',
-    '  npx agentgate sessions --limit 5\n  npx agentgate sessions --json | jq \'.sessions[0]\'')
+  command(
+    'sessions',
+    'list recent sessions: who, where, how many statements, how many denied',
+    "  npx agentgate sessions --limit 5\n  npx agentgate sessions --json | jq '.sessions[0]'",
+  )
     .addOption(new Option('--limit <n>', 'how many sessions, most recent first').default(20).argParser(integer('--limit', 1, 100_000)))
     .option(...JSON_FLAG)
     .action(async (o: { limit: number; json?: boolean }) => {
@@ -102,65 +106,96 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
       setExit(await withAudit((audit) => sessions(audit, c.clickhouseDatabase, { limit: o.limit, json: o.json === true }, ctx.io)));
     });
 
-  command('verify-chain', 'recompute the per-session hash chains stored in ClickHouse',
+  command(
+    'verify-chain',
+    'recompute the per-session hash chains stored in ClickHouse',
     '  npx agentgate verify-chain                      # the 1000 most recently active sessions\n' +
-    '  npx agentgate verify-chain --session <id> --json\n\n' +
-    'Exits 0 when every checked chain verifies, 1 when any is broken, 3 when no session matched\n(nothing verified is never a pass).')
+      '  npx agentgate verify-chain --session <id> --json\n\n' +
+      'Exits 0 when every checked chain verifies, 1 when any is broken, 3 when no session matched\n(nothing verified is never a pass).',
+  )
     .option('--session <id>', 'verify this session only')
-    .addOption(new Option('--limit <n>', 'without --session: how many of the most recently active sessions').default(1000).argParser(integer('--limit', 1, 100_000)))
+    .addOption(
+      new Option('--limit <n>', 'without --session: how many of the most recently active sessions')
+        .default(1000)
+        .argParser(integer('--limit', 1, 100_000)),
+    )
     .option(...JSON_FLAG)
     .action(async (o: { session?: string; limit: number; json?: boolean }) => {
       const c = configOf();
-      setExit(await withAudit((audit) => verifyChain(audit, c.clickhouseDatabase, { session: o.session, limit: o.limit, json: o.json === true }, ctx.io)));
+      setExit(
+        await withAudit((audit) =>
+          verifyChain(audit, c.clickhouseDatabase, { session: o.session, limit: o.limit, json: o.json === true }, ctx.io),
+        ),
+      );
     });
 
-  command('kill', 'end a live session (administrators only; needs AGENTGATE_TOKEN)',
-    '  export AGENTGATE_TOKEN=$(npx agentgate token erin)   # erin is the local stack\'s admin\n' +
-    '  npx agentgate kill --session <id> --reason "runaway query"\n\n' +
-    'The token is verified against AG_IDENTITY_FILE and must carry one of AG_ADMIN_GROUPS\n(default gateway-admins); the verified identity is recorded in the audit log.')
+  command(
+    'kill',
+    'end a live session (administrators only; needs AGENTGATE_TOKEN)',
+    "  export AGENTGATE_TOKEN=$(npx agentgate token erin)   # erin is the local stack's admin\n" +
+      '  npx agentgate kill --session <id> --reason "runaway query"\n\n' +
+      'The token is verified against AG_IDENTITY_FILE and must carry one of AG_ADMIN_GROUPS\n(default gateway-admins); the verified identity is recorded in the audit log.',
+  )
     .requiredOption('--session <id>', 'the session to end (see `agentgate sessions`)', sessionId)
     .option('--reason <text>', 'recorded in the audit log', 'killed by an administrator')
     .option(...TOKEN_FILE)
     .option(...JSON_FLAG)
     .action(async (o: { session: string; reason: string; tokenFile?: string; json?: boolean }) => {
       const c = configOf();
-      setExit(await withAudit((audit) => kill(c, audit, { session: o.session, reason: o.reason, tokenFile: o.tokenFile, json: o.json === true }, ctx.io)));
+      setExit(
+        await withAudit((audit) =>
+          kill(c, audit, { session: o.session, reason: o.reason, tokenFile: o.tokenFile, json: o.json === true }, ctx.io),
+        ),
+      );
     });
 
-  command('token', 'print an access token from the development IdP for a demo identity',
+  command(
+    'token',
+    'print an access token from the development IdP for a demo identity',
     '  PGPASSWORD=$(npx agentgate token demo-agent) psql "host=127.0.0.1 port=15432 dbname=demo user=demo-agent sslmode=require"\n' +
-    '  npx agentgate token dba-agent --on-behalf-of alice --via planner --ttl 300\n' +
-    '  npx agentgate token erin --json\n\n' +
-    'stdout carries only the token (and a newline). Identities: demo-agent, report-agent, dba-agent,\nalice, carol, bob, erin (admin).')
+      '  npx agentgate token dba-agent --on-behalf-of alice --via planner --ttl 300\n' +
+      '  npx agentgate token erin --json\n\n' +
+      'stdout carries only the token (and a newline). Identities: demo-agent, report-agent, dba-agent,\nalice, carol, bob, erin (admin).',
+  )
     .argument('<identity>', 'a demo identity of the development IdP')
     .option('--on-behalf-of <principal>', 'delegation: the token names this principal, <identity> is the actor')
     .option('--via <actor>', 'an earlier actor in the delegation chain (needs --on-behalf-of)')
     .option('--ttl <seconds>', 'token lifetime in seconds (1..86400)', integer('--ttl', 1, 86_400))
     .option(...JSON_FLAG)
     .action(async (identity: string, o: { onBehalfOf?: string; via?: string; ttl?: number; json?: boolean }, cmd: Command) => {
-      if (o.via !== undefined && o.onBehalfOf === undefined) cmd.error('error: --via needs --on-behalf-of', { exitCode: EXIT.usage, code: 'agentgate.usage' });
+      if (o.via !== undefined && o.onBehalfOf === undefined)
+        cmd.error('error: --via needs --on-behalf-of', { exitCode: EXIT.usage, code: 'agentgate.usage' });
       setExit(await token(configOf(), identity, { onBehalfOf: o.onBehalfOf, via: o.via, ttl: o.ttl, json: o.json === true }, ctx.io));
     });
 
-  command('whoami', 'verify your token (AGENTGATE_TOKEN) and show who it names',
-    '  export AGENTGATE_TOKEN=$(npx agentgate token demo-agent)\n  npx agentgate whoami\n  npx agentgate whoami --token-file ~/.agentgate-token --json')
+  command(
+    'whoami',
+    'verify your token (AGENTGATE_TOKEN) and show who it names',
+    '  export AGENTGATE_TOKEN=$(npx agentgate token demo-agent)\n  npx agentgate whoami\n  npx agentgate whoami --token-file ~/.agentgate-token --json',
+  )
     .option(...TOKEN_FILE)
     .option(...JSON_FLAG)
     .action(async (o: { tokenFile?: string; json?: boolean }) => {
       setExit(await whoami(configOf(), { tokenFile: o.tokenFile, json: o.json === true }, ctx.io));
     });
 
-  command('connections', 'list the connection catalog; with AGENTGATE_TOKEN, which ones you may use',
-    '  npx agentgate connections\n  AGENTGATE_TOKEN=$(npx agentgate token report-agent) npx agentgate connections --json')
+  command(
+    'connections',
+    'list the connection catalog; with AGENTGATE_TOKEN, which ones you may use',
+    '  npx agentgate connections\n  AGENTGATE_TOKEN=$(npx agentgate token report-agent) npx agentgate connections --json',
+  )
     .option(...TOKEN_FILE)
     .option(...JSON_FLAG)
     .action(async (o: { tokenFile?: string; json?: boolean }) => {
       setExit(await connections(configOf(), { tokenFile: o.tokenFile, json: o.json === true }, ctx.io));
     });
 
-  command('psql', 'run psql through the local gateway as a demo identity (fresh token, verified TLS)',
+  command(
+    'psql',
+    'run psql through the local gateway as a demo identity (fresh token, verified TLS)',
     '  npx agentgate psql demo --as demo-agent\n  npx agentgate psql demo --as report-agent -- -c "select count(*) from customers"\n\n' +
-    'Arguments after -- go to psql unchanged. The token is passed in PGPASSWORD, never on the\ncommand line. psql\'s exit code is passed through.')
+      "Arguments after -- go to psql unchanged. The token is passed in PGPASSWORD, never on the\ncommand line. psql's exit code is passed through.",
+  )
     // The likeliest mistake is a psql flag before `--`; say how to pass it.
     .showHelpAfterError('(psql\'s own options go after --, e.g. `agentgate psql demo --as demo-agent -- -c "select 1"`)')
     .argument('<connection>', 'a connection of the catalog (see `agentgate connections`)')

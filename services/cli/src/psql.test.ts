@@ -24,7 +24,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'agentgate-cli-test-'));
   await writeFile(join(dir, 'clients.json'), JSON.stringify({ 'demo-agent': SECRET }));
   // Records its arguments and whether PGPASSWORD is the token, then exits 7.
-  await writeFile(join(dir, 'psql'), `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/argv"\n[ "$PGPASSWORD" = "${TOKEN}" ] && echo yes > "${dir}/pgpassword"\nexit 7\n`);
+  await writeFile(
+    join(dir, 'psql'),
+    `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/argv"\n[ "$PGPASSWORD" = "${TOKEN}" ] && echo yes > "${dir}/pgpassword"\nexit 7\n`,
+  );
   await chmod(join(dir, 'psql'), 0o755);
   server = createServer((req, res) => {
     let body = '';
@@ -53,7 +56,13 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
   let stderr = '';
   const code = await run(argv, {
     io: { out: (s) => (stdout += s), err: (s) => (stderr += s) },
-    env: { PATH: `${dir}:${process.env['PATH'] ?? ''}`, AG_DEV_IDP_ISSUER: issuer, AG_DEV_IDP_CLIENTS_FILE: join(dir, 'clients.json'), AG_TLS_CA_FILE: '/ca dir/ca.crt', AG_PG_INGRESS_PORT: '15999' },
+    env: {
+      PATH: `${dir}:${process.env['PATH'] ?? ''}`,
+      AG_DEV_IDP_ISSUER: issuer,
+      AG_DEV_IDP_CLIENTS_FILE: join(dir, 'clients.json'),
+      AG_TLS_CA_FILE: '/ca dir/ca.crt',
+      AG_PG_INGRESS_PORT: '15999',
+    },
     repoRoot: fileURLToPath(new URL('../../../', import.meta.url)),
     version: '0.0.0',
   });
@@ -64,7 +73,11 @@ test('psql gets the token in PGPASSWORD only, a verify-full conninfo, and its ex
   const r = await cli(['psql', 'demo', '--as', 'demo-agent', '--', '-c', 'select 1']);
   assert.equal(r.code, 7, r.stderr);
   const argv = (await readFile(join(dir, 'argv'), 'utf8')).trimEnd().split('\n');
-  assert.deepEqual(argv, ["host=127.0.0.1 port=15999 dbname=demo user=demo-agent sslmode=verify-full sslrootcert='/ca dir/ca.crt'", '-c', 'select 1']);
+  assert.deepEqual(argv, [
+    "host=127.0.0.1 port=15999 dbname=demo user=demo-agent sslmode=verify-full sslrootcert='/ca dir/ca.crt'",
+    '-c',
+    'select 1',
+  ]);
   assert.equal((await readFile(join(dir, 'pgpassword'), 'utf8')).trim(), 'yes');
   assert.ok(!argv.join(' ').includes(TOKEN));
   assert.equal(requests.at(-1)?.auth, `Basic ${Buffer.from(`demo-agent:${SECRET}`).toString('base64')}`);

@@ -20,7 +20,11 @@ function conninfoValue(value: string): string {
 }
 
 /** The conninfo string psql gets. Pure; holds no secret. */
-export function conninfo(config: Pick<CliConfig, 'ingressHost' | 'ingressPort' | 'tlsCaFile'>, connection: string, identity: string): string {
+export function conninfo(
+  config: Pick<CliConfig, 'ingressHost' | 'ingressPort' | 'tlsCaFile'>,
+  connection: string,
+  identity: string,
+): string {
   return [
     ['host', config.ingressHost],
     ['port', String(config.ingressPort)],
@@ -28,17 +32,30 @@ export function conninfo(config: Pick<CliConfig, 'ingressHost' | 'ingressPort' |
     ['user', identity],
     ['sslmode', 'verify-full'],
     ['sslrootcert', config.tlsCaFile],
-  ].map(([k, v]) => `${k}=${conninfoValue(v as string)}`).join(' ');
+  ]
+    .map(([k, v]) => `${k}=${conninfoValue(v as string)}`)
+    .join(' ');
 }
 
 /** Runs psql with inherited stdio and returns its exit code. */
-export async function psql(config: Readonly<CliConfig>, connection: string, extraArgs: readonly string[], options: PsqlOptions): Promise<number> {
+export async function psql(
+  config: Readonly<CliConfig>,
+  connection: string,
+  extraArgs: readonly string[],
+  options: PsqlOptions,
+): Promise<number> {
   // Refuse a typo here, with the list, rather than as a FATAL from the gateway.
   const names = (await loadCatalog(config.connectionsFile)).map((c) => c.name);
   if (!names.includes(connection)) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', `no connection named ${JSON.stringify(connection)} in ${config.connectionsFile}; known: ${names.join(', ')}`);
+    throw new GatewayError(
+      'AG_ERR_CONFIG_INVALID',
+      `no connection named ${JSON.stringify(connection)} in ${config.connectionsFile}; known: ${names.join(', ')}`,
+    );
   }
-  const { accessToken } = await requestDevToken({ issuer: config.devIdpIssuer, clientsFile: config.devIdpClientsFile }, { name: options.as });
+  const { accessToken } = await requestDevToken(
+    { issuer: config.devIdpIssuer, clientsFile: config.devIdpClientsFile },
+    { name: options.as },
+  );
   const child = spawn('psql', [conninfo(config, connection, options.as), ...extraArgs], {
     stdio: 'inherit',
     env: { ...options.env, PGPASSWORD: accessToken },
@@ -49,9 +66,14 @@ export async function psql(config: Readonly<CliConfig>, connection: string, extr
   try {
     return await new Promise<number>((resolve, reject) => {
       child.on('error', (err: NodeJS.ErrnoException) => {
-        reject(err.code === 'ENOENT'
-          ? new GatewayError('AG_ERR_CONFIG_INVALID', 'psql is not installed or not on PATH (Debian/Ubuntu: apt-get install postgresql-client)')
-          : new GatewayError('AG_ERR_INTERNAL', `psql could not be started: ${err.message}`, { cause: err }));
+        reject(
+          err.code === 'ENOENT'
+            ? new GatewayError(
+                'AG_ERR_CONFIG_INVALID',
+                'psql is not installed or not on PATH (Debian/Ubuntu: apt-get install postgresql-client)',
+              )
+            : new GatewayError('AG_ERR_INTERNAL', `psql could not be started: ${err.message}`, { cause: err }),
+        );
       });
       // A signal death is reported the shell's way, 128 + the signal number.
       child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));

@@ -8,7 +8,15 @@ export interface SessionsOptions {
   json: boolean;
 }
 
-interface SessionRow { session_id: string; started_us: string; subject: string; connection: string; requests: string; denied: string; closed: string }
+interface SessionRow {
+  session_id: string;
+  started_us: string;
+  subject: string;
+  connection: string;
+  requests: string;
+  denied: string;
+  closed: string;
+}
 
 /** One session as --json prints it. */
 export interface SessionSummary {
@@ -54,9 +62,19 @@ export async function sessions(audit: AuditReader, database: string, options: Se
     io.err('no sessions recorded yet; open one with `npx agentgate psql demo --as demo-agent`\n');
     return 0;
   }
-  io.out(table(
-    ['started (UTC)', 'session', 'subject', 'connection', 'requests', 'denied', 'state'],
-    list.map((s) => [utc(new Date(s.started_at)), s.session_id, s.subject || '-', s.connection || '-', String(s.requests), String(s.denied), s.state]),
-  ));
+  io.out(
+    table(
+      ['started (UTC)', 'session', 'subject', 'connection', 'requests', 'denied', 'state'],
+      list.map((s) => [
+        utc(new Date(s.started_at)),
+        s.session_id,
+        s.subject || '-',
+        s.connection || '-',
+        String(s.requests),
+        String(s.denied),
+        s.state,
+      ]),
+    ),
+  );
   return 0;
 }

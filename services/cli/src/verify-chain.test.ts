@@ -7,7 +7,11 @@ import { chainQuery, exitCodeOf, summaryLines, verifyChains, type StoredRow } fr
 
 function stored(sessionId: string): StoredRow[] {
   return sampleSession(sessionId).map((e) => ({
-    session_id: e.sessionId, seq: String(e.seq), hash: e.hash, prev_hash: e.prevHash ?? '', canonical_text: canonicalEventText(e),
+    session_id: e.sessionId,
+    seq: String(e.seq),
+    hash: e.hash,
+    prev_hash: e.prevHash ?? '',
+    canonical_text: canonicalEventText(e),
   }));
 }
 
@@ -26,7 +30,10 @@ test('given intact chains, when verified, then exit 0 and "N of M ... (M checked
   const report = verifyChains([...stored(A), ...stored(B)], { most_recent: 1000 });
   assert.equal(report.ok, true);
   assert.equal(exitCodeOf(report), EXIT.ok);
-  assert.equal(summaryLines(report).at(-1), '2 of 2 session chains verify (2 checked in total, 0 broken; scope: up to the 1000 most recently active sessions)');
+  assert.equal(
+    summaryLines(report).at(-1),
+    '2 of 2 session chains verify (2 checked in total, 0 broken; scope: up to the 1000 most recently active sessions)',
+  );
 });
 
 test('given one tampered row, when verified, then exit 1 and the broken session is named with its seq', () => {
@@ -36,7 +43,10 @@ test('given one tampered row, when verified, then exit 1 and the broken session 
   const report = verifyChains(rows, { most_recent: 10 });
   assert.equal(exitCodeOf(report), EXIT.failure);
   assert.equal(report.ok, false);
-  assert.deepEqual(report.broken.map((b) => [b.session_id, b.at_seq, b.code]), [[B, 2, 'AG_ERR_HASH_CHAIN_BROKEN']]);
+  assert.deepEqual(
+    report.broken.map((b) => [b.session_id, b.at_seq, b.code]),
+    [[B, 2, 'AG_ERR_HASH_CHAIN_BROKEN']],
+  );
   const lines = summaryLines(report);
   assert.match(lines[0]!, new RegExp(`^BROKEN  ${B}  at seq 2: `));
   assert.match(lines.at(-1)!, /^1 of 2 session chains verify \(2 checked in total, 1 broken/);

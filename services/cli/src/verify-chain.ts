@@ -12,9 +12,20 @@ export interface VerifyChainOptions {
   json: boolean;
 }
 
-export interface StoredRow { session_id: string; seq: string; hash: string; prev_hash: string; canonical_text: string }
+export interface StoredRow {
+  session_id: string;
+  seq: string;
+  hash: string;
+  prev_hash: string;
+  canonical_text: string;
+}
 
-export interface BrokenChain { session_id: string; at_seq: number; reason: string; code: string }
+export interface BrokenChain {
+  session_id: string;
+  at_seq: number;
+  reason: string;
+  code: string;
+}
 
 /** The outcome, as --json prints it. */
 export interface ChainReport {
@@ -31,9 +42,10 @@ export interface ChainReport {
 /** The query: one session, or the `limit` most recently active ones; values quoted by @agentgate/clickhouse. */
 export function chainQuery(database: string, options: Pick<VerifyChainOptions, 'session' | 'limit'>): string {
   const db = quoteIdentifier(database);
-  const filter = options.session !== undefined
-    ? `WHERE session_id = ${quoteString(options.session)}`
-    : `WHERE session_id IN (SELECT session_id FROM ${db}.events GROUP BY session_id ORDER BY max(time_us) DESC LIMIT ${quoteUInt(options.limit)})`;
+  const filter =
+    options.session !== undefined
+      ? `WHERE session_id = ${quoteString(options.session)}`
+      : `WHERE session_id IN (SELECT session_id FROM ${db}.events GROUP BY session_id ORDER BY max(time_us) DESC LIMIT ${quoteUInt(options.limit)})`;
   return `SELECT session_id, seq, hash, prev_hash, canonical_text FROM ${db}.events FINAL ${filter} ORDER BY session_id, seq`;
 }
 
@@ -47,7 +59,9 @@ export function verifyChains(rows: readonly StoredRow[], scope: ChainReport['sco
   }
   const broken: BrokenChain[] = [];
   for (const [sessionId, list] of bySession) {
-    const result = verifyStoredChain(list.map((x) => ({ seq: Number(x.seq), hash: x.hash, prevHash: x.prev_hash || null, canonicalText: x.canonical_text })));
+    const result = verifyStoredChain(
+      list.map((x) => ({ seq: Number(x.seq), hash: x.hash, prevHash: x.prev_hash || null, canonicalText: x.canonical_text })),
+    );
     if (!result.ok) broken.push({ session_id: sessionId, at_seq: result.atSeq, reason: result.reason, code: result.code });
   }
   const checked = bySession.size;
@@ -62,7 +76,8 @@ export function exitCodeOf(report: ChainReport): ExitCode {
 
 /** The human summary; the totals are always explicit. */
 export function summaryLines(report: ChainReport): string[] {
-  const what = 'session' in report.scope ? `session ${report.scope.session}` : `up to the ${report.scope.most_recent} most recently active sessions`;
+  const what =
+    'session' in report.scope ? `session ${report.scope.session}` : `up to the ${report.scope.most_recent} most recently active sessions`;
   if (report.checked === 0) {
     return [`NOTHING VERIFIED: no events found for ${what}; 0 session chains were checked`];
   }

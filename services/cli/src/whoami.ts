@@ -44,9 +44,12 @@ export function identityText(identity: VerifiedIdentity, adminGroups: readonly s
     ['subject', identity.subject],
     ['issuer', identity.issuer],
     ['groups', identity.groups.length > 0 ? identity.groups.join(', ') : '(none)'],
-    ['delegation', identity.actChain.length > 0
-      ? `${identity.actChain.map((l) => l.subject).join(' -> ')} (principal first, current actor last)`
-      : 'none (the subject acts for itself)'],
+    [
+      'delegation',
+      identity.actChain.length > 0
+        ? `${identity.actChain.map((l) => l.subject).join(' -> ')} (principal first, current actor last)`
+        : 'none (the subject acts for itself)',
+    ],
     ['token id', identity.tokenId ?? '(none)'],
     ['expires', `${utc(identity.expiresAt)} UTC (${remaining(identity.expiresAt, now)})`],
     ['admin', admin.length > 0 ? `yes (${admin.join(', ')})` : `no (admin groups: ${adminGroups.join(', ')})`],

@@ -19,7 +19,11 @@ const tokenScript = fileURLToPath(new URL('../../../scripts/token.mjs', import.m
 const dirs: string[] = [];
 const running = new Set<DevIdp>();
 
-interface Instance { idp: DevIdp; dir: string; clientsFile: string }
+interface Instance {
+  idp: DevIdp;
+  dir: string;
+  clientsFile: string;
+}
 
 async function newDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'dev-idp-test-'));
@@ -28,11 +32,13 @@ async function newDir(): Promise<string> {
 }
 
 async function startIdp(dir?: string): Promise<Instance> {
-  const d = dir ?? await newDir();
+  const d = dir ?? (await newDir());
   const clientsFile = join(d, 'secrets', 'dev-idp-clients.json');
   const config = loadConfig({
-    AG_DEV_IDP_PORT: '0', AG_DEV_IDP_ISSUER: 'http://127.0.0.1:0',
-    AG_DEV_IDP_STATE_DIR: join(d, 'state'), AG_DEV_IDP_CLIENTS_FILE: clientsFile,
+    AG_DEV_IDP_PORT: '0',
+    AG_DEV_IDP_ISSUER: 'http://127.0.0.1:0',
+    AG_DEV_IDP_STATE_DIR: join(d, 'state'),
+    AG_DEV_IDP_CLIENTS_FILE: clientsFile,
     AG_DEV_IDP_TOKEN_TTL_SEC: String(TTL),
   });
   const idp = createDevIdp({ config, logger });
@@ -53,15 +59,27 @@ async function secretOf(inst: Instance, name: string): Promise<string> {
   return secret;
 }
 
-interface TokenAnswer { status: number; body: Record<string, unknown> }
+interface TokenAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
 
-async function requestToken(idp: DevIdp, clientId: string, secret: string, extra: Record<string, string> = {}, auth: 'basic' | 'post' = 'basic'): Promise<TokenAnswer> {
+async function requestToken(
+  idp: DevIdp,
+  clientId: string,
+  secret: string,
+  extra: Record<string, string> = {},
+  auth: 'basic' | 'post' = 'basic',
+): Promise<TokenAnswer> {
   const form = new URLSearchParams({ grant_type: 'client_credentials', ...extra });
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (auth === 'basic') headers.authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
-  else { form.set('client_id', clientId); form.set('client_secret', secret); }
+  else {
+    form.set('client_id', clientId);
+    form.set('client_secret', secret);
+  }
   const res = await fetch(`${idp.issuer}/token`, { method: 'POST', headers, body: form });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function accessToken(idp: DevIdp, clientId: string, secret: string, extra: Record<string, string> = {}): Promise<string> {
@@ -73,11 +91,14 @@ async function accessToken(idp: DevIdp, clientId: string, secret: string, extra:
 
 /** Verifies like the gateway will: keys from jwks_uri, fixed issuer, audience, alg and typ. */
 async function verify(idp: DevIdp, token: string): Promise<JWTPayload> {
-  const discovery = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as { jwks_uri: string };
+  const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
   // A fresh key set per call: jose's remote set caches keys and waits 30 s before refetching.
   const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
   const { payload, protectedHeader } = await jwtVerify(token, jwks, {
-    issuer: idp.issuer, audience: 'agentgate', algorithms: ['ES256'], typ: 'at+jwt',
+    issuer: idp.issuer,
+    audience: 'agentgate',
+    algorithms: ['ES256'],
+    typ: 'at+jwt',
   });
   assert.equal(protectedHeader.alg, 'ES256');
   assert.equal(protectedHeader.typ, 'at+jwt');
@@ -86,8 +107,11 @@ async function verify(idp: DevIdp, token: string): Promise<JWTPayload> {
 }
 
 async function publishedKids(idp: DevIdp): Promise<string[]> {
-  const jwks = await (await fetch(`${idp.issuer}/jwks`)).json() as { keys: { kid: string; d?: string }[] };
-  assert.ok(jwks.keys.every((k) => k.d === undefined), 'the public JWKS must not carry private members');
+  const jwks = (await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: { kid: string; d?: string }[] };
+  assert.ok(
+    jwks.keys.every((k) => k.d === undefined),
+    'the public JWKS must not carry private members',
+  );
   return jwks.keys.map((k) => k.kid);
 }
 
@@ -105,7 +129,7 @@ after(async () => {
 test('discovery names the issuer, the token endpoint and the JWKS', async () => {
   const res = await fetch(`${shared.idp.issuer}/.well-known/openid-configuration`);
   assert.equal(res.status, 200);
-  const d = await res.json() as Record<string, unknown>;
+  const d = (await res.json()) as Record<string, unknown>;
   assert.equal(d.issuer, shared.idp.issuer);
   assert.equal(d.token_endpoint, `${shared.idp.issuer}/token`);
   assert.equal(d.jwks_uri, `${shared.idp.issuer}/jwks`);
@@ -134,8 +158,13 @@ test('a client_credentials token is an ES256 at+jwt for the gateway, with the id
 
 test('every demo identity gets its own groups; client_secret_post works too', async () => {
   const expected: Record<string, string[]> = {
-    'demo-agent': ['agents'], 'report-agent': ['readonly-agents'], 'dba-agent': ['dba-agents'],
-    alice: ['approvers'], carol: ['approvers'], bob: ['auditors'], erin: ['gateway-admins'],
+    'demo-agent': ['agents'],
+    'report-agent': ['readonly-agents'],
+    'dba-agent': ['dba-agents'],
+    alice: ['approvers'],
+    carol: ['approvers'],
+    bob: ['auditors'],
+    erin: ['gateway-admins'],
   };
   for (const [name, groups] of Object.entries(expected)) {
     const { status, body } = await requestToken(shared.idp, name, await secretOf(shared, name), {}, 'post');
@@ -146,7 +175,7 @@ test('every demo identity gets its own groups; client_secret_post works too', as
   }
 });
 
-test('on_behalf_of makes the human the subject and the agent the actor; groups stay the agent\'s', async () => {
+test("on_behalf_of makes the human the subject and the agent the actor; groups stay the agent's", async () => {
   const secret = await secretOf(shared, 'demo-agent');
   const direct = await verify(shared.idp, await accessToken(shared.idp, 'demo-agent', secret, { on_behalf_of: 'dave' }));
   assert.equal(direct.sub, 'dave');
@@ -199,12 +228,12 @@ test('rotate signs with a new key at once and keeps the old one published until 
   const oldToken = await accessToken(idp, 'demo-agent', secret);
   const oldKid = decodeProtectedHeader(oldToken).kid;
   assert.ok(oldKid);
-  const listed = await (await fetch(`${idp.issuer}/dev/keys`)).json() as { signing: string; keys: string[] };
+  const listed = (await (await fetch(`${idp.issuer}/dev/keys`)).json()) as { signing: string; keys: string[] };
   assert.deepEqual(listed, { signing: oldKid, keys: [oldKid] });
 
   const rotated = await fetch(`${idp.issuer}/dev/keys/rotate`, { method: 'POST' });
   assert.equal(rotated.status, 201);
-  const { kid: newKid } = await rotated.json() as { kid: string };
+  const { kid: newKid } = (await rotated.json()) as { kid: string };
   assert.notEqual(newKid, oldKid);
   assert.deepEqual(await publishedKids(idp), [newKid, oldKid]);
 
@@ -223,7 +252,10 @@ test('rotate signs with a new key at once and keeps the old one published until 
   assert.equal((await fetch(`${idp.issuer}/dev/keys/rotate`, { method: 'POST', headers: { origin: 'http://example.com' } })).status, 403);
 
   const stored = JSON.parse(await readFile(join(inst.dir, 'state', 'jwks.json'), 'utf8')) as { keys: { kid: string }[] };
-  assert.deepEqual(stored.keys.map((k) => k.kid), [newKid]);
+  assert.deepEqual(
+    stored.keys.map((k) => k.kid),
+    [newKid],
+  );
   await stopIdp(idp);
 });
 
@@ -253,7 +285,11 @@ test('a restart on the same state keeps keys and secrets; both files are mode 60
 test('scripts/token.mjs prints exactly one token line, and never the secret on errors', async () => {
   const run = promisify(execFile);
   const env = { ...process.env, AG_DEV_IDP_CLIENTS_FILE: shared.clientsFile, AG_DEV_IDP_ISSUER: shared.idp.issuer };
-  const { stdout } = await run(process.execPath, [tokenScript, 'dba-agent', '--on-behalf-of', 'alice', '--via', 'planner', '--ttl', '120'], { env });
+  const { stdout } = await run(
+    process.execPath,
+    [tokenScript, 'dba-agent', '--on-behalf-of', 'alice', '--via', 'planner', '--ttl', '120'],
+    { env },
+  );
   assert.match(stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   const claims = await verify(shared.idp, stdout.trim());
   assert.equal(claims.sub, 'alice');

@@ -49,14 +49,24 @@ export function createDevIdp(deps: DevIdpDeps): DevIdp {
   function activateProvider(): void {
     if (!keys || !secrets) throw new Error('activateProvider before start');
     const provider: Provider = buildProvider({
-      issuer, audience: config.audience, tokenTtlSec: config.tokenTtlSec,
-      jwks: keys.privateJwks(), signingKid: keys.signingKid(), identities, secrets,
+      issuer,
+      audience: config.audience,
+      tokenTtlSec: config.tokenTtlSec,
+      jwks: keys.privateJwks(),
+      signingKid: keys.signingKid(),
+      identities,
+      secrets,
     });
-    provider.on('grant.success', () => { issued += 1; });
+    provider.on('grant.success', () => {
+      issued += 1;
+    });
     provider.on('grant.error', (ctx, error) => {
       failures.set(error.error, (failures.get(error.error) ?? 0) + 1);
       // The client id is an identity name, never a secret; the description names the problem.
-      logger.info({ clientId: ctx.oidc.client?.clientId, error: error.error, description: error.error_description }, 'token request refused');
+      logger.info(
+        { clientId: ctx.oidc.client?.clientId, error: error.error, description: error.error_description },
+        'token request refused',
+      );
     });
     provider.on('server_error', (_ctx, error) => logger.error({ err: error.message }, 'oidc-provider server error'));
     handler = provider.callback();
@@ -80,11 +90,18 @@ export function createDevIdp(deps: DevIdpDeps): DevIdp {
   }
 
   return {
-    get port() { return port; },
-    get issuer() { return issuer; },
+    get port() {
+      return port;
+    },
+    get issuer() {
+      return issuer;
+    },
 
     async start() {
-      secrets = await loadOrCreateClientSecrets(config.clientsFile, identities.map((i) => i.name));
+      secrets = await loadOrCreateClientSecrets(
+        config.clientsFile,
+        identities.map((i) => i.name),
+      );
       keys = await SigningKeys.open(config.stateDir);
       const s = createServer((req, res) => {
         route(req, res).catch((err: unknown) => {

@@ -16,7 +16,11 @@ export function newClientSecret(): string {
  * none, and rewrites the file (mode 0600) only when something was added. Entries for names
  * no longer known are kept, so a downgrade does not rotate secrets behind a user's back.
  */
-export async function loadOrCreateClientSecrets(file: string, names: readonly string[], newSecret: () => string = newClientSecret): Promise<ClientSecrets> {
+export async function loadOrCreateClientSecrets(
+  file: string,
+  names: readonly string[],
+  newSecret: () => string = newClientSecret,
+): Promise<ClientSecrets> {
   let parsed: unknown;
   try {
     parsed = await readJsonIfExists(file);
@@ -30,7 +34,10 @@ export async function loadOrCreateClientSecrets(file: string, names: readonly st
     }
     for (const [id, secret] of Object.entries(parsed)) {
       if (typeof secret !== 'string' || secret.length < 16) {
-        throw new GatewayError('AG_ERR_CONFIG_INVALID', `clients file ${file}: the secret of ${JSON.stringify(id)} must be a string of at least 16 characters`);
+        throw new GatewayError(
+          'AG_ERR_CONFIG_INVALID',
+          `clients file ${file}: the secret of ${JSON.stringify(id)} must be a string of at least 16 characters`,
+        );
       }
       stored[id] = secret;
     }

@@ -18,13 +18,16 @@ test('defaults', () => {
 });
 
 test('the state dir and the clients file are required, and every problem is named at once', () => {
-  assert.throws(() => loadConfig({ AG_DEV_IDP_TOKEN_TTL_SEC: '0' }), (e: unknown) => {
-    assert.ok(isGatewayError(e, 'AG_ERR_CONFIG_INVALID'));
-    assert.match(e.message, /AG_DEV_IDP_STATE_DIR/);
-    assert.match(e.message, /AG_DEV_IDP_CLIENTS_FILE/);
-    assert.match(e.message, /AG_DEV_IDP_TOKEN_TTL_SEC/);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ AG_DEV_IDP_TOKEN_TTL_SEC: '0' }),
+    (e: unknown) => {
+      assert.ok(isGatewayError(e, 'AG_ERR_CONFIG_INVALID'));
+      assert.match(e.message, /AG_DEV_IDP_STATE_DIR/);
+      assert.match(e.message, /AG_DEV_IDP_CLIENTS_FILE/);
+      assert.match(e.message, /AG_DEV_IDP_TOKEN_TTL_SEC/);
+      return true;
+    },
+  );
 });
 
 test('an issuer on port 0 takes the bound port; any other issuer is kept verbatim', () => {

@@ -25,7 +25,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function problem(res: ServerResponse, status: number, title: string, detail?: string): void {
-  res.writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' })
+  res
+    .writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' })
     .end(`${JSON.stringify({ type: 'about:blank', title, status, ...(detail ? { detail } : {}) })}\n`);
 }
 

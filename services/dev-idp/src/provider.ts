@@ -28,9 +28,15 @@ export interface ProviderOptions {
  */
 class NullAdapter implements Adapter {
   async upsert(): Promise<void> {}
-  async find(): Promise<undefined> { return undefined; }
-  async findByUserCode(): Promise<undefined> { return undefined; }
-  async findByUid(): Promise<undefined> { return undefined; }
+  async find(): Promise<undefined> {
+    return undefined;
+  }
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
   async consume(): Promise<void> {}
   async destroy(): Promise<void> {}
   async revokeByGrantId(): Promise<void> {}
@@ -84,8 +90,12 @@ export function buildProvider(options: ProviderOptions): Provider {
       userinfo: { enabled: false },
       resourceIndicators: {
         enabled: true,
-        async defaultResource() { return GATEWAY_RESOURCE; },
-        async useGrantedResource() { return true; },
+        async defaultResource() {
+          return GATEWAY_RESOURCE;
+        },
+        async useGrantedResource() {
+          return true;
+        },
         async getResourceServerInfo(_ctx, resourceIndicator) {
           if (resourceIndicator !== GATEWAY_RESOURCE) throw new errors.InvalidTarget(`the only resource is ${GATEWAY_RESOURCE}`);
           return {

@@ -38,15 +38,23 @@ export async function newSigningKey(): Promise<PrivateSigningJwk> {
 function isSigningJwk(value: unknown): value is PrivateSigningJwk {
   if (typeof value !== 'object' || value === null) return false;
   const k = value as Record<string, unknown>;
-  return k.kty === 'EC' && k.crv === 'P-256' && k.alg === SIGNING_ALG && k.use === 'sig'
-    && [k.x, k.y, k.d, k.kid].every((m) => typeof m === 'string' && m !== '');
+  return (
+    k.kty === 'EC' &&
+    k.crv === 'P-256' &&
+    k.alg === SIGNING_ALG &&
+    k.use === 'sig' &&
+    [k.x, k.y, k.d, k.kid].every((m) => typeof m === 'string' && m !== '')
+  );
 }
 
 export class SigningKeys {
   private keys: PrivateSigningJwk[];
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly file: string, keys: PrivateSigningJwk[]) {
+  private constructor(
+    private readonly file: string,
+    keys: PrivateSigningJwk[],
+  ) {
     this.keys = keys;
   }
 
@@ -67,7 +75,10 @@ export class SigningKeys {
     const list = (parsed as { keys?: unknown }).keys;
     // Refuse rather than regenerate: silently replacing keys would invalidate every token.
     if (!Array.isArray(list) || list.length === 0 || !list.every(isSigningJwk)) {
-      throw new GatewayError('AG_ERR_CONFIG_INVALID', `${file} must be a JWKS of private ES256 signing keys ({"keys":[...]}, at least one)`);
+      throw new GatewayError(
+        'AG_ERR_CONFIG_INVALID',
+        `${file} must be a JWKS of private ES256 signing keys ({"keys":[...]}, at least one)`,
+      );
     }
     return new SigningKeys(file, list);
   }

@@ -33,7 +33,10 @@ function single(body: Readonly<Record<string, unknown>>, name: string): { value?
 /** Validates the extra parameters of a token request body (form fields). */
 export function parseTokenRequestExtras(body: Readonly<Record<string, unknown>>): ExtrasResult {
   const extras: TokenRequestExtras = {};
-  for (const [param, key] of [['on_behalf_of', 'onBehalfOf'], ['via', 'via']] as const) {
+  for (const [param, key] of [
+    ['on_behalf_of', 'onBehalfOf'],
+    ['via', 'via'],
+  ] as const) {
     const { value, error } = single(body, param);
     if (error) return { ok: false, description: error };
     if (value === undefined) continue;

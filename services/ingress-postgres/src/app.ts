@@ -24,8 +24,13 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
   let admitted = 0;
   const admit = (subject: string): (() => void) => {
     const mine = perSubject.get(subject) ?? 0;
-    if (admitted >= deps.config.maxSessions) throw new GatewayError('AG_ERR_SESSION_LIMIT', `the gateway holds its maximum of ${deps.config.maxSessions} sessions`);
-    if (mine >= deps.config.maxSessionsPerIdentity) throw new GatewayError('AG_ERR_SESSION_LIMIT', `${subject} already holds ${mine} sessions (limit ${deps.config.maxSessionsPerIdentity})`);
+    if (admitted >= deps.config.maxSessions)
+      throw new GatewayError('AG_ERR_SESSION_LIMIT', `the gateway holds its maximum of ${deps.config.maxSessions} sessions`);
+    if (mine >= deps.config.maxSessionsPerIdentity)
+      throw new GatewayError(
+        'AG_ERR_SESSION_LIMIT',
+        `${subject} already holds ${mine} sessions (limit ${deps.config.maxSessionsPerIdentity})`,
+      );
     admitted++;
     perSubject.set(subject, mine + 1);
     let released = false;
@@ -65,7 +70,14 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
       // As the server answers past max_connections: 53300 before anything is read.
       const error = new GatewayError('AG_ERR_SESSION_LIMIT', 'too many connections are still authenticating; retry shortly');
       socket.on('error', () => {});
-      socket.end(errorResponse({ severity: 'FATAL', code: sqlStateFor(error.code), message: `agentgate: ${error.message}`, detail: `code=${error.code}` }));
+      socket.end(
+        errorResponse({
+          severity: 'FATAL',
+          code: sqlStateFor(error.code),
+          message: `agentgate: ${error.message}`,
+          detail: `code=${error.code}`,
+        }),
+      );
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
@@ -95,8 +107,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
         if (session.closed) {
           sessions.delete(session);
           byId.delete(session.sessionId);
-        }
-        else setTimeout(forget, 100).unref();
+        } else setTimeout(forget, 100).unref();
       };
       forget();
     });

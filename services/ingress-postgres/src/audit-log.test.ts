@@ -20,22 +20,59 @@ function audit(sink: AuditSink): SessionAudit {
   let n = 0;
   let t = 1_000;
   return new SessionAudit({
-    sink, topic: 't', sessionId: 's-1', producer: 'test',
+    sink,
+    topic: 't',
+    sessionId: 's-1',
+    producer: 'test',
     actor: { subject: 'a', issuer: 'i', groups: [], actChain: [], tokenId: null, authMethod: 'none' },
-    newEventId: () => `id-${n++}`, nowUs: () => t++,
+    newEventId: () => `id-${n++}`,
+    nowUs: () => t++,
   });
 }
 
-const opened = { protocol: 'postgres', connection: 'demo', targetHost: null, targetPort: null, targetDatabase: null, clientAddress: '127.0.0.1', clientPort: 1, clientTls: false, clientApplication: null, ingressInstance: 'i', startupParameters: [] };
+const opened = {
+  protocol: 'postgres',
+  connection: 'demo',
+  targetHost: null,
+  targetPort: null,
+  targetDatabase: null,
+  clientAddress: '127.0.0.1',
+  clientPort: 1,
+  clientTls: false,
+  clientApplication: null,
+  ingressInstance: 'i',
+  startupParameters: [],
+};
 const closed = { reason: 'error', errorCode: 'AG_ERR_VERDICT_TIMEOUT', durationUs: 0, requestCount: 1 };
-const request = { requestId: 'r', protocol: 'postgres', connection: 'demo', detail: { kind: 'sql' as const, text: 'select 1', textMasked: false, statementKind: 'SelectStmt', statementKinds: ['SelectStmt'], fingerprint: null, messageFlow: 'simple', preparedName: null, parameters: [], fullTextBytes: null, fullTextSha256: null, resolvedText: null } };
+const request = {
+  requestId: 'r',
+  protocol: 'postgres',
+  connection: 'demo',
+  detail: {
+    kind: 'sql' as const,
+    text: 'select 1',
+    textMasked: false,
+    statementKind: 'SelectStmt',
+    statementKinds: ['SelectStmt'],
+    fingerprint: null,
+    messageFlow: 'simple',
+    preparedName: null,
+    parameters: [],
+    fullTextBytes: null,
+    fullTextSha256: null,
+    resolvedText: null,
+  },
+};
 
 test('events are chained in order and only after the sink acknowledged them', async () => {
   const sink = memorySink();
   const a = audit(sink);
   await a.record('SessionOpened', opened, 100);
   await a.record('SessionClosed', { ...closed, reason: 'client-terminate', errorCode: null }, 100);
-  assert.deepEqual(sink.written.map((e) => e.seq), [0, 1]);
+  assert.deepEqual(
+    sink.written.map((e) => e.seq),
+    [0, 1],
+  );
   assert.deepEqual(verifyChain(sink.written), { ok: true, length: 2 });
 });
 
@@ -55,7 +92,10 @@ test('an abandoned verdict slot keeps the chain verifiable', async () => {
   const req = await a.record('RequestObserved', request, 100);
   a.abandonVerdict(req);
   await a.record('SessionClosed', closed, 100);
-  assert.deepEqual(sink.written.map((e) => e.seq), [0, 1, 3]);
+  assert.deepEqual(
+    sink.written.map((e) => e.seq),
+    [0, 1, 3],
+  );
   assert.deepEqual(verifyChain(sink.written), { ok: true, length: 3 });
 });
 

@@ -3,7 +3,19 @@
 // budget fails the caller with AG_ERR_AUDIT_UNAVAILABLE: nothing proceeds unrecorded.
 import type { Producer } from 'kafkajs';
 import { GatewayError } from '@agentgate/errors';
-import { GENESIS, chainEvent, linkAfterAbandonedVerdict, nextLink, type Actor, type AuditEvent, type AuditEventOf, type ChainLink, type EventSerde, type EventType, type PayloadByType } from '@agentgate/events';
+import {
+  GENESIS,
+  chainEvent,
+  linkAfterAbandonedVerdict,
+  nextLink,
+  type Actor,
+  type AuditEvent,
+  type AuditEventOf,
+  type ChainLink,
+  type EventSerde,
+  type EventType,
+  type PayloadByType,
+} from '@agentgate/events';
 import { withDeadline } from '@agentgate/kafka';
 
 export interface AuditSink {
@@ -19,7 +31,9 @@ export function kafkaAuditSink(producer: Producer, serde: EventSerde): AuditSink
       try {
         await withDeadline(
           producer.send({ topic, acks: -1, timeout: timeoutMs, messages: [{ key: event.sessionId, value }] }),
-          timeoutMs, 'AG_ERR_AUDIT_UNAVAILABLE', 'audit write',
+          timeoutMs,
+          'AG_ERR_AUDIT_UNAVAILABLE',
+          'audit write',
         );
       } catch (err) {
         if (err instanceof GatewayError) throw err;
@@ -64,12 +78,13 @@ export class SessionAudit {
 
   constructor(private readonly options: SessionAuditOptions) {}
 
-
-
   /** Runs `fn` with the chain to itself; other writers wait their turn. */
   exclusive<T>(fn: (writer: ChainWriter) => Promise<T>): Promise<T> {
     const run = this.tail.then(() => fn(this.writer));
-    this.tail = run.then(() => {}, () => {});
+    this.tail = run.then(
+      () => {},
+      () => {},
+    );
     return run;
   }
 
@@ -78,7 +93,12 @@ export class SessionAudit {
     return this.exclusive((w) => w.record(eventType, payload, timeoutMs, eventId));
   }
 
-  private async recordNow<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId = this.options.newEventId()): Promise<AuditEventOf<T>> {
+  private async recordNow<T extends EventType>(
+    eventType: T,
+    payload: PayloadByType[T],
+    timeoutMs: number,
+    eventId = this.options.newEventId(),
+  ): Promise<AuditEventOf<T>> {
     if (this.failed) throw this.failed;
     const event = chainEvent<T>(
       {
@@ -96,7 +116,8 @@ export class SessionAudit {
     try {
       await this.options.sink.write(this.options.topic, event as AuditEvent, timeoutMs);
     } catch (err) {
-      this.failed = err instanceof GatewayError ? err : new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', (err as Error).message, { cause: err });
+      this.failed =
+        err instanceof GatewayError ? err : new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', (err as Error).message, { cause: err });
       throw this.failed;
     }
     this.link = nextLink(event);

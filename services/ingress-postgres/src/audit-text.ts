@@ -40,7 +40,12 @@ export function auditedText(text: string, maxBytes: number): AuditedText {
  * capped at `maxEach` characters and all of them together at `maxTotal`; a capped value ends
  * with an ellipsis, and values past the total budget are recorded as just the ellipsis.
  */
-export function auditedParameters(params: readonly (Buffer | null)[], formats: readonly number[], maxEach: number, maxTotal: number): (string | null)[] {
+export function auditedParameters(
+  params: readonly (Buffer | null)[],
+  formats: readonly number[],
+  maxEach: number,
+  maxTotal: number,
+): (string | null)[] {
   let budget = maxTotal;
   return params.map((value, i) => {
     if (value === null) return null;

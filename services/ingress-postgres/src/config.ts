@@ -49,7 +49,12 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
   const r = new EnvReader(env);
   const listenPort = r.int('AG_PG_INGRESS_PORT', 15432, { min: 0, max: 65535 });
   const instanceName = r.string('AG_INSTANCE_NAME', `${hostname()}-${listenPort}`);
-  const common = readPipelineConfig(r, { serviceName: 'ingress-postgres', adminPortVar: 'AG_INGRESS_POSTGRES_ADMIN_PORT', adminPort: 15480, processId });
+  const common = readPipelineConfig(r, {
+    serviceName: 'ingress-postgres',
+    adminPortVar: 'AG_INGRESS_POSTGRES_ADMIN_PORT',
+    adminPort: 15480,
+    processId,
+  });
   return r.done({
     ...common,
     instanceId: env['AG_INSTANCE_ID'] ?? `${common.serviceName}/${instanceName}/${processId}`,

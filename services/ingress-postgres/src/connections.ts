@@ -58,15 +58,22 @@ export function parseConnectionCatalog(json: string, env: Readonly<Record<string
     if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) problems.push('allowedGroups must be an array of strings');
     const tlsRaw = (raw['tls'] ?? { mode: 'prefer' }) as Record<string, unknown>;
     const mode = tlsRaw['mode'];
-    if (mode !== 'disable' && mode !== 'prefer' && mode !== 'require' && mode !== 'verify-full') problems.push('tls.mode must be disable, prefer, require or verify-full');
+    if (mode !== 'disable' && mode !== 'prefer' && mode !== 'require' && mode !== 'verify-full')
+      problems.push('tls.mode must be disable, prefer, require or verify-full');
     if (mode === 'verify-full' && typeof tlsRaw['caFile'] !== 'string') problems.push('tls.caFile is required for verify-full');
     const tls: PostgresConnection['tls'] = { mode: mode as PostgresConnection['tls']['mode'] };
     if (typeof tlsRaw['caFile'] === 'string') tls.caFile = expand(tlsRaw['caFile'], env);
     if (typeof tlsRaw['serverName'] === 'string') tls.serverName = tlsRaw['serverName'];
     const entry: PostgresConnection = {
       tls,
-      name, protocol: 'postgres', host: str('host'), port: port as number, database: str('database'),
-      username: str('username'), credential: credential ? expand(credential, env) : '', allowedGroups: (groups as string[]) ?? [],
+      name,
+      protocol: 'postgres',
+      host: str('host'),
+      port: port as number,
+      database: str('database'),
+      username: str('username'),
+      credential: credential ? expand(credential, env) : '',
+      allowedGroups: (groups as string[]) ?? [],
     };
     if (problems.length > 0) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connection ${name || '?'}: ${problems.join('; ')}`);
     if (byName.has(name)) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connection ${name} is defined twice`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus } from './lexing.js';
 
 test('only backslashes and non-ASCII characters make lexing depend on the server settings', () => {
-  assert.equal(lexingDependsOnSettings("select 'a' || \"b\" -- plain"), false);
+  assert.equal(lexingDependsOnSettings('select \'a\' || "b" -- plain'), false);
   assert.equal(lexingDependsOnSettings("select 'a\\'' ; drop table t; -- '"), true);
   assert.equal(lexingDependsOnSettings("select 'ü'"), true);
   assert.equal(lexingDependsOnSettings('truncate "t\u00a0"'), true);

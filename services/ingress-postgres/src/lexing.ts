@@ -33,10 +33,16 @@ export function withParameterStatus(settings: LexingSettings, name: string, valu
 /** Why the gateway cannot read statements with backslashes or non-ASCII bytes as the server will, if it cannot. */
 export function unfollowableLexing(settings: LexingSettings): GatewayError | undefined {
   if (settings.standardConformingStrings !== 'on') {
-    return new GatewayError('AG_ERR_LEXING_UNSUPPORTED', 'standard_conforming_strings is off on the target: statements with backslashes are refused until SET standard_conforming_strings = on');
+    return new GatewayError(
+      'AG_ERR_LEXING_UNSUPPORTED',
+      'standard_conforming_strings is off on the target: statements with backslashes are refused until SET standard_conforming_strings = on',
+    );
   }
   if (!FOLLOWED_ENCODINGS.has(settings.clientEncoding.toUpperCase())) {
-    return new GatewayError('AG_ERR_LEXING_UNSUPPORTED', `client_encoding is ${settings.clientEncoding} on the target: statements with non-ASCII bytes or backslashes are refused until SET client_encoding = 'UTF8'`);
+    return new GatewayError(
+      'AG_ERR_LEXING_UNSUPPORTED',
+      `client_encoding is ${settings.clientEncoding} on the target: statements with non-ASCII bytes or backslashes are refused until SET client_encoding = 'UTF8'`,
+    );
   }
   return undefined;
 }

@@ -22,23 +22,38 @@ await runService({
   async start(config, logger) {
     const catalog = loadConnectionCatalog(config.connectionsFile, env);
     const identity = createTokenVerifier(loadIdentityConfig(config.identityFile));
-    const tls = config.tlsCertFile && config.tlsKeyFile
-      ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
-      : undefined;
+    const tls =
+      config.tlsCertFile && config.tlsKeyFile
+        ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
+        : undefined;
     const topics = topicNames(config.topicPrefix);
     const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts, topics.control] });
-    const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger, retry: 'fast', requestTimeoutMs: config.auditWriteTimeoutMs });
+    const kafka = createKafka({
+      brokers: config.kafkaBrokers,
+      clientId: config.serviceName,
+      logger,
+      retry: 'fast',
+      requestTimeoutMs: config.auditWriteTimeoutMs,
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [topics.ingress, topics.verdicts, topics.control].map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })))
-      .finally(() => admin.disconnect());
+    await ensureTopics(
+      admin,
+      [topics.ingress, topics.verdicts, topics.control].map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
+    ).finally(() => admin.disconnect());
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const verdicts = kafkaVerdictFeed({ kafka, serde, topic: topics.verdicts, groupId: config.verdictGroup, logger });
     await verdicts.start();
     const parser = await createSqlParserPool({ workers: config.sqlParserWorkers });
     const server = createIngressServer({
-      config, catalog, env, logger, verdicts, identity, tls,
+      config,
+      catalog,
+      env,
+      logger,
+      verdicts,
+      identity,
+      tls,
       sink: kafkaAuditSink(producer, serde),
       ingressTopic: topics.ingress,
       parser,
@@ -46,7 +61,11 @@ await runService({
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
     const control = kafkaControlFeed({
-      kafka, serde, logger, topic: topics.control, groupId: config.controlGroup,
+      kafka,
+      serde,
+      logger,
+      topic: topics.control,
+      groupId: config.controlGroup,
       onKill: (command) => {
         const { targetSessionId, requestedBy, reason } = command.payload;
         if (server.kill(targetSessionId, `session ended by ${requestedBy}: ${reason}`)) {

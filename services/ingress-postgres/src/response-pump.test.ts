@@ -25,8 +25,19 @@ function harness(frames: Buffer[], thenClose = false) {
       }
       return frame(next);
     },
-    { write: (b) => { log.push(`out:${String.fromCharCode(b[0]!)}`); return true; }, drained: async () => {} },
-    { record: async (r, outcome) => { log.push(`record:${r.requestId}:${outcome}`); }, ended: (e, targetEnded) => log.push(`ended:${targetEnded}:${String(e)}`) },
+    {
+      write: (b) => {
+        log.push(`out:${String.fromCharCode(b[0]!)}`);
+        return true;
+      },
+      drained: async () => {},
+    },
+    {
+      record: async (r, outcome) => {
+        log.push(`record:${r.requestId}:${outcome}`);
+      },
+      ended: (e, targetEnded) => log.push(`ended:${targetEnded}:${String(e)}`),
+    },
   );
   return { pump, log, finished };
 }
@@ -57,7 +68,12 @@ test('simple query: an error ends the string and the rest is recorded as not run
 
 test('extended protocol: after an error the target skips to Sync, so queued executes are recorded as not run', async () => {
   const { pump, log, finished } = harness([errorResponse({ severity: 'ERROR', code: '42601', message: 'syntax error' }), Z]);
-  const expectations: Expectation[] = [{ kind: 'single' }, { kind: 'single' }, { kind: 'execute', response: new StatementResponse('e') }, { kind: 'sync' }];
+  const expectations: Expectation[] = [
+    { kind: 'single' },
+    { kind: 'single' },
+    { kind: 'execute', response: new StatementResponse('e') },
+    { kind: 'sync' },
+  ];
   for (const e of expectations) pump.expect(e);
   void pump.run();
   await finished;
@@ -79,7 +95,10 @@ test('sample rows stop at the limits and binary values are shown as hex', () => 
   for (let i = 0; i < 5; i++) r.addRow(dataRow([String(i), null]));
   const s = r.summary('ok');
   assert.equal(s.rowCount, 5);
-  assert.deepEqual(s.sampleRows, [['0', null], ['1', null]]);
+  assert.deepEqual(s.sampleRows, [
+    ['0', null],
+    ['1', null],
+  ]);
   assert.equal(s.sampleTruncated, true);
   assert.deepEqual(dataRowValues(dataRow([Buffer.from([0xff, 0x00])])), ['\\x' + 'ff00']);
   const none = new StatementResponse('n');
@@ -87,9 +106,12 @@ test('sample rows stop at the limits and binary values are shown as hex', () => 
   assert.deepEqual(none.summary('ok').sampleRows, []);
 });
 
-test('a FATAL from the target (pg_terminate_backend) is relayed once and the end is reported as the target\'s own', async () => {
+test("a FATAL from the target (pg_terminate_backend) is relayed once and the end is reported as the target's own", async () => {
   const fatal = errorResponse({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
-  for (const expectation of [undefined, { kind: 'execute', response: new StatementResponse('e') }, { kind: 'sync' }] as (Expectation | undefined)[]) {
+  for (const expectation of [undefined, { kind: 'execute', response: new StatementResponse('e') }, { kind: 'sync' }] as (
+    | Expectation
+    | undefined
+  )[]) {
     const { pump, log } = harness([fatal], true);
     if (expectation) pump.expect(expectation);
     await pump.run();

@@ -15,7 +15,15 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
 import { GatewayError } from '@agentgate/errors';
-import { decodeCommandComplete, decodeErrorFields, decodeParameterStatus, decodeReadyForQuery, decodeRowDescription, type BackendFrame, type TransactionStatus } from '@agentgate/pg-wire';
+import {
+  decodeCommandComplete,
+  decodeErrorFields,
+  decodeParameterStatus,
+  decodeReadyForQuery,
+  decodeRowDescription,
+  type BackendFrame,
+  type TransactionStatus,
+} from '@agentgate/pg-wire';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -67,7 +75,10 @@ export class StatementResponse {
   /** Runs once the statement completed without error (after its response is recorded). */
   onOk: (() => void) | undefined;
 
-  constructor(readonly requestId: string, private readonly limits: SampleLimits = { rows: 0, bytes: 0 }) {}
+  constructor(
+    readonly requestId: string,
+    private readonly limits: SampleLimits = { rows: 0, bytes: 0 },
+  ) {}
 
   /** Counts a data row, digests it and keeps it as a sample while within the limits. */
   addRow(raw: Buffer): void {

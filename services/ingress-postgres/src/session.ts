@@ -7,17 +7,30 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { GatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
-import type { Actor, } from '@agentgate/events';
+import type { Actor } from '@agentgate/events';
 import {
-  FrontendParser, authenticationCleartextPassword, authenticationOk, backendKeyData, decodePasswordMessage,decodeParameterStatus, errorResponse, MAX_AUTH_MESSAGE_BYTES, negotiateProtocolVersion, noticeResponse, parameterStatus, readyForQuery,
-  sslResponse, type FrontendMessage, type StartupMessage,
+  FrontendParser,
+  authenticationCleartextPassword,
+  authenticationOk,
+  backendKeyData,
+  decodePasswordMessage,
+  decodeParameterStatus,
+  errorResponse,
+  MAX_AUTH_MESSAGE_BYTES,
+  negotiateProtocolVersion,
+  noticeResponse,
+  parameterStatus,
+  readyForQuery,
+  sslResponse,
+  type FrontendMessage,
+  type StartupMessage,
 } from '@agentgate/pg-wire';
 import type { AsyncSqlParser } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
 import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
-import { SessionAudit, type AuditSink, } from './audit-log.js';
-import { ResponsePump, } from './response-pump.js';
+import { SessionAudit, type AuditSink } from './audit-log.js';
+import { ResponsePump } from './response-pump.js';
 import { corkedWrite } from './cork.js';
 import { hintFor, sqlStateFor } from './sqlstate.js';
 import { clientWantsNotices, decideStartupParameters, type StartupParameter } from './startup-parameters.js';
@@ -100,7 +113,10 @@ export class AgentSession {
   /** The key this session hands the agent for CancelRequest. */
   readonly cancelKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(1, 2 ** 31 - 1) };
 
-  constructor(private readonly socket: Socket, private readonly deps: SessionDeps) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly deps: SessionDeps,
+  ) {
     this.sessionId = deps.newId();
     this.openedAtUs = deps.nowUs();
     // Until login completes, typed messages are password messages, read under the server's
@@ -156,7 +172,8 @@ export class AgentSession {
   private withLimitName(error: GatewayError): GatewayError {
     if (error.code !== 'AG_ERR_MESSAGE_TOO_LARGE') return error;
     // Before login the only typed message is the password, which carries the access token.
-    if (this.phase !== 'ready') return new GatewayError('AG_ERR_TOKEN_TOO_LARGE', `the password message (an access token) exceeds ${MAX_AUTH_MESSAGE_BYTES} bytes`);
+    if (this.phase !== 'ready')
+      return new GatewayError('AG_ERR_TOKEN_TOO_LARGE', `the password message (an access token) exceeds ${MAX_AUTH_MESSAGE_BYTES} bytes`);
     return new GatewayError('AG_ERR_MESSAGE_TOO_LARGE', `${error.message} (AG_PG_MAX_MESSAGE_BYTES)`);
   }
 
@@ -191,7 +208,8 @@ export class AgentSession {
   private async handle(message: FrontendMessage): Promise<void> {
     if (this.phase === 'startup') return this.handleStartupPhase(message);
     if (this.phase === 'awaiting-password') {
-      if (message.type !== 'PasswordLike') throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `expected a password message, got ${message.type}`);
+      if (message.type !== 'PasswordLike')
+        throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `expected a password message, got ${message.type}`);
       return this.authenticate(decodePasswordMessage(message.payload));
     }
     this.armIdleTimer();
@@ -271,7 +289,10 @@ export class AgentSession {
     const connectionName = params['database'] ?? params['user'] ?? '';
     const connection = this.deps.catalog.get(connectionName);
     if (!connection) {
-      throw new GatewayError('AG_ERR_CONNECTION_UNKNOWN', `no connection named "${connectionName}"; known: ${this.deps.catalog.names().join(', ')}`);
+      throw new GatewayError(
+        'AG_ERR_CONNECTION_UNKNOWN',
+        `no connection named "${connectionName}"; known: ${this.deps.catalog.names().join(', ')}`,
+      );
     }
     if (!connection.allowedGroups.some((g) => identity.groups.includes(g))) {
       throw new GatewayError('AG_ERR_CONNECTION_FORBIDDEN', `${identity.subject} may not use connection ${connection.name}`);
@@ -295,9 +316,12 @@ export class AgentSession {
     if ((this.phase as Phase) !== 'ready') return;
     // Continuous authorization: the session ends when the token does.
     const remaining = identity.expiresAt.getTime() - Date.now();
-    this.expiryTimer = setTimeout(() => {
-      void this.terminate('AG_ERR_TOKEN_EXPIRED', 'token-expired');
-    }, Math.max(remaining, 0));
+    this.expiryTimer = setTimeout(
+      () => {
+        void this.terminate('AG_ERR_TOKEN_EXPIRED', 'token-expired');
+      },
+      Math.max(remaining, 0),
+    );
     this.expiryTimer.unref();
   }
 
@@ -317,19 +341,23 @@ export class AgentSession {
       newEventId: this.deps.newId,
       nowUs: this.deps.nowUs,
     });
-    await this.audit.record('SessionOpened', {
-      protocol: 'postgres',
-      connection: connection.name,
-      targetHost: connection.host,
-      targetPort: connection.port,
-      targetDatabase: connection.database,
-      clientAddress: this.socket.remoteAddress ?? '',
-      clientPort: this.socket.remotePort ?? 0,
-      clientTls: this.tlsActive,
-      clientApplication: params['application_name'] ?? null,
-      ingressInstance: this.deps.config.instanceId,
-      startupParameters: forward,
-    }, this.deps.config.auditWriteTimeoutMs);
+    await this.audit.record(
+      'SessionOpened',
+      {
+        protocol: 'postgres',
+        connection: connection.name,
+        targetHost: connection.host,
+        targetPort: connection.port,
+        targetDatabase: connection.database,
+        clientAddress: this.socket.remoteAddress ?? '',
+        clientPort: this.socket.remotePort ?? 0,
+        clientTls: this.tlsActive,
+        clientApplication: params['application_name'] ?? null,
+        ingressInstance: this.deps.config.instanceId,
+        startupParameters: forward,
+      },
+      this.deps.config.auditWriteTimeoutMs,
+    );
     if (this.gone()) return;
     this.log.info({ connection: connection.name }, 'session opened');
 
@@ -347,20 +375,25 @@ export class AgentSession {
     this.upstream = upstream;
     if (this.gone()) return;
     const audit = this.audit;
-    this.pump = new ResponsePump(this.upstream.nextFrame, {
-      write: (bytes) => (this.stream.destroyed ? true : corkedWrite(this.stream, bytes)),
-      drained: () => new Promise((resolve) => {
-        if (this.stream.destroyed || !this.stream.writableNeedDrain) resolve();
-        else this.stream.once('drain', () => resolve());
-      }),
-    }, {
-      record: async (response, outcome) => {
-        await audit.record('ResponseObserved', response.summary(outcome), this.deps.config.auditWriteTimeoutMs);
+    this.pump = new ResponsePump(
+      this.upstream.nextFrame,
+      {
+        write: (bytes) => (this.stream.destroyed ? true : corkedWrite(this.stream, bytes)),
+        drained: () =>
+          new Promise((resolve) => {
+            if (this.stream.destroyed || !this.stream.writableNeedDrain) resolve();
+            else this.stream.once('drain', () => resolve());
+          }),
       },
-      ended: (err, targetEnded) => void this.upstreamEnded(err, targetEnded),
-      parameterStatus: (name, value) => this.flow?.onParameterStatus(name, value),
-      ready: (status) => this.flow?.onReady(status),
-    });
+      {
+        record: async (response, outcome) => {
+          await audit.record('ResponseObserved', response.summary(outcome), this.deps.config.auditWriteTimeoutMs);
+        },
+        ended: (err, targetEnded) => void this.upstreamEnded(err, targetEnded),
+        parameterStatus: (name, value) => this.flow?.onParameterStatus(name, value),
+        ready: (status) => this.flow?.onReady(status),
+      },
+    );
     this.flow = new StatementFlow({
       config: this.deps.config,
       parser: this.deps.parser,
@@ -385,12 +418,14 @@ export class AgentSession {
     // The agent gets a key of the gateway's own, never the target's; the gateway maps it.
     this.write(backendKeyData(this.cancelKey.processId, this.cancelKey.secretKey));
     if (wantsNotices && this.deps.config.sessionNotice) {
-      this.write(noticeResponse({
-        severity: 'NOTICE',
-        code: '00000',
-        message: `agentgate: session ${this.sessionId} is audited`,
-        detail: `identity=${actor.subject}; connection=${connection.name}`,
-      }));
+      this.write(
+        noticeResponse({
+          severity: 'NOTICE',
+          code: '00000',
+          message: `agentgate: session ${this.sessionId} is audited`,
+          detail: `identity=${actor.subject}; connection=${connection.name}`,
+        }),
+      );
     }
     this.write(readyForQuery('I'));
     this.phase = 'ready';
@@ -409,7 +444,10 @@ export class AgentSession {
     if (targetEnded) return this.finish({ reason: 'target-ended', code: null });
     const error = toGatewayError(err, 'AG_ERR_UPSTREAM_CLOSED');
     // The target's socket closed under us: say so plainly, not as an audit outage.
-    const plain = error.code === 'AG_ERR_UPSTREAM_UNAVAILABLE' ? new GatewayError('AG_ERR_UPSTREAM_CLOSED', `the target closed the connection unexpectedly (${error.message})`) : error;
+    const plain =
+      error.code === 'AG_ERR_UPSTREAM_UNAVAILABLE'
+        ? new GatewayError('AG_ERR_UPSTREAM_CLOSED', `the target closed the connection unexpectedly (${error.message})`)
+        : error;
     return this.fatal(plain, plain.code === 'AG_ERR_UPSTREAM_CLOSED' ? 'upstream-closed' : 'error');
   }
 
@@ -445,21 +483,12 @@ export class AgentSession {
 
   private checkTokenStillValid(): void {
     if (this.identity && this.identity.expiresAt.getTime() <= Date.now()) {
-      throw new GatewayError('AG_ERR_TOKEN_EXPIRED', `the access token expired at ${this.identity.expiresAt.toISOString()}; reconnect with a fresh token`);
+      throw new GatewayError(
+        'AG_ERR_TOKEN_EXPIRED',
+        `the access token expired at ${this.identity.expiresAt.toISOString()}; reconnect with a fresh token`,
+      );
     }
   }
-
-
-
-
-
-
-
-
-
-
-
-
 
   /** Cancels the statement running on the target (the agent sent CancelRequest with our key). */
   cancelRunning(): void {
@@ -524,12 +553,16 @@ export class AgentSession {
     if (this.audit) {
       try {
         // Best effort: a session that ends because the log is down cannot record its end.
-        await this.audit.record('SessionClosed', {
-          reason: close.reason,
-          errorCode: close.code,
-          durationUs: this.deps.nowUs() - this.openedAtUs,
-          requestCount: this.flow?.requestCount ?? 0,
-        }, Math.min(this.deps.config.auditWriteTimeoutMs, 2000));
+        await this.audit.record(
+          'SessionClosed',
+          {
+            reason: close.reason,
+            errorCode: close.code,
+            durationUs: this.deps.nowUs() - this.openedAtUs,
+            requestCount: this.flow?.requestCount ?? 0,
+          },
+          Math.min(this.deps.config.auditWriteTimeoutMs, 2000),
+        );
       } catch (err) {
         this.log.warn({ code: toGatewayError(err).code }, 'session close not recorded');
       }

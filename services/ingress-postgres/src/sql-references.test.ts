@@ -26,7 +26,10 @@ test('given an EXECUTE of a name prepared earlier (at the SQL level or by Parse)
 
 test('given an EXECUTE of a name the gateway never saw, then it is unknown', () => {
   assert.equal(resolve('execute nowhere(1)')[0]?.unknownStatement, 'nowhere');
-  assert.equal(resolve('deallocate all; execute p', { statements: new Map([['p', { sql: 'select 1' }]]), portals: new Map() })[1]?.unknownStatement, 'p');
+  assert.equal(
+    resolve('deallocate all; execute p', { statements: new Map([['p', { sql: 'select 1' }]]), portals: new Map() })[1]?.unknownStatement,
+    'p',
+  );
 });
 
 test('given DECLARE then FETCH and MOVE, then they run the DECLARE text; a FETCH of an unknown cursor runs nothing new', () => {

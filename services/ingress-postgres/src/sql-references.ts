@@ -39,7 +39,10 @@ function name(tree: Record<string, unknown>, key: string): string | null {
  * does not run. A FETCH of a cursor the gateway never saw (a refcursor a function opened) runs
  * nothing new: its query ran, and was decided, where it was opened.
  */
-export function resolveSqlReferences(statements: readonly Pick<StatementInfo, 'kind' | 'text' | 'tree'>[], known: NamedSql): SqlReferences[] {
+export function resolveSqlReferences(
+  statements: readonly Pick<StatementInfo, 'kind' | 'text' | 'tree'>[],
+  known: NamedSql,
+): SqlReferences[] {
   // Names created (text) or dropped (null) earlier in the string shadow what the server held.
   const prepared = new Map<string, string | null>();
   const cursors = new Map<string, string | null>();

@@ -89,13 +89,22 @@ export function optionSettings(options: string): { settings: [string, string][] 
 function checkSetting(name: string, value: string, where: string): GatewayError | undefined {
   const key = name.toLowerCase();
   if (IDENTITY_SETTINGS.has(key)) {
-    return new GatewayError('AG_ERR_STARTUP_PARAMETER_REFUSED', `${where}${key} cannot be set through agentgate: the gateway chooses the target role`);
+    return new GatewayError(
+      'AG_ERR_STARTUP_PARAMETER_REFUSED',
+      `${where}${key} cannot be set through agentgate: the gateway chooses the target role`,
+    );
   }
   if (key === 'client_encoding' && !ENCODINGS_FOLLOWED.has(value.toLowerCase().replace(/[-_\s]/g, ''))) {
-    return new GatewayError('AG_ERR_STARTUP_PARAMETER_REFUSED', `${where}client_encoding ${value} is not supported through agentgate; use UTF8 (PGCLIENTENCODING=UTF8)`);
+    return new GatewayError(
+      'AG_ERR_STARTUP_PARAMETER_REFUSED',
+      `${where}client_encoding ${value} is not supported through agentgate; use UTF8 (PGCLIENTENCODING=UTF8)`,
+    );
   }
   if (key === 'standard_conforming_strings' && FALSE_WORDS.has(value.toLowerCase())) {
-    return new GatewayError('AG_ERR_STARTUP_PARAMETER_REFUSED', `${where}standard_conforming_strings=off is not supported through agentgate`);
+    return new GatewayError(
+      'AG_ERR_STARTUP_PARAMETER_REFUSED',
+      `${where}standard_conforming_strings=off is not supported through agentgate`,
+    );
   }
   return undefined;
 }
@@ -117,7 +126,10 @@ export function decideStartupParameters(parameters: Readonly<Record<string, stri
     }
     if (name === 'options') {
       const parsed = optionSettings(value);
-      if ('refused' in parsed) return refuse(`options: only -c name=value and --name=value are supported through agentgate, got ${JSON.stringify(parsed.refused)}`);
+      if ('refused' in parsed)
+        return refuse(
+          `options: only -c name=value and --name=value are supported through agentgate, got ${JSON.stringify(parsed.refused)}`,
+        );
       for (const [n, v] of parsed.settings) {
         const error = checkSetting(n, v, 'options: ');
         if (error) return { ok: false, error };

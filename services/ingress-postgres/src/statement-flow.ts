@@ -7,8 +7,14 @@ import { GatewayError } from '@agentgate/errors';
 import type { AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued } from '@agentgate/events';
 import { withDeadline } from '@agentgate/kafka';
 import {
-  ConfirmedProtocolState, planExtendedBatch, type BatchDecision, type BatchPlan, type BatchRefusal, type FrontendMessage,
-  type PlannedMessage, type StatementsForgotten, type TransactionStatus,
+  ConfirmedProtocolState,
+  planExtendedBatch,
+  type BatchDecision,
+  type BatchPlan,
+  type BatchRefusal,
+  type FrontendMessage,
+  type PlannedMessage,
+  type TransactionStatus,
 } from '@agentgate/pg-wire';
 import { serialize } from 'pg-protocol';
 import type { AsyncSqlParser } from '@agentgate/sql';
@@ -142,8 +148,12 @@ export class StatementFlow {
     const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
     const verdictPromise = this.deps.verdicts.expect(requestId);
     try {
-      const request = await writer.record('RequestObserved', { requestId, protocol: 'postgres', connection: this.deps.connectionName, detail },
-        Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs), requestId);
+      const request = await writer.record(
+        'RequestObserved',
+        { requestId, protocol: 'postgres', connection: this.deps.connectionName, detail },
+        Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs),
+        requestId,
+      );
       let verdict: AuditEventOf<'VerdictIssued'>;
       try {
         verdict = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
@@ -169,23 +179,34 @@ export class StatementFlow {
     const unknown = references.find((r) => r.unknownStatement !== null);
     if (unknown) return this.refuseSimple(unknownStatementError(unknown.unknownStatement!));
     // An empty or unparseable string is still one request (policy sees UNPARSEABLE / EMPTY).
-    const statements = classification.statements.length > 0
-      ? await Promise.all(classification.statements.map(async (st, i) => ({
-          text: st.text,
-          kind: st.kind,
-          kinds: await this.kindsRun([st.kind, ...st.runs], references[i]!.runs),
-          references: references[i]!,
-        })))
-      : [{ text: sql, kind: classification.statementKind, kinds: [...classification.statementKinds], references: NO_REFERENCES }];
+    const statements =
+      classification.statements.length > 0
+        ? await Promise.all(
+            classification.statements.map(async (st, i) => ({
+              text: st.text,
+              kind: st.kind,
+              kinds: await this.kindsRun([st.kind, ...st.runs], references[i]!.runs),
+              references: references[i]!,
+            })),
+          )
+        : [{ text: sql, kind: classification.statementKind, kinds: [...classification.statementKinds], references: NO_REFERENCES }];
     const denied = await this.deps.audit.exclusive(async (writer) => {
       const allowed: StatementResponse[] = [];
       for (const statement of statements) {
         const requestId = this.deps.newId();
         this.requests++;
-        const verdict = await this.decideStatement(writer, requestId, this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, [], statement.references.runs));
+        const verdict = await this.decideStatement(
+          writer,
+          requestId,
+          this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, [], statement.references.runs),
+        );
         if (verdict.payload.decision !== 'allow') {
           const error = denialError(verdict.payload);
-          await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
+          await writer.record(
+            'ResponseObserved',
+            emptyResponse(requestId, 'denied', error.code, error.message),
+            this.deps.config.auditWriteTimeoutMs,
+          );
           // PostgreSQL runs a string as one implicit transaction: an error undoes what ran before
           // it. The gateway refuses before anything runs, so the earlier statements never run.
           for (const r of allowed) {
@@ -232,7 +253,9 @@ export class StatementFlow {
     // An Execute may change how the server lexes a Parse that follows it in the same batch
     // (SET standard_conforming_strings): run up to that Parse first, flushed so its answers
     // arrive, and decide the rest under the settings the server then reports.
-    const cut = batch.findIndex((m, i) => m.type === 'Parse' && lexingDependsOnSettings(m.sql) && batch.slice(0, i).some((p) => p.type === 'Execute'));
+    const cut = batch.findIndex(
+      (m, i) => m.type === 'Parse' && lexingDependsOnSettings(m.sql) && batch.slice(0, i).some((p) => p.type === 'Execute'),
+    );
     if (cut <= 0) return this.runBatchPart(batch);
     await this.runBatchPart([...batch.slice(0, cut), FLUSH]);
     const rest = batch.slice(cut);
@@ -297,7 +320,10 @@ export class StatementFlow {
   }
 
   /** Records and decides the batch's requests in order, up to the first denial. */
-  private async decideBatch(writer: ChainWriter, plan: BatchPlan): Promise<{ allowed: Allowed[]; denied: { decision: number; frame: Buffer } | undefined }> {
+  private async decideBatch(
+    writer: ChainWriter,
+    plan: BatchPlan,
+  ): Promise<{ allowed: Allowed[]; denied: { decision: number; frame: Buffer } | undefined }> {
     const allowed: Allowed[] = [];
     for (let d = 0; d < plan.decisions.length; d++) {
       const decision = plan.decisions[d]!;
@@ -306,17 +332,34 @@ export class StatementFlow {
       const classification = await this.deps.parser.classify(decision.sql);
       const [references = NO_REFERENCES] = resolveSqlReferences(classification.statements, this.protocol);
       if (references.unknownStatement !== null) {
-        return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', unknownStatementError(references.unknownStatement)) } };
+        return {
+          allowed,
+          denied: { decision: d, frame: this.deps.errorFrame('ERROR', unknownStatementError(references.unknownStatement)) },
+        };
       }
       const requestId = this.deps.newId();
       this.requests++;
-      const parameters = decision.bind ? auditedParameters(decision.bind.params, decision.bind.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS) : [];
+      const parameters = decision.bind
+        ? auditedParameters(decision.bind.params, decision.bind.paramFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS)
+        : [];
       const kinds = await this.kindsRun([...classification.statementKinds], references.runs);
-      const detail = this.sqlDetail(decision.sql, classification.statementKind, kinds, decision.covers === 'bind' ? 'extended' : 'parse', decision.statementName || null, parameters, references.runs);
+      const detail = this.sqlDetail(
+        decision.sql,
+        classification.statementKind,
+        kinds,
+        decision.covers === 'bind' ? 'extended' : 'parse',
+        decision.statementName || null,
+        parameters,
+        references.runs,
+      );
       const verdict = await this.decideStatement(writer, requestId, detail);
       if (verdict.payload.decision !== 'allow') {
         const error = denialError(verdict.payload);
-        await writer.record('ResponseObserved', emptyResponse(requestId, 'denied', error.code, error.message), this.deps.config.auditWriteTimeoutMs);
+        await writer.record(
+          'ResponseObserved',
+          emptyResponse(requestId, 'denied', error.code, error.message),
+          this.deps.config.auditWriteTimeoutMs,
+        );
         return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
       }
       const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
@@ -348,7 +391,12 @@ export class StatementFlow {
         if (response) this.portalResponses.set(message.portal, response);
         pump.expect({
           kind: 'single',
-          confirmed: () => this.protocol.bound(message.portal, { sql: covering?.sql ?? '', statement: message.statement, requestId: covering?.requestId ?? '' }),
+          confirmed: () =>
+            this.protocol.bound(message.portal, {
+              sql: covering?.sql ?? '',
+              statement: message.statement,
+              requestId: covering?.requestId ?? '',
+            }),
           ...(response ? { response } : {}),
         });
         break;
@@ -391,11 +439,25 @@ export class StatementFlow {
   }
 
   private sqlDetail(
-    text: string, kind: string, kinds: string[], messageFlow: string, preparedName: string | null, parameters: (string | null)[], resolvedText: string | null,
+    text: string,
+    kind: string,
+    kinds: string[],
+    messageFlow: string,
+    preparedName: string | null,
+    parameters: (string | null)[],
+    resolvedText: string | null,
   ): SqlRequest {
     return {
-      kind: 'sql', ...auditedText(text, this.deps.config.auditMaxSqlBytes), textMasked: false, statementKind: kind, statementKinds: kinds,
-      fingerprint: null, messageFlow, preparedName, parameters, resolvedText: resolvedText === null ? null : auditedText(resolvedText, this.deps.config.auditMaxSqlBytes).text,
+      kind: 'sql',
+      ...auditedText(text, this.deps.config.auditMaxSqlBytes),
+      textMasked: false,
+      statementKind: kind,
+      statementKinds: kinds,
+      fingerprint: null,
+      messageFlow,
+      preparedName,
+      parameters,
+      resolvedText: resolvedText === null ? null : auditedText(resolvedText, this.deps.config.auditMaxSqlBytes).text,
     };
   }
 
@@ -448,7 +510,10 @@ export class StatementFlow {
     if (sql.length <= limit / 3) return undefined;
     const bytes = Buffer.byteLength(sql, 'utf8');
     if (bytes <= limit) return undefined;
-    return new GatewayError('AG_ERR_STATEMENT_TOO_LARGE', `a statement of ${bytes} bytes exceeds the ${limit} bytes the gateway parses (AG_PG_MAX_PARSED_SQL_BYTES); send large data as bound parameters or with COPY`);
+    return new GatewayError(
+      'AG_ERR_STATEMENT_TOO_LARGE',
+      `a statement of ${bytes} bytes exceeds the ${limit} bytes the gateway parses (AG_PG_MAX_PARSED_SQL_BYTES); send large data as bound parameters or with COPY`,
+    );
   }
 
   /**
@@ -485,9 +550,11 @@ export class StatementFlow {
       this.unconfirmed.portals.clear();
       return false;
     }
-    return batch.some((m) =>
-      (m.type === 'Bind' && (this.unconfirmed.statements.has(m.statement) || this.unconfirmed.portals.has(m.portal))) ||
-      (m.type === 'Execute' && this.unconfirmed.portals.has(m.portal)));
+    return batch.some(
+      (m) =>
+        (m.type === 'Bind' && (this.unconfirmed.statements.has(m.statement) || this.unconfirmed.portals.has(m.portal))) ||
+        (m.type === 'Execute' && this.unconfirmed.portals.has(m.portal)),
+    );
   }
 
   /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
@@ -528,12 +595,13 @@ const NO_REFERENCES: SqlReferences = { runs: null, unknownStatement: null, effec
 
 function denialError(verdict: VerdictIssued): GatewayError {
   if (verdict.decision === 'pending_approval') {
-    return new GatewayError('AG_ERR_POLICY_DENIED', `statement needs approval ${verdict.approvalId ?? ''} (approvals are not enabled in this version)`);
+    return new GatewayError(
+      'AG_ERR_POLICY_DENIED',
+      `statement needs approval ${verdict.approvalId ?? ''} (approvals are not enabled in this version)`,
+    );
   }
   return new GatewayError('AG_ERR_POLICY_DENIED', `statement refused by policy rule ${verdict.ruleId ?? '(default)'}`);
 }
-
-
 
 function denialDetail(verdict: VerdictIssued): string {
   return `code=${verdict.errorCode ?? 'AG_ERR_POLICY_DENIED'}; rule=${verdict.ruleId ?? 'default'}; policy=${verdict.policyVersion}; request=${verdict.requestId}; reason=${verdict.reason}`;
@@ -541,7 +609,17 @@ function denialDetail(verdict: VerdictIssued): string {
 
 function emptyResponse(requestId: string, outcome: ResponseObserved['outcome'], errorCode: string, errorMessage: string): ResponseObserved {
   return {
-    requestId, outcome, commandTags: [], rowCount: 0, columns: [], durationUs: 0, bytes: 0,
-    sampleRows: [], sampleTruncated: false, resultDigest: null, errorCode, errorMessage,
+    requestId,
+    outcome,
+    commandTags: [],
+    rowCount: 0,
+    columns: [],
+    durationUs: 0,
+    bytes: 0,
+    sampleRows: [],
+    sampleTruncated: false,
+    resultDigest: null,
+    errorCode,
+    errorMessage,
   };
 }

@@ -9,8 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { serialize } from 'pg-protocol';
 import { GatewayError } from '@agentgate/errors';
 import {
-  BackendFramer, decodeAuthentication, decodeErrorFields, md5PasswordHash,
-  scramClientFinal, scramClientFirst, scramVerifyServerFinal, type BackendFrame,
+  BackendFramer,
+  decodeAuthentication,
+  decodeErrorFields,
+  md5PasswordHash,
+  scramClientFinal,
+  scramClientFirst,
+  scramVerifyServerFinal,
+  type BackendFrame,
 } from '@agentgate/pg-wire';
 
 /** How the gateway protects its own connection to the target (libpq's sslmode names). */
@@ -108,7 +114,10 @@ class FrameQueue {
  * not know, too many connections, ...): the agent gets the target's ErrorResponse unchanged.
  */
 export class TargetStartupError extends GatewayError {
-  constructor(readonly frame: Buffer, message: string) {
+  constructor(
+    readonly frame: Buffer,
+    message: string,
+  ) {
     super('AG_ERR_UPSTREAM_UNAVAILABLE', message);
   }
 }
@@ -117,7 +126,8 @@ function upstreamError(frame: BackendFrame): GatewayError {
   const fields = decodeErrorFields(frame.raw);
   // 28P01 / 28000: the vaulted credential was refused; that is the gateway's business, and
   // the target's message would name the gateway's own role.
-  if (fields.code.startsWith('28')) return new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', `target refused the gateway: ${fields.code} ${fields.message}`);
+  if (fields.code.startsWith('28'))
+    return new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', `target refused the gateway: ${fields.code} ${fields.message}`);
   return new TargetStartupError(frame.raw, `target refused the session: ${fields.code}`);
 }
 
@@ -141,7 +151,9 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
     }
   };
   socket.on('data', onData);
-  socket.on('error', (cause) => queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target connection error: ${cause.message}`, { cause })));
+  socket.on('error', (cause) =>
+    queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target connection error: ${cause.message}`, { cause })),
+  );
   socket.on('close', () => {
     closed = true;
     queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', 'target closed the connection'));
@@ -156,7 +168,9 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
-      socket.once('error', (cause) => reject(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `cannot reach target: ${cause.message}`, { cause })));
+      socket.once('error', (cause) =>
+        reject(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `cannot reach target: ${cause.message}`, { cause })),
+      );
     });
     if (target.tls.mode !== 'disable') stream = await negotiateTls(socket, framer, queue, target, onData);
     const startup: Record<string, string> = { user: target.username, database: target.database };
@@ -183,7 +197,10 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
             break;
           case 'sasl':
             if (!auth.mechanisms.includes('SCRAM-SHA-256')) {
-              throw new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', `target offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`);
+              throw new GatewayError(
+                'AG_ERR_UPSTREAM_AUTH_FAILED',
+                `target offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`,
+              );
             }
             scram = scramClientFirst(randomBytes(18).toString('base64'));
             stream.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.message));
@@ -259,7 +276,13 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
 
 /** Sends SSLRequest and, on 'S', wraps the socket in TLS; 'N' is fatal unless the mode is prefer. */
-async function negotiateTls(socket: Socket, framer: BackendFramer, queue: FrameQueue, target: UpstreamTarget, onData: (chunk: Buffer) => void): Promise<Socket> {
+async function negotiateTls(
+  socket: Socket,
+  framer: BackendFramer,
+  queue: FrameQueue,
+  target: UpstreamTarget,
+  onData: (chunk: Buffer) => void,
+): Promise<Socket> {
   framer.expectSslResponse();
   socket.write(SSL_REQUEST);
   const answer = await queue.next();
@@ -282,9 +305,13 @@ async function negotiateTls(socket: Socket, framer: BackendFramer, queue: FrameQ
   tlsSocket.on('data', onData);
   await new Promise<void>((resolve, reject) => {
     tlsSocket.once('secureConnect', resolve);
-    tlsSocket.once('error', (cause) => reject(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `TLS to the target failed: ${cause.message}`, { cause })));
+    tlsSocket.once('error', (cause) =>
+      reject(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `TLS to the target failed: ${cause.message}`, { cause })),
+    );
   });
-  tlsSocket.on('error', (cause) => queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target TLS error: ${cause.message}`, { cause })));
+  tlsSocket.on('error', (cause) =>
+    queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target TLS error: ${cause.message}`, { cause })),
+  );
   return tlsSocket;
 }
 

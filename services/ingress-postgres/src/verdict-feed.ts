@@ -62,7 +62,13 @@ export interface KafkaVerdictFeed extends VerdictFeed {
   stop(): Promise<void>;
 }
 
-export function kafkaVerdictFeed(options: { kafka: Kafka; serde: EventSerde; topic: string; groupId: string; logger: Logger }): KafkaVerdictFeed {
+export function kafkaVerdictFeed(options: {
+  kafka: Kafka;
+  serde: EventSerde;
+  topic: string;
+  groupId: string;
+  logger: Logger;
+}): KafkaVerdictFeed {
   const waiters = new VerdictWaiters();
   const consumer = broadcastConsumer({
     kafka: options.kafka,

@@ -40,7 +40,14 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   // Time from a request's record to its verdict being ready to send, summed over all verdicts.
   let lagSumUs = 0;
 
-  async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async function handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const verdicts: { key: string; value: Buffer }[] = [];
     let lastOffset: string | undefined;
     for (const message of batch.messages) {
@@ -52,7 +59,10 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           event = (await serde.decode(message.value)).event;
         } catch (err) {
           undecodable++;
-          logger.error({ code: toGatewayError(err).code, partition: batch.partition, offset: message.offset }, 'skipping undecodable event');
+          logger.error(
+            { code: toGatewayError(err).code, partition: batch.partition, offset: message.offset },
+            'skipping undecodable event',
+          );
         }
         if (event?.eventType === 'RequestObserved') {
           const detail = event.payload.detail;
@@ -87,15 +97,19 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       producer = kafka.producer({ allowAutoTopicCreation: false });
       await producer.connect();
       consumer = resilientConsumer({
-        kafka, logger,
+        kafka,
+        logger,
         config: { groupId: config.consumerGroup, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 },
         async setup(c) {
           await c.subscribe({ topic: topics.ingress, fromBeginning: true });
           // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
           // are resolved only after the verdicts are acknowledged and committed every 500 ms.
           await c.run({
-            autoCommit: true, autoCommitInterval: 500, eachBatchAutoResolve: false,
-            partitionsConsumedConcurrently: 6, eachBatch: handleBatch,
+            autoCommit: true,
+            autoCommitInterval: 500,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: 6,
+            eachBatch: handleBatch,
           });
         },
       });
@@ -120,11 +134,15 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
  * as a prefix with its full length and SHA-256 (fullTextBytes): the prefix cannot be parsed, so
  * the kinds the ingress read from the whole statement, recorded in the same hashed event, decide.
  */
-async function classifyRequest(parser: AsyncSqlParser, detail: RequestDetail): Promise<{ statementKind: string; statementKinds: string[] }> {
+async function classifyRequest(
+  parser: AsyncSqlParser,
+  detail: RequestDetail,
+): Promise<{ statementKind: string; statementKinds: string[] }> {
   if (detail.kind !== 'sql') return { statementKind: 'NOT_SQL', statementKinds: [] };
-  const own = detail.fullTextBytes !== null
-    ? { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] }
-    : await parser.classify(detail.text);
+  const own =
+    detail.fullTextBytes !== null
+      ? { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] }
+      : await parser.classify(detail.text);
   // EXECUTE and FETCH are decided on what they run too: the PREPARE or DECLARE behind them.
   if (detail.resolvedText === null || detail.resolvedText === undefined) return own;
   const runs = await parser.classify(detail.resolvedText);

@@ -8,7 +8,12 @@ export interface PolicyProcessorConfig extends PipelineConfig {
 export function loadConfig(env: EnvMap, processId = process.pid): Readonly<PolicyProcessorConfig> {
   const r = new EnvReader(env);
   return r.done({
-    ...readPipelineConfig(r, { serviceName: 'policy-processor', adminPortVar: 'AG_POLICY_PROCESSOR_ADMIN_PORT', adminPort: 15481, processId }),
+    ...readPipelineConfig(r, {
+      serviceName: 'policy-processor',
+      adminPortVar: 'AG_POLICY_PROCESSOR_ADMIN_PORT',
+      adminPort: 15481,
+      processId,
+    }),
     consumerGroup: r.string('AG_POLICY_CONSUMER_GROUP', 'agentgate-policy-processor'),
   });
 }

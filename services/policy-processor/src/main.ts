@@ -14,7 +14,9 @@ await runService({
     const policy = minimalPolicy();
     const parser = await createSqlParserPool({ workers: 1 });
     const processor = createPolicyProcessor({
-      config, topics, policy,
+      config,
+      topics,
+      policy,
       // The instance is named in logs and metrics; verdicts name only the service.
       logger: logger.child({ instance: config.instanceId }),
       serde: await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts] }),

@@ -50,7 +50,14 @@ export function createProjector(deps: ProjectorDeps): Projector {
     }
   }
 
-  async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async function handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const key = positionKey(batch.topic, batch.partition);
     const already = stored.get(key) ?? -1n;
     const rows: EventRow[] = [];
@@ -68,8 +75,12 @@ export function createProjector(deps: ProjectorDeps): Projector {
       } catch (err) {
         const e = toGatewayError(err, 'AG_ERR_EVENT_INVALID');
         rejects.push({
-          kafka_topic: batch.topic, kafka_partition: batch.partition, kafka_offset: Number(message.offset),
-          error_code: e.code, error_message: e.message.slice(0, 1000), raw_base64: message.value.toString('base64'),
+          kafka_topic: batch.topic,
+          kafka_partition: batch.partition,
+          kafka_offset: Number(message.offset),
+          error_code: e.code,
+          error_message: e.message.slice(0, 1000),
+          raw_base64: message.value.toString('base64'),
           rejected_at: new Date(deps.nowMs()).toISOString().slice(0, 19).replace('T', ' '),
         });
       }
@@ -99,12 +110,16 @@ export function createProjector(deps: ProjectorDeps): Projector {
       const admin = kafka.admin();
       await admin.connect();
       try {
-        await ensureTopics(admin, auditTopics(topics).map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })));
+        await ensureTopics(
+          admin,
+          auditTopics(topics).map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
+        );
       } finally {
         await admin.disconnect();
       }
       consumer = resilientConsumer({
-        kafka, logger,
+        kafka,
+        logger,
         config: { groupId: config.consumerGroup, maxWaitTimeInMs: 200, sessionTimeout: 15_000, heartbeatInterval: 1000 },
         async setup(c) {
           for (const topic of auditTopics(topics)) await c.subscribe({ topic, fromBeginning: true });

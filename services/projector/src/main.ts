@@ -11,7 +11,9 @@ await runService({
   async start(config, logger) {
     const topics = topicNames(config.topicPrefix);
     const projector = createProjector({
-      config, topics, logger,
+      config,
+      topics,
+      logger,
       serde: await createEventSerde({ registryUrl: config.registryUrl, topics: auditTopics(topics) }),
       kafka: createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger }),
       // Every statement names its database, so the client can connect before the database exists.

@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { createClickHouse, quoteString } from '@agentgate/clickhouse';
 import {
-  auditTopics, canonicalEventText, createEventSerde, sampleSession, topicNames, verifyStoredChain, type AuditEvent, type EventSerde,
+  auditTopics,
+  canonicalEventText,
+  createEventSerde,
+  sampleSession,
+  topicNames,
+  verifyStoredChain,
+  type AuditEvent,
+  type EventSerde,
 } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import { createProjector, type Projector } from './app.js';
@@ -17,7 +24,12 @@ const id = randomUUID().slice(0, 8);
 const topics = topicNames(`it-${id}`);
 const database = `agentgate_it_${id}`;
 const env = process.env;
-const config = loadConfig({ ...env, AG_TOPIC_PREFIX: `it-${id}`, AG_CLICKHOUSE_DATABASE: database, AG_PROJECTOR_CONSUMER_GROUP: `it-projector-${id}` });
+const config = loadConfig({
+  ...env,
+  AG_TOPIC_PREFIX: `it-${id}`,
+  AG_CLICKHOUSE_DATABASE: database,
+  AG_PROJECTOR_CONSUMER_GROUP: `it-projector-${id}`,
+});
 const logger = pino({ level: 'warn' });
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `it-${id}`, retry: 'fast', logger });
 const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: 'default' });
@@ -25,7 +37,12 @@ let serde: EventSerde;
 
 function newProjector(): Projector {
   return createProjector({
-    config, kafka, serde, topics, logger, nowMs: () => Date.now(),
+    config,
+    kafka,
+    serde,
+    topics,
+    logger,
+    nowMs: () => Date.now(),
     clickhouse: createClickHouse({ url: config.clickhouseUrl, database: 'default' }),
   });
 }
@@ -37,7 +54,11 @@ async function produce(events: AuditEvent[], partitions: ReadonlyMap<string, num
   for (const event of events) {
     const topic = event.eventType === 'VerdictIssued' ? topics.verdicts : topics.ingress;
     const partition = partitions.get(topic);
-    await producer.send({ topic, acks: -1, messages: [{ key: event.sessionId, value: await serde.encode(topic, event), ...(partition === undefined ? {} : { partition }) }] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: event.sessionId, value: await serde.encode(topic, event), ...(partition === undefined ? {} : { partition }) }],
+    });
   }
   await producer.disconnect();
 }
@@ -64,7 +85,10 @@ before(async () => {
   serde = await createEventSerde({ registryUrl: config.registryUrl, topics: auditTopics(topics) });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, auditTopics(topics).map((topic) => ({ topic, numPartitions: 3, configs: AUDIT_TOPIC_CONFIG })));
+  await ensureTopics(
+    admin,
+    auditTopics(topics).map((topic) => ({ topic, numPartitions: 3, configs: AUDIT_TOPIC_CONFIG })),
+  );
   await admin.disconnect();
 });
 
@@ -99,7 +123,14 @@ test('events read back from ClickHouse match what was produced and the chain ver
       assert.equal(row['actor_subject'], event.actor?.subject);
     }
     assert.deepEqual(
-      verifyStoredChain(stored.map((r) => ({ seq: Number(r['seq']), hash: r['hash']!, prevHash: r['prev_hash'] || null, canonicalText: r['canonical_text']! }))),
+      verifyStoredChain(
+        stored.map((r) => ({
+          seq: Number(r['seq']),
+          hash: r['hash']!,
+          prevHash: r['prev_hash'] || null,
+          canonicalText: r['canonical_text']!,
+        })),
+      ),
       { ok: true, length: produced.length },
     );
   } finally {
@@ -124,7 +155,11 @@ test('events read back from ClickHouse match what was produced and the chain ver
     await produce(later, new Map(stored.map((r) => [r['kafka_topic']!, Number(r['kafka_partition'])])));
     await until(async () => ((await rows(later[0]!.sessionId)).length === later.length ? true : undefined));
     assert.equal((await rows(sessionId, false)).length, produced.length, 'no duplicate rows, even before merges');
-    assert.match(second.metrics(), new RegExp(`^agentgate_projector_events_total ${later.length}$`, 'm'), 'the restarted projector inserted only the later session');
+    assert.match(
+      second.metrics(),
+      new RegExp(`^agentgate_projector_events_total ${later.length}$`, 'm'),
+      'the restarted projector inserted only the later session',
+    );
   } finally {
     await second.stop();
   }
