@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Actor } from '@agentgate/events';
 import { GatewayError, isGatewayError } from '@agentgate/errors';
-import { createTokenVerifier, parseTrustFile, type VerifiedIdentity } from '@agentgate/identity';
+import { auditActor, createTokenVerifier, parseTrustFile, type VerifiedIdentity } from '@agentgate/identity';
 import { reasonOf } from './backends.js';
 import type { CliConfig } from './config.js';
 
@@ -81,12 +81,5 @@ export function requireAdmin(identity: Pick<VerifiedIdentity, 'subject' | 'group
 
 /** The audit actor for a verified identity, recorded exactly as the ingress records agents. */
 export function actorOf(identity: VerifiedIdentity): Actor {
-  return {
-    subject: identity.subject,
-    issuer: identity.issuer,
-    groups: [...identity.groups],
-    actChain: identity.actChain.map((l) => ({ subject: l.subject, issuer: l.issuer, clientId: l.clientId })),
-    tokenId: identity.tokenId,
-    authMethod: 'oidc-access-token',
-  };
+  return auditActor(identity);
 }

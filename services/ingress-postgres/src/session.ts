@@ -26,6 +26,7 @@ import {
   type StartupMessage,
 } from '@agentgate/pg-wire';
 import type { AsyncSqlParser } from '@agentgate/sql';
+import { auditActor } from '@agentgate/identity';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
 import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
@@ -302,14 +303,7 @@ export class AgentSession {
     if (!decided.ok) throw decided.error;
     this.identity = identity;
     this.release = this.deps.admit?.(identity.subject);
-    const actor: Actor = {
-      subject: identity.subject,
-      issuer: identity.issuer,
-      groups: [...identity.groups],
-      actChain: identity.actChain.map((l) => ({ subject: l.subject, issuer: l.issuer, clientId: l.clientId })),
-      tokenId: identity.tokenId,
-      authMethod: 'oidc-access-token',
-    };
+    const actor: Actor = auditActor(identity);
     this.log.info({ subject: identity.subject, connection: connection.name, tls: this.tlsActive }, 'agent authenticated');
     await this.startSession(params, decided.forward, clientWantsNotices(decided.settings), connection, actor);
     // startSession released what it had if the session ended meanwhile.

@@ -201,12 +201,7 @@ export class StatementFlow {
           this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, [], statement.references.runs),
         );
         if (verdict.payload.decision !== 'allow') {
-          const error = denialError(verdict.payload);
-          await writer.record(
-            'ResponseObserved',
-            emptyResponse(requestId, 'denied', error.code, error.message),
-            this.deps.config.auditWriteTimeoutMs,
-          );
+          const error = await this.recordDenial(writer, requestId, verdict.payload);
           // PostgreSQL runs a string as one implicit transaction: an error undoes what ran before
           // it. The gateway refuses before anything runs, so the earlier statements never run.
           for (const r of allowed) {
@@ -354,12 +349,7 @@ export class StatementFlow {
       );
       const verdict = await this.decideStatement(writer, requestId, detail);
       if (verdict.payload.decision !== 'allow') {
-        const error = denialError(verdict.payload);
-        await writer.record(
-          'ResponseObserved',
-          emptyResponse(requestId, 'denied', error.code, error.message),
-          this.deps.config.auditWriteTimeoutMs,
-        );
+        const error = await this.recordDenial(writer, requestId, verdict.payload);
         return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
       }
       const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
@@ -459,6 +449,17 @@ export class StatementFlow {
       parameters,
       resolvedText: resolvedText === null ? null : auditedText(resolvedText, this.deps.config.auditMaxSqlBytes).text,
     };
+  }
+
+  /** Records a denied request's response (nothing ran) and returns the error the agent gets. */
+  private async recordDenial(writer: ChainWriter, requestId: string, verdict: VerdictIssued): Promise<GatewayError> {
+    const error = denialError(verdict);
+    await writer.record(
+      'ResponseObserved',
+      emptyResponse(requestId, 'denied', error.code, error.message),
+      this.deps.config.auditWriteTimeoutMs,
+    );
+    return error;
   }
 
   /** A statement's kinds, with those of the PREPARE or DECLARE it runs (EXECUTE, FETCH). */
