@@ -359,3 +359,77 @@ test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they ru
     targetQuery(`drop table if exists ${t}`);
   }
 });
+
+test('under a client-only encoding (SJIS), statements with non-ASCII bytes are refused (0A000), and UTF8 brings them back', async () => {
+  const wire = await openWire({ application_name: uniqueMarker('atk_sjis') });
+  try {
+    const simple = async (sql: string): Promise<string[]> => {
+      const from = wire.frames.length;
+      wire.send(serialize.query(sql));
+      await wire.waitFor('Z', 10_000, from);
+      return errorCodes(wire.frames.slice(from));
+    };
+    assert.deepEqual(await simple("set client_encoding = 'SJIS'"), []);
+    assert.deepEqual(await simple("select 'ü' as x"), ['0A000']);
+    assert.deepEqual(await simple('select 1 as plain_ascii'), [], 'ASCII without backslashes lexes the same under SJIS');
+    assert.deepEqual(await simple("set client_encoding = 'UTF8'"), []);
+    assert.deepEqual(await simple("select 'ü' as x"), []);
+  } finally {
+    wire.socket.destroy();
+  }
+});
+
+test('a statement ending in U+00A0 is recorded with it: the log names the table the target acts on', async () => {
+  const t = uniqueMarker('atk_nbsp');
+  const nbsp = `${t}\u00a0`;
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1); create table "${nbsp}" (x int); insert into "${nbsp}" values (1);
+    alter table ${t} owner to agentgate_gateway; alter table "${nbsp}" owner to agentgate_gateway;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    const from = wire.frames.length;
+    // Unquoted, U+00A0 is an identifier character to PostgreSQL: this truncates "t<NBSP>", not t.
+    wire.send(serialize.query(`truncate ${nbsp}`));
+    await wire.waitFor('Z', 10_000, from);
+    assert.deepEqual(errorCodes(wire.frames.slice(from)), []);
+    assert.equal(targetQuery(`select count(*) from "${nbsp}"`), '0');
+    assert.equal(targetQuery(`select count(*) from ${t}`), '1');
+    const [request] = await requestsOf(wire.sessionId!, 1);
+    assert.equal(request?.text, `truncate ${nbsp}`);
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists ${t}; drop table if exists "${nbsp}"`);
+  }
+});
+
+test('node-postgres in pipeline mode, with SQL cursors, works through the gateway', async () => {
+  const t = uniqueMarker('e2e_pipe');
+  const client = new pg.Client({ ...pgConfig({ applicationName: t }), pipeline: true } as pg.ClientConfig);
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    // Sent back to back, answered in order.
+    const results = await Promise.all([
+      client.query('select $1::int as n', [1]),
+      client.query({ name: 'named', text: 'select $1::int * 2 as n', values: [2] }),
+      client.query({ name: 'named', text: 'select $1::int * 2 as n', values: [3] }),
+      client.query('select $1::text as s', ['ü']),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.rows[0]),
+      [{ n: 1 }, { n: 4 }, { n: 6 }, { s: 'ü' }],
+    );
+    const cursor = await Promise.all([
+      client.query('begin'),
+      client.query('declare c cursor for select generate_series(1, 5) as i'),
+      client.query('fetch 2 from c'),
+      client.query('fetch 2 from c'),
+      client.query('commit'),
+    ]);
+    assert.deepEqual(
+      cursor[2]?.rows.concat(cursor[3]!.rows).map((r) => r.i),
+      [1, 2, 3, 4],
+    );
+  } finally {
+    await client.end().catch(() => {});
+  }
+});
