@@ -6,7 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClickHouse, quoteString } from '@agentgate/clickhouse';
-import { GENESIS, chainEvent, type AuditEventOf } from '@agentgate/events';
+import { GENESIS, chainEvent, sqlDetail, type AuditEventOf } from '@agentgate/events';
 import { createTokenVerifier } from '@agentgate/identity';
 import { decide, minimalPolicy, type PolicyRule, type PolicyState } from '@agentgate/policy';
 import { loadSqlParser } from '@agentgate/sql';
@@ -327,20 +327,7 @@ async function policyDecisions(): Promise<{ rules: number; decisionsPerSecond: n
         requestId: 'r',
         protocol: 'postgres',
         connection: 'demo',
-        detail: {
-          kind: 'sql',
-          text: sql,
-          textMasked: false,
-          statementKind: 'SelectStmt',
-          statementKinds: ['SelectStmt'],
-          fingerprint: null,
-          messageFlow: 'simple',
-          preparedName: null,
-          parameters: [],
-          fullTextBytes: null,
-          fullTextSha256: null,
-          resolvedText: null,
-        },
+        detail: sqlDetail(sql),
       },
     },
     GENESIS,

@@ -18,24 +18,38 @@ async function batch(wire: WireSession, frames: Buffer[]): Promise<string[]> {
   return errorCodes(wire.frames.slice(from));
 }
 
-/** The SQL text and parameters of the session's requests, in order, once `count` have reached ClickHouse. */
-async function requestsOf(sessionId: string, count: number): Promise<{ text: string; parameters: (string | null)[] }[]> {
+interface RecordedSql {
+  text: string;
+  parameters: (string | null)[];
+  statementKinds: string[];
+  resolvedText: string | null;
+}
+
+/** The SQL details of the session's requests, in order, once `count` have reached ClickHouse. */
+async function requestsOf(sessionId: string, count: number): Promise<RecordedSql[]> {
   const ch = clickhouse();
   try {
     return await eventually(async () => {
       const r = await ch.query({
-        query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events FINAL WHERE session_id = '${sessionId}' AND event_type = 'RequestObserved' ORDER BY seq`,
+        query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events FINAL WHERE session_id = ${quoteString(sessionId)} AND event_type = 'RequestObserved' ORDER BY seq`,
         format: 'JSONEachRow',
       });
       const rows = await r.json<{ payload_json: string }>();
       if (rows.length < count) return undefined;
-      // Avro JSON wraps the detail union in its record name.
-      return rows.map(
-        (row) =>
-          Object.values(
-            (JSON.parse(row.payload_json) as { detail: Record<string, { text: string; parameters: (string | null)[] }> }).detail,
-          )[0]!,
-      );
+      return rows.map((row) => {
+        // Avro JSON wraps the detail union in its record name, and may wrap a nullable string too.
+        const detail = Object.values((JSON.parse(row.payload_json) as { detail: Record<string, Record<string, unknown>> }).detail)[0]!;
+        const resolved = detail['resolvedText'];
+        return {
+          text: detail['text'] as string,
+          parameters: detail['parameters'] as (string | null)[],
+          statementKinds: detail['statementKinds'] as string[],
+          resolvedText:
+            resolved === null || typeof resolved === 'string'
+              ? (resolved as string | null)
+              : (Object.values(resolved as Record<string, string>)[0] ?? null),
+        };
+      });
     }, 15_000);
   } finally {
     await ch.close();
@@ -287,48 +301,6 @@ test("a statement that takes the parser seconds in one session leaves another se
   }
 });
 
-/** The SQL details of a session's requests, in order, once `count` have reached ClickHouse. */
-async function detailsOf(
-  sessionId: string,
-  count: number,
-): Promise<{ text: string; statementKinds: string[]; resolvedText: string | null }[]> {
-  const ch = clickhouse();
-  try {
-    return await eventually(async () => {
-      const r = await ch.query({
-        query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events FINAL WHERE session_id = ${quoteString(sessionId)} AND event_type = 'RequestObserved' ORDER BY seq`,
-        format: 'JSONEachRow',
-      });
-      const rows = await r.json<{ payload_json: string }>();
-      if (rows.length < count) return undefined;
-      return (
-        rows
-          .map(
-            (row) =>
-              Object.values(
-                (
-                  JSON.parse(row.payload_json) as {
-                    detail: Record<string, { text: string; statementKinds: string[]; resolvedText: unknown }>;
-                  }
-                ).detail,
-              )[0]!,
-          )
-          // A nullable string may come wrapped in its branch name ({"string": ...}) or bare.
-          .map((d) => ({
-            text: d.text,
-            statementKinds: d.statementKinds,
-            resolvedText:
-              d.resolvedText === null || typeof d.resolvedText === 'string'
-                ? (d.resolvedText as string | null)
-                : (Object.values(d.resolvedText as Record<string, string>)[0] ?? null),
-          }))
-      );
-    }, 15_000);
-  } finally {
-    await ch.close();
-  }
-}
-
 test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they run', async () => {
   const t = uniqueMarker('atk_prep');
   targetQuery(`create table ${t} (x int); insert into ${t} values (1), (2); alter table ${t} owner to agentgate_gateway;`);
@@ -342,7 +314,7 @@ test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they ru
     };
     assert.deepEqual(await simple(`prepare p as delete from ${t} where x = 1; execute p`), []);
     assert.deepEqual(await simple(`begin; declare c cursor for select * from ${t}; fetch 1 from c; commit`), []);
-    const details = await detailsOf(wire.sessionId!, 6);
+    const details = await requestsOf(wire.sessionId!, 6);
     const execute = details.find((d) => d.text === 'execute p');
     assert.deepEqual(execute?.resolvedText, `prepare p as delete from ${t} where x = 1`);
     assert.ok(execute?.statementKinds.includes('DeleteStmt'), JSON.stringify(execute));

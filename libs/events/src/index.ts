@@ -24,5 +24,5 @@ export {
   type EventSerdeOptions,
   type DecodedEvent,
 } from './serde.js';
-export { sampleSession } from './test-fixtures.js';
+export { sampleSession, sqlDetail } from './test-fixtures.js';
 export { derivedEventId } from './ids.js';

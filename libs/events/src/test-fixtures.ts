@@ -1,6 +1,6 @@
 // Sample events for tests of this package and its dependants (exported as `sampleSession`).
 import { GENESIS, chainEvent, nextLink } from './hash-chain.js';
-import type { Actor, AuditEvent, UnchainedEvent } from './types.js';
+import type { Actor, AuditEvent, SqlRequest, UnchainedEvent } from './types.js';
 
 const actor: Actor = {
   subject: 'demo-agent',
@@ -44,20 +44,7 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
         requestId,
         protocol: 'postgres',
         connection: 'demo',
-        detail: {
-          kind: 'sql',
-          text: "select 'ünïcödé', 1",
-          textMasked: false,
-          statementKind: 'SelectStmt',
-          statementKinds: ['SelectStmt'],
-          fingerprint: null,
-          messageFlow: 'simple',
-          preparedName: null,
-          parameters: [null, 'x'],
-          fullTextBytes: null,
-          fullTextSha256: null,
-          resolvedText: null,
-        },
+        detail: sqlDetail("select 'ünïcödé', 1", { parameters: [null, 'x'] }),
       },
     },
     {
@@ -116,4 +103,23 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
     link = nextLink(chained);
   }
   return events;
+}
+
+/** A simple-protocol SELECT's request detail, as the ingress records one; `overrides` changes any field. */
+export function sqlDetail(text: string, overrides: Partial<Omit<SqlRequest, 'kind'>> = {}): SqlRequest {
+  return {
+    kind: 'sql',
+    text,
+    textMasked: false,
+    statementKind: 'SelectStmt',
+    statementKinds: ['SelectStmt'],
+    fingerprint: null,
+    messageFlow: 'simple',
+    preparedName: null,
+    parameters: [],
+    fullTextBytes: null,
+    fullTextSha256: null,
+    resolvedText: null,
+    ...overrides,
+  };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayError } from '@agentgate/errors';
-import { verifyChain, type AuditEvent, type AuditEventOf } from '@agentgate/events';
+import { sqlDetail, verifyChain, type AuditEvent, type AuditEventOf } from '@agentgate/events';
 import { SessionAudit, type AuditSink } from './audit-log.js';
 import { VerdictWaiters } from './verdict-feed.js';
 
@@ -48,20 +48,7 @@ const request = {
   requestId: 'r',
   protocol: 'postgres',
   connection: 'demo',
-  detail: {
-    kind: 'sql' as const,
-    text: 'select 1',
-    textMasked: false,
-    statementKind: 'SelectStmt',
-    statementKinds: ['SelectStmt'],
-    fingerprint: null,
-    messageFlow: 'simple',
-    preparedName: null,
-    parameters: [],
-    fullTextBytes: null,
-    fullTextSha256: null,
-    resolvedText: null,
-  },
+  detail: sqlDetail('select 1'),
 };
 
 test('events are chained in order and only after the sink acknowledged them', async () => {
