@@ -214,3 +214,30 @@ test(`1 GiB of CopyData sent while the target sleeps grows the ingress by less t
     wire.socket.destroy();
   }
 });
+
+test('50 sessions that stop reading a large result and disconnect leave no target backend within 10 s', async () => {
+  const marker = uniqueMarker('e2e_leak');
+  // report-agent: the 50 stay clear of demo-agent's own session limit.
+  const sessions = await Promise.all(Array.from({ length: 50 }, () => openWire({ application_name: marker }, 'report-agent')));
+  const active = (): number =>
+    Number(targetQuery(`select count(*) from pg_stat_activity where application_name = '${marker}' and state = 'active'`));
+  for (const [i, wire] of sessions.entries()) {
+    // Far more than the socket buffers hold: the target blocks writing once we stop reading.
+    wire.socket.pause();
+    wire.send(serialize.query("select repeat('x', 1000) from generate_series(1, 1000000)"));
+    await eventually(async () => (active() > i ? true : undefined), 10_000, 50);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  for (const wire of sessions) wire.socket.destroy();
+  const started = Date.now();
+  const left = await eventually(
+    async () => {
+      const n = Number(targetQuery(`select count(*) from pg_stat_activity where application_name = '${marker}'`));
+      return n === 0 ? n : undefined;
+    },
+    10_000,
+    200,
+  );
+  assert.equal(left, 0);
+  console.log(`50 stalled sessions: their target backends were gone ${Date.now() - started} ms after the agents left`);
+});

@@ -60,6 +60,9 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
       else unauthenticatedBy.set(address, left);
     };
   };
+  const upstreams = new Map<string, number>();
+  const countUpstream = (connection: string, delta: 1 | -1): void =>
+    void upstreams.set(connection, (upstreams.get(connection) ?? 0) + delta);
   let opened = 0;
   const server: Server = createServer((socket: Socket) => {
     opened++;
@@ -87,6 +90,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
         ...deps,
         admit,
         leftPreAuth,
+        countUpstream,
         onCancel: (processId, secretKey) => {
           for (const candidate of sessions) {
             if (candidate.matchesCancelKey(processId, secretKey)) candidate.cancelRunning();
@@ -138,6 +142,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
       `# TYPE agentgate_pg_sessions_active gauge\nagentgate_pg_sessions_active ${sessions.size}\n` +
       `# TYPE agentgate_pg_sessions_authenticated gauge\nagentgate_pg_sessions_authenticated ${admitted}\n` +
       `# TYPE agentgate_pg_connections_unauthenticated gauge\nagentgate_pg_connections_unauthenticated ${unauthenticated}\n` +
-      `# TYPE agentgate_pg_connections_refused_unauthenticated_total counter\nagentgate_pg_connections_refused_unauthenticated_total ${refusedUnauthenticated}\n`,
+      `# TYPE agentgate_pg_connections_refused_unauthenticated_total counter\nagentgate_pg_connections_refused_unauthenticated_total ${refusedUnauthenticated}\n` +
+      `# TYPE agentgate_pg_target_connections gauge\n${[...upstreams].map(([name, n]) => `agentgate_pg_target_connections{connection=${JSON.stringify(name)}} ${n}\n`).join('')}`,
   };
 }

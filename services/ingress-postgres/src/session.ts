@@ -59,6 +59,8 @@ export interface SessionDeps {
   identity: IdentityVerifier;
   /** Admits an authenticated identity under the session limits; returns a release function, or throws AG_ERR_SESSION_LIMIT. */
   admit?: (subject: string) => () => void;
+  /** Counts target connections per connection name: +1 when one opens, -1 when it is gone. */
+  countUpstream?: (connection: string, delta: 1 | -1) => void;
   /** Called once when the session leaves the unauthenticated phase (authenticated, or ended). */
   leftPreAuth?: () => void;
   /** Routes a CancelRequest to the session holding that key (the agent's new connection carries only the key). */
@@ -367,6 +369,8 @@ export class AgentSession {
       maxMessageBytes: this.deps.config.maxMessageBytes,
     });
     this.upstream = upstream;
+    this.deps.countUpstream?.(connection.name, 1);
+    upstream.onClose(() => this.deps.countUpstream?.(connection.name, -1));
     if (this.gone()) return;
     const audit = this.audit;
     this.pump = new ResponsePump(
@@ -469,10 +473,24 @@ export class AgentSession {
    */
   private gone(): boolean {
     if (this.phase === 'authenticating') return false;
-    this.upstream?.close();
-    this.release?.();
-    this.release = undefined;
+    this.releaseAfterUpstream();
     return true;
+  }
+
+  /**
+   * Closes the target connection and releases the session's slot once it is gone, so that
+   * sessions ending faster than their target backends cannot exceed the limits.
+   */
+  private releaseAfterUpstream(): void {
+    const release = this.release;
+    this.release = undefined;
+    const upstream = this.upstream;
+    if (!upstream) {
+      release?.();
+      return;
+    }
+    upstream.onClose(() => release?.());
+    upstream.close(this.pump?.busy ?? false);
   }
 
   private checkTokenStillValid(): void {
@@ -534,10 +552,8 @@ export class AgentSession {
     if (this.agentPaused) this.stream.resume();
     clearTimeout(this.expiryTimer);
     clearTimeout(this.idleTimer);
-    this.release?.();
-    this.release = undefined;
     this.pump?.stop();
-    this.upstream?.close();
+    this.releaseAfterUpstream();
     if (!this.stream.destroyed) this.stream.end();
     // A peer that never closes its side (or never finishes a TLS handshake) must not hold the slot.
     setTimeout(() => {

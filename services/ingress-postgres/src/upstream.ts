@@ -53,8 +53,8 @@ export interface UpstreamSession {
   drained(): Promise<void>;
   /** The next frame from the server; rejects with AG_ERR_UPSTREAM_UNAVAILABLE once the connection is gone. */
   nextFrame(): Promise<BackendFrame>;
-  /** Sends Terminate and closes. */
-  close(): void;
+  /** Sends Terminate and closes within a bounded time; `busy` cancels the statement running first. */
+  close(busy?: boolean): void;
   /** Asks the target to cancel the running statement (CancelRequest on a new connection). */
   cancel(): Promise<void>;
   readonly closed: boolean;
@@ -65,6 +65,8 @@ export interface UpstreamSession {
 // session has taken frames out again, so a huge result never piles up in memory.
 const HIGH_WATER_BYTES = 1024 * 1024;
 const LOW_WATER_BYTES = 256 * 1024;
+// How long a closing target connection may take to end by itself before it is destroyed.
+const CLOSE_GRACE_MS = 2000;
 
 class FrameQueue {
   private readonly frames: BackendFrame[] = [];
@@ -72,10 +74,12 @@ class FrameQueue {
   private failure: Error | undefined;
   private bytes = 0;
   private paused = false;
+  private discarding = false;
   onPause: () => void = () => {};
   onResume: () => void = () => {};
 
   push(frame: BackendFrame): void {
+    if (this.discarding) return;
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter.resolve(frame);
@@ -86,6 +90,17 @@ class FrameQueue {
     if (!this.paused && this.bytes > HIGH_WATER_BYTES) {
       this.paused = true;
       this.onPause();
+    }
+  }
+
+  /** Drops what is queued and what arrives from now on, and reads on: the connection is closing. */
+  discard(): void {
+    this.frames.length = 0;
+    this.bytes = 0;
+    this.discarding = true;
+    if (this.paused) {
+      this.paused = false;
+      this.onResume();
     }
   }
 
@@ -251,9 +266,15 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
         }),
       cancel: () => sendCancel(target, backendKey),
       nextFrame: () => queue.next(),
-      close: () => {
-        if (!closed && stream.writable) stream.end(serialize.end());
-        else socket.destroy();
+      close: (busy) => {
+        if (closed) return;
+        // A backend blocked writing a result we stopped reading never reads our Terminate, and
+        // one running a statement does not notice a closed socket: cancel what runs, read and
+        // drop what it still sends, and destroy the socket if it has not closed in time.
+        if (busy) void sendCancel(target, backendKey);
+        queue.discard();
+        if (stream.writable) stream.end(serialize.end());
+        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
       },
       get closed() {
         return closed;
