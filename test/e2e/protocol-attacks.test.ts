@@ -25,6 +25,14 @@ interface RecordedSql {
   resolvedText: string | null;
 }
 
+/** Sends one simple Query and returns the SQLSTATEs of its ErrorResponses, once ReadyForQuery arrived. */
+async function simple(wire: WireSession, sql: string): Promise<string[]> {
+  const from = wire.frames.length;
+  wire.send(serialize.query(sql));
+  await wire.waitFor('Z', 10_000, from);
+  return errorCodes(wire.frames.slice(from));
+}
+
 /** The SQL details of the session's requests, in order, once `count` have reached ClickHouse. */
 async function requestsOf(sessionId: string, count: number): Promise<RecordedSql[]> {
   const ch = clickhouse();
@@ -306,14 +314,8 @@ test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they ru
   targetQuery(`create table ${t} (x int); insert into ${t} values (1), (2); alter table ${t} owner to agentgate_gateway;`);
   const wire = await openWire({ application_name: t });
   try {
-    const simple = async (sql: string): Promise<string[]> => {
-      const from = wire.frames.length;
-      wire.send(serialize.query(sql));
-      await wire.waitFor('Z', 10_000, from);
-      return errorCodes(wire.frames.slice(from));
-    };
-    assert.deepEqual(await simple(`prepare p as delete from ${t} where x = 1; execute p`), []);
-    assert.deepEqual(await simple(`begin; declare c cursor for select * from ${t}; fetch 1 from c; commit`), []);
+    assert.deepEqual(await simple(wire, `prepare p as delete from ${t} where x = 1; execute p`), []);
+    assert.deepEqual(await simple(wire, `begin; declare c cursor for select * from ${t}; fetch 1 from c; commit`), []);
     const details = await requestsOf(wire.sessionId!, 6);
     const execute = details.find((d) => d.text === 'execute p');
     assert.deepEqual(execute?.resolvedText, `prepare p as delete from ${t} where x = 1`);
@@ -323,8 +325,8 @@ test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they ru
     const fetch = details.find((d) => d.text === 'fetch 1 from c');
     assert.equal(fetch?.resolvedText, `declare c cursor for select * from ${t}`);
     // A prepared statement made where the gateway cannot see it (dynamic SQL in a DO block) is refused.
-    assert.deepEqual(await simple(`do $$ begin execute 'prepare hidden as delete from ${t}'; end $$`), []);
-    assert.deepEqual(await simple('execute hidden'), ['26000']);
+    assert.deepEqual(await simple(wire, `do $$ begin execute 'prepare hidden as delete from ${t}'; end $$`), []);
+    assert.deepEqual(await simple(wire, 'execute hidden'), ['26000']);
     assert.equal(targetQuery(`select count(*) from ${t}`), '1', 'only the decided DELETE ran');
   } finally {
     wire.socket.destroy();
@@ -335,17 +337,11 @@ test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they ru
 test('under a client-only encoding (SJIS), statements with non-ASCII bytes are refused (0A000), and UTF8 brings them back', async () => {
   const wire = await openWire({ application_name: uniqueMarker('atk_sjis') });
   try {
-    const simple = async (sql: string): Promise<string[]> => {
-      const from = wire.frames.length;
-      wire.send(serialize.query(sql));
-      await wire.waitFor('Z', 10_000, from);
-      return errorCodes(wire.frames.slice(from));
-    };
-    assert.deepEqual(await simple("set client_encoding = 'SJIS'"), []);
-    assert.deepEqual(await simple("select 'ü' as x"), ['0A000']);
-    assert.deepEqual(await simple('select 1 as plain_ascii'), [], 'ASCII without backslashes lexes the same under SJIS');
-    assert.deepEqual(await simple("set client_encoding = 'UTF8'"), []);
-    assert.deepEqual(await simple("select 'ü' as x"), []);
+    assert.deepEqual(await simple(wire, "set client_encoding = 'SJIS'"), []);
+    assert.deepEqual(await simple(wire, "select 'ü' as x"), ['0A000']);
+    assert.deepEqual(await simple(wire, 'select 1 as plain_ascii'), [], 'ASCII without backslashes lexes the same under SJIS');
+    assert.deepEqual(await simple(wire, "set client_encoding = 'UTF8'"), []);
+    assert.deepEqual(await simple(wire, "select 'ü' as x"), []);
   } finally {
     wire.socket.destroy();
   }
