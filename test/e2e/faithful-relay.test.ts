@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
+import { decodeErrorFields } from '@agentgate/pg-wire';
 import { clickhouse, eventually, pgConfig, ROOT, stack, targetAdminPassword, targetQuery, token, uniqueMarker } from '../support/stack.js';
 import { errorCodes, openWire } from '../support/wire.js';
 
@@ -54,6 +55,9 @@ test('startup parameters are recorded in SessionOpened, and the session id is re
   const wire = await openWire({ application_name: 'e2e_recorded', options: '-c search_path=public' });
   try {
     assert.match(wire.sessionId ?? '', /^[0-9a-f-]{36}$/);
+    // The first NOTICE names the session too, for clients that show notices but not parameters.
+    const notices = wire.login.filter((f) => f.type === 'N').map((f) => decodeErrorFields(f.raw).message);
+    assert.deepEqual(notices, [`agentgate: session ${wire.sessionId} is audited`]);
     const ch = clickhouse();
     try {
       const payload = await eventually(async () => {
@@ -72,6 +76,19 @@ test('startup parameters are recorded in SessionOpened, and the session id is re
     } finally {
       await ch.close();
     }
+  } finally {
+    wire.socket.destroy();
+  }
+});
+
+test('a client that set client_min_messages above notice gets no login NOTICE, as the server would send none', async () => {
+  const wire = await openWire({ application_name: 'e2e_quiet', options: '-c client_min_messages=warning' });
+  try {
+    assert.deepEqual(
+      wire.login.filter((f) => f.type === 'N'),
+      [],
+    );
+    assert.match(wire.sessionId ?? '', /^[0-9a-f-]{36}$/);
   } finally {
     wire.socket.destroy();
   }

@@ -1,7 +1,7 @@
 // A bare PostgreSQL wire client for checks that must see every frame the gateway sends:
 // how many ErrorResponses, in which order, and when the connection closes.
 import { connect, type Socket } from 'node:net';
-import { BackendFramer, decodeErrorFields, type BackendFrame } from '@agentgate/pg-wire';
+import { BackendFramer, decodeErrorFields, decodeParameterStatus, type BackendFrame } from '@agentgate/pg-wire';
 import { serialize } from 'pg-protocol';
 import { stack, token } from './stack.js';
 
@@ -9,6 +9,8 @@ export interface WireSession {
   socket: Socket;
   /** The audit session id the gateway reported in its agentgate.session_id ParameterStatus. */
   sessionId: string | undefined;
+  /** The frames of the login, up to and including its ReadyForQuery. */
+  login: BackendFrame[];
   /** Every frame received since login completed. */
   frames: BackendFrame[];
   /** Resolves when the gateway closes the connection. */
@@ -64,6 +66,7 @@ export async function openWire(parameters: Record<string, string>, identity = 'd
   return {
     socket,
     sessionId: parameterStatuses(login)['agentgate.session_id'],
+    login,
     frames,
     closed,
     send: (bytes) => socket.write(bytes),
@@ -76,12 +79,7 @@ export function errorCodes(frames: readonly BackendFrame[]): string[] {
   return frames.filter((f) => f.type === 'E').map((f) => decodeErrorFields(f.raw).code);
 }
 
-/** The ParameterStatus values among `frames`: Byte1('S') Int32 len, String name, String value. */
+/** The ParameterStatus values among `frames`, by name. */
 export function parameterStatuses(frames: readonly BackendFrame[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of frames.filter((x) => x.type === 'S')) {
-    const [name, value] = f.raw.subarray(5).toString('utf8').split('\0');
-    if (name !== undefined && value !== undefined) out[name] = value;
-  }
-  return out;
+  return Object.fromEntries(frames.filter((f) => f.type === 'S').map((f) => Object.values(decodeParameterStatus(f.raw))));
 }

@@ -9,6 +9,7 @@ import {
   decodeCommandComplete,
   decodeDataRowColumnCount,
   decodeErrorFields,
+  decodeParameterStatus,
   decodeReadyForQuery,
   decodeRowDescription,
 } from './backend-decoders.js';
@@ -54,6 +55,11 @@ describe('backend serializers match PostgreSQL 15 bytes', () => {
     const login = feedBackend([server.SERVER_SCRAM_LOGIN], { expectSsl: true }).messages;
     assert.deepStrictEqual(authenticationOk(), login[4]!.raw);
     assert.deepStrictEqual(parameterStatus('application_name', 'psql'), login[5]!.raw);
+    assert.deepStrictEqual(decodeParameterStatus(login[5]!.raw), { name: 'application_name', value: 'psql' });
+    assert.throws(
+      () => decodeParameterStatus(login[5]!.raw.subarray(0, -1)),
+      (e: GatewayError) => e.code === 'AG_ERR_PROTOCOL_VIOLATION',
+    );
     assert.deepStrictEqual(backendKeyData(0x1a51, 0xf6be9b56), login.at(-2)!.raw);
     assert.deepStrictEqual(readyForQuery('I'), login.at(-1)!.raw);
   });
