@@ -10,6 +10,12 @@ tier=${1:-unit}
 if [ -f .stack/run/stack.env ]; then
   set -a; . .stack/run/stack.env; set +a
 fi
+# Tests act as the stack's administrators: Kafka's `admin` (topics of their own, any ACL
+# check they need to make) and ClickHouse's `default` (databases of their own).
+if [ -n "${AG_SECRETS_DIR:-}" ] && [ -f "$AG_SECRETS_DIR/kafka-admin.password" ]; then
+  export AG_KAFKA_USERNAME=admin AG_KAFKA_PASSWORD_FILE="$AG_SECRETS_DIR/kafka-admin.password"
+  export AG_CLICKHOUSE_USER=default AG_CLICKHOUSE_PASSWORD_FILE="$AG_SECRETS_DIR/clickhouse-admin.password"
+fi
 
 files() {
   case $1 in

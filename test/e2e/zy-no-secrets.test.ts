@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
-import { clickhouse, countsReaching, pgConfig, psql, stack, token, uniqueMarker } from '../support/stack.js';
+import { clickhouse, countsReaching, kafkaAs, pgConfig, psql, stack, token, uniqueMarker } from '../support/stack.js';
 
 interface Needle {
   secret: string;
@@ -39,7 +39,7 @@ function needlesFor(secret: string, value: string): Needle[] {
 }
 
 async function scanKafka(needles: readonly Needle[]): Promise<Hit[]> {
-  const kafka = new Kafka({ clientId: 'e2e-secret-scan', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-secret-scan', ...kafkaAs(), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   // Internal topics (__consumer_offsets, ...) hold group bookkeeping, never payloads.
@@ -117,7 +117,7 @@ async function plantDecoys(secret: string): Promise<{ wheres: string[]; remove: 
   const topic = `e2e-${marker}`;
   const table = `e2e_${marker}`;
   const file = `${marker}.log`;
-  const kafka = new Kafka({ clientId: 'e2e-secret-decoy', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-secret-decoy', ...kafkaAs(), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });

@@ -24,8 +24,27 @@ export const stack = Object.freeze({
   logDir: env['AG_LOG_DIR'] ?? join(ROOT, '.stack/logs'),
 });
 
-export function clickhouse(): ClickHouseClient {
-  return createClickHouse({ url: stack.clickhouseUrl, database: stack.clickhouseDatabase });
+/** A secret the stack keeps in its secrets directory (tests act as the stack's administrator). */
+export function stackSecret(name: string): string {
+  return readFileSync(join(stack.secretsDir, name), 'utf8').trim();
+}
+
+/** ClickHouse as its administrator (`default`). */
+export function clickhouse(database = stack.clickhouseDatabase): ClickHouseClient {
+  return createClickHouse({ url: stack.clickhouseUrl, database, username: 'default', password: stackSecret('clickhouse-admin.password') });
+}
+
+/** kafkajs settings to act as a Kafka principal of the stack (`admin` unless given), SCRAM over verified TLS. */
+export function kafkaAs(principal = 'admin'): {
+  brokers: string[];
+  ssl: { ca: string[] };
+  sasl: { mechanism: 'scram-sha-512'; username: string; password: string };
+} {
+  return {
+    brokers: stack.kafkaBrokers,
+    ssl: { ca: [readFileSync(stack.caFile, 'utf8')] },
+    sasl: { mechanism: 'scram-sha-512', username: principal, password: stackSecret(`kafka-${principal}.password`) },
+  };
 }
 
 export function targetAdminPassword(): string {

@@ -1,9 +1,16 @@
 // The escaping function against the real ClickHouse: every hostile string comes back intact.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createClickHouse, quoteIdentifier, quoteString } from './index.js';
 
-const ch = createClickHouse({ url: process.env['AG_CLICKHOUSE_URL'] ?? 'http://127.0.0.1:18123', database: 'default' });
+const passwordFile = process.env['AG_CLICKHOUSE_PASSWORD_FILE'];
+const ch = createClickHouse({
+  url: process.env['AG_CLICKHOUSE_URL'] ?? 'http://127.0.0.1:18123',
+  database: 'default',
+  username: process.env['AG_CLICKHOUSE_USER'] ?? 'default',
+  password: passwordFile ? readFileSync(passwordFile, 'utf8').trim() : '',
+});
 
 const HOSTILE = [
   "it's",

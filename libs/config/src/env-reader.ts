@@ -1,5 +1,6 @@
 // Reads a service's settings from an environment map given to it (libraries never read
 // process.env themselves). Collects every problem, then fails once with all of them.
+import { readFileSync } from 'node:fs';
 import { GatewayError } from '@agentgate/errors';
 
 export type EnvMap = Readonly<Record<string, string | undefined>>;
@@ -66,6 +67,31 @@ export class EnvReader {
       }
     }
     return value;
+  }
+
+  /**
+   * The contents of the file the variable names (a secret kept in a file, so it is not in
+   * the environment of every child process), without a trailing newline; '' when unset.
+   */
+  fileText(name: string, options: { required?: boolean } = {}): string {
+    const path = this.env[name];
+    if (path === undefined || path === '') {
+      if (options.required) this.problems.push(`${name} is required (a file path)`);
+      return '';
+    }
+    try {
+      const text = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+      if (text === '') this.problems.push(`${name}: ${path} is empty`);
+      return text;
+    } catch (err) {
+      this.problems.push(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return '';
+    }
+  }
+
+  /** Records a problem found while combining settings. */
+  problem(text: string): void {
+    this.problems.push(text);
   }
 
   /** Freezes the config, or throws AG_ERR_CONFIG_INVALID naming every problem. */

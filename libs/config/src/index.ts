@@ -1,2 +1,2 @@
 export { EnvReader, type EnvMap } from './env-reader.js';
-export { readPipelineConfig, type PipelineConfig } from './common.js';
+export { readPipelineConfig, readKafkaAuth, readClickHouseAuth, type PipelineConfig, type KafkaAuth } from './common.js';

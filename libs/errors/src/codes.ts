@@ -7,6 +7,10 @@ export const ERROR_CODES = {
   AG_ERR_CONFIG_INVALID: { retriable: false, summary: 'configuration is missing or invalid' },
   AG_ERR_AUDIT_UNAVAILABLE: { retriable: true, summary: 'the audit log (Kafka or schema registry) is unavailable' },
   AG_ERR_VERDICT_TIMEOUT: { retriable: true, summary: 'no verdict arrived in time' },
+  AG_ERR_VERDICT_REJECTED: {
+    retriable: false,
+    summary: 'a verdict did not authentically answer its request (hash, session, request, chain or producer)',
+  },
   AG_ERR_POLICY_DENIED: { retriable: false, summary: 'denied by policy' },
   AG_ERR_PROTOCOL_VIOLATION: { retriable: false, summary: 'malformed or unexpected protocol message' },
   AG_ERR_MESSAGE_TOO_LARGE: { retriable: false, summary: 'message exceeds the configured size limit' },

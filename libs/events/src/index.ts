@@ -26,3 +26,4 @@ export {
 } from './serde.js';
 export { sampleSession, sqlDetail } from './test-fixtures.js';
 export { derivedEventId } from './ids.js';
+export { checkVerdict, type VerdictCheck, type VerdictRejection } from './verdict-check.js';

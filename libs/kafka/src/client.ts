@@ -14,6 +14,8 @@ export interface KafkaClientOptions {
   /** Milliseconds; the defaults suit loopback and keep failure detection inside the verdict budget. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** SCRAM-SHA-512 over TLS; null or absent = PLAINTEXT. */
+  auth?: { username: string; password: string; caPem: string } | null;
   /** Retry profile: `fast` for tests and request paths with a deadline, `standard` for background consumers. */
   retry?: 'fast' | 'standard';
 }
@@ -43,6 +45,11 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     retry: { ...RETRY_PROFILES[options.retry ?? 'standard'] },
     logLevel: logLevel.WARN,
   };
+  if (options.auth) {
+    // The broker's certificate is verified against the stack's CA, host name included.
+    config.ssl = { ca: [options.auth.caPem], rejectUnauthorized: true };
+    config.sasl = { mechanism: 'scram-sha-512', username: options.auth.username, password: options.auth.password };
+  }
   if (options.logger) config.logCreator = bridge(options.logger);
   return new Kafka(config);
 }

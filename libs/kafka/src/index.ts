@@ -3,3 +3,12 @@ export { ensureTopics, AUDIT_TOPIC_CONFIG, type TopicSpec } from './topics.js';
 export { withDeadline } from './deadline.js';
 export { broadcastConsumer, type BroadcastConsumer, type BroadcastConsumerOptions } from './broadcast-consumer.js';
 export { resilientConsumer, type ResilientConsumer, type ResilientConsumerOptions } from './resilient-consumer.js';
+export {
+  pipelineAcls,
+  toKafkaAcls,
+  PRINCIPALS,
+  GROUP_PREFIXES,
+  type AclGrant,
+  type AclOperation,
+  type AuditTopicNames,
+} from './acl-plan.js';

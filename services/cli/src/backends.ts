@@ -5,6 +5,7 @@ import { createClickHouse, type ClickHouseClient } from '@agentgate/clickhouse';
 import { createEventSerde, topicNames, type AuditEvent } from '@agentgate/events';
 import { GatewayError, isGatewayError, type ErrorCode } from '@agentgate/errors';
 import { createKafka, type KafkaLogSink } from '@agentgate/kafka';
+import { readFileSync } from 'node:fs';
 import type { CliConfig } from './config.js';
 
 export type Component = 'ClickHouse' | 'Kafka' | 'the schema registry' | 'the development IdP';
@@ -50,6 +51,17 @@ export function serverRefusal(error: unknown): string | undefined {
   return text.split('\n')[0]!.trim();
 }
 
+/** A credential or CA file the stack keeps; a missing one is a configuration problem, named. */
+function stackFile(path: string, what: string, variable: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (cause) {
+    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read ${what} at ${path} (set ${variable}, or start the stack: npm start)`, {
+      cause,
+    });
+  }
+}
+
 /** Read-only access to the ClickHouse projection. */
 export interface AuditReader {
   /** The quoted database is the caller's business (quoteIdentifier); rows come back as JSON objects. */
@@ -61,6 +73,8 @@ export function openAuditReader(config: Readonly<CliConfig>): AuditReader {
   const client: ClickHouseClient = createClickHouse({
     url: config.clickhouseUrl,
     database: 'default',
+    username: config.clickhouseUser,
+    password: stackFile(config.clickhousePasswordFile, 'the ClickHouse reader password', 'AG_CLI_CLICKHOUSE_PASSWORD_FILE'),
     requestTimeoutMs: 15_000,
     quiet: true,
   });
@@ -98,7 +112,12 @@ export async function publishControl(config: Readonly<CliConfig>, key: string, e
     if (isGatewayError(cause, 'AG_ERR_EVENT_INVALID')) throw cause;
     throw unavailable('the schema registry', config.registryUrl, cause);
   }
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'agentgate-cli', retry: 'fast', logger: QUIET });
+  const auth = {
+    username: config.kafkaUsername,
+    password: stackFile(config.kafkaPasswordFile, 'the Kafka operator password', 'AG_CLI_KAFKA_PASSWORD_FILE'),
+    caPem: stackFile(config.kafkaCaFile, 'the CA of the Kafka broker', 'AG_KAFKA_CA_FILE'),
+  };
+  const kafka = createKafka({ brokers: config.kafkaBrokers, auth, clientId: 'agentgate-cli', retry: 'fast', logger: QUIET });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   try {
     await producer.connect();

@@ -9,6 +9,13 @@ export interface CliConfig {
   clickhouseUrl: string;
   clickhouseDatabase: string;
   kafkaBrokers: string[];
+  /** The Kafka principal administrators' commands act as (`operator`: the only writer of the control topic). */
+  kafkaUsername: string;
+  kafkaPasswordFile: string;
+  kafkaCaFile: string;
+  /** ClickHouse login for reading the audit projection (`reader`, read-only). */
+  clickhouseUser: string;
+  clickhousePasswordFile: string;
   registryUrl: string;
   topicPrefix: string;
   /** Trusted issuers, the same file the ingress uses, so both accept the same tokens. */
@@ -37,6 +44,12 @@ export function loadConfig(env: EnvMap, repoRoot: string): Readonly<CliConfig> {
     clickhouseUrl: r.url('AG_CLICKHOUSE_URL', 'http://127.0.0.1:18123'),
     clickhouseDatabase: r.string('AG_CLICKHOUSE_DATABASE', 'agentgate'),
     kafkaBrokers: r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']),
+    // Files are read when a command needs them, so `token` and `--help` work without them.
+    kafkaUsername: r.string('AG_CLI_KAFKA_USERNAME', 'operator'),
+    kafkaPasswordFile: r.string('AG_CLI_KAFKA_PASSWORD_FILE', join(stackDir, 'secrets/kafka-operator.password')),
+    kafkaCaFile: r.string('AG_KAFKA_CA_FILE', join(stackDir, 'tls/ca.crt')),
+    clickhouseUser: r.string('AG_CLI_CLICKHOUSE_USER', 'reader'),
+    clickhousePasswordFile: r.string('AG_CLI_CLICKHOUSE_PASSWORD_FILE', join(stackDir, 'secrets/clickhouse-reader.password')),
     registryUrl: r.url('AG_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7'),
     topicPrefix: r.string('AG_TOPIC_PREFIX', 'agentgate'),
     identityFile: r.string('AG_IDENTITY_FILE', join(repoRoot, 'deploy/identity.json')),

@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayError } from '@agentgate/errors';
-import { sqlDetail, verifyChain, type AuditEvent, type AuditEventOf } from '@agentgate/events';
+import { sqlDetail, verifyChain, type AuditEvent } from '@agentgate/events';
 import { SessionAudit, type AuditSink } from './audit-log.js';
-import { VerdictWaiters } from './verdict-feed.js';
 
 function memorySink(failAfter = Infinity): AuditSink & { written: AuditEvent[] } {
   const written: AuditEvent[] = [];
@@ -42,6 +41,7 @@ const opened = {
   clientApplication: null,
   ingressInstance: 'i',
   startupParameters: [],
+  targetUser: null,
 };
 const closed = { reason: 'error', errorCode: 'AG_ERR_VERDICT_TIMEOUT', durationUs: 0, requestCount: 1 };
 const request = {
@@ -84,17 +84,4 @@ test('an abandoned verdict slot keeps the chain verifiable', async () => {
     [0, 1, 3],
   );
   assert.deepEqual(verifyChain(sink.written), { ok: true, length: 3 });
-});
-
-test('verdict waiters deliver only what is awaited', async () => {
-  const waiters = new VerdictWaiters();
-  const pending = waiters.expect('r1');
-  const verdict = { payload: { requestId: 'r1' } } as AuditEventOf<'VerdictIssued'>;
-  assert.equal(waiters.deliver({ payload: { requestId: 'other' } } as AuditEventOf<'VerdictIssued'>), false);
-  assert.equal(waiters.deliver(verdict), true);
-  assert.equal(await pending, verdict);
-  assert.equal(waiters.size, 0);
-  const cancelled = waiters.expect('r2');
-  waiters.failAll(new GatewayError('AG_ERR_SHUTTING_DOWN'));
-  await assert.rejects(cancelled, (e: { code?: string }) => e.code === 'AG_ERR_SHUTTING_DOWN');
 });

@@ -20,6 +20,8 @@ export interface IngressConfig extends PipelineConfig {
   /** First rows of each result kept in its ResponseObserved (when no masking is planned). */
   sampleRows: number;
   sampleBytes: number;
+  /** `producer` values of verdicts this ingress accepts (the policy processor; later the approval service). */
+  verdictProducers: string[];
   /** Consumer group of this instance's control feed (admin kill); unique per instance. */
   controlGroup: string;
   /** Budget for "request durable + verdict received"; past it the agent gets 08006. */
@@ -70,6 +72,7 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     idleTimeoutMs: r.int('AG_PG_IDLE_TIMEOUT_MS', 30 * 60 * 1000, { min: 0 }),
     sampleRows: r.int('AG_PG_SAMPLE_ROWS', 100, { min: 0, max: 10_000 }),
     sampleBytes: r.int('AG_PG_SAMPLE_BYTES', 64 * 1024, { min: 0, max: 16 * 1024 * 1024 }),
+    verdictProducers: r.list('AG_VERDICT_PRODUCERS', ['policy-processor']),
     controlGroup: r.string('AG_CONTROL_GROUP', `agentgate-ingress-postgres-control.${instanceName}`),
     verdictTimeoutMs: r.int('AG_VERDICT_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     auditWriteTimeoutMs: r.int('AG_AUDIT_WRITE_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),

@@ -30,6 +30,7 @@ await runService({
     const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts, topics.control] });
     const kafka = createKafka({
       brokers: config.kafkaBrokers,
+      auth: config.kafkaAuth,
       clientId: config.serviceName,
       logger,
       retry: 'fast',
@@ -43,7 +44,14 @@ await runService({
     ).finally(() => admin.disconnect());
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    const verdicts = kafkaVerdictFeed({ kafka, serde, topic: topics.verdicts, groupId: config.verdictGroup, logger });
+    const verdicts = kafkaVerdictFeed({
+      kafka,
+      serde,
+      topic: topics.verdicts,
+      groupId: config.verdictGroup,
+      trustedProducers: new Set(config.verdictProducers),
+      logger,
+    });
     await verdicts.start();
     const parser = await createSqlParserPool({ workers: config.sqlParserWorkers });
     const server = createIngressServer({
@@ -77,7 +85,7 @@ await runService({
     const port = await server.listen(config.listenHost, config.listenPort);
     return {
       readiness: () => ({ verdictFeed: verdicts.ready, controlFeed: control.ready }),
-      metrics: () => server.metrics() + parserPoolMetrics(parser.stats()),
+      metrics: () => server.metrics() + verdicts.metrics() + parserPoolMetrics(parser.stats()),
       describe: () => ({ host: config.listenHost, port, tls: tls !== undefined, connections: catalog.names() }),
       async stop() {
         await server.close();

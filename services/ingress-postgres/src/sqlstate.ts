@@ -6,6 +6,7 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_CONFIG_INVALID: 'XX000',
   AG_ERR_AUDIT_UNAVAILABLE: '08006',
   AG_ERR_VERDICT_TIMEOUT: '08006',
+  AG_ERR_VERDICT_REJECTED: '08006',
   AG_ERR_POLICY_DENIED: '42501',
   AG_ERR_PROTOCOL_VIOLATION: '08P01',
   // program_limit_exceeded: the message is well formed but over a configured limit.

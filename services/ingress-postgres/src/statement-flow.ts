@@ -146,7 +146,7 @@ export class StatementFlow {
    */
   private async decideStatement(writer: ChainWriter, requestId: string, detail: SqlRequest): Promise<AuditEventOf<'VerdictIssued'>> {
     const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
-    const verdictPromise = this.deps.verdicts.expect(requestId);
+    const wait = this.deps.verdicts.expect(requestId);
     try {
       const request = await writer.record(
         'RequestObserved',
@@ -156,7 +156,7 @@ export class StatementFlow {
       );
       let verdict: AuditEventOf<'VerdictIssued'>;
       try {
-        verdict = await withDeadline(verdictPromise, Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
+        verdict = await withDeadline(wait.answerTo(request), Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
       } catch (err) {
         writer.abandonVerdict(request);
         throw err;

@@ -1,47 +1,101 @@
 // Delivers verdicts to the sessions waiting for them. Each ingress instance reads the
 // whole verdict topic (its own consumer group) and keeps only verdicts it is waiting for.
+// A verdict is delivered only if it authentically answers the durable request (see
+// checkVerdict); anything else is counted, logged and ignored, and the session keeps
+// waiting for the real verdict until its deadline.
 import type { Kafka } from 'kafkajs';
 import { broadcastConsumer } from '@agentgate/kafka';
 import { GatewayError } from '@agentgate/errors';
-import type { AuditEventOf, EventSerde } from '@agentgate/events';
+import { checkVerdict, type AuditEventOf, type EventSerde, type VerdictRejection } from '@agentgate/events';
 import type { Logger } from '@agentgate/observability';
 
 type Verdict = AuditEventOf<'VerdictIssued'>;
+type Request = AuditEventOf<'RequestObserved'>;
 
-interface Waiter {
-  resolve: (v: Verdict) => void;
-  reject: (e: Error) => void;
+/** One request's wait for its verdict, registered before the request is written. */
+export interface VerdictWait {
+  /** Resolves with the first verdict that authentically answers `request` (the durable event). */
+  answerTo(request: Request): Promise<Verdict>;
 }
 
 export interface VerdictFeed {
   /** Registers interest before the request is written, so no verdict can slip past; the caller owns the deadline. */
-  expect(requestId: string): Promise<Verdict>;
+  expect(requestId: string): VerdictWait;
   cancel(requestId: string): void;
   readonly ready: boolean;
   pending(): number;
 }
 
+interface Waiter {
+  request: Request | undefined;
+  /** Verdicts that arrived before the request was durable; checked once it is. */
+  early: Verdict[];
+  resolve: (v: Verdict) => void;
+  reject: (e: Error) => void;
+}
+
+/** Verdicts seen per rejection reason, for /metrics. */
+export type RejectionCounts = Readonly<Record<VerdictRejection, number>>;
+
 /** Pending-verdict bookkeeping, free of Kafka so it can be tested alone. */
 export class VerdictWaiters {
   private readonly waiters = new Map<string, Waiter>();
+  private readonly rejections: Record<VerdictRejection, number> = {
+    'not-a-verdict': 0,
+    hash: 0,
+    session: 0,
+    request: 0,
+    chain: 0,
+    'request-time': 0,
+    producer: 0,
+  };
 
-  expect(requestId: string): Promise<Verdict> {
-    return new Promise<Verdict>((resolve, reject) => {
-      this.waiters.set(requestId, { resolve, reject });
+  constructor(
+    private readonly trustedProducers: ReadonlySet<string>,
+    private readonly onRejected: (rejection: VerdictRejection, verdict: Verdict) => void = () => {},
+  ) {}
+
+  expect(requestId: string): VerdictWait {
+    let waiter!: Waiter;
+    const answer = new Promise<Verdict>((resolve, reject) => {
+      waiter = { request: undefined, early: [], resolve, reject };
     });
+    this.waiters.set(requestId, waiter);
+    return {
+      answerTo: (request) => {
+        waiter.request = request;
+        const early = waiter.early.splice(0);
+        for (const verdict of early) if (this.offer(requestId, waiter, verdict)) break;
+        return answer;
+      },
+    };
   }
 
+  /** Offers a verdict read from the topic; true when it answered a waiting request. */
   deliver(verdict: Verdict): boolean {
     const waiter = this.waiters.get(verdict.payload.requestId);
     if (!waiter) return false;
-    this.waiters.delete(verdict.payload.requestId);
+    if (!waiter.request) {
+      // Bounded: a legitimate request has one verdict; a flood of forgeries stops at 16.
+      if (waiter.early.length < 16) waiter.early.push(verdict);
+      return false;
+    }
+    return this.offer(verdict.payload.requestId, waiter, verdict);
+  }
+
+  private offer(requestId: string, waiter: Waiter, verdict: Verdict): boolean {
+    const check = checkVerdict(verdict, waiter.request as Request, this.trustedProducers);
+    if (!check.ok) {
+      this.rejections[check.rejection]++;
+      this.onRejected(check.rejection, verdict);
+      return false;
+    }
+    this.waiters.delete(requestId);
     waiter.resolve(verdict);
     return true;
   }
 
   cancel(requestId: string): void {
-    const waiter = this.waiters.get(requestId);
-    if (!waiter) return;
     this.waiters.delete(requestId);
   }
 
@@ -55,11 +109,17 @@ export class VerdictWaiters {
   get size(): number {
     return this.waiters.size;
   }
+
+  get rejected(): RejectionCounts {
+    return { ...this.rejections };
+  }
 }
 
 export interface KafkaVerdictFeed extends VerdictFeed {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Prometheus lines: verdicts rejected by reason. */
+  metrics(): string;
 }
 
 export function kafkaVerdictFeed(options: {
@@ -67,9 +127,21 @@ export function kafkaVerdictFeed(options: {
   serde: EventSerde;
   topic: string;
   groupId: string;
+  trustedProducers: ReadonlySet<string>;
   logger: Logger;
 }): KafkaVerdictFeed {
-  const waiters = new VerdictWaiters();
+  const waiters = new VerdictWaiters(options.trustedProducers, (rejection, verdict) =>
+    options.logger.warn(
+      {
+        code: 'AG_ERR_VERDICT_REJECTED',
+        rejection,
+        sessionId: verdict.sessionId,
+        requestId: verdict.payload.requestId,
+        producer: verdict.producer,
+      },
+      'verdict rejected: it does not authentically answer the request',
+    ),
+  );
   const consumer = broadcastConsumer({
     kafka: options.kafka,
     topic: options.topic,
@@ -94,6 +166,14 @@ export function kafkaVerdictFeed(options: {
     },
     pending: () => waiters.size,
     start: () => consumer.start(),
+    metrics() {
+      const lines = [
+        '# HELP agentgate_verdicts_rejected_total Verdicts read that did not authentically answer a waiting request, by reason.',
+        '# TYPE agentgate_verdicts_rejected_total counter',
+      ];
+      for (const [reason, n] of Object.entries(waiters.rejected)) lines.push(`agentgate_verdicts_rejected_total{reason="${reason}"} ${n}`);
+      return `${lines.join('\n')}\n`;
+    },
     async stop() {
       waiters.failAll(new GatewayError('AG_ERR_SHUTTING_DOWN'));
       await consumer.stop();

@@ -15,9 +15,9 @@ await runService({
       topics,
       logger,
       serde: await createEventSerde({ registryUrl: config.registryUrl, topics: auditTopics(topics) }),
-      kafka: createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger }),
+      kafka: createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger }),
       // Every statement names its database, so the client can connect before the database exists.
-      clickhouse: createClickHouse({ url: config.clickhouseUrl, database: 'default' }),
+      clickhouse: createClickHouse({ url: config.clickhouseUrl, database: 'default', ...config.clickhouseAuth }),
       nowMs: () => Date.now(),
     });
     await projector.start();

@@ -1,0 +1,28 @@
+// Whether a verdict read from the verdict topic really answers a request the ingress wrote.
+// The broker's ACLs already restrict who may write verdicts; this is the second lock: a
+// verdict counts only if it is intact (its hash recomputes), belongs to the request's
+// session, names the request, chains directly onto the request's hash, carries the
+// request's time and comes from a producer the ingress trusts.
+import { canonicalEventText, sha256Hex } from './hash-chain.js';
+import type { AuditEvent, AuditEventOf } from './types.js';
+
+export type VerdictRejection = 'not-a-verdict' | 'hash' | 'session' | 'request' | 'chain' | 'request-time' | 'producer';
+
+export type VerdictCheck = { ok: true } | { ok: false; rejection: VerdictRejection };
+
+/** Checks `candidate` against the durable `request` it claims to answer. */
+export function checkVerdict(
+  candidate: AuditEvent,
+  request: AuditEventOf<'RequestObserved'>,
+  trustedProducers: ReadonlySet<string>,
+): VerdictCheck {
+  const reject = (rejection: VerdictRejection): VerdictCheck => ({ ok: false, rejection });
+  if (candidate.eventType !== 'VerdictIssued') return reject('not-a-verdict');
+  if (sha256Hex(canonicalEventText(candidate)) !== candidate.hash) return reject('hash');
+  if (candidate.sessionId !== request.sessionId) return reject('session');
+  if (candidate.payload.requestId !== request.payload.requestId) return reject('request');
+  if (candidate.seq !== request.seq + 1 || candidate.prevHash !== request.hash) return reject('chain');
+  if (candidate.payload.requestTimeUs !== request.timeUs) return reject('request-time');
+  if (!trustedProducers.has(candidate.producer)) return reject('producer');
+  return { ok: true };
+}

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PRINCIPALS, pipelineAcls, toKafkaAcls } from './acl-plan.js';
+
+const topics = { ingress: 'p.ingress.v1', verdicts: 'p.verdicts.v1', control: 'p.control.v1', approvals: 'p.approvals.v1' };
+const grants = pipelineAcls(topics);
+const writers = (topic: string): string[] =>
+  grants.filter((g) => g.resource === 'topic' && g.name === topic && g.operation === 'write').map((g) => g.principal);
+
+test('only the policy processor may write verdicts, only the ingress requests, only operators admin commands', () => {
+  assert.deepEqual(writers(topics.verdicts), [PRINCIPALS.policyProcessor]);
+  assert.deepEqual(writers(topics.ingress), [PRINCIPALS.ingressPostgres]);
+  assert.deepEqual(writers(topics.control), [PRINCIPALS.operator]);
+  assert.deepEqual(writers(topics.approvals), []);
+});
+
+test('readers read only what they need', () => {
+  const reads = (principal: string): string[] =>
+    grants.filter((g) => g.principal === principal && g.resource === 'topic' && g.operation === 'read').map((g) => g.name);
+  assert.deepEqual(reads(PRINCIPALS.ingressPostgres), [topics.verdicts, topics.control]);
+  assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress]);
+  assert.deepEqual(reads(PRINCIPALS.projector), [topics.ingress, topics.verdicts, topics.control]);
+  assert.deepEqual(reads(PRINCIPALS.operator), []);
+});
+
+test('grants become literal topic and prefixed group ACLs for User principals', () => {
+  const acls = toKafkaAcls(grants);
+  assert.equal(acls.length, grants.length);
+  assert.ok(acls.every((a) => a.principal.startsWith('User:') && a.host === '*'));
+  assert.ok(acls.some((a) => a.resourceName === 'agentgate-projector'));
+});

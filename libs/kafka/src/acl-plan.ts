@@ -1,0 +1,86 @@
+// Who may do what on the broker: one principal per service, each allowed only what it
+// needs. The broker denies everything else (allow.everyone.if.no.acl.found=false); the
+// stack's own principals (broker, controller, admin) are super users and appear nowhere here.
+import kafkajs, { type AclEntry } from 'kafkajs';
+
+// kafkajs is CommonJS; these enums are not visible as named ES exports.
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+
+/** The Kafka principals (SCRAM user names) of agentgate's services and operators. */
+export const PRINCIPALS = Object.freeze({
+  ingressPostgres: 'ingress-postgres',
+  policyProcessor: 'policy-processor',
+  projector: 'projector',
+  /** Administrators' tools (the CLI's kill): the only writers of the control topic. */
+  operator: 'operator',
+});
+
+/** Consumer group ids each service uses (their config defaults), matched by prefix. */
+export const GROUP_PREFIXES = Object.freeze({
+  ingressPostgres: 'agentgate-ingress-postgres',
+  policyProcessor: 'agentgate-policy-processor',
+  projector: 'agentgate-projector',
+});
+
+export type AclOperation = 'read' | 'write' | 'describe';
+
+export interface AclGrant {
+  principal: string;
+  resource: 'topic' | 'group';
+  name: string;
+  pattern: 'literal' | 'prefixed';
+  operation: AclOperation;
+}
+
+export interface AuditTopicNames {
+  ingress: string;
+  verdicts: string;
+  control: string;
+  approvals: string;
+}
+
+/** Every grant the pipeline needs; anything not listed is denied by the broker. */
+export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
+  const grants: AclGrant[] = [];
+  const topic = (principal: string, name: string, ...operations: AclOperation[]): void => {
+    for (const operation of operations) grants.push({ principal, resource: 'topic', name, pattern: 'literal', operation });
+  };
+  const group = (principal: string, prefix: string): void => {
+    grants.push({ principal, resource: 'group', name: prefix, pattern: 'prefixed', operation: 'read' });
+  };
+  const { ingressPostgres, policyProcessor, projector, operator } = PRINCIPALS;
+  // Ingress: writes what it observes, reads verdicts and admin commands.
+  topic(ingressPostgres, topics.ingress, 'write', 'describe');
+  topic(ingressPostgres, topics.verdicts, 'read', 'describe');
+  topic(ingressPostgres, topics.control, 'read', 'describe');
+  group(ingressPostgres, GROUP_PREFIXES.ingressPostgres);
+  // Policy processor: reads requests, and is the only writer of verdicts.
+  topic(policyProcessor, topics.ingress, 'read', 'describe');
+  topic(policyProcessor, topics.verdicts, 'write', 'describe');
+  group(policyProcessor, GROUP_PREFIXES.policyProcessor);
+  // Projector: reads every audit topic, writes none.
+  for (const name of [topics.ingress, topics.verdicts, topics.control]) topic(projector, name, 'read', 'describe');
+  group(projector, GROUP_PREFIXES.projector);
+  // Operators: the only writers of admin commands.
+  topic(operator, topics.control, 'write', 'describe');
+  return grants;
+}
+
+const OPERATIONS = {
+  read: AclOperationTypes.READ,
+  write: AclOperationTypes.WRITE,
+  describe: AclOperationTypes.DESCRIBE,
+} as const;
+
+/** The grants as kafkajs ACL entries (createAcls is idempotent on the broker). */
+export function toKafkaAcls(grants: readonly AclGrant[]): AclEntry[] {
+  return grants.map((g) => ({
+    principal: `User:${g.principal}`,
+    host: '*',
+    resourceType: g.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+    resourceName: g.name,
+    resourcePatternType: g.pattern === 'literal' ? ResourcePatternTypes.LITERAL : ResourcePatternTypes.PREFIXED,
+    operation: OPERATIONS[g.operation],
+    permissionType: AclPermissionTypes.ALLOW,
+  }));
+}

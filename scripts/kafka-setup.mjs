@@ -1,0 +1,35 @@
+// Creates the audit topics and grants each service principal only what it needs
+// (libs/kafka acl-plan). Idempotent; run as the Kafka admin by deploy/local/stack.sh after
+// the broker is ready, and by docker-compose's kafka-setup service.
+//   AG_KAFKA_BROKERS, AG_KAFKA_USERNAME (admin), AG_KAFKA_PASSWORD_FILE, AG_KAFKA_CA_FILE, AG_TOPIC_PREFIX
+import { EnvReader, readKafkaAuth } from '@agentgate/config';
+import { topicNames } from '@agentgate/events';
+import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics, pipelineAcls, toKafkaAcls } from '@agentgate/kafka';
+
+const r = new EnvReader(process.env);
+const brokers = r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']);
+const prefix = r.string('AG_TOPIC_PREFIX', 'agentgate');
+const auth = readKafkaAuth(r);
+r.done({});
+if (!auth) {
+  console.error('kafka-setup: AG_KAFKA_USERNAME, AG_KAFKA_PASSWORD_FILE and AG_KAFKA_CA_FILE are required');
+  process.exit(2);
+}
+const topics = topicNames(prefix);
+const admin = createKafka({ brokers, auth, clientId: 'agentgate-setup', retry: 'fast' }).admin();
+await admin.connect();
+try {
+  const created = await ensureTopics(
+    admin,
+    [topics.ingress, topics.verdicts, topics.control, topics.approvals].map((topic) => ({
+      topic,
+      numPartitions: 6,
+      configs: AUDIT_TOPIC_CONFIG,
+    })),
+  );
+  const acls = toKafkaAcls(pipelineAcls(topics));
+  await admin.createAcls({ acl: acls });
+  console.log(`kafka-setup: ${created.length} topic(s) created, ${acls.length} ACL entries in place`);
+} finally {
+  await admin.disconnect();
+}
