@@ -1,5 +1,6 @@
 // Keeps docker-compose.yml consistent with the local stack: every published host port
-// must be the one deploy/local/versions.env pins for that component, on 127.0.0.1.
+// must be the one deploy/local/versions.env pins for that component, on 127.0.0.1, and the
+// stack is secured the same way.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -19,7 +20,7 @@ const expected = {
   'ingress-postgres': versions.AG_PG_INGRESS_PORT,
   'dev-idp': versions.AG_DEV_IDP_PORT,
 };
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
 const problems = [];
 for (const [service, port] of Object.entries(expected)) {
   const ports = compose.services?.[service]?.ports ?? [];
@@ -31,6 +32,18 @@ if (!kafkaImage.endsWith(`:${versions.KAFKA_VERSION}`))
 const registryImage = compose.services?.registry?.image ?? '';
 if (!registryImage.endsWith(`:${versions.APICURIO_VERSION}`))
   problems.push(`registry image ${registryImage} differs from APICURIO_VERSION ${versions.APICURIO_VERSION}`);
+// Secured as the local stack is: each service is its own Kafka principal, the broker has no
+// plaintext listener, ClickHouse logins have passwords.
+for (const service of ['ingress-postgres', 'policy-processor', 'projector']) {
+  const env = compose.services?.[service]?.environment ?? {};
+  if (env.AG_KAFKA_USERNAME !== service) problems.push(`${service} must authenticate to Kafka as ${service}`);
+  if (!env.AG_KAFKA_PASSWORD_FILE || !env.AG_KAFKA_CA_FILE) problems.push(`${service} needs AG_KAFKA_PASSWORD_FILE and AG_KAFKA_CA_FILE`);
+}
+const kafkaStart = readFileSync(join(root, 'deploy/docker/kafka-start.sh'), 'utf8');
+if (!String(compose.services?.kafka?.entrypoint ?? '').includes('kafka-start.sh') || /PLAINTEXT/.test(kafkaStart))
+  problems.push('kafka must start through deploy/docker/kafka-start.sh, with no PLAINTEXT listener');
+if (!(compose.services?.clickhouse?.volumes ?? []).some((v) => String(v).endsWith(':/etc/clickhouse-server/users.xml:ro')))
+  problems.push('clickhouse must mount the rendered users.xml (passwords)');
 if (problems.length > 0) {
   console.error(`docker-compose.yml is out of step with deploy/local/versions.env:\n  ${problems.join('\n  ')}`);
   process.exit(1);
