@@ -8,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { createLogger } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { createDevIdp, type DevIdp } from './app.js';
@@ -64,6 +74,9 @@ interface TokenAnswer {
   body: Record<string, unknown>;
 }
 
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
 async function requestToken(
   idp: DevIdp,
   clientId: string,
@@ -87,6 +100,38 @@ async function accessToken(idp: DevIdp, clientId: string, secret: string, extra:
   assert.equal(status, 200, JSON.stringify(body));
   assert.equal(typeof body.access_token, 'string');
   return body.access_token as string;
+}
+
+/** An RFC 8693 token exchange by `clientId`, presenting `subjectToken`. */
+function exchange(inst: Instance, clientId: string, secret: string, subjectToken: string, extra: Record<string, string> = {}) {
+  return requestToken(inst.idp, clientId, secret, {
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: subjectToken,
+    subject_token_type: ACCESS_TOKEN_TYPE,
+    ...extra,
+  });
+}
+
+/** `name`'s own token, exchanged by each actor in turn: the chain the CLI builds. */
+async function delegated(inst: Instance, principal: string, ...actors: string[]): Promise<string> {
+  let current = await accessToken(inst.idp, principal, await secretOf(inst, principal));
+  for (const actor of actors) {
+    const { status, body } = await exchange(inst, actor, await secretOf(inst, actor), current);
+    assert.equal(status, 200, `${actor}: ${JSON.stringify(body)}`);
+    current = body.access_token as string;
+  }
+  return current;
+}
+
+/** Signs arbitrary claims with the IdP's own signing key (read from its state): tokens it could have issued. */
+async function mintWithIdpKey(inst: Instance, claims: JWTPayload): Promise<string> {
+  const stored = JSON.parse(await readFile(join(inst.dir, 'state', 'jwks.json'), 'utf8')) as { keys: (JWK & { kid: string })[] };
+  const jwk = stored.keys[0];
+  assert.ok(jwk);
+  const nowSec = Math.floor(Date.now() / 1000);
+  return new SignJWT({ iss: inst.idp.issuer, aud: 'agentgate', iat: nowSec, exp: nowSec + 300, ...claims })
+    .setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'at+jwt' })
+    .sign(await importJWK(jwk, 'ES256'));
 }
 
 /** Verifies like the gateway will: keys from jwks_uri, fixed issuer, audience, alg and typ. */
@@ -134,6 +179,7 @@ test('discovery names the issuer, the token endpoint and the JWKS', async () => 
   assert.equal(d.token_endpoint, `${shared.idp.issuer}/token`);
   assert.equal(d.jwks_uri, `${shared.idp.issuer}/jwks`);
   assert.ok((d.grant_types_supported as string[]).includes('client_credentials'));
+  assert.ok((d.grant_types_supported as string[]).includes(TOKEN_EXCHANGE));
   assert.deepEqual(d.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
   assert.deepEqual(shared.idp.readiness(), { listening: true });
 });
@@ -161,9 +207,11 @@ test('every demo identity gets its own groups; client_secret_post works too', as
     'demo-agent': ['agents'],
     'report-agent': ['readonly-agents'],
     'dba-agent': ['dba-agents'],
+    planner: ['agents'],
     alice: ['approvers'],
     carol: ['approvers'],
     bob: ['auditors'],
+    dave: [],
     erin: ['gateway-admins'],
   };
   for (const [name, groups] of Object.entries(expected)) {
@@ -175,18 +223,150 @@ test('every demo identity gets its own groups; client_secret_post works too', as
   }
 });
 
-test("on_behalf_of makes the human the subject and the agent the actor; groups stay the agent's", async () => {
+test('client_credentials can no longer name a principal: on_behalf_of and via are invalid_request', async () => {
   const secret = await secretOf(shared, 'demo-agent');
-  const direct = await verify(shared.idp, await accessToken(shared.idp, 'demo-agent', secret, { on_behalf_of: 'dave' }));
-  assert.equal(direct.sub, 'dave');
-  assert.deepEqual(direct.act, { sub: 'demo-agent' });
-  assert.equal(direct.client_id, 'demo-agent');
-  assert.deepEqual(direct.groups, ['agents']);
+  const retired: Record<string, string>[] = [{ on_behalf_of: 'dba-agent' }, { on_behalf_of: 'dave', via: 'planner' }, { via: 'planner' }];
+  for (const extra of retired) {
+    const refused = await requestToken(shared.idp, 'demo-agent', secret, extra);
+    assert.equal(refused.status, 400, JSON.stringify(extra));
+    assert.equal(refused.body.error, 'invalid_request', JSON.stringify(extra));
+    assert.equal(refused.body.access_token, undefined);
+  }
+});
 
-  const chained = await verify(shared.idp, await accessToken(shared.idp, 'demo-agent', secret, { on_behalf_of: 'dave', via: 'planner' }));
-  assert.equal(chained.sub, 'dave');
-  assert.deepEqual(chained.act, { sub: 'demo-agent', act: { sub: 'planner' } });
-  assert.deepEqual(chained.groups, ['agents']);
+test("a token exchange makes the subject token's sub the subject and the client the actor; groups are the actor's", async () => {
+  const daveToken = await accessToken(shared.idp, 'dave', await secretOf(shared, 'dave'), { ttl: '600' });
+  const dave = decodeJwt(daveToken);
+  const { status, body } = await exchange(shared, 'demo-agent', await secretOf(shared, 'demo-agent'), daveToken);
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.issued_token_type, ACCESS_TOKEN_TYPE);
+  assert.equal(body.token_type, 'Bearer');
+  const claims = await verify(shared.idp, body.access_token as string);
+  assert.equal(claims.sub, 'dave');
+  assert.deepEqual(claims.act, { sub: 'demo-agent' });
+  assert.equal(claims.client_id, 'demo-agent');
+  assert.equal(claims.aud, 'agentgate');
+  assert.deepEqual(claims.groups, ['agents']);
+  assert.equal(claims.may_act, undefined);
+  // Not later than the subject token, although the IdP's default lifetime (900 s) is longer.
+  assert.ok((claims.exp ?? 0) <= (dave.exp ?? 0), `${claims.exp} > ${dave.exp}`);
+  assert.ok((claims.exp ?? 0) >= (dave.exp ?? 0) - 2);
+  assert.ok(typeof body.expires_in === 'number' && body.expires_in <= 600);
+  // The jwt token type is accepted too, and ttl still shortens.
+  const short = await exchange(shared, 'demo-agent', await secretOf(shared, 'demo-agent'), daveToken, {
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    ttl: '60',
+  });
+  assert.equal(short.status, 200, JSON.stringify(short.body));
+  assert.equal(short.body.expires_in, 60);
+});
+
+test('a chain forms hop by hop: alice -> planner -> dba-agent', async () => {
+  const claims = await verify(shared.idp, await delegated(shared, 'alice', 'planner', 'dba-agent'));
+  assert.equal(claims.sub, 'alice');
+  assert.deepEqual(claims.act, { sub: 'dba-agent', act: { sub: 'planner' } });
+  assert.equal(claims.client_id, 'dba-agent');
+  assert.deepEqual(claims.groups, ['dba-agents']);
+});
+
+test('an exchange without a proper subject token is invalid_request', async () => {
+  const secret = await secretOf(shared, 'demo-agent');
+  const own = await accessToken(shared.idp, 'dave', await secretOf(shared, 'dave'));
+  const cases: Record<string, string>[] = [
+    { grant_type: TOKEN_EXCHANGE },
+    { grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN_TYPE },
+    { grant_type: TOKEN_EXCHANGE, subject_token: own },
+    { grant_type: TOKEN_EXCHANGE, subject_token: own, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' },
+    {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: own,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      actor_token: own,
+      actor_token_type: ACCESS_TOKEN_TYPE,
+    },
+    { grant_type: TOKEN_EXCHANGE, subject_token: own, subject_token_type: ACCESS_TOKEN_TYPE, on_behalf_of: 'dba-agent' },
+    {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: own,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token',
+    },
+  ];
+  for (const form of cases) {
+    const refused = await requestToken(shared.idp, 'demo-agent', secret, form);
+    assert.equal(refused.status, 400, JSON.stringify(Object.keys(form)));
+    assert.equal(refused.body.error, 'invalid_request', JSON.stringify(Object.keys(form)));
+  }
+  const otherAudience = await exchange(shared, 'demo-agent', secret, own, { audience: 'somewhere-else' });
+  assert.equal(otherAudience.body.error, 'invalid_target');
+  // Without client authentication there is no actor: refused before the grant is looked at.
+  const anonymous = await fetch(`${shared.idp.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token: own, subject_token_type: ACCESS_TOKEN_TYPE }),
+  });
+  assert.equal(anonymous.status, 400);
+  assert.deepEqual(await anonymous.json(), {
+    error: 'invalid_request',
+    error_description: 'no client authentication mechanism provided',
+  });
+});
+
+test("a subject token that is not this IdP's own, valid, untampered access token is invalid_grant", async () => {
+  const secret = await secretOf(shared, 'demo-agent');
+  const genuine = await accessToken(shared.idp, 'dba-agent', await secretOf(shared, 'dba-agent'));
+  const [header, payload, signature] = genuine.split('.');
+  const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as JWTPayload;
+
+  // Another IdP (its own keys and issuer): a token it issued proves nothing here.
+  const other = await startIdp();
+  const foreign = await accessToken(other.idp, 'dba-agent', await secretOf(other, 'dba-agent'));
+  await stopIdp(other.idp);
+
+  // A key of the attacker's, published under the IdP's own kid.
+  const { privateKey } = await generateKeyPair('ES256');
+  const forgedSignature = await new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: 'ES256', kid: decodeProtectedHeader(genuine).kid ?? '', typ: 'at+jwt' })
+    .sign(privateKey);
+
+  const nowSec = Math.floor(Date.now() / 1000);
+  const forged: Record<string, string> = {
+    'signed by another IdP': foreign,
+    'payload changed, signature kept': `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'alice' })).toString('base64url')}.${signature}`,
+    'signature of another key': forgedSignature,
+    'alg none': `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.`,
+    expired: await mintWithIdpKey(shared, { sub: 'dba-agent', client_id: 'dba-agent', iat: nowSec - 600, exp: nowSec - 60 }),
+    'another issuer, our key': await mintWithIdpKey(shared, { sub: 'dba-agent', iss: 'http://127.0.0.1:1' }),
+    'another audience': await mintWithIdpKey(shared, { sub: 'dba-agent', aud: 'some-other-api' }),
+    'no sub': await mintWithIdpKey(shared, { client_id: 'dba-agent' }),
+    'not a JWT': 'dba-agent',
+  };
+  for (const [what, subjectToken] of Object.entries(forged)) {
+    const refused = await exchange(shared, 'demo-agent', secret, subjectToken);
+    assert.equal(refused.status, 400, what);
+    assert.equal(refused.body.error, 'invalid_grant', `${what}: ${JSON.stringify(refused.body)}`);
+    assert.equal(refused.body.access_token, undefined, what);
+  }
+  // The genuine one is accepted: the refusals above are about the token, not the request.
+  assert.equal((await exchange(shared, 'demo-agent', secret, genuine)).status, 200);
+});
+
+test('may_act in the subject token limits who may act for the subject (RFC 8693 4.4)', async () => {
+  const mayActPlanner = await mintWithIdpKey(shared, { sub: 'alice', client_id: 'alice', may_act: { sub: 'planner' } });
+  const refused = await exchange(shared, 'demo-agent', await secretOf(shared, 'demo-agent'), mayActPlanner);
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error, 'invalid_grant');
+
+  const allowed = await exchange(shared, 'planner', await secretOf(shared, 'planner'), mayActPlanner);
+  assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+  const claims = await verify(shared.idp, allowed.body.access_token as string);
+  assert.equal(claims.sub, 'alice');
+  assert.deepEqual(claims.act, { sub: 'planner' });
+
+  const otherIssuer = await mintWithIdpKey(shared, { sub: 'alice', may_act: { sub: 'planner', iss: 'https://idp.example' } });
+  assert.equal((await exchange(shared, 'planner', await secretOf(shared, 'planner'), otherIssuer)).body.error, 'invalid_grant');
+  const malformed = await mintWithIdpKey(shared, { sub: 'alice', may_act: 'planner' });
+  assert.equal((await exchange(shared, 'planner', await secretOf(shared, 'planner'), malformed)).body.error, 'invalid_grant');
 });
 
 test('ttl shortens the token; bad extras are invalid_request', async () => {
@@ -197,7 +377,7 @@ test('ttl shortens the token; bad extras are invalid_request', async () => {
   const claims = await verify(shared.idp, body.access_token as string);
   assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 60);
 
-  const bad: Record<string, string>[] = [{ ttl: '0' }, { ttl: '86401' }, { via: 'planner' }, { on_behalf_of: 'not a name' }];
+  const bad: Record<string, string>[] = [{ ttl: '0' }, { ttl: '86401' }, { ttl: 'soon' }];
   for (const extra of bad) {
     const refused = await requestToken(shared.idp, 'report-agent', secret, extra);
     assert.equal(refused.status, 400, JSON.stringify(extra));
@@ -291,14 +471,16 @@ test('scripts/token.mjs prints exactly one token line, and never the secret on e
     { env },
   );
   assert.match(stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  // A real exchange chain: alice's own token, exchanged by planner, then by dba-agent.
   const claims = await verify(shared.idp, stdout.trim());
   assert.equal(claims.sub, 'alice');
   assert.deepEqual(claims.act, { sub: 'dba-agent', act: { sub: 'planner' } });
   assert.deepEqual(claims.groups, ['dba-agents']);
-  assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 120);
+  assert.ok((claims.exp ?? 0) - (claims.iat ?? 0) <= 120);
+  assert.ok((claims.exp ?? 0) - (claims.iat ?? 0) >= 118);
 
   const secret = await secretOf(shared, 'dba-agent');
-  for (const args of [['nobody'], ['dba-agent', '--ttl', '0']]) {
+  for (const args of [['nobody'], ['dba-agent', '--ttl', '0'], ['dba-agent', '--on-behalf-of', 'nobody']]) {
     const failed = await run(process.execPath, [tokenScript, ...args], { env }).then(
       () => assert.fail(`token.mjs ${args.join(' ')} should fail`),
       (e: { code: number; stdout: string; stderr: string }) => e,
@@ -307,6 +489,7 @@ test('scripts/token.mjs prints exactly one token line, and never the secret on e
     assert.equal(failed.code, 2);
     assert.equal(failed.stdout, '');
     assert.ok(!failed.stderr.includes(secret));
-    if (args[0] === 'nobody') assert.match(failed.stderr, /known: alice, bob, carol, dba-agent, demo-agent, erin, report-agent/);
+    if (args.includes('nobody'))
+      assert.match(failed.stderr, /known: alice, bob, carol, dave, dba-agent, demo-agent, erin, planner, report-agent/);
   }
 });

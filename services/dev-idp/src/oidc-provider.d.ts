@@ -23,7 +23,29 @@ declare module 'oidc-provider' {
       readonly body?: Readonly<Record<string, unknown>>;
       readonly client?: ProviderClient;
       readonly route?: string;
+      /** The recognised parameters of the request (for the token endpoint: those its grant registered). */
+      readonly params?: Readonly<Record<string, unknown>>;
     };
+  }
+
+  /** The context a grant handler registered with registerGrantType gets; it answers by setting `body`. */
+  export interface TokenEndpointContext extends KoaContextWithOIDC {
+    body: unknown;
+  }
+
+  /** An access token of the client_credentials model; its format (jwt) comes from the resource server. */
+  export interface ClientCredentialsToken {
+    resourceServer: ResourceServerModel | undefined;
+    /** Lifetime in seconds; when unset, the `ttl.ClientCredentials` configuration decides. */
+    expiresIn: number | undefined;
+    readonly tokenType: string;
+    /** Signs (or stores) the token and returns its value. */
+    save(): Promise<string>;
+  }
+
+  export interface ResourceServerModel {
+    readonly audience?: string;
+    readonly scope: string;
   }
 
   export interface ResourceServerInfo {
@@ -109,6 +131,7 @@ declare module 'oidc-provider' {
   export const errors: {
     OIDCProviderError: typeof OIDCProviderError;
     InvalidRequest: new (description?: string) => OIDCProviderError;
+    InvalidGrant: new (description?: string) => OIDCProviderError;
     InvalidTarget: new (description?: string) => OIDCProviderError;
   };
 
@@ -117,6 +140,16 @@ declare module 'oidc-provider' {
     readonly issuer: string;
     /** A node:http request listener (Provider is a Koa application). */
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    /** Adds a grant type: `handler` runs after client authentication with only `params` (and auth) kept. */
+    registerGrantType(name: string, handler: (ctx: TokenEndpointContext) => Promise<void>, params?: readonly string[]): void;
+    readonly ClientCredentials: new (init: {
+      client: ProviderClient;
+      scope?: string;
+    }) => ClientCredentialsToken;
+    readonly ResourceServer: new (
+      identifier: string,
+      info: ResourceServerInfo,
+    ) => ResourceServerModel;
     on(event: 'grant.success', listener: (ctx: KoaContextWithOIDC) => void): this;
     on(event: 'grant.error' | 'server_error', listener: (ctx: KoaContextWithOIDC, error: OIDCProviderError) => void): this;
   }

@@ -1,26 +1,20 @@
-// The dev-only parameters of a client_credentials token request and the claims they produce.
-//   on_behalf_of=<name>   the principal: becomes `sub`; the client becomes the actor (`act`)
-//   via=<name>            an earlier actor in the chain (needs on_behalf_of)
-//   ttl=<seconds>         token lifetime, 1..86400 (tests use it to get short-lived tokens)
+// The dev-only parameter of a token request (client_credentials or token exchange):
+//   ttl=<seconds>   token lifetime, 1..86400 (tests use it to get short-lived tokens)
+// Delegation is no longer a parameter: `on_behalf_of` and `via` named a principal with no proof
+// that it delegated anything, so they are refused. A delegated token comes only from an RFC 8693
+// token exchange, where the subject's own token is the proof (token-exchange.ts).
 // Pure: no oidc-provider types, so the rules are testable on their own.
 
 export const MAX_TTL_SEC = 86400;
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+/** Parameters of the retired dev-only delegation; a request that still sends one is refused. */
+export const RETIRED_DELEGATION_PARAMETERS: readonly string[] = ['on_behalf_of', 'via'];
 
 export interface TokenRequestExtras {
-  onBehalfOf?: string;
-  via?: string;
   ttlSec?: number;
 }
 
 export type ExtrasResult = { ok: true; extras: TokenRequestExtras } | { ok: false; description: string };
-
-/** RFC 8693 actor claim: `sub` is the current actor, a nested `act` the one before it. */
-export interface ActClaim {
-  sub: string;
-  act?: ActClaim;
-}
 
 function single(body: Readonly<Record<string, unknown>>, name: string): { value?: string; error?: string } {
   const raw = body[name];
@@ -32,20 +26,15 @@ function single(body: Readonly<Record<string, unknown>>, name: string): { value?
 
 /** Validates the extra parameters of a token request body (form fields). */
 export function parseTokenRequestExtras(body: Readonly<Record<string, unknown>>): ExtrasResult {
+  for (const retired of RETIRED_DELEGATION_PARAMETERS) {
+    if (body[retired] !== undefined) {
+      return {
+        ok: false,
+        description: `${retired} is not accepted: a delegated token needs the subject's own token (grant_type urn:ietf:params:oauth:grant-type:token-exchange, RFC 8693)`,
+      };
+    }
+  }
   const extras: TokenRequestExtras = {};
-  for (const [param, key] of [
-    ['on_behalf_of', 'onBehalfOf'],
-    ['via', 'via'],
-  ] as const) {
-    const { value, error } = single(body, param);
-    if (error) return { ok: false, description: error };
-    if (value === undefined) continue;
-    if (!NAME.test(value)) return { ok: false, description: `${param} must be a name of letters, digits and . _ @ - (at most 128)` };
-    extras[key] = value;
-  }
-  if (extras.via !== undefined && extras.onBehalfOf === undefined) {
-    return { ok: false, description: 'via is only meaningful together with on_behalf_of' };
-  }
   const ttl = single(body, 'ttl');
   if (ttl.error) return { ok: false, description: ttl.error };
   if (ttl.value !== undefined) {
@@ -56,12 +45,4 @@ export function parseTokenRequestExtras(body: Readonly<Record<string, unknown>>)
     extras.ttlSec = n;
   }
   return { ok: true, extras };
-}
-
-/** `sub` and `act` of a token issued to `clientId` for the given request. */
-export function delegationClaims(clientId: string, extras: TokenRequestExtras): { sub: string; act?: ActClaim } {
-  if (extras.onBehalfOf === undefined) return { sub: clientId };
-  const act: ActClaim = { sub: clientId };
-  if (extras.via !== undefined) act.act = { sub: extras.via };
-  return { sub: extras.onBehalfOf, act };
 }
