@@ -1,6 +1,9 @@
 // Access tokens from the development IdP (services/dev-idp) for its demo identities: a
 // client_credentials request with the identity's secret from the clients file the IdP writes.
-// Development only: real deployments get tokens from their own IdP.
+// A delegated token is made the way a real deployment would make it: the principal gets its
+// own token, then each actor in turn exchanges the token it was handed (RFC 8693 token
+// exchange), principal -> via -> identity. Development only: the CLI can play every part here
+// because it can read every demo secret; real deployments get tokens from their own IdP.
 import { readFile } from 'node:fs/promises';
 import { GatewayError } from '@agentgate/errors';
 import { unavailable } from './backends.js';
@@ -13,11 +16,17 @@ export interface DevIdpEndpoint {
 }
 
 export interface DevTokenRequest {
+  /** The identity the token is for: without delegation its subject, with delegation the current actor. */
   name: string;
+  /** The principal: gets its own token first, which the actors then exchange. */
   onBehalfOf?: string | undefined;
+  /** An actor between the principal and `name` (the first to exchange the principal's token). */
   via?: string | undefined;
   ttlSec?: number | undefined;
 }
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** The IdP's answer (RFC 6749 section 5.1). */
 export interface IssuedToken {
@@ -69,16 +78,23 @@ async function fetchJson(
   };
 }
 
-/** Requests a token; the client secret is sent to the IdP only and never appears in an error. */
+/** Requests a token; the client secrets are sent to the IdP only and never appear in an error. */
 export async function requestDevToken(idp: DevIdpEndpoint, request: DevTokenRequest): Promise<IssuedToken> {
   const timeoutMs = idp.timeoutMs ?? 10_000;
   const clients = await readClients(idp.clientsFile, idp.issuer);
-  const secret = Object.hasOwn(clients, request.name) ? clients[request.name] : undefined;
-  if (typeof secret !== 'string') {
-    throw new GatewayError(
-      'AG_ERR_CONFIG_INVALID',
-      `unknown identity ${JSON.stringify(request.name)}; known: ${Object.keys(clients).sort().join(', ')}`,
-    );
+  // Every party of the chain needs its own secret: the principal to prove the delegation, each
+  // actor to authenticate its exchange. Unknown names are reported before anything is sent.
+  const chain = [request.onBehalfOf, request.via, request.name].filter((n): n is string => n !== undefined);
+  const secrets = new Map<string, string>();
+  for (const name of chain) {
+    const secret = Object.hasOwn(clients, name) ? clients[name] : undefined;
+    if (typeof secret !== 'string') {
+      throw new GatewayError(
+        'AG_ERR_CONFIG_INVALID',
+        `unknown identity ${JSON.stringify(name)}; known: ${Object.keys(clients).sort().join(', ')}`,
+      );
+    }
+    secrets.set(name, secret);
   }
 
   const discovery = await fetchJson(
@@ -94,18 +110,55 @@ export async function requestDevToken(idp: DevIdpEndpoint, request: DevTokenRequ
     );
   }
 
-  const form = new URLSearchParams({ grant_type: 'client_credentials' });
-  if (request.onBehalfOf !== undefined) form.set('on_behalf_of', request.onBehalfOf);
-  if (request.via !== undefined) form.set('via', request.via);
-  if (request.ttlSec !== undefined) form.set('ttl', String(request.ttlSec));
+  const ttl: Record<string, string> = request.ttlSec === undefined ? {} : { ttl: String(request.ttlSec) };
+  const [first, ...actors] = chain;
+  if (first === undefined) throw new GatewayError('AG_ERR_INTERNAL', 'no identity to request a token for');
+  let issued = await postTokenRequest(
+    tokenEndpoint,
+    first,
+    secrets.get(first) ?? '',
+    { grant_type: 'client_credentials', ...ttl },
+    `a token for ${first}`,
+    timeoutMs,
+  );
+  let holder = first;
+  for (const actor of actors) {
+    issued = await postTokenRequest(
+      tokenEndpoint,
+      actor,
+      secrets.get(actor) ?? '',
+      {
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: issued.accessToken,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        requested_token_type: ACCESS_TOKEN_TYPE,
+        ...ttl,
+      },
+      `${actor} the exchange of ${holder}'s token`,
+      timeoutMs,
+    );
+    holder = actor;
+  }
+  return issued;
+}
+
+/** One token endpoint request, authenticated as `clientId` (client_secret_basic). */
+async function postTokenRequest(
+  tokenEndpoint: string,
+  clientId: string,
+  secret: string,
+  fields: Record<string, string>,
+  what: string,
+  timeoutMs: number,
+): Promise<IssuedToken> {
   // RFC 6749 section 2.3.1: id and secret are form-urlencoded before they are joined for Basic.
-  const basic = Buffer.from(`${encodeURIComponent(request.name)}:${encodeURIComponent(secret)}`).toString('base64');
+  const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64');
   const { status, body } = await fetchJson(
     tokenEndpoint,
     {
       method: 'POST',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: form,
+      body: new URLSearchParams(fields),
     },
     timeoutMs,
   );
@@ -114,9 +167,9 @@ export async function requestDevToken(idp: DevIdpEndpoint, request: DevTokenRequ
   if (status !== 200 || typeof accessToken !== 'string') {
     const error = typeof body?.['error'] === 'string' ? body['error'] : 'no access_token in the answer';
     const description = typeof body?.['error_description'] === 'string' ? `: ${body['error_description']}` : '';
-    const message = `the development IdP refused a token for ${request.name} (HTTP ${status} ${error}${description})`;
-    // invalid_request is about the arguments given (a bad --on-behalf-of name); anything else
-    // (invalid_client: the clients file and the IdP disagree) is the IdP's side.
+    const message = `the development IdP refused ${what} (HTTP ${status} ${error}${description})`;
+    // invalid_request is about the arguments given (a bad --ttl); anything else (invalid_client:
+    // the clients file and the IdP disagree; invalid_grant: a refused exchange) is the IdP's side.
     throw new GatewayError(error === 'invalid_request' ? 'AG_ERR_CONFIG_INVALID' : 'AG_ERR_IDP_UNAVAILABLE', message);
   }
   const expiresIn = body?.['expires_in'];

@@ -155,11 +155,16 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
     '  PGPASSWORD=$(npx agentgate token demo-agent) psql "host=127.0.0.1 port=15432 dbname=demo user=demo-agent sslmode=require"\n' +
       '  npx agentgate token dba-agent --on-behalf-of alice --via planner --ttl 300\n' +
       '  npx agentgate token erin --json\n\n' +
-      'stdout carries only the token (and a newline). Identities: demo-agent, report-agent, dba-agent,\nalice, carol, bob, erin (admin).',
+      'stdout carries only the token (and a newline). Identities: demo-agent, report-agent, dba-agent,\nplanner, alice, carol, bob, dave, erin (admin).\n\n' +
+      'Delegation is an RFC 8693 token exchange: the principal gets its own token, then each actor\n' +
+      'exchanges the token it holds (principal -> --via -> <identity>), so every party needs its own\nsecret in the clients file.',
   )
     .argument('<identity>', 'a demo identity of the development IdP')
-    .option('--on-behalf-of <principal>', 'delegation: the token names this principal, <identity> is the actor')
-    .option('--via <actor>', 'an earlier actor in the delegation chain (needs --on-behalf-of)')
+    .option(
+      '--on-behalf-of <principal>',
+      "delegation: <identity> exchanges the principal's own token; the token names the principal, <identity> acts",
+    )
+    .option('--via <actor>', "an actor before <identity>: it exchanges the principal's token first (needs --on-behalf-of)")
     .option('--ttl <seconds>', 'token lifetime in seconds (1..86400)', integer('--ttl', 1, 86_400))
     .option(...JSON_FLAG)
     .action(async (identity: string, o: { onBehalfOf?: string; via?: string; ttl?: number; json?: boolean }, cmd: Command) => {
