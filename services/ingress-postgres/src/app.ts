@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@agentgate/observability';
 import { GatewayError } from '@agentgate/errors';
 import { errorResponse } from '@agentgate/pg-wire';
-import type { SessionDeps } from './session.js';
+import type { AgentIdentity, IdentityVerifier, SessionDeps } from './session.js';
 import { AgentSession } from './session.js';
 import { sqlStateFor } from './sqlstate.js';
+import { actingAgent, createSessionQuota } from './session-quota.js';
 
 export interface IngressServer {
   listen(host: string, port: number): Promise<number>;
@@ -20,27 +21,25 @@ export interface IngressServer {
 export function createIngressServer(deps: SessionDeps & { logger: Logger }): IngressServer {
   const sessions = new Set<AgentSession>();
   const byId = new Map<string, AgentSession>();
-  const perSubject = new Map<string, number>();
-  let admitted = 0;
-  const admit = (subject: string): (() => void) => {
-    const mine = perSubject.get(subject) ?? 0;
-    if (admitted >= deps.config.maxSessions)
-      throw new GatewayError('AG_ERR_SESSION_LIMIT', `the gateway holds its maximum of ${deps.config.maxSessions} sessions`);
-    if (mine >= deps.config.maxSessionsPerIdentity)
-      throw new GatewayError(
-        'AG_ERR_SESSION_LIMIT',
-        `${subject} already holds ${mine} sessions (limit ${deps.config.maxSessionsPerIdentity})`,
-      );
-    admitted++;
-    perSubject.set(subject, mine + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      admitted--;
-      const left = (perSubject.get(subject) ?? 1) - 1;
-      if (left <= 0) perSubject.delete(subject);
-      else perSubject.set(subject, left);
+  // Each session counts against its subject and its acting agent (session-quota.ts).
+  const quota = createSessionQuota(deps.config);
+  // A session hands admit() only its subject; the acting agent comes from the identity this
+  // connection's own verifier returned, so each connection gets a verifier that keeps it.
+  const admission = (): { identity: IdentityVerifier; admit: (subject: string) => () => void } => {
+    let verified: AgentIdentity | undefined;
+    return {
+      identity: {
+        async verify(token) {
+          verified = undefined;
+          const identity = await deps.identity.verify(token);
+          verified = identity;
+          return identity;
+        },
+      },
+      admit(subject) {
+        if (verified?.subject !== subject) throw new GatewayError('AG_ERR_INTERNAL', 'admission without the verified identity');
+        return quota.admit({ subject, actor: actingAgent(verified) });
+      },
     };
   };
   // Connections still authenticating, in total and per client address: a flood of half-open
@@ -88,7 +87,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     try {
       session = new AgentSession(socket, {
         ...deps,
-        admit,
+        ...admission(),
         leftPreAuth,
         countUpstream,
         onCancel: (processId, secretKey) => {
@@ -140,7 +139,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     metrics: () =>
       `# TYPE agentgate_pg_sessions_opened_total counter\nagentgate_pg_sessions_opened_total ${opened}\n` +
       `# TYPE agentgate_pg_sessions_active gauge\nagentgate_pg_sessions_active ${sessions.size}\n` +
-      `# TYPE agentgate_pg_sessions_authenticated gauge\nagentgate_pg_sessions_authenticated ${admitted}\n` +
+      `# TYPE agentgate_pg_sessions_authenticated gauge\nagentgate_pg_sessions_authenticated ${quota.admitted}\n` +
       `# TYPE agentgate_pg_connections_unauthenticated gauge\nagentgate_pg_connections_unauthenticated ${unauthenticated}\n` +
       `# TYPE agentgate_pg_connections_refused_unauthenticated_total counter\nagentgate_pg_connections_refused_unauthenticated_total ${refusedUnauthenticated}\n` +
       `# TYPE agentgate_pg_target_connections gauge\n${[...upstreams].map(([name, n]) => `agentgate_pg_target_connections{connection=${JSON.stringify(name)}} ${n}\n`).join('')}`,
