@@ -123,15 +123,16 @@ test('sessions and verify-chain --json see a live session; verify-chain of an un
   try {
     const listed = await eventually(
       async () => {
-        const doc = json<{ sessions: { session_id: string; subject: string; connection: string; requests: number; state: string }[] }>(
-          agentgate(['sessions', '--limit', '500', '--json']),
-        );
+        const doc = json<{
+          sessions: { session_id: string; subject: string; actor: string; connection: string; requests: number; state: string }[];
+        }>(agentgate(['sessions', '--limit', '500', '--json']));
         return doc.sessions.find((s) => s.session_id === sessionId);
       },
       10_000,
       500,
     );
     assert.equal(listed.subject, 'demo-agent');
+    assert.equal(listed.actor, 'demo-agent');
     assert.equal(listed.connection, 'demo');
     assert.equal(listed.state, 'open');
 
@@ -193,12 +194,13 @@ test('kill: refused without a token and for a non-admin; an admin ends the sessi
   // request the refused callers might have slipped through would be there too.
   const rows = await eventually(async () => {
     const r = await ch.query({
-      query: `SELECT actor_subject, actor_issuer, actor_groups, token_id, payload_json, canonical_text FROM ${stack.clickhouseDatabase}.events FINAL
+      query: `SELECT subject, actor, actor_issuer, actor_groups, token_id, payload_json, canonical_text FROM ${stack.clickhouseDatabase}.events FINAL
               WHERE event_type = 'SessionKillRequested' AND request_id = ${quoteString(sessionId)}`,
       format: 'JSONEachRow',
     });
     const list = await r.json<{
-      actor_subject: string;
+      subject: string;
+      actor: string;
       actor_issuer: string;
       actor_groups: string[];
       token_id: string;
@@ -209,7 +211,8 @@ test('kill: refused without a token and for a non-admin; an admin ends the sessi
   }, 10_000);
   assert.equal(rows.length, 1, "only the admin's request was published");
   const [row] = rows;
-  assert.equal(row!.actor_subject, 'erin');
+  assert.equal(row!.subject, 'erin');
+  assert.equal(row!.actor, 'erin');
   assert.equal(row!.actor_issuer, stack.idpIssuer);
   assert.deepEqual(row!.actor_groups, ['gateway-admins']);
   assert.notEqual(row!.token_id, '');

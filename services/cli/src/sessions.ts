@@ -12,6 +12,7 @@ interface SessionRow {
   session_id: string;
   started_us: string;
   subject: string;
+  actor: string;
   connection: string;
   requests: string;
   denied: string;
@@ -22,7 +23,10 @@ interface SessionRow {
 export interface SessionSummary {
   session_id: string;
   started_at: string;
+  /** The principal the session is for (the token's sub). */
   subject: string;
+  /** The acting agent (outermost act.sub), the subject itself when not delegated. */
+  actor: string;
   connection: string;
   requests: number;
   denied: number;
@@ -31,7 +35,8 @@ export interface SessionSummary {
 
 /** The query, with every value quoted by @agentgate/clickhouse. */
 export function sessionsQuery(database: string, limit: number): string {
-  return `SELECT session_id, min(time_us) AS started_us, any(actor_subject) AS subject,
+  return `SELECT session_id, min(time_us) AS started_us, anyIf(subject, subject != '') AS subject,
+              anyIf(actor, actor != '') AS actor,
               anyIf(connection, event_type = 'SessionOpened') AS connection,
               countIf(event_type = 'RequestObserved') AS requests,
               countIf(event_type = 'VerdictIssued' AND decision = 'deny') AS denied,
@@ -45,6 +50,7 @@ export function toSummary(row: SessionRow): SessionSummary {
     session_id: row.session_id,
     started_at: new Date(Number(row.started_us) / 1000).toISOString(),
     subject: row.subject,
+    actor: row.actor,
     connection: row.connection,
     requests: Number(row.requests),
     denied: Number(row.denied),
@@ -64,11 +70,12 @@ export async function sessions(audit: AuditReader, database: string, options: Se
   }
   io.out(
     table(
-      ['started (UTC)', 'session', 'subject', 'connection', 'requests', 'denied', 'state'],
+      ['started (UTC)', 'session', 'subject', 'actor', 'connection', 'requests', 'denied', 'state'],
       list.map((s) => [
         utc(new Date(s.started_at)),
         s.session_id,
         s.subject || '-',
+        s.actor || '-',
         s.connection || '-',
         String(s.requests),
         String(s.denied),

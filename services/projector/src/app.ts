@@ -9,7 +9,7 @@ import { quoteIdentifier, type ClickHouseClient } from '@agentgate/clickhouse';
 import { toGatewayError } from '@agentgate/errors';
 import type { Logger } from '@agentgate/observability';
 import type { ProjectorConfig } from './config.js';
-import { projectionDdl } from './ddl.js';
+import { ensureProjection } from './ddl.js';
 import { eventRow, type EventRow } from './rows.js';
 
 export interface ProjectorDeps {
@@ -105,7 +105,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
 
   return {
     async start() {
-      for (const statement of projectionDdl(config.clickhouseDatabase)) await clickhouse.command({ query: statement });
+      await ensureProjection(clickhouse, config.clickhouseDatabase);
       await loadStoredPositions();
       const admin = kafka.admin();
       await admin.connect();

@@ -13,6 +13,16 @@ function clickhouseDateTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
+/**
+ * The acting agent of an event's actor: the last entry of its delegation chain (the chain is in
+ * delegation order, principal first, current actor last), or the subject without delegation.
+ */
+export function actingAgent(actor: NonNullable<AuditEvent['actor']>): string {
+  const chain = actor.actChain;
+  const current = chain.length > 1 ? chain[chain.length - 1] : undefined;
+  return current?.subject ?? actor.subject;
+}
+
 function payloadColumns(event: AuditEvent): Partial<EventRow> {
   switch (event.eventType) {
     case 'SessionOpened':
@@ -68,7 +78,9 @@ export function eventRow(decoded: DecodedEvent, position: KafkaPosition, project
     prev_hash: event.prevHash ?? '',
     hash: event.hash,
     hash_valid: sha256Hex(canonicalText) === event.hash ? 1 : 0,
-    actor_subject: event.actor?.subject ?? '',
+    // The principal and the acting agent, never one column for both (see ddl.ts).
+    subject: event.actor?.subject ?? '',
+    actor: event.actor ? actingAgent(event.actor) : '',
     actor_issuer: event.actor?.issuer ?? '',
     actor_groups: event.actor?.groups ?? [],
     actor_chain: event.actor?.actChain.map((l) => l.subject) ?? [],
