@@ -20,7 +20,7 @@ await runService({
       // The instance is named in logs and metrics; verdicts name only the service.
       logger: logger.child({ instance: config.instanceId }),
       serde: await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts] }),
-      kafka: createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger }),
+      kafka: createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger }),
       parser,
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
