@@ -33,6 +33,7 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
         clientApplication: 'psql',
         ingressInstance: 'ingress-1',
         startupParameters: [{ name: 'application_name', value: 'psql' }],
+        targetUser: 'agentgate_demo_rw',
       },
     },
     {

@@ -44,6 +44,8 @@ export interface SessionOpened {
   ingressInstance: string;
   /** The client's startup parameters as forwarded to the target (PostgreSQL). */
   startupParameters: { name: string; value: string }[];
+  /** The target role the gateway logged in as; null in events written before it was recorded. */
+  targetUser: string | null;
 }
 
 export interface SqlRequest {

@@ -41,8 +41,13 @@ export function parseCatalog(text: string, source: string): CatalogEntry[] {
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push('port must be 1..65535');
     const groups = entry['allowedGroups'];
     if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) problems.push('allowedGroups must be an array of strings');
-    const credential = entry['credential'];
-    const kind = typeof credential === 'string' ? /^([a-z]+):/.exec(credential)?.[1] : undefined;
+    // One credential, or one per target login (`logins`, first match by group: the ingress decides).
+    const logins = entry['logins'];
+    const references = Array.isArray(logins)
+      ? logins.map((l: unknown) => (typeof l === 'object' && l !== null ? (l as Record<string, unknown>)['credential'] : undefined))
+      : [entry['credential']];
+    const kinds = references.map((c) => (typeof c === 'string' ? /^([a-z]+):/.exec(c)?.[1] : undefined));
+    const kind = kinds.length > 0 && kinds.every((k) => k !== undefined) ? [...new Set(kinds)].join(',') : undefined;
     if (kind === undefined) problems.push('credential must be a reference such as env:NAME or file:/path');
     if (problems.length > 0) {
       throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file ${source}, entry ${name || `#${i + 1}`}: ${problems.join('; ')}`);

@@ -29,7 +29,7 @@ import type { AsyncSqlParser } from '@agentgate/sql';
 import { auditActor } from '@agentgate/identity';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
-import { resolveCredential, type ConnectionCatalog, type PostgresConnection } from './connections.js';
+import { admitConnection, resolveCredential, type ConnectionCatalog, type PostgresConnection, type TargetLogin } from './connections.js';
 import { SessionAudit, type AuditSink } from './audit-log.js';
 import { ResponsePump } from './response-pump.js';
 import { corkedWrite } from './cork.js';
@@ -290,24 +290,19 @@ export class AgentSession {
     if (this.gone()) return;
     const params = this.startup?.parameters ?? {};
     const connectionName = params['database'] ?? params['user'] ?? '';
-    const connection = this.deps.catalog.get(connectionName);
-    if (!connection) {
-      throw new GatewayError(
-        'AG_ERR_CONNECTION_UNKNOWN',
-        `no connection named "${connectionName}"; known: ${this.deps.catalog.names().join(', ')}`,
-      );
-    }
-    if (!connection.allowedGroups.some((g) => identity.groups.includes(g))) {
-      throw new GatewayError('AG_ERR_CONNECTION_FORBIDDEN', `${identity.subject} may not use connection ${connection.name}`);
-    }
+    // The refusal names only the connections this identity may use (connections.ts).
+    const { connection, login } = admitConnection(this.deps.catalog, connectionName, identity.groups);
     if (identity.expiresAt.getTime() <= Date.now()) throw new GatewayError('AG_ERR_TOKEN_EXPIRED');
     const decided = decideStartupParameters(params);
     if (!decided.ok) throw decided.error;
     this.identity = identity;
     this.release = this.deps.admit?.(identity.subject);
     const actor: Actor = auditActor(identity);
-    this.log.info({ subject: identity.subject, connection: connection.name, tls: this.tlsActive }, 'agent authenticated');
-    await this.startSession(params, decided.forward, clientWantsNotices(decided.settings), connection, actor);
+    this.log.info(
+      { subject: identity.subject, connection: connection.name, targetUser: login.username, tls: this.tlsActive },
+      'agent authenticated',
+    );
+    await this.startSession(params, decided.forward, clientWantsNotices(decided.settings), connection, login, actor);
     // startSession released what it had if the session ended meanwhile.
     if ((this.phase as Phase) !== 'ready') return;
     // Continuous authorization: the session ends when the token does.
@@ -326,6 +321,7 @@ export class AgentSession {
     forward: StartupParameter[],
     wantsNotices: boolean,
     connection: PostgresConnection,
+    login: TargetLogin,
     actor: Actor,
   ): Promise<void> {
     this.audit = new SessionAudit({
@@ -351,23 +347,14 @@ export class AgentSession {
         clientApplication: params['application_name'] ?? null,
         ingressInstance: this.deps.config.instanceId,
         startupParameters: forward,
+        targetUser: login.username,
       },
       this.deps.config.auditWriteTimeoutMs,
     );
     if (this.gone()) return;
     this.log.info({ connection: connection.name }, 'session opened');
 
-    const upstream = await openUpstream({
-      tls: connection.tls,
-      host: connection.host,
-      port: connection.port,
-      database: connection.database,
-      username: connection.username,
-      password: resolveCredential(connection.credential, this.deps.env),
-      parameters: forward,
-      connectTimeoutMs: this.deps.config.upstreamConnectTimeoutMs,
-      maxMessageBytes: this.deps.config.maxMessageBytes,
-    });
+    const upstream = await this.loginUpstream(connection, login, forward);
     this.upstream = upstream;
     this.deps.countUpstream?.(connection.name, 1);
     upstream.onClose(() => this.deps.countUpstream?.(connection.name, -1));
@@ -431,6 +418,39 @@ export class AgentSession {
     this.leavePreAuth();
     this.armIdleTimer();
     void this.pump.run();
+  }
+
+  /**
+   * Logs in to the target as the session's target role. A credential or login failure reaches
+   * the agent as its code's generic message; the reason (a path, the target's own words, which
+   * name the role) goes to the operator's log only, never a secret.
+   */
+  private async loginUpstream(connection: PostgresConnection, login: TargetLogin, forward: StartupParameter[]): Promise<UpstreamSession> {
+    try {
+      return await openUpstream({
+        tls: connection.tls,
+        host: connection.host,
+        port: connection.port,
+        database: connection.database,
+        username: login.username,
+        password: resolveCredential(login.credential, this.deps.env),
+        auth: connection.auth,
+        parameters: forward,
+        connectTimeoutMs: this.deps.config.upstreamConnectTimeoutMs,
+        maxMessageBytes: this.deps.config.maxMessageBytes,
+      });
+    } catch (err) {
+      const error = toGatewayError(err, 'AG_ERR_UPSTREAM_UNAVAILABLE');
+      const cause = error.cause instanceof Error ? error.cause.message : undefined;
+      this.log.warn(
+        { code: error.code, connection: connection.name, targetUser: login.username, reason: cause ?? error.message },
+        'target login failed',
+      );
+      if (error.code === 'AG_ERR_UPSTREAM_AUTH_FAILED' || error.code === 'AG_ERR_CREDENTIAL_UNAVAILABLE') {
+        throw new GatewayError(error.code);
+      }
+      throw error;
+    }
   }
 
   /**

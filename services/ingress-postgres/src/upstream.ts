@@ -1,5 +1,6 @@
-// The gateway's own connection to the target PostgreSQL: TCP, StartupMessage, then
-// SCRAM-SHA-256 (or md5 / cleartext for old servers) with the vaulted credential.
+// The gateway's own connection to the target PostgreSQL: TCP, TLS as the connection asks,
+// StartupMessage, then the authentication the connection allows (SCRAM-SHA-256 by default;
+// md5, cleartext or trust only as opt-ins, see upstream-auth.ts) with the vaulted credential.
 // Frames come out of a pull queue so the session reads them at its own pace.
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -8,23 +9,20 @@ import { corkedWrite } from './cork.js';
 import { randomBytes } from 'node:crypto';
 import { serialize } from 'pg-protocol';
 import { GatewayError } from '@agentgate/errors';
-import {
-  BackendFramer,
-  decodeAuthentication,
-  decodeErrorFields,
-  md5PasswordHash,
-  scramClientFinal,
-  scramClientFirst,
-  scramVerifyServerFinal,
-  type BackendFrame,
-} from '@agentgate/pg-wire';
+import { BackendFramer, decodeErrorFields, type BackendFrame } from '@agentgate/pg-wire';
+import type { UpstreamAuthMethod, UpstreamTlsMode } from './connections.js';
+import { AUTH_START, isAuthenticated, upstreamAuthStep, type UpstreamAuthState } from './upstream-auth.js';
 
 /** How the gateway protects its own connection to the target (libpq's sslmode names). */
 export interface UpstreamTls {
-  mode: 'disable' | 'prefer' | 'require' | 'verify-full';
-  /** CA bundle (PEM) to verify the target's certificate; required for verify-full. */
+  /**
+   * disable: plaintext. require: encrypted; the chain is verified only when caFile is given
+   * (libpq's rule for a present root certificate). verify-ca: chain. verify-full: chain and name.
+   */
+  mode: UpstreamTlsMode;
+  /** CA bundle (PEM) to verify the target's certificate; without it verify-full uses the system store. */
   caFile?: string;
-  /** Name the certificate must carry; defaults to the host. */
+  /** Name the certificate must carry (verify-full); defaults to the host. */
   serverName?: string;
 }
 
@@ -35,6 +33,8 @@ export interface UpstreamTarget {
   database: string;
   username: string;
   password: string;
+  /** Authentication methods the gateway may answer (the connection's allow-list). */
+  auth: readonly UpstreamAuthMethod[];
   /** The agent's own startup parameters (application_name, options, GUCs), already decided. */
   parameters: readonly { name: string; value: string }[];
   connectTimeoutMs: number;
@@ -140,9 +140,11 @@ export class TargetStartupError extends GatewayError {
 function upstreamError(frame: BackendFrame): GatewayError {
   const fields = decodeErrorFields(frame.raw);
   // 28P01 / 28000: the vaulted credential was refused; that is the gateway's business, and
-  // the target's message would name the gateway's own role.
+  // the target's message names the gateway's own role: only the operator's log reads it.
   if (fields.code.startsWith('28'))
-    return new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', `target refused the gateway: ${fields.code} ${fields.message}`);
+    return new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', undefined, {
+      cause: new Error(`target refused the gateway: ${fields.code} ${fields.message}`),
+    });
   return new TargetStartupError(frame.raw, `target refused the session: ${fields.code}`);
 }
 
@@ -194,51 +196,28 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
 
     const parameterFrames: Buffer[] = [];
     let backendKey = { processId: 0, secretKey: 0 };
-    let scram: ReturnType<typeof scramClientFirst> | undefined;
-    let expectedServerSignature: string | undefined;
+    let auth: UpstreamAuthState = AUTH_START;
     for (;;) {
       const frame = await queue.next();
       if (frame.type === 'E') throw upstreamError(frame);
       if (frame.type === 'R') {
-        const auth = decodeAuthentication(frame.raw);
-        switch (auth.kind) {
-          case 'ok':
-            break;
-          case 'cleartext':
-            stream.write(serialize.password(target.password));
-            break;
-          case 'md5':
-            stream.write(serialize.password(md5PasswordHash(target.username, target.password, auth.salt)));
-            break;
-          case 'sasl':
-            if (!auth.mechanisms.includes('SCRAM-SHA-256')) {
-              throw new GatewayError(
-                'AG_ERR_UPSTREAM_AUTH_FAILED',
-                `target offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`,
-              );
-            }
-            scram = scramClientFirst(randomBytes(18).toString('base64'));
-            stream.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.message));
-            break;
-          case 'sasl-continue': {
-            if (!scram) throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'SASLContinue before SASL');
-            const final = scramClientFinal(scram.state, auth.data.toString('utf8'), target.password);
-            expectedServerSignature = final.expectedServerSignature;
-            stream.write(serialize.sendSCRAMClientFinalMessage(final.message));
-            break;
-          }
-          case 'sasl-final':
-            if (!expectedServerSignature) throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'SASLFinal before SASLContinue');
-            scramVerifyServerFinal(expectedServerSignature, auth.data.toString('utf8'));
-            break;
-          case 'other':
-            throw new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', `unsupported authentication request ${auth.code}`);
-          default: {
-            const unknown: never = auth;
-            throw new GatewayError('AG_ERR_INTERNAL', `unhandled auth ${String(unknown)}`);
-          }
-        }
-      } else if (frame.type === 'S') {
+        const step = upstreamAuthStep(auth, frame.raw, {
+          allowed: target.auth,
+          username: target.username,
+          password: target.password,
+          clientNonce: randomBytes(18).toString('base64'),
+        });
+        auth = step.state;
+        if (step.reply) stream.write(step.reply);
+        continue;
+      }
+      // Nothing of the session is believed before the target has authenticated itself.
+      if (!isAuthenticated(auth) && frame.type !== 'N') {
+        throw new GatewayError('AG_ERR_UPSTREAM_AUTH_FAILED', undefined, {
+          cause: new Error(`the target sent '${frame.type}' before authentication completed`),
+        });
+      }
+      if (frame.type === 'S') {
         parameterFrames.push(frame.raw);
       } else if (frame.type === 'K') {
         backendKey = { processId: frame.raw.readInt32BE(5), secretKey: frame.raw.readInt32BE(9) };
@@ -296,7 +275,7 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
 
-/** Sends SSLRequest and, on 'S', wraps the socket in TLS; 'N' is fatal unless the mode is prefer. */
+/** Sends SSLRequest and, on 'S', wraps the socket in TLS; 'N' is fatal (every mode but disable requires TLS). */
 async function negotiateTls(
   socket: Socket,
   framer: BackendFramer,
@@ -309,20 +288,12 @@ async function negotiateTls(
   const answer = await queue.next();
   if (answer.type !== 'SSLResponse') throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'target did not answer the SSLRequest');
   if (answer.raw[0] !== 0x53 /* 'S' */) {
-    if (target.tls.mode === 'prefer') return socket;
     throw new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', 'the target does not offer TLS, which the connection requires');
   }
   // Bytes after 'S' and before the handshake would be trusted as if encrypted (CVE-2021-23222).
   if (framer.bufferedBytes > 0) throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', 'target sent data before the TLS handshake');
   socket.off('data', onData);
-  const verify = target.tls.mode === 'verify-full';
-  const tlsSocket = connectTls({
-    socket,
-    servername: target.tls.serverName ?? target.host,
-    ...(target.tls.caFile ? { ca: readFileSync(target.tls.caFile) } : {}),
-    rejectUnauthorized: verify,
-    minVersion: 'TLSv1.2',
-  });
+  const tlsSocket = connectTls({ socket, ...tlsVerification(target.tls, target.host), minVersion: 'TLSv1.2' });
   tlsSocket.on('data', onData);
   await new Promise<void>((resolve, reject) => {
     tlsSocket.once('secureConnect', resolve);
@@ -334,6 +305,35 @@ async function negotiateTls(
     queue.fail(new GatewayError('AG_ERR_UPSTREAM_UNAVAILABLE', `target TLS error: ${cause.message}`, { cause })),
   );
   return tlsSocket;
+}
+
+/**
+ * What node:tls checks for a mode. require verifies the chain when the catalog names a CA,
+ * as libpq does when a root certificate is present: a certificate the catalog can verify is
+ * never accepted unverified. verify-ca checks the chain but not the name.
+ */
+export function tlsVerification(
+  tls: UpstreamTls,
+  host: string,
+): { servername: string; rejectUnauthorized: boolean; ca?: Buffer; checkServerIdentity?: () => undefined } {
+  const servername = tls.serverName ?? host;
+  const ca = tls.caFile ? { ca: readFileSync(tls.caFile) } : {};
+  switch (tls.mode) {
+    case 'verify-full':
+      return { servername, rejectUnauthorized: true, ...ca };
+    case 'verify-ca':
+      return { servername, rejectUnauthorized: true, ...ca, checkServerIdentity: () => undefined };
+    case 'require':
+      return tls.caFile
+        ? { servername, rejectUnauthorized: true, ...ca, checkServerIdentity: () => undefined }
+        : { servername, rejectUnauthorized: false };
+    case 'disable':
+      throw new GatewayError('AG_ERR_INTERNAL', 'no TLS for a connection with tls.mode disable');
+    default: {
+      const unknown: never = tls.mode;
+      throw new GatewayError('AG_ERR_INTERNAL', `unhandled tls mode ${String(unknown)}`);
+    }
+  }
 }
 
 /** CancelRequest: Int32 16, Int32 80877102, Int32 process id, Int32 secret key; the server answers nothing. */
