@@ -25,7 +25,9 @@ const stack = {
   db: env['AG_CLICKHOUSE_DATABASE'] ?? 'agentgate',
   secrets: env['AG_SECRETS_DIR'] ?? join(ROOT, '.stack/secrets'),
 };
-const targetPassword = readFileSync(join(stack.secrets, 'target-password'), 'utf8').trim();
+// The direct and PgBouncer baselines log in as scratch's own role, as the gateway does for dba-agent.
+const TARGET_ROLE = 'agentgate_scratch';
+const targetPassword = readFileSync(join(stack.secrets, 'target-scratch-password'), 'utf8').trim();
 const token = execFileSync('node', [join(ROOT, 'scripts/token.mjs'), 'dba-agent', '--ttl', '7200'], { encoding: 'utf8' }).trim();
 
 type Path = 'agentgate' | 'direct' | 'pgbouncer';
@@ -36,16 +38,15 @@ const paths: Record<Path, { conninfo: (app: string) => string; password: string;
     shown: `PGPASSWORD=$(npm run -s token -- dba-agent) pgbench ... "host=127.0.0.1 port=${stack.ingressPort} dbname=scratch user=dba-agent sslmode=require"`,
   },
   direct: {
-    conninfo: (app) =>
-      `host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway sslmode=require application_name=${app}`,
+    conninfo: (app) => `host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=${TARGET_ROLE} sslmode=require application_name=${app}`,
     password: targetPassword,
-    shown: `PGPASSWORD=<target password> pgbench ... "host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway sslmode=require"`,
+    shown: `PGPASSWORD=<target password> pgbench ... "host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=${TARGET_ROLE} sslmode=require"`,
   },
   pgbouncer: {
     conninfo: (app) =>
-      `host=127.0.0.1 port=${stack.bouncerPort} dbname=scratch user=agentgate_gateway sslmode=disable application_name=${app}`,
+      `host=127.0.0.1 port=${stack.bouncerPort} dbname=scratch user=${TARGET_ROLE} sslmode=disable application_name=${app}`,
     password: '',
-    shown: `pgbench ... "host=127.0.0.1 port=${stack.bouncerPort} dbname=scratch user=agentgate_gateway"`,
+    shown: `pgbench ... "host=127.0.0.1 port=${stack.bouncerPort} dbname=scratch user=${TARGET_ROLE}"`,
   },
 };
 
@@ -75,7 +76,7 @@ function startPgBouncer(): () => void {
     join(dir, 'pgbouncer.ini'),
     [
       '[databases]',
-      `scratch = host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=agentgate_gateway password=${targetPassword}`,
+      `scratch = host=127.0.0.1 port=${stack.targetPort} dbname=scratch user=${TARGET_ROLE} password=${targetPassword}`,
       '[pgbouncer]',
       `listen_addr = 127.0.0.1`,
       `listen_port = ${stack.bouncerPort}`,
@@ -92,7 +93,7 @@ function startPgBouncer(): () => void {
     ].join('\n'),
     { mode: 0o600 },
   );
-  writeFileSync(join(dir, 'users.txt'), '"agentgate_gateway" ""\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'users.txt'), `"${TARGET_ROLE}" ""\n`, { mode: 0o600 });
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync('chown', ['-R', 'postgres', dir]);
   // PgBouncer refuses to run as root.

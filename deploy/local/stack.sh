@@ -55,7 +55,8 @@ start_postgres() {
   chmod 755 "$STACK_DIR" "$DATA_DIR" "$RUN_DIR" "$LOG_DIR"
   chmod 700 "$SECRETS_DIR"
   local data; data=$(pg_data_dir)
-  for s in target-admin-password target-password; do
+  # The admin's password, and one per target role the gateway logs in as (roles.sql).
+  for s in target-admin-password target-demo-rw-password target-demo-ro-password target-scratch-password; do
     [ -s "$SECRETS_DIR/$s" ] || { openssl rand -hex 24 > "$SECRETS_DIR/$s"; chmod 600 "$SECRETS_DIR/$s"; }
   done
   if [ ! -f "$data/PG_VERSION" ]; then
@@ -78,9 +79,14 @@ pg_stat_statements.track = top
 max_connections = 200
 fsync = on
 EOF
-    # The gateway's login only over TLS; the stack's own admin scripts may use either.
-    printf 'hostssl all agentgate_gateway 127.0.0.1/32 scram-sha-256\nhostnossl all agentgate_gateway 127.0.0.1/32 reject\nhost all all 127.0.0.1/32 scram-sha-256\n' > "$data/pg_hba.conf"
   fi
+  # The gateway's roles only over TLS and each only to its own database; the stack's own admin
+  # scripts may use either. Rewritten on every start, so an older cluster gets the new rules.
+  printf '%s\n' \
+    'hostssl demo    agentgate_demo_rw,agentgate_demo_ro                   127.0.0.1/32 scram-sha-256' \
+    'hostssl scratch agentgate_scratch                                     127.0.0.1/32 scram-sha-256' \
+    'host    all     agentgate_demo_rw,agentgate_demo_ro,agentgate_scratch all          reject' \
+    'host    all     all                                                   127.0.0.1/32 scram-sha-256' > "$data/pg_hba.conf"
   # TLS with a certificate from the local CA, so the gateway can verify the target (verify-full).
   ensure_tls
   if ! cmp -s "$TLS_DIR/server.crt" "$data/server.crt" 2>/dev/null; then
@@ -90,7 +96,11 @@ EOF
   grep -q '^ssl = on' "$data/postgresql.conf" || printf "ssl = on\nssl_min_protocol_version = 'TLSv1.2'\n" >> "$data/postgresql.conf"
   # Connections are logged so tests can prove what never reached the target.
   grep -q '^log_connections = on' "$data/postgresql.conf" || printf "log_connections = on\nlog_line_prefix = '%%m [%%p] %%a '\n" >> "$data/postgresql.conf"
-  is_running postgres && return 0
+  if is_running postgres; then
+    # Already up (perhaps seeded with an older layout): reload pg_hba.conf and seed, both idempotent.
+    if pg_ready; then admin_psql -d postgres -c 'SELECT pg_reload_conf()' >/dev/null; seed_postgres; fi
+    return 0
+  fi
   require_free_port "$AG_TARGET_PG_PORT" "target PostgreSQL"
   # The server log must be writable by the postgres user; next to a relocated cluster it is,
   # and .stack/logs/postgres.log links to it.
@@ -108,23 +118,22 @@ EOF
 }
 
 seed_postgres() {
-  local gw_password; gw_password=$(cat "$SECRETS_DIR/target-password")
-  # The gateway's own login: only the gateway knows it (the file is mode 600 under .stack/secrets).
-  admin_psql -d postgres -v pw="$gw_password" <<'EOF'
-SELECT format('CREATE ROLE agentgate_gateway LOGIN PASSWORD %L', :'pw')
-WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentgate_gateway') \gexec
-SELECT format('ALTER ROLE agentgate_gateway PASSWORD %L', :'pw') \gexec
-SELECT 'CREATE DATABASE demo OWNER agentgate_gateway'
-WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'demo') \gexec
-SELECT 'CREATE DATABASE scratch OWNER agentgate_gateway'
-WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'scratch') \gexec
-EOF
+  # Roles, databases and database privileges (migrating the first layout, where one role owned
+  # everything); then demo's data once, as its owner role; then the privileges inside each
+  # database. Every step is idempotent. The passwords reach psql in its environment, not argv.
+  AG_TARGET_DEMO_RW_PASSWORD="$(cat "$SECRETS_DIR/target-demo-rw-password")" \
+    AG_TARGET_DEMO_RO_PASSWORD="$(cat "$SECRETS_DIR/target-demo-ro-password")" \
+    AG_TARGET_SCRATCH_PASSWORD="$(cat "$SECRETS_DIR/target-scratch-password")" \
+    admin_psql -d postgres -f "$DEPLOY_DIR/postgres/roles.sql" >/dev/null
+  # The old shared role's password file goes with the role.
+  rm -f "$SECRETS_DIR/target-password"
   if [ "$(admin_psql -d demo -tAc "select count(*) from pg_tables where tablename = 'customers'")" = 0 ]; then
     log "seeding the demo database"
     admin_psql -d demo -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
-    PGPASSWORD="$gw_password" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$AG_TARGET_PG_PORT" \
-      -U agentgate_gateway -d demo --single-transaction -f "$DEPLOY_DIR/postgres/seed-demo.sql" >/dev/null
+    admin_psql -d demo --single-transaction -f "$DEPLOY_DIR/postgres/seed-demo.sql" >/dev/null
   fi
+  admin_psql -d demo -f "$DEPLOY_DIR/postgres/grants-demo.sql" >/dev/null
+  admin_psql -d scratch -f "$DEPLOY_DIR/postgres/grants-scratch.sql" >/dev/null
 }
 
 stop_postgres() {

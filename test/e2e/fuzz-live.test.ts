@@ -23,10 +23,11 @@ const AUTHENTICATED_SHARE = 0.05;
 const HOLD_SHARE = 0.02;
 const METRICS_URL = `http://127.0.0.1:${process.env['AG_INGRESS_POSTGRES_ADMIN_PORT'] ?? 15480}/metrics`;
 const PID_FILE = join(ROOT, '.stack/run/ingress-postgres.pid');
-// The gateway logs in to the target as agentgate_gateway; that, not the application_name it
-// forwards (the agent's, possibly cut or prefixed), is what tells its connections apart.
-const GATEWAY_ROLE = 'agentgate_gateway';
-const UPSTREAMS_SQL = `select count(*) from pg_stat_activity where usename = '${GATEWAY_ROLE}' and backend_type = 'client backend'`;
+// The gateway logs in to the target as one of its connections' roles (deploy/connections.json);
+// that, not the application_name it forwards (the agent's, possibly cut or prefixed), is what
+// tells its connections apart.
+const GATEWAY_ROLES = "('agentgate_demo_rw', 'agentgate_demo_ro', 'agentgate_scratch')";
+const UPSTREAMS_SQL = `select count(*) from pg_stat_activity where usename in ${GATEWAY_ROLES} and backend_type = 'client backend'`;
 
 function envInt(name: string, fallback: number): number {
   const text = process.env[name];
@@ -338,7 +339,7 @@ test(`${CONNECTIONS} fuzzed connections to the live ingress (seed ${SEED}): no c
 
   // The fuzzed sessions' upstreams: the gateway's connections that carry the marker (whole,
   // since it is far shorter than the 63 bytes PostgreSQL keeps).
-  const oursSql = `from pg_stat_activity where usename = '${GATEWAY_ROLE}' and strpos(application_name, '${marker}') > 0`;
+  const oursSql = `from pg_stat_activity where usename in ${GATEWAY_ROLES} and strpos(application_name, '${marker}') > 0`;
   try {
     assert.equal(counts.get('refused') ?? 0, 0, `the ingress refused connections; last log lines:\n${ingressLogTail(20)}`);
     assert.deepEqual(hangs.slice(0, 10), [], `${hangs.length} connections did not end within ${HANG_MS} ms`);

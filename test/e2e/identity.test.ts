@@ -173,12 +173,13 @@ test('attack suite: every forged or unfit token is refused with its own code and
   );
 });
 
-test('the gateway logs in to the target with its own credential over verified TLS', async () => {
+test('the gateway logs in to the target with its own credential over verified TLS, as the role for the agent', async () => {
   const client = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_upstream_tls') }));
   await client.connect();
   try {
     const row = (await client.query('select current_user as who, ssl from pg_stat_ssl where pid = pg_backend_pid()')).rows[0];
-    assert.deepEqual(row, { who: 'agentgate_gateway', ssl: true });
+    // demo-agent (group agents) gets demo's read-write role (deploy/connections.json).
+    assert.deepEqual(row, { who: 'agentgate_demo_rw', ssl: true });
   } finally {
     await client.end();
   }

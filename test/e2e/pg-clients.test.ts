@@ -18,16 +18,18 @@ import { ROOT, clickhouse, countsReaching, eventually, pgConfig, psql, stack, ta
 const ch = clickhouse();
 after(() => ch.close());
 
+// demo-agent's sessions log in as demo's read-write role; the reference uses the same role.
+const TARGET_ROLE = 'agentgate_demo_rw';
 function targetPassword(): string {
-  return readFileSync(join(stack.secretsDir, 'target-password'), 'utf8').trim();
+  return readFileSync(join(stack.secretsDir, 'target-demo-rw-password'), 'utf8').trim();
 }
 
-/** psql straight to the target with the gateway's own login: the reference output. */
+/** psql straight to the target with the gateway's own login for demo-agent: the reference output. */
 function psqlDirect(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'psql',
-      ['-X', `host=127.0.0.1 port=${stack.targetPort} dbname=demo user=agentgate_gateway sslmode=require`, ...args],
+      ['-X', `host=127.0.0.1 port=${stack.targetPort} dbname=demo user=${TARGET_ROLE} sslmode=require`, ...args],
       {
         env: { ...process.env, PGPASSWORD: targetPassword() },
       },
@@ -103,7 +105,7 @@ test('node-postgres: prepared statements, binary results and transactions', asyn
       host: '127.0.0.1',
       port: stack.targetPort,
       database: 'demo',
-      user: 'agentgate_gateway',
+      user: TARGET_ROLE,
       password: targetPassword(),
       ssl: { rejectUnauthorized: false },
     });

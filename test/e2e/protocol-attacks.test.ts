@@ -67,7 +67,7 @@ async function requestsOf(sessionId: string, count: number): Promise<RecordedSql
 test('code that runs at Bind (a domain CHECK executing its parameter) is recorded and decided before the Bind is sent', async () => {
   const t = uniqueMarker('atk_bind');
   targetQuery(`create table ${t} (x int); create function ${t}_exec(text) returns boolean language plpgsql as $$ begin execute $1; return true; end $$;
-    create domain ${t}_d as text check (${t}_exec(value)); grant all on ${t} to agentgate_gateway; alter table ${t} owner to agentgate_gateway;`);
+    create domain ${t}_d as text check (${t}_exec(value)); grant all on ${t} to agentgate_demo_rw; alter table ${t} owner to agentgate_demo_rw;`);
   const wire = await openWire({ application_name: t });
   try {
     // Parse, Bind, Sync: no Execute at all.
@@ -88,7 +88,7 @@ test('code that runs at Bind (a domain CHECK executing its parameter) is recorde
 
 test('a re-Parse the target refuses (42P05) does not change what the gateway decides a later Bind on', async () => {
   const t = uniqueMarker('atk_reparse');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_gateway;`);
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_demo_rw;`);
   const wire = await openWire({ application_name: t });
   try {
     assert.deepEqual(await batch(wire, [serialize.parse({ name: 's1', text: `delete from ${t}` })]), []);
@@ -105,7 +105,7 @@ test('a re-Parse the target refuses (42P05) does not change what the gateway dec
 
 test('a Close the target skips (after an error in the batch) does not make the gateway forget the statement', async () => {
   const t = uniqueMarker('atk_close');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_gateway;`);
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_demo_rw;`);
   const wire = await openWire({ application_name: t });
   try {
     await batch(wire, [serialize.parse({ name: 's1', text: `delete from ${t}` })]);
@@ -152,7 +152,7 @@ test('a Bind of a statement the target never confirmed is refused with 26000 and
 
 test('a denial inside BEGIN aborts the transaction as a server error would: status E, and COMMIT rolls back', async () => {
   const t = uniqueMarker('atk_tx');
-  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_gateway;`);
+  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_demo_rw;`);
   const client = new pg.Client(pgConfig({ applicationName: t }));
   client.on('error', () => {});
   await client.connect();
@@ -172,7 +172,7 @@ test('a denial inside BEGIN aborts the transaction as a server error would: stat
 
 test('a denied Execute in an extended batch rolls back the Executes before it in the same batch', async () => {
   const t = uniqueMarker('atk_batch');
-  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_gateway;`);
+  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_demo_rw;`);
   const wire = await openWire({ application_name: t });
   try {
     const codes = await batch(wire, [
@@ -195,7 +195,7 @@ test('a denied Execute in an extended batch rolls back the Executes before it in
 
 test('after SET standard_conforming_strings = off, a statement the server would lex differently is refused (0A000), also when pipelined', async () => {
   const t = uniqueMarker('atk_scs');
-  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_gateway;`);
+  targetQuery(`create table ${t} (x int); alter table ${t} owner to agentgate_demo_rw;`);
   // With standard strings one SELECT; with backslash escapes a SELECT, then a DROP, then a comment.
   const differential = `select 'a\\'' ; drop table ${t}; -- '`;
   const wire = await openWire({ application_name: t });
@@ -232,7 +232,7 @@ test('after SET standard_conforming_strings = off, a statement the server would 
 
 test('a pipelining client may use a statement whose Parse is not answered yet, and the decision waits for what the target holds', async () => {
   const t = uniqueMarker('atk_pipe');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_gateway;`);
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_demo_rw;`);
   const wire = await openWire({ application_name: t });
   try {
     // Two batches in one write: the second binds the statement the first parses.
@@ -311,7 +311,7 @@ test("a statement that takes the parser seconds in one session leaves another se
 
 test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they run', async () => {
   const t = uniqueMarker('atk_prep');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1), (2); alter table ${t} owner to agentgate_gateway;`);
+  targetQuery(`create table ${t} (x int); insert into ${t} values (1), (2); alter table ${t} owner to agentgate_demo_rw;`);
   const wire = await openWire({ application_name: t });
   try {
     assert.deepEqual(await simple(wire, `prepare p as delete from ${t} where x = 1; execute p`), []);
@@ -351,7 +351,7 @@ test('a statement ending in U+00A0 is recorded with it: the log names the table 
   const t = uniqueMarker('atk_nbsp');
   const nbsp = `${t}\u00a0`;
   targetQuery(`create table ${t} (x int); insert into ${t} values (1); create table "${nbsp}" (x int); insert into "${nbsp}" values (1);
-    alter table ${t} owner to agentgate_gateway; alter table "${nbsp}" owner to agentgate_gateway;`);
+    alter table ${t} owner to agentgate_demo_rw; alter table "${nbsp}" owner to agentgate_demo_rw;`);
   const wire = await openWire({ application_name: t });
   try {
     const from = wire.frames.length;

@@ -143,10 +143,13 @@ async function plantDecoys(secret: string): Promise<{ wheres: string[]; remove: 
   };
 }
 
-test('neither the target password nor a used token appears in Kafka, ClickHouse or any log', async () => {
+test('neither a target password nor a used token appears in Kafka, ClickHouse or any log', async () => {
   const planted = token('demo-agent', ['--ttl', '900']);
-  const targetPassword = readFileSync(join(stack.secretsDir, 'target-password'), 'utf8').trim();
-  assert.ok(targetPassword.length >= 16);
+  // One per target role the gateway logs in as (deploy/local/postgres/roles.sql).
+  const targetPasswords = ['target-demo-rw-password', 'target-demo-ro-password', 'target-scratch-password'].map((file) =>
+    readFileSync(join(stack.secretsDir, file), 'utf8').trim(),
+  );
+  assert.ok(targetPasswords.every((p) => p.length >= 16));
 
   // Real traffic with the planted token: allowed, denied, failing upstream, and a bad password.
   // Each must have taken its path, or the token never went where it could leak.
@@ -187,7 +190,7 @@ test('neither the target password nor a used token appears in Kafka, ClickHouse 
   ).finally(() => ch.close());
   assert.deepEqual(counts, expected);
 
-  const needles = [...needlesFor('token', planted), ...needlesFor('target password', targetPassword)];
+  const needles = [...needlesFor('token', planted), ...targetPasswords.flatMap((p) => needlesFor('target password', p))];
   const decoys = await plantDecoys(planted);
   let hits: string[];
   try {

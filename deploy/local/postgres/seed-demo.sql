@@ -1,8 +1,11 @@
 -- Seeds the `demo` database on the local target PostgreSQL.
--- Run by deploy/local/stack.sh as the cluster's admin role, once, into database `demo`.
+-- Run by deploy/local/stack.sh as the cluster's admin role, once, into database `demo`; the
+-- objects belong to the NOLOGIN owner role (roles.sql), never to a role the gateway logs in as.
+-- grants-demo.sql then gives the login roles what they may do.
 -- Data are synthetic but shaped like the real thing (Luhn-valid card numbers, IBANs with
 -- valid mod-97 check digits, SSN-like numbers) so masking detectors can be validated on it.
 \set ON_ERROR_STOP on
+SET ROLE agentgate_demo_owner;
 SELECT setseed(0.42);
 
 CREATE SCHEMA IF NOT EXISTS secrets;
