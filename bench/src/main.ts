@@ -25,6 +25,7 @@ const stack = {
   db: env['AG_CLICKHOUSE_DATABASE'] ?? 'agentgate',
   secrets: env['AG_SECRETS_DIR'] ?? join(ROOT, '.stack/secrets'),
 };
+const clickhouseAdminPassword = (): string => readFileSync(join(stack.secrets, 'clickhouse-admin.password'), 'utf8').trim();
 // The direct and PgBouncer baselines log in as scratch's own role, as the gateway does for dba-agent.
 const TARGET_ROLE = 'agentgate_scratch';
 const targetPassword = readFileSync(join(stack.secrets, 'target-scratch-password'), 'utf8').trim();
@@ -221,7 +222,7 @@ async function perStatementLatency(path: Path): Promise<LatencyResult> {
 }
 
 async function stageBreakdown(app: string): Promise<Record<string, LatencyResult>> {
-  const ch = createClickHouse({ url: stack.clickhouseUrl, database: 'default' });
+  const ch = createClickHouse({ url: stack.clickhouseUrl, database: 'default', username: 'default', password: clickhouseAdminPassword() });
   await new Promise((r) => setTimeout(r, 2000)); // let the projector catch up
   const r = await ch.query({
     query: `SELECT request_id, event_type, time_us, payload_json FROM ${stack.db}.events FINAL
@@ -283,7 +284,7 @@ async function throughputWithCpu(): Promise<{
   cpuPercent['postgres (all target processes)'] = Math.round(((targetBackendTicks() - pgBefore) / ticksPerSecond / elapsedS) * 100);
   delete cpuPercent['postgres'];
   // Projection under that load: events per second and lag (projected_at has second resolution).
-  const ch = createClickHouse({ url: stack.clickhouseUrl, database: 'default' });
+  const ch = createClickHouse({ url: stack.clickhouseUrl, database: 'default', username: 'default', password: clickhouseAdminPassword() });
   await new Promise((res) => setTimeout(res, 3000));
   const q = await ch.query({
     query: `SELECT count() AS n, quantile(0.99)(toUInt64(projected_at) * 1000000 - time_us) AS lag_us, max(time_us) - min(time_us) AS span_us

@@ -151,22 +151,54 @@ stop_postgres() {
 CLICKHOUSE_DATA_DIR="$DATA_DIR/clickhouse"
 CLICKHOUSE_CONF_DIR="$STACK_DIR/conf/clickhouse"
 
-clickhouse_ready() {
-  [ "$(curl -sf -m 2 "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT%201")" = 1 ]
+CLICKHOUSE_USERS=(admin projector reader)
+
+clickhouse_password_file() { echo "$SECRETS_DIR/clickhouse-$1.password"; }
+
+# The environment a ClickHouse client needs to act as <user> (`admin` is ClickHouse's `default`).
+clickhouse_client_env() {
+  local name=$1; [ "$name" = admin ] && name=default
+  echo "AG_CLICKHOUSE_USER=$name AG_CLICKHOUSE_PASSWORD_FILE=$(clickhouse_password_file "$1")"
+}
+
+clickhouse_ready() { curl -sf -m 2 -o /dev/null "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/ping"; }
+
+# Runs one statement as the administrator; the password goes to curl on stdin, not argv.
+clickhouse_admin_query() {
+  printf 'user = "default:%s"\n' "$(cat "$(clickhouse_password_file admin)")" |
+    curl -sf -m 5 -K - "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/" --data-binary "$1"
+}
+
+ensure_clickhouse_secrets() {
+  mkdir -p "$SECRETS_DIR" && chmod 700 "$SECRETS_DIR"
+  local u f; for u in "${CLICKHOUSE_USERS[@]}"; do
+    f=$(clickhouse_password_file "$u")
+    [ -s "$f" ] || { openssl rand -hex 24 > "$f"; chmod 600 "$f"; }
+  done
+}
+
+# users.xml with the SHA-256 of each generated password; $1 = the <networks> a login may come from.
+render_clickhouse_users() {
+  sha() { printf '%s' "$(cat "$(clickhouse_password_file "$1")")" | sha256sum | cut -d' ' -f1; }
+  CLICKHOUSE_NETWORKS=$1 CLICKHOUSE_ADMIN_SHA256=$(sha admin) CLICKHOUSE_PROJECTOR_SHA256=$(sha projector) \
+    CLICKHOUSE_READER_SHA256=$(sha reader) render "$DEPLOY_DIR/clickhouse/users.xml.template" "$2"
+  chmod 644 "$2"
 }
 
 start_clickhouse() {
   is_running clickhouse && return 0
   require_free_port "$AG_CLICKHOUSE_HTTP_PORT" "ClickHouse HTTP"
   require_free_port "$AG_CLICKHOUSE_TCP_PORT" "ClickHouse native"
-  mkdir -p "$CLICKHOUSE_DATA_DIR"/{tmp,user_files,format_schemas} "$CLICKHOUSE_CONF_DIR"
+  mkdir -p "$CLICKHOUSE_DATA_DIR"/{tmp,user_files,format_schemas} "$CLICKHOUSE_CONF_DIR" "$SECRETS_DIR"
+  chmod 700 "$CLICKHOUSE_CONF_DIR" "$SECRETS_DIR"
+  ensure_clickhouse_secrets
   export STACK_DIR CLICKHOUSE_DATA_DIR CLICKHOUSE_CONF_DIR
   render "$DEPLOY_DIR/clickhouse/config.xml.template" "$CLICKHOUSE_CONF_DIR/config.xml"
-  cp "$DEPLOY_DIR/clickhouse/users.xml" "$CLICKHOUSE_CONF_DIR/users.xml"
+  render_clickhouse_users '<ip>::1</ip><ip>127.0.0.1</ip>' "$CLICKHOUSE_CONF_DIR/users.xml"
   local bin; bin=$(command -v clickhouse-server)
   spawn clickhouse "$bin" --config-file="$CLICKHOUSE_CONF_DIR/config.xml"
   wait_for "ClickHouse" 180 clickhouse_ready || die "ClickHouse did not become ready, see $LOG_DIR/clickhouse*.log"
-  curl -sf -m 5 "http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/" --data-binary 'CREATE DATABASE IF NOT EXISTS agentgate' >/dev/null \
+  clickhouse_admin_query 'CREATE DATABASE IF NOT EXISTS agentgate' >/dev/null \
     || die "could not create the ClickHouse database agentgate"
 }
 
@@ -181,26 +213,95 @@ KAFKA_JVM=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
 
 kafka_java() { "${KAFKA_JVM[@]}" "$@"; }
 
+# SCRAM users: the broker itself, the stack's admin (super user; setup and tests), one per
+# service, and `operator` for administrators' tools. `controller` is a PLAIN credential of
+# the controller listener and lives only in server.properties.
+KAFKA_SCRAM_USERS=(broker admin ingress-postgres policy-processor projector operator)
+
+kafka_password_file() { echo "$SECRETS_DIR/kafka-$1.password"; }
+
+# The environment a Kafka client needs to act as <user> (services, tests, setup).
+kafka_client_env() {
+  echo "AG_KAFKA_USERNAME=$1 AG_KAFKA_PASSWORD_FILE=$(kafka_password_file "$1") AG_KAFKA_CA_FILE=$TLS_DIR/ca.crt"
+}
+
 kafka_ready() {
-  # Ready when the broker answers API requests, not merely when the port is open.
-  node "$ROOT_DIR/scripts/kafka-ready.mjs" "127.0.0.1:${AG_KAFKA_PORT}"
+  # Ready when the broker answers API requests as the admin, not merely when the port is open.
+  env $(kafka_client_env admin) node "$ROOT_DIR/scripts/kafka-ready.mjs" "127.0.0.1:${AG_KAFKA_PORT}"
+}
+
+ensure_kafka_secrets() {
+  mkdir -p "$SECRETS_DIR" && chmod 700 "$SECRETS_DIR"
+  local u f; for u in "${KAFKA_SCRAM_USERS[@]}" controller; do
+    f=$(kafka_password_file "$u")
+    [ -s "$f" ] || { openssl rand -hex 24 > "$f"; chmod 600 "$f"; }
+  done
+}
+
+# The broker's certificate, from the local CA, with its key in PKCS#8 next to it (Kafka's PEM keystore).
+ensure_kafka_tls() {
+  ensure_tls
+  [ -s "$TLS_DIR/kafka.pem" ] && return 0
+  openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$TLS_DIR/kafka.key"
+  openssl req -new -key "$TLS_DIR/kafka.key" -subj "/CN=localhost" -out "$TLS_DIR/kafka.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,DNS:kafka,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n' > "$TLS_DIR/kafka.ext"
+  openssl x509 -req -in "$TLS_DIR/kafka.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+    -days 825 -sha256 -extfile "$TLS_DIR/kafka.ext" -out "$TLS_DIR/kafka.crt" 2>/dev/null || die "could not create the Kafka certificate"
+  cat "$TLS_DIR/kafka.key" "$TLS_DIR/kafka.crt" > "$TLS_DIR/kafka.pem"
+  chmod 600 "$TLS_DIR/kafka.key" "$TLS_DIR/kafka.pem"
+}
+
+format_kafka() {
+  log "formatting Kafka storage (KRaft, SCRAM users: ${KAFKA_SCRAM_USERS[*]})"
+  local cluster_id u scram=(); cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid)
+  for u in "${KAFKA_SCRAM_USERS[@]}"; do
+    scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(cat "$(kafka_password_file "$u")")]")
+  done
+  kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_CONF_DIR/server.properties" "${scram[@]}" \
+    >"$LOG_DIR/kafka-format.log" 2>&1 || die "Kafka storage format failed, see $LOG_DIR/kafka-format.log"
+  printf '%s\n' "${KAFKA_SCRAM_USERS[@]}" > "$KAFKA_DATA_DIR/agentgate-scram-users"
+}
+
+# SCRAM users added to the stack after its storage was formatted are created through the broker.
+add_missing_kafka_users() {
+  local u props
+  for u in "${KAFKA_SCRAM_USERS[@]}"; do
+    grep -qx "$u" "$KAFKA_DATA_DIR/agentgate-scram-users" && continue
+    log "adding Kafka SCRAM user $u"
+    props="$KAFKA_CONF_DIR/admin-client.properties"
+    printf 'security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nssl.truststore.type=PEM\nssl.truststore.location=%s\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="%s";\n' \
+      "$TLS_DIR/ca.crt" "$(cat "$(kafka_password_file admin)")" > "$props"
+    chmod 600 "$props"
+    kafka_java kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:${AG_KAFKA_PORT}" --command-config "$props" \
+      --alter --entity-type users --entity-name "$u" --add-config "SCRAM-SHA-512=[password=$(cat "$(kafka_password_file "$u")")]" \
+      >>"$LOG_DIR/kafka-setup.log" 2>&1 || die "could not add the Kafka user $u, see $LOG_DIR/kafka-setup.log"
+    echo "$u" >> "$KAFKA_DATA_DIR/agentgate-scram-users"
+  done
 }
 
 start_kafka() {
   is_running kafka && return 0
   require_free_port "$AG_KAFKA_PORT" "Kafka"
   require_free_port "$AG_KAFKA_CONTROLLER_PORT" "Kafka controller"
-  mkdir -p "$KAFKA_DATA_DIR" "$KAFKA_CONF_DIR"
-  export KAFKA_DATA_DIR
-  render "$DEPLOY_DIR/kafka/server.properties.template" "$KAFKA_CONF_DIR/server.properties"
-  if [ ! -f "$KAFKA_DATA_DIR/meta.properties" ]; then
-    log "formatting Kafka storage (KRaft)"
-    local cluster_id; cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid)
-    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_CONF_DIR/server.properties" \
-      >"$LOG_DIR/kafka-format.log" 2>&1 || die "Kafka storage format failed, see $LOG_DIR/kafka-format.log"
+  mkdir -p "$KAFKA_DATA_DIR" "$KAFKA_CONF_DIR" && chmod 700 "$KAFKA_CONF_DIR"
+  ensure_kafka_secrets
+  ensure_kafka_tls
+  KAFKA_BROKER_PASSWORD=$(cat "$(kafka_password_file broker)") KAFKA_CONTROLLER_PASSWORD=$(cat "$(kafka_password_file controller)") \
+    KAFKA_DATA_DIR="$KAFKA_DATA_DIR" TLS_DIR="$TLS_DIR" \
+    render "$DEPLOY_DIR/kafka/server.properties.template" "$KAFKA_CONF_DIR/server.properties"
+  chmod 600 "$KAFKA_CONF_DIR/server.properties"
+  if [ -f "$KAFKA_DATA_DIR/meta.properties" ] && [ ! -f "$KAFKA_DATA_DIR/agentgate-scram-users" ]; then
+    # Storage from before the broker required authentication has no SCRAM users, and no
+    # user can be added without one: start that development log afresh.
+    log "Kafka storage predates SASL/ACLs: reformatting it (the local development log is discarded)"
+    rm -rf "${KAFKA_DATA_DIR:?}"/*
   fi
+  [ -f "$KAFKA_DATA_DIR/meta.properties" ] || format_kafka
   spawn kafka "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_CONF_DIR/server.properties"
   wait_for "Kafka" 90 kafka_ready || die "Kafka did not become ready, see $LOG_DIR/kafka.log"
+  add_missing_kafka_users
+  env $(kafka_client_env admin) AG_KAFKA_BROKERS="127.0.0.1:${AG_KAFKA_PORT}" node "$ROOT_DIR/scripts/kafka-setup.mjs" \
+    >>"$LOG_DIR/kafka-setup.log" 2>&1 || die "Kafka topics and ACLs could not be set up, see $LOG_DIR/kafka-setup.log"
 }
 
 # ---------------------------------------------------------------- Apicurio Registry
@@ -276,6 +377,7 @@ AG_DEV_IDP_CLIENTS_FILE=${SECRETS_DIR}/dev-idp-clients.json
 AG_PG_TLS_CERT_FILE=${TLS_DIR}/server.crt
 AG_PG_TLS_KEY_FILE=${TLS_DIR}/server.key
 AG_TLS_CA_FILE=${TLS_DIR}/ca.crt
+AG_KAFKA_CA_FILE=${TLS_DIR}/ca.crt
 EOF
 }
 
@@ -294,7 +396,11 @@ start_service() {
   require_free_port "$admin_port" "$name admin"
   ensure_tls
   write_service_env
-  spawn "$name" env $(grep -v '^#' "$RUN_DIR/stack.env" | xargs) AG_SERVICE_NAME="$name" \
+  # Each service acts as its own Kafka principal (and the projector as ClickHouse's `projector`).
+  local credentials; credentials=$(kafka_client_env "$name")
+  [ "$name" = projector ] && credentials="$credentials $(clickhouse_client_env projector)"
+  [ "$name" = dev-idp ] && credentials=""
+  spawn "$name" env $(grep -v '^#' "$RUN_DIR/stack.env" | xargs) $credentials AG_SERVICE_NAME="$name" \
     node --enable-source-maps ${AG_NODE_FLAGS:-} "$ROOT_DIR/services/$name/dist/main.js"
   wait_for "$name" 60 service_ready "$admin_port" || die "$name did not become ready, see $LOG_DIR/$name.log"
 }
@@ -441,8 +547,8 @@ print_connect_info() {
 
 agentgate is running on 127.0.0.1
   PostgreSQL ingress   PGPASSWORD=\$(npm run -s token -- demo-agent) psql "host=127.0.0.1 port=${AG_PG_INGRESS_PORT} dbname=demo user=demo-agent sslmode=require"
-  ClickHouse (SOC)     curl 'http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT+event_type,count()+FROM+agentgate.events+GROUP+BY+event_type'
-  Kafka ${AG_KAFKA_PORT}   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
+  ClickHouse (SOC)     curl -u reader:\$(cat ${SECRETS_DIR}/clickhouse-reader.password) 'http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT+event_type,count()+FROM+agentgate.events+GROUP+BY+event_type'
+  Kafka ${AG_KAFKA_PORT} (SASL_SSL, SCRAM-SHA-512; credentials in ${SECRETS_DIR}/kafka-*.password)   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
   development IdP      http://127.0.0.1:${AG_DEV_IDP_PORT}   local CA ${TLS_DIR}/ca.crt
   logs in ${LOG_DIR}; stop with: npm stop
 
@@ -471,6 +577,11 @@ case "${1:-}" in
   status) cmd_status ;;
   test) cmd_test ;;
   bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;
-  tls) ensure_tls ;;
+  # For docker-compose (deploy/docker/init-secrets.sh): certificates and service credentials.
+  tls) ensure_tls; ensure_kafka_tls ;;
+  secrets)
+    ensure_kafka_secrets; ensure_clickhouse_secrets
+    mkdir -p "$STACK_DIR/conf/docker"
+    render_clickhouse_users '<ip>::/0</ip>' "$STACK_DIR/conf/docker/clickhouse-users.xml" ;;
   *) echo "usage: $0 start|stop|status|test [component...]" >&2; exit 2 ;;
 esac

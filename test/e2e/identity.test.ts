@@ -11,7 +11,7 @@ import pg from 'pg';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { Kafka, logLevel } from 'kafkajs';
 import { GENESIS, chainEvent, createEventSerde, topicNames, type AuditEvent } from '@agentgate/events';
-import { ROOT, clickhouse, eventually, forgetTokens, pgConfig, stack, token, uniqueMarker } from '../support/stack.js';
+import { ROOT, clickhouse, eventually, forgetTokens, kafkaAs, pgConfig, stack, token, uniqueMarker } from '../support/stack.js';
 import { sessionEvents, sessionIdFor } from '../support/audit.js';
 
 const ch = clickhouse();
@@ -242,7 +242,7 @@ test('an admin kill on the control topic ends a live session within 1 s, and the
 
   const topics = topicNames('agentgate');
   const serde = await createEventSerde({ registryUrl: stack.registryUrl, topics: [topics.control] });
-  const kafka = new Kafka({ clientId: 'e2e-kill', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'e2e-kill', ...kafkaAs('operator'), logLevel: logLevel.NOTHING });
   const producer = kafka.producer();
   await producer.connect();
   const command = chainEvent(

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@agentgate/observability';
 import { GatewayError } from '@agentgate/errors';
 import { errorResponse } from '@agentgate/pg-wire';
-import type { AgentIdentity, IdentityVerifier, SessionDeps } from './session.js';
+import type { AgentIdentity, SessionDeps } from './session.js';
 import { AgentSession } from './session.js';
 import { sqlStateFor } from './sqlstate.js';
 import { actingAgent, createSessionQuota } from './session-quota.js';
@@ -23,25 +23,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
   const byId = new Map<string, AgentSession>();
   // Each session counts against its subject and its acting agent (session-quota.ts).
   const quota = createSessionQuota(deps.config);
-  // A session hands admit() only its subject; the acting agent comes from the identity this
-  // connection's own verifier returned, so each connection gets a verifier that keeps it.
-  const admission = (): { identity: IdentityVerifier; admit: (subject: string) => () => void } => {
-    let verified: AgentIdentity | undefined;
-    return {
-      identity: {
-        async verify(token) {
-          verified = undefined;
-          const identity = await deps.identity.verify(token);
-          verified = identity;
-          return identity;
-        },
-      },
-      admit(subject) {
-        if (verified?.subject !== subject) throw new GatewayError('AG_ERR_INTERNAL', 'admission without the verified identity');
-        return quota.admit({ subject, actor: actingAgent(verified) });
-      },
-    };
-  };
+  const admit = (identity: AgentIdentity): (() => void) => quota.admit({ subject: identity.subject, actor: actingAgent(identity) });
   // Connections still authenticating, in total and per client address: a flood of half-open
   // connections must not starve agents that authenticate.
   let unauthenticated = 0;
@@ -87,7 +69,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
     try {
       session = new AgentSession(socket, {
         ...deps,
-        ...admission(),
+        admit,
         leftPreAuth,
         countUpstream,
         onCancel: (processId, secretKey) => {

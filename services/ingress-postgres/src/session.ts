@@ -58,7 +58,7 @@ export interface SessionDeps {
   config: Readonly<IngressConfig>;
   identity: IdentityVerifier;
   /** Admits an authenticated identity under the session limits; returns a release function, or throws AG_ERR_SESSION_LIMIT. */
-  admit?: (subject: string) => () => void;
+  admit?: (identity: AgentIdentity) => () => void;
   /** Counts target connections per connection name: +1 when one opens, -1 when it is gone. */
   countUpstream?: (connection: string, delta: 1 | -1) => void;
   /** Called once when the session leaves the unauthenticated phase (authenticated, or ended). */
@@ -296,7 +296,7 @@ export class AgentSession {
     const decided = decideStartupParameters(params);
     if (!decided.ok) throw decided.error;
     this.identity = identity;
-    this.release = this.deps.admit?.(identity.subject);
+    this.release = this.deps.admit?.(identity);
     const actor: Actor = auditActor(identity);
     this.log.info(
       { subject: identity.subject, connection: connection.name, targetUser: login.username, tls: this.tlsActive },
