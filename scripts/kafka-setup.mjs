@@ -1,10 +1,10 @@
-// Creates the audit topics and grants each service principal only what it needs
+// Creates the audit topics (and the compacted policies topic) and grants each service principal only what it needs
 // (libs/kafka acl-plan). Idempotent; run as the Kafka admin by deploy/local/stack.sh after
 // the broker is ready, and by docker-compose's kafka-setup service.
 //   AG_KAFKA_BROKERS, AG_KAFKA_USERNAME (admin), AG_KAFKA_PASSWORD_FILE, AG_KAFKA_CA_FILE, AG_TOPIC_PREFIX
 import { EnvReader, readKafkaAuth } from '@agentgate/config';
 import { topicNames } from '@agentgate/events';
-import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics, pipelineAcls, toKafkaAcls } from '@agentgate/kafka';
+import { AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, createKafka, ensureTopics, pipelineAcls, toKafkaAcls } from '@agentgate/kafka';
 
 const r = new EnvReader(process.env);
 const brokers = r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']);
@@ -19,14 +19,15 @@ const topics = topicNames(prefix);
 const admin = createKafka({ brokers, auth, clientId: 'agentgate-setup', retry: 'fast' }).admin();
 await admin.connect();
 try {
-  const created = await ensureTopics(
-    admin,
-    [topics.ingress, topics.verdicts, topics.control, topics.approvals].map((topic) => ({
+  const created = await ensureTopics(admin, [
+    ...[topics.ingress, topics.verdicts, topics.control, topics.approvals, topics.shadowVerdicts].map((topic) => ({
       topic,
       numPartitions: 6,
       configs: AUDIT_TOPIC_CONFIG,
     })),
-  );
+    // Keyed by policy name and compacted: the latest publication of each policy is kept forever.
+    { topic: topics.policies, numPartitions: 1, configs: POLICY_TOPIC_CONFIG },
+  ]);
   const acls = toKafkaAcls(pipelineAcls(topics));
   await admin.createAcls({ acl: acls });
   console.log(`kafka-setup: ${created.length} topic(s) created, ${acls.length} ACL entries in place`);

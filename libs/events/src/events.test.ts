@@ -105,7 +105,14 @@ test('events written with the first schema version still decode after a field is
 test('topic names are prefixed and versioned', () => {
   assert.deepEqual(
     { ...topicNames('t1') },
-    { ingress: 't1.ingress.v1', verdicts: 't1.verdicts.v1', control: 't1.control.v1', approvals: 't1.approvals.v1' },
+    {
+      ingress: 't1.ingress.v1',
+      verdicts: 't1.verdicts.v1',
+      control: 't1.control.v1',
+      approvals: 't1.approvals.v1',
+      policies: 't1.policies.v1',
+      shadowVerdicts: 't1.shadow-verdicts.v1',
+    },
   );
 });
 

@@ -27,3 +27,16 @@ export {
 export { sampleSession, sqlDetail } from './test-fixtures.js';
 export { derivedEventId } from './ids.js';
 export { checkVerdict, type VerdictCheck, type VerdictRejection } from './verdict-check.js';
+export {
+  createPolicySerde,
+  encodePolicyPublished,
+  fromPolicyAvro,
+  policyEventSchemaText,
+  policyEventType,
+  policyKey,
+  policyVersionOf,
+  validatePolicyPublished,
+  type PolicyFile,
+  type PolicyPublished,
+  type PolicySerde,
+} from './policy-publication.js';

@@ -8,6 +8,10 @@ export interface TopicNames {
   readonly control: string;
   /** Requests waiting for a human (just-in-time approvals); later issues add producers. */
   readonly approvals: string;
+  /** Published policies (PolicyPublished, schemas/policy-event.avsc). Compacted, keyed by policy name. */
+  readonly policies: string;
+  /** Verdicts of shadow policies: recorded, never enforced, off the verdict topic the ingress reads. Keyed by session id. */
+  readonly shadowVerdicts: string;
 }
 
 /** Topic names under an optional prefix (`agentgate` unless given). */
@@ -17,10 +21,12 @@ export function topicNames(prefix = 'agentgate'): TopicNames {
     verdicts: `${prefix}.verdicts.v1`,
     control: `${prefix}.control.v1`,
     approvals: `${prefix}.approvals.v1`,
+    policies: `${prefix}.policies.v1`,
+    shadowVerdicts: `${prefix}.shadow-verdicts.v1`,
   });
 }
 
-/** Topics that carry audit events (projected into ClickHouse); admin commands are audited too. */
+/** Topics that carry audit events (projected into ClickHouse); admin commands and shadow verdicts are audited too. */
 export function auditTopics(names: TopicNames): string[] {
-  return [names.ingress, names.verdicts, names.control];
+  return [names.ingress, names.verdicts, names.control, names.shadowVerdicts];
 }

@@ -36,3 +36,8 @@ test('given well-hashed verdicts that do not answer the request, when checked, t
 test('given an event that is not a verdict, when checked, then it is rejected', () => {
   assert.deepEqual(checkVerdict(request, request, trusted), { ok: false, rejection: 'not-a-verdict' });
 });
+
+test('given an authentic shadow verdict of the request, when checked, then it is rejected: shadow verdicts are never enforced', () => {
+  const shadow = rechain({ ...verdict, eventId: `${verdict.eventId}-shadow`, payload: { ...verdict.payload, shadow: true } });
+  assert.deepEqual(checkVerdict(shadow, request, trusted), { ok: false, rejection: 'shadow' });
+});

@@ -2,11 +2,12 @@
 // The broker's ACLs already restrict who may write verdicts; this is the second lock: a
 // verdict counts only if it is intact (its hash recomputes), belongs to the request's
 // session, names the request, chains directly onto the request's hash, carries the
-// request's time and comes from a producer the ingress trusts.
+// request's time and comes from a producer the ingress trusts. A shadow verdict (a policy
+// under trial) is never obeyed, however authentic: it is recorded, not enforced.
 import { canonicalEventText, sha256Hex } from './hash-chain.js';
 import type { AuditEvent, AuditEventOf } from './types.js';
 
-export type VerdictRejection = 'not-a-verdict' | 'hash' | 'session' | 'request' | 'chain' | 'request-time' | 'producer';
+export type VerdictRejection = 'not-a-verdict' | 'hash' | 'session' | 'request' | 'chain' | 'request-time' | 'producer' | 'shadow';
 
 export type VerdictCheck = { ok: true } | { ok: false; rejection: VerdictRejection };
 
@@ -24,5 +25,6 @@ export function checkVerdict(
   if (candidate.seq !== request.seq + 1 || candidate.prevHash !== request.hash) return reject('chain');
   if (candidate.payload.requestTimeUs !== request.timeUs) return reject('request-time');
   if (!trustedProducers.has(candidate.producer)) return reject('producer');
+  if (candidate.payload.shadow) return reject('shadow');
   return { ok: true };
 }

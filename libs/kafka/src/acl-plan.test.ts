@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PRINCIPALS, pipelineAcls, toKafkaAcls } from './acl-plan.js';
 
-const topics = { ingress: 'p.ingress.v1', verdicts: 'p.verdicts.v1', control: 'p.control.v1', approvals: 'p.approvals.v1' };
+const topics = {
+  ingress: 'p.ingress.v1',
+  verdicts: 'p.verdicts.v1',
+  control: 'p.control.v1',
+  approvals: 'p.approvals.v1',
+  policies: 'p.policies.v1',
+  shadowVerdicts: 'p.shadow-verdicts.v1',
+};
 const grants = pipelineAcls(topics);
 const writers = (topic: string): string[] =>
   grants.filter((g) => g.resource === 'topic' && g.name === topic && g.operation === 'write').map((g) => g.principal);
@@ -14,12 +21,17 @@ test('only the policy processor may write verdicts, only the ingress requests, o
   assert.deepEqual(writers(topics.approvals), []);
 });
 
+test('only operators may publish policies; only the policy processor may write shadow verdicts', () => {
+  assert.deepEqual(writers(topics.policies), [PRINCIPALS.operator]);
+  assert.deepEqual(writers(topics.shadowVerdicts), [PRINCIPALS.policyProcessor]);
+});
+
 test('readers read only what they need', () => {
   const reads = (principal: string): string[] =>
     grants.filter((g) => g.principal === principal && g.resource === 'topic' && g.operation === 'read').map((g) => g.name);
   assert.deepEqual(reads(PRINCIPALS.ingressPostgres), [topics.verdicts, topics.control]);
-  assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress]);
-  assert.deepEqual(reads(PRINCIPALS.projector), [topics.ingress, topics.verdicts, topics.control]);
+  assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress, topics.policies]);
+  assert.deepEqual(reads(PRINCIPALS.projector), [topics.ingress, topics.verdicts, topics.control, topics.shadowVerdicts, topics.policies]);
   assert.deepEqual(reads(PRINCIPALS.operator), []);
 });
 

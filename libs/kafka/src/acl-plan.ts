@@ -11,7 +11,7 @@ export const PRINCIPALS = Object.freeze({
   ingressPostgres: 'ingress-postgres',
   policyProcessor: 'policy-processor',
   projector: 'projector',
-  /** Administrators' tools (the CLI's kill): the only writers of the control topic. */
+  /** Administrators' tools (the CLI's kill, policy publish): the only writers of the control and policies topics. */
   operator: 'operator',
 });
 
@@ -37,6 +37,8 @@ export interface AuditTopicNames {
   verdicts: string;
   control: string;
   approvals: string;
+  policies: string;
+  shadowVerdicts: string;
 }
 
 /** Every grant the pipeline needs; anything not listed is denied by the broker. */
@@ -54,15 +56,21 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   topic(ingressPostgres, topics.verdicts, 'read', 'describe');
   topic(ingressPostgres, topics.control, 'read', 'describe');
   group(ingressPostgres, GROUP_PREFIXES.ingressPostgres);
-  // Policy processor: reads requests, and is the only writer of verdicts.
+  // Policy processor: reads requests and published policies; the only writer of verdicts,
+  // live and shadow.
   topic(policyProcessor, topics.ingress, 'read', 'describe');
+  topic(policyProcessor, topics.policies, 'read', 'describe');
   topic(policyProcessor, topics.verdicts, 'write', 'describe');
+  topic(policyProcessor, topics.shadowVerdicts, 'write', 'describe');
   group(policyProcessor, GROUP_PREFIXES.policyProcessor);
-  // Projector: reads every audit topic, writes none.
-  for (const name of [topics.ingress, topics.verdicts, topics.control]) topic(projector, name, 'read', 'describe');
+  // Projector: reads every audit topic and the policy publications (their audit trail), writes none.
+  for (const name of [topics.ingress, topics.verdicts, topics.control, topics.shadowVerdicts, topics.policies]) {
+    topic(projector, name, 'read', 'describe');
+  }
   group(projector, GROUP_PREFIXES.projector);
-  // Operators: the only writers of admin commands.
+  // Operators: the only writers of admin commands and of policies.
   topic(operator, topics.control, 'write', 'describe');
+  topic(operator, topics.policies, 'write', 'describe');
   return grants;
 }
 

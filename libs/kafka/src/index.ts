@@ -1,5 +1,5 @@
 export { createKafka, type KafkaClientOptions, type KafkaLogSink } from './client.js';
-export { ensureTopics, AUDIT_TOPIC_CONFIG, type TopicSpec } from './topics.js';
+export { ensureTopics, AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, type TopicSpec } from './topics.js';
 export { withDeadline } from './deadline.js';
 export { broadcastConsumer, type BroadcastConsumer, type BroadcastConsumerOptions } from './broadcast-consumer.js';
 export { resilientConsumer, type ResilientConsumer, type ResilientConsumerOptions } from './resilient-consumer.js';

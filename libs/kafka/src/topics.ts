@@ -35,3 +35,13 @@ export const AUDIT_TOPIC_CONFIG: Record<string, string> = {
   'retention.ms': '-1',
   'min.insync.replicas': '1',
 };
+
+/**
+ * The policies topic: compacted, so the latest publication of each policy (the key) is kept
+ * for good and a processor starting from the beginning reads every policy in force. One
+ * partition keeps publications in the order they were made.
+ */
+export const POLICY_TOPIC_CONFIG: Record<string, string> = {
+  'cleanup.policy': 'compact',
+  'min.insync.replicas': '1',
+};

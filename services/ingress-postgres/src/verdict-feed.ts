@@ -48,6 +48,7 @@ export class VerdictWaiters {
     chain: 0,
     'request-time': 0,
     producer: 0,
+    shadow: 0,
   };
 
   constructor(
