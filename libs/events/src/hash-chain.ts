@@ -67,14 +67,17 @@ interface ParsedEntry extends StoredChainEntry {
  * Verifies one session's stored events from seq 0 on. Each event must hash to its stored
  * hash and link to the event before it; the one exception is an abandoned verdict slot
  * (see linkAfterAbandonedVerdict): an event may link to the RequestObserved two places
- * back when the slot between holds nothing or a verdict of that same request.
+ * back when the slot between holds nothing or a verdict of that same request. Shadow verdicts
+ * (a policy on trial) share the live verdict's slot but are not part of the chain: each must
+ * hash to its text and chain onto the request it answers, and is otherwise skipped.
  */
 export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVerification {
   const sorted = [...entries].sort((a, b) => a.seq - b.seq);
   const bySeq = new Map<number, ParsedEntry>();
+  const shadows: StoredChainEntry[] = [];
   for (const entry of sorted) {
     const broken = (reason: string): ChainVerification => ({ ok: false, code: 'AG_ERR_HASH_CHAIN_BROKEN', atSeq: entry.seq, reason });
-    let parsed: { seq?: unknown; prevHash?: unknown; eventType?: unknown };
+    let parsed: { seq?: unknown; prevHash?: unknown; eventType?: unknown; payload?: unknown };
     try {
       parsed = JSON.parse(entry.canonicalText) as typeof parsed;
     } catch {
@@ -83,6 +86,11 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
     if (parsed.seq !== entry.seq || (parsed.prevHash ?? null) !== entry.prevHash)
       return broken('stored columns differ from the hashed text');
     if (sha256Hex(entry.canonicalText) !== entry.hash) return broken('hash does not match the canonical text');
+    if (isShadowVerdict(parsed)) {
+      // A shadow verdict sits beside the live one, not in the chain; checked below.
+      shadows.push(entry);
+      continue;
+    }
     if (bySeq.has(entry.seq)) return broken('two different events share this sequence number (fork)');
     const previous = bySeq.get(entry.seq - 1);
     const twoBack = bySeq.get(entry.seq - 2);
@@ -101,7 +109,24 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
     }
     bySeq.set(entry.seq, { ...entry, eventType: typeof parsed.eventType === 'string' ? parsed.eventType : '' });
   }
+  // Each shadow verdict must answer a request of this chain: the slot after it, chained onto it.
+  for (const shadow of shadows) {
+    const request = bySeq.get(shadow.seq - 1);
+    if (request?.eventType !== 'RequestObserved' || request.hash !== shadow.prevHash) {
+      return { ok: false, code: 'AG_ERR_HASH_CHAIN_BROKEN', atSeq: shadow.seq, reason: 'a shadow verdict that chains onto no request of the session' };
+    }
+  }
   return { ok: true, length: entries.length };
+}
+
+/**
+ * Whether a stored event is a shadow verdict (recorded, never enforced). The flag is inside the
+ * hashed text, so it cannot be set on a live verdict afterwards without breaking its hash.
+ */
+function isShadowVerdict(parsed: { eventType?: unknown; payload?: unknown }): boolean {
+  if (parsed.eventType !== 'VerdictIssued' || parsed.payload === null || typeof parsed.payload !== 'object') return false;
+  const branch = Object.values(parsed.payload as Record<string, unknown>)[0] as { shadow?: unknown } | undefined;
+  return branch?.shadow === true;
 }
 
 /** Verifies in-memory events of one session. */

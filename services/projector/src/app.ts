@@ -2,20 +2,22 @@
 // once. Exactly-once into the table comes from storing Kafka positions in the rows: at
 // start (and after each insert) it knows the highest offset stored per partition and
 // skips anything at or below it, so a crash between insert and commit adds no duplicate.
+// Policy publications (not audit events: their own schema) go to policy_publications the same way.
 import type { EachBatchPayload, Kafka } from 'kafkajs';
-import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
-import { auditTopics, type EventSerde, type TopicNames } from '@agentgate/events';
+import { AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
+import { auditTopics, type EventSerde, type PolicySerde, type TopicNames } from '@agentgate/events';
 import { quoteIdentifier, type ClickHouseClient } from '@agentgate/clickhouse';
 import { toGatewayError } from '@agentgate/errors';
 import type { Logger } from '@agentgate/observability';
 import type { ProjectorConfig } from './config.js';
 import { ensureProjection } from './ddl.js';
-import { eventRow, type EventRow } from './rows.js';
+import { eventRow, publicationRow, type EventRow } from './rows.js';
 
 export interface ProjectorDeps {
   config: Readonly<ProjectorConfig>;
   kafka: Kafka;
   serde: EventSerde;
+  policySerde: PolicySerde;
   topics: TopicNames;
   clickhouse: ClickHouseClient;
   logger: Logger;
@@ -41,12 +43,14 @@ export function createProjector(deps: ProjectorDeps): Projector {
   let lastLagMs = 0;
 
   async function loadStoredPositions(): Promise<void> {
-    const result = await clickhouse.query({
-      query: `SELECT kafka_topic AS topic, kafka_partition AS partition, max(kafka_offset) AS offset FROM ${db}.events GROUP BY kafka_topic, kafka_partition`,
-      format: 'JSONEachRow',
-    });
-    for (const row of await result.json<{ topic: string; partition: number | string; offset: string }>()) {
-      stored.set(positionKey(row.topic, Number(row.partition)), BigInt(row.offset));
+    for (const table of ['events', 'policy_publications']) {
+      const result = await clickhouse.query({
+        query: `SELECT kafka_topic AS topic, kafka_partition AS partition, max(kafka_offset) AS offset FROM ${db}.${table} GROUP BY kafka_topic, kafka_partition`,
+        format: 'JSONEachRow',
+      });
+      for (const row of await result.json<{ topic: string; partition: number | string; offset: string }>()) {
+        stored.set(positionKey(row.topic, Number(row.partition)), BigInt(row.offset));
+      }
     }
   }
 
@@ -60,6 +64,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
   }: EachBatchPayload): Promise<void> {
     const key = positionKey(batch.topic, batch.partition);
     const already = stored.get(key) ?? -1n;
+    const publications = batch.topic === topics.policies;
     const rows: EventRow[] = [];
     const rejects: Record<string, string | number>[] = [];
     let lastOffset: string | undefined;
@@ -69,9 +74,13 @@ export function createProjector(deps: ProjectorDeps): Projector {
       if (BigInt(message.offset) <= already || !message.value) continue;
       const position = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       try {
-        const decoded = await serde.decode(message.value);
-        rows.push(eventRow(decoded, position, deps.nowMs()));
-        lastLagMs = Math.max(0, deps.nowMs() - decoded.event.timeUs / 1000);
+        if (publications) {
+          rows.push(publicationRow(await deps.policySerde.decode(message.value), position, deps.nowMs()));
+        } else {
+          const decoded = await serde.decode(message.value);
+          rows.push(eventRow(decoded, position, deps.nowMs()));
+          lastLagMs = Math.max(0, deps.nowMs() - decoded.event.timeUs / 1000);
+        }
       } catch (err) {
         const e = toGatewayError(err, 'AG_ERR_EVENT_INVALID');
         rejects.push({
@@ -92,7 +101,8 @@ export function createProjector(deps: ProjectorDeps): Projector {
     }
     if (rows.length > 0) {
       // One INSERT is one block: it lands whole or not at all.
-      await clickhouse.insert({ table: `${config.clickhouseDatabase}.events`, values: rows, format: 'JSONEachRow' });
+      const table = publications ? 'policy_publications' : 'events';
+      await clickhouse.insert({ table: `${config.clickhouseDatabase}.${table}`, values: rows, format: 'JSONEachRow' });
       projected += rows.length;
     }
     if (lastOffset !== undefined) {
@@ -110,10 +120,10 @@ export function createProjector(deps: ProjectorDeps): Projector {
       const admin = kafka.admin();
       await admin.connect();
       try {
-        await ensureTopics(
-          admin,
-          auditTopics(topics).map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
-        );
+        await ensureTopics(admin, [
+          ...auditTopics(topics).map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
+          { topic: topics.policies, numPartitions: 1, configs: POLICY_TOPIC_CONFIG },
+        ]);
       } finally {
         await admin.disconnect();
       }
@@ -122,7 +132,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
         logger,
         config: { groupId: config.consumerGroup, maxWaitTimeInMs: 200, sessionTimeout: 15_000, heartbeatInterval: 1000 },
         async setup(c) {
-          for (const topic of auditTopics(topics)) await c.subscribe({ topic, fromBeginning: true });
+          for (const topic of [...auditTopics(topics), topics.policies]) await c.subscribe({ topic, fromBeginning: true });
           // Rows carry their Kafka position, so committing on an interval cannot duplicate rows.
           await c.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: false, eachBatch: handleBatch });
         },

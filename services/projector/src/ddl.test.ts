@@ -35,3 +35,16 @@ test('a migration interrupted after adding the columns resumes with the backfill
   assert.ok(m.backfill);
   assert.equal(m.drop.length, 1);
 });
+
+test('a layout-2 table gets the shadow column (default 0: its verdicts were all live) and nothing else', () => {
+  const layout2 = new Set([...createdColumns()].filter((c) => c !== 'shadow'));
+  assert.deepEqual(eventsMigration('agentgate', layout2), {
+    add: ['ALTER TABLE `agentgate`.events ADD COLUMN shadow UInt8 DEFAULT 0 AFTER policy_version'],
+    backfill: undefined,
+    drop: [],
+  });
+});
+
+test('policy publications have a table of their own', () => {
+  assert.ok(projectionDdl('agentgate').some((s) => s.includes('`agentgate`.policy_publications (')));
+});

@@ -8,8 +8,13 @@
 //   2  `subject` (the principal, the token's sub) and `actor` (the acting agent: the outermost
 //      act.sub, or the subject when the token is not delegated) side by side, `actor_chain` the
 //      delegation chain (principal first, current actor last); `actor_subject` is gone.
-// A fresh database gets layout 2 from CREATE TABLE; an existing layout-1 table is migrated in
-// place (eventsMigration) with its rows backfilled, so old and new rows answer the same query.
+//   3  `shadow` (1 for a shadow policy's verdict: recorded beside the live verdict of the same
+//      request_id, never enforced). Rows written before it are live verdicts, so the column's
+//      default (0) is their value and no backfill is needed.
+// A fresh database gets layout 3 from CREATE TABLE; an existing table is migrated in place
+// (eventsMigration) with its rows backfilled, so old and new rows answer the same query.
+// Policy publications (the policies topic) are projected into policy_publications: who
+// published which version, when, live or shadow.
 import { GatewayError } from '@agentgate/errors';
 import { quoteIdentifier, quoteString, type ClickHouseClient } from '@agentgate/clickhouse';
 
@@ -46,6 +51,7 @@ export function projectionDdl(database: string): string[] {
       decision String,
       rule_id String,
       policy_version String,
+      shadow UInt8,
       outcome String,
       row_count UInt64,
       error_code String,
@@ -69,6 +75,25 @@ export function projectionDdl(database: string): string[] {
       rejected_at DateTime
     ) ENGINE = MergeTree()
     ORDER BY (kafka_topic, kafka_partition, kafka_offset)`,
+    // One row per policy publication: the audit trail of what decided when, and who said so.
+    `CREATE TABLE IF NOT EXISTS ${db}.policy_publications (
+      event_id String,
+      policy_name String,
+      version String,
+      content_hash String,
+      shadow UInt8,
+      published_by String,
+      publisher_issuer String,
+      published_at_us UInt64,
+      producer String,
+      file_names Array(String),
+      files_json String,
+      kafka_topic String,
+      kafka_partition UInt32,
+      kafka_offset UInt64,
+      projected_at DateTime
+    ) ENGINE = ReplacingMergeTree()
+    ORDER BY (policy_name, published_at_us, event_id)`,
   ];
 }
 
@@ -88,6 +113,7 @@ export function eventsMigration(database: string, columns: ReadonlySet<string>):
   const add: string[] = [];
   if (!columns.has('subject')) add.push(`ALTER TABLE ${table} ADD COLUMN subject String AFTER hash_valid`);
   if (!columns.has('actor')) add.push(`ALTER TABLE ${table} ADD COLUMN actor String AFTER subject`);
+  if (!columns.has('shadow')) add.push(`ALTER TABLE ${table} ADD COLUMN shadow UInt8 DEFAULT 0 AFTER policy_version`);
   if (!columns.has('actor_subject')) return { add, backfill: undefined, drop: [] };
   // Layout 1 stored the subject in actor_subject and the chain as it is now, so the acting
   // agent of an old row is the chain's last entry (or the subject when there is no chain).

@@ -1,4 +1,4 @@
-import { createEventSerde, auditTopics, topicNames } from '@agentgate/events';
+import { createEventSerde, createPolicySerde, auditTopics, topicNames } from '@agentgate/events';
 import { createKafka } from '@agentgate/kafka';
 import { createClickHouse } from '@agentgate/clickhouse';
 import { runService } from '@agentgate/observability';
@@ -15,6 +15,7 @@ await runService({
       topics,
       logger,
       serde: await createEventSerde({ registryUrl: config.registryUrl, topics: auditTopics(topics) }),
+      policySerde: await createPolicySerde({ registryUrl: config.registryUrl, topic: topics.policies }),
       kafka: createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger }),
       // Every statement names its database, so the client can connect before the database exists.
       clickhouse: createClickHouse({ url: config.clickhouseUrl, database: 'default', ...config.clickhouseAuth }),

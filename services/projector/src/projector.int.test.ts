@@ -10,11 +10,13 @@ import {
   auditTopics,
   canonicalEventText,
   createEventSerde,
+  createPolicySerde,
   sampleSession,
   topicNames,
   verifyStoredChain,
   type AuditEvent,
   type EventSerde,
+  type PolicySerde,
 } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import { createProjector, type Projector } from './app.js';
@@ -34,12 +36,14 @@ const logger = pino({ level: 'warn' });
 const kafka = createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: `it-${id}`, retry: 'fast', logger });
 const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: 'default', ...config.clickhouseAuth });
 let serde: EventSerde;
+let policySerde: PolicySerde;
 
 function newProjector(): Projector {
   return createProjector({
     config,
     kafka,
     serde,
+    policySerde,
     topics,
     logger,
     nowMs: () => Date.now(),
@@ -83,6 +87,7 @@ async function until<T>(probe: () => Promise<T | undefined>, ms = 15_000): Promi
 
 before(async () => {
   serde = await createEventSerde({ registryUrl: config.registryUrl, topics: auditTopics(topics) });
+  policySerde = await createPolicySerde({ registryUrl: config.registryUrl, topic: topics.policies });
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(

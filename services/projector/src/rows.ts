@@ -1,5 +1,5 @@
 // Pure mapping from a decoded audit event to its ClickHouse row.
-import { canonicalJson, sha256Hex, type AuditEvent, type DecodedEvent } from '@agentgate/events';
+import { canonicalJson, sha256Hex, type AuditEvent, type DecodedEvent, type PolicyPublished } from '@agentgate/events';
 
 export interface KafkaPosition {
   topic: string;
@@ -42,6 +42,7 @@ function payloadColumns(event: AuditEvent): Partial<EventRow> {
         decision: event.payload.decision,
         rule_id: event.payload.ruleId ?? '',
         policy_version: event.payload.policyVersion,
+        shadow: event.payload.shadow ? 1 : 0,
         error_code: event.payload.errorCode ?? '',
       };
     case 'ResponseObserved':
@@ -93,6 +94,7 @@ export function eventRow(decoded: DecodedEvent, position: KafkaPosition, project
     decision: '',
     rule_id: '',
     policy_version: '',
+    shadow: 0,
     outcome: '',
     row_count: 0,
     error_code: '',
@@ -104,4 +106,25 @@ export function eventRow(decoded: DecodedEvent, position: KafkaPosition, project
     kafka_offset: Number(position.offset),
     projected_at: clickhouseDateTime(projectedAtMs),
   } as EventRow;
+}
+
+/** The policy_publications row for one publication. */
+export function publicationRow(p: PolicyPublished, position: KafkaPosition, projectedAtMs: number): EventRow {
+  return {
+    event_id: p.eventId,
+    policy_name: p.policyName,
+    version: p.version,
+    content_hash: p.contentHash,
+    shadow: p.shadow ? 1 : 0,
+    published_by: p.publishedBy,
+    publisher_issuer: p.publisherIssuer,
+    published_at_us: p.publishedAtUs,
+    producer: p.producer,
+    file_names: p.files.map((f) => f.name),
+    files_json: canonicalJson(p.files),
+    kafka_topic: position.topic,
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
+    projected_at: clickhouseDateTime(projectedAtMs),
+  };
 }
