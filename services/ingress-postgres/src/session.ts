@@ -446,7 +446,13 @@ export class AgentSession {
         { code: error.code, connection: connection.name, targetUser: login.username, reason: cause ?? error.message },
         'target login failed',
       );
-      if (error.code === 'AG_ERR_UPSTREAM_AUTH_FAILED' || error.code === 'AG_ERR_CREDENTIAL_UNAVAILABLE') {
+      // The agent learns what failed, not where the target is or what its credential is: the
+      // address, the path and the target's own words stay in the operator's log above.
+      if (
+        error.code === 'AG_ERR_UPSTREAM_AUTH_FAILED' ||
+        error.code === 'AG_ERR_CREDENTIAL_UNAVAILABLE' ||
+        error.code === 'AG_ERR_UPSTREAM_UNAVAILABLE'
+      ) {
         throw new GatewayError(error.code);
       }
       throw error;
