@@ -4,12 +4,34 @@
 // the request's time and its producer the service, never the deciding instance or its
 // clock, so a request re-decided after a restart, by any instance, yields the same bytes
 // (same canonical text, same hash) as the verdict it replaces.
-import { chainEvent, derivedEventId, nextLink, type AuditEvent, type AuditEventOf, type Decision } from '@agentgate/events';
+import {
+  chainEvent,
+  derivedEventId,
+  nextLink,
+  type AuditEvent,
+  type AuditEventOf,
+  type Decision,
+  type MaskingRule,
+  type VerdictIssued,
+} from '@agentgate/events';
+import { evaluate } from './evaluate.js';
+import type { CompiledPolicy, Evaluation, PolicyInput, SqlInput } from './types.js';
+import type { UsageState } from './usage.js';
 
 /** What the policy sees of a request. */
 export interface ClassifiedRequest {
   request: AuditEventOf<'RequestObserved'>;
   classification: { statementKind: string; statementKinds: readonly string[] };
+  /**
+   * For the compiled policy: the facts of each statement (libs/sql statementFacts), of what an
+   * EXECUTE/FETCH runs (`resolved`), and what the session knows of its search_path. Without it
+   * a SQL request is judged unparseable (fail closed).
+   */
+  sql?: SqlInput;
+  /** SSH: the command's argv as the shell would split it (the ssh ingress supplies it). */
+  sshArgv?: readonly string[];
+  /** MCP: the tool call. */
+  mcp?: { tool: string; arguments: Readonly<Record<string, unknown>> };
 }
 
 export interface PolicyRule {
@@ -19,11 +41,21 @@ export interface PolicyRule {
   matches(request: ClassifiedRequest): boolean;
 }
 
+/** The minimal, hard-coded rule set's state (minimal-policy.ts); kept until the processor switches. */
 export interface PolicyState {
   version: string;
   /** Evaluated in order; the first match decides. */
   rules: readonly PolicyRule[];
   defaultDecision: 'allow' | 'deny';
+}
+
+/** The policy engine's state: a compiled policy and the usage its guardrails count. */
+export interface EngineState {
+  policy: CompiledPolicy;
+  /** Usage before the request being decided (the processor folds the request in afterwards). */
+  usage: UsageState;
+  /** Verdicts of a shadow policy are recorded, never enforced. */
+  shadow?: boolean;
 }
 
 export interface DecideRequest {
@@ -37,10 +69,10 @@ export const VERDICT_PRODUCER = 'policy-processor';
 export type PolicyCommand = DecideRequest;
 
 /** Decides a command against the policy; returns the events to append (one verdict per request). */
-export function decide(command: PolicyCommand, state: PolicyState): AuditEvent[] {
+export function decide(command: PolicyCommand, state: PolicyState | EngineState): AuditEvent[] {
   switch (command.type) {
     case 'DecideRequest':
-      return [decideRequest(command, state)];
+      return ['policy' in state ? decideWithPolicy(command, state) : decideRequest(command, state)];
     default: {
       const unknown: never = command.type;
       throw new Error(`unknown command ${String(unknown)}`);
@@ -74,6 +106,70 @@ function decideRequest(command: DecideRequest, state: PolicyState): AuditEventOf
         approvalId: null,
         statementDigest: null,
         shadow: false,
+        requestTimeUs: request.timeUs,
+      },
+    },
+    nextLink(request),
+  );
+}
+
+/** The request as the compiled policy sees it. */
+export function policyInput(subject: ClassifiedRequest): PolicyInput {
+  const { request } = subject;
+  const a = request.actor;
+  const detail = request.payload.detail;
+  const input: PolicyInput = {
+    protocol: request.payload.protocol,
+    connection: request.payload.connection,
+    identity: a ? { subject: a.subject, issuer: a.issuer, groups: a.groups, actChain: a.actChain } : null,
+    timeUs: request.timeUs,
+  };
+  switch (detail.kind) {
+    case 'sql':
+      input.sql = subject.sql ?? { statements: 'unparseable', searchPathKnown: true };
+      break;
+    case 'ssh':
+      input.ssh = { argv: subject.sshArgv ?? [] };
+      break;
+    case 'http':
+      input.http = { method: detail.method, path: detail.path, headers: detail.headers };
+      break;
+    default: {
+      const never: never = detail;
+      throw new Error(`unknown request detail ${String((never as { kind: string }).kind)}`);
+    }
+  }
+  if (subject.mcp) input.mcp = subject.mcp;
+  return input;
+}
+
+/** How an evaluation is written into a verdict: approve waits for approval, mask allows with a plan. */
+export function verdictFields(e: Evaluation): Pick<VerdictIssued, 'decision' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan'> {
+  const decision: Decision = e.decision === 'approve' ? 'pending_approval' : e.decision === 'mask' ? 'allow' : e.decision;
+  // The masking issue will define plans per column; until then the plan names the rule set.
+  const maskingPlan: MaskingRule[] = e.masking.map((set) => ({ target: '*', strategy: `ruleset:${set}`, detector: null }));
+  return { decision, ruleId: e.ruleId, reason: e.reason, errorCode: decision === 'allow' ? null : 'AG_ERR_POLICY_DENIED', maskingPlan };
+}
+
+function decideWithPolicy(command: DecideRequest, state: EngineState): AuditEventOf<'VerdictIssued'> {
+  const { request } = command.subject;
+  const evaluation = evaluate(state.policy, policyInput(command.subject), state.usage);
+  return chainEvent(
+    {
+      eventId: derivedEventId(request.eventId, state.shadow ? 'shadow-verdict' : 'verdict'),
+      eventType: 'VerdictIssued',
+      sessionId: request.sessionId,
+      timeUs: request.timeUs,
+      producer: VERDICT_PRODUCER,
+      traceId: request.traceId,
+      actor: request.actor,
+      payload: {
+        requestId: request.payload.requestId,
+        ...verdictFields(evaluation),
+        policyVersion: state.policy.version,
+        approvalId: null,
+        statementDigest: null,
+        shadow: state.shadow ?? false,
         requestTimeUs: request.timeUs,
       },
     },

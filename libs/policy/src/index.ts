@@ -1,10 +1,29 @@
 export {
   decide,
+  policyInput,
+  verdictFields,
   VERDICT_PRODUCER,
   type PolicyCommand,
   type DecideRequest,
+  type EngineState,
   type PolicyRule,
   type PolicyState,
   type ClassifiedRequest,
 } from './decider.js';
 export { minimalPolicy } from './minimal-policy.js';
+export {
+  compilePolicy,
+  policyContentHash,
+  type CompileOptions,
+  type CompileResult,
+  type PolicyError,
+  type PolicyFile,
+  type PolicyTestCase,
+} from './compile.js';
+export { loadPolicyDir, readPolicyDir } from './loader.js';
+export { evaluate, sqlUnits } from './evaluate.js';
+export { evolveUsage, initialUsage, rowsOf, usageFor, usageKey, type UsageCounts, type UsageState } from './usage.js';
+export { runPolicyTests, testInput, DEFAULT_TEST_TIME, type AnalyzeSql, type PolicyTestResult } from './policy-tests.js';
+export { POLICY_FILE_SCHEMA } from './policy-schema.js';
+export { emptyFacts, STATEMENT_CLASSES, type NameRef, type StatementClass, type StatementFacts, type StatementFlags } from './facts.js';
+export type * from './types.js';

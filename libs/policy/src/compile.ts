@@ -1,0 +1,482 @@
+// Policy as code: YAML files -> a validated, immutable CompiledPolicy. Pure: the files' texts
+// come in (the processor receives them inside a Kafka event); loader.ts reads a directory.
+// Every error names the file, the line and what was expected.
+import { createHash } from 'node:crypto';
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { StatementClass } from './facts.js';
+import { POLICY_FILE_SCHEMA } from './policy-schema.js';
+import type {
+  AccessRule,
+  ApprovalSpec,
+  CompiledPolicy,
+  CompiledRule,
+  GuardrailRule,
+  IdentityCondition,
+  ListCondition,
+  NamePattern,
+  Quantifier,
+  RequestConditions,
+  RuleAction,
+  SqlCondition,
+  TimeCondition,
+} from './types.js';
+
+export interface PolicyFile {
+  name: string;
+  text: string;
+}
+
+export interface PolicyError {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** A test case kept beside the rules (tests: in any policy file). */
+export interface PolicyTestCase {
+  name: string;
+  identity?: { subject: string; issuer?: string; groups?: string[]; actingFor?: string; via?: string[] };
+  connection?: string;
+  protocol?: string;
+  sql?: string;
+  resolvedSql?: string;
+  searchPathKnown?: boolean;
+  sessionUser?: string;
+  userSchemaExists?: boolean;
+  time?: string;
+  ssh?: { argv: string[] };
+  http?: { method: string; path: string; headers?: Record<string, string> };
+  mcp?: { tool: string; arguments?: Record<string, unknown> };
+  expect: { decision: 'allow' | 'deny' | 'approve' | 'mask'; rule?: string | null };
+  source: { file: string; line: number };
+}
+
+export type CompileResult =
+  | { ok: true; policy: CompiledPolicy; tests: PolicyTestCase[]; contentHash: string }
+  | { ok: false; errors: PolicyError[] };
+
+export interface CompileOptions {
+  /** The policy's name when no file sets `policy:` (the loader passes the directory's name). */
+  name?: string;
+}
+
+// ajv 7 is CommonJS: under NodeNext its class is the module's default export's default.
+const Ajv = AjvModule.default;
+let validator: ValidateFunction | undefined;
+function validate(): ValidateFunction {
+  if (!validator) validator = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(POLICY_FILE_SCHEMA);
+  return validator;
+}
+
+/** SHA-256 over the files' names and texts, sorted by name, each length-prefixed. */
+export function policyContentHash(files: readonly PolicyFile[]): string {
+  const h = createHash('sha256');
+  for (const f of sortFiles(files)) {
+    h.update(`${Buffer.byteLength(f.name)}:${f.name}\n${Buffer.byteLength(f.text)}:`);
+    h.update(f.text);
+    h.update('\n');
+  }
+  return h.digest('hex');
+}
+
+function sortFiles(files: readonly PolicyFile[]): PolicyFile[] {
+  return [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+interface ParsedFile {
+  file: string;
+  doc: Document;
+  lines: LineCounter;
+  value: PolicyFileValue;
+}
+
+interface PolicyFileValue {
+  policy?: string;
+  description?: string;
+  principalSets?: Record<string, string[]>;
+  rules?: RawRule[];
+  tests?: Omit<PolicyTestCase, 'source'>[];
+}
+
+type RawList<T> = T[] | { any?: T[]; only?: T[]; none?: T[] };
+type RawName = string | { schema?: string; name?: string };
+interface RawRequestConditions {
+  protocol?: string[];
+  connection?: string[];
+  identity?: {
+    subject?: string[];
+    issuer?: string[];
+    groups?: string[] | { any?: string[]; all?: string[]; none?: string[] };
+    actingAgent?: string[];
+    actingFor?: string[];
+    anyActor?: string[];
+    delegated?: boolean;
+    chainLength?: { min?: number; max?: number };
+  };
+  time?: { days?: string[]; hours?: string; zone?: string };
+}
+interface RawRule {
+  id: string;
+  description: string;
+  kind?: 'access' | 'budget' | 'rate';
+  match?: RawRequestConditions & {
+    sql?: {
+      kinds?: RawList<string>;
+      classes?: RawList<StatementClass>;
+      reads?: RawList<RawName>;
+      writes?: RawList<RawName>;
+      locks?: RawList<RawName>;
+      touches?: RawList<RawName>;
+      functions?: RawList<RawName>;
+      flags?: Record<string, boolean>;
+      unparseable?: boolean;
+      statementCount?: { min?: number; max?: number };
+    };
+    ssh?: { argv?: string[]; program?: string[] };
+    http?: { method?: string[]; path?: string[]; headers?: Record<string, string> };
+    mcp?: { tool?: string[]; arguments?: Record<string, string> };
+  };
+  except?: RawRequestConditions;
+  action: RuleAction;
+  message?: string;
+  approval?: { groups: string[]; quorum?: number; expiry?: string; grant?: string };
+  masking?: string;
+  per?: 'actor' | 'subject';
+  window?: string;
+  limits?: { statements?: number; rowsRead?: number; rowsWritten?: number };
+}
+
+/** Compiles policy files (pure). Files are read in name order; rules keep their order within each. */
+export function compilePolicy(files: readonly PolicyFile[], options: CompileOptions = {}): CompileResult {
+  const errors: PolicyError[] = [];
+  const parsed: ParsedFile[] = [];
+  const sorted = sortFiles(files);
+  if (sorted.length === 0) return { ok: false, errors: [{ file: '(none)', line: 0, message: 'a policy needs at least one file' }] };
+  for (const { name, text } of sorted) {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors)
+        errors.push({ file: name, line: lines.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
+      continue;
+    }
+    const value = (doc.toJS() ?? {}) as unknown;
+    const check = validate();
+    if (!check(value)) {
+      errors.push(...schemaErrors(name, doc, lines, check.errors ?? []));
+      continue;
+    }
+    parsed.push({ file: name, doc, lines, value: value as PolicyFileValue });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  // Merge: one name, one set of principal sets, rule ids unique across files.
+  let policyName: string | undefined;
+  let description: string | null = null;
+  const principalSets: Record<string, string[]> = {};
+  for (const p of parsed) {
+    if (p.value.policy !== undefined) {
+      if (policyName !== undefined && policyName !== p.value.policy)
+        errors.push({ file: p.file, line: lineOf(p, ['policy']), message: `policy is named "${policyName}" in another file` });
+      policyName = p.value.policy;
+    }
+    if (p.value.description !== undefined) description = p.value.description;
+    for (const [set, members] of Object.entries(p.value.principalSets ?? {})) {
+      if (principalSets[set])
+        errors.push({ file: p.file, line: lineOf(p, ['principalSets', set]), message: `principal set "${set}" is defined twice` });
+      principalSets[set] = members;
+    }
+  }
+  policyName ??= options.name;
+  if (policyName === undefined || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(policyName))
+    errors.push({ file: sorted[0]!.name, line: 1, message: 'expected `policy: <name>` in one file (lowercase letters, digits, . _ -)' });
+
+  const rules: CompiledRule[] = [];
+  const seen = new Map<string, string>();
+  for (const p of parsed) {
+    (p.value.rules ?? []).forEach((raw, i) => {
+      const at = (path: (string | number)[] = []): number => lineOf(p, ['rules', i, ...path]);
+      const err = (message: string, path: (string | number)[] = []): void => {
+        errors.push({ file: p.file, line: at(path), message: `rule ${raw.id}: ${message}` });
+      };
+      const where = seen.get(raw.id);
+      if (where !== undefined) err(`id "${raw.id}" is already used in ${where}`, ['id']);
+      seen.set(raw.id, `${p.file}:${at(['id'])}`);
+      const rule = compileRule(raw, { file: p.file, line: at() }, principalSets, err);
+      if (rule) rules.push(rule);
+    });
+  }
+
+  const tests: PolicyTestCase[] = [];
+  const ids = new Set(rules.map((r) => r.id));
+  for (const p of parsed) {
+    (p.value.tests ?? []).forEach((t, i) => {
+      const line = lineOf(p, ['tests', i]);
+      if (t.expect.rule !== undefined && t.expect.rule !== null && !ids.has(t.expect.rule))
+        errors.push({
+          file: p.file,
+          line: lineOf(p, ['tests', i, 'expect', 'rule']),
+          message: `test "${t.name}": no rule "${t.expect.rule}"`,
+        });
+      if (t.time !== undefined && Number.isNaN(Date.parse(t.time)))
+        errors.push({ file: p.file, line: lineOf(p, ['tests', i, 'time']), message: `test "${t.name}": time is not a date-time` });
+      tests.push({ ...t, source: { file: p.file, line } });
+    });
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  const contentHash = policyContentHash(files);
+  const policy: CompiledPolicy = deepFreeze({
+    name: policyName!,
+    version: `${policyName}@${contentHash.slice(0, 12)}`,
+    contentHash,
+    description,
+    rules,
+    principalSets,
+  });
+  return { ok: true, policy, tests, contentHash };
+}
+
+function compileRule(
+  raw: RawRule,
+  source: { file: string; line: number },
+  sets: Record<string, string[]>,
+  err: (message: string, path?: (string | number)[]) => void,
+): CompiledRule | null {
+  const permissive = raw.action === 'allow' || raw.action === 'mask';
+  const m = raw.match ?? {};
+  const sections = (['sql', 'ssh', 'http', 'mcp'] as const).filter((s) => m[s] !== undefined);
+  const implied = sections.map((s) => (s === 'sql' ? 'postgres' : s));
+  let protocols: string[] | null = m.protocol ?? (implied.length > 0 ? implied : permissive ? ['postgres'] : null);
+  if (m.protocol && implied.some((p) => !m.protocol!.includes(p)))
+    err(`match.protocol ${JSON.stringify(m.protocol)} does not include ${implied.join(', ')} of its conditions`, ['match', 'protocol']);
+  if (sections.length > 1) err(`conditions of one protocol per rule; this one has ${sections.join(', ')}`, ['match']);
+  protocols = protocols ? [...new Set(protocols)] : null;
+
+  const when = requestConditions(m, protocols, sets, (msg, path = []) => err(msg, ['match', ...path]));
+  const except = raw.except
+    ? requestConditions(raw.except, raw.except.protocol ?? null, sets, (msg, path = []) => err(msg, ['except', ...path]))
+    : null;
+  if (raw.action !== 'deny' && raw.message !== undefined) err('message is for deny rules; use description', ['message']);
+  if (raw.action !== 'approve' && raw.approval !== undefined) err('approval is for approve rules', ['approval']);
+  if (raw.action !== 'mask' && raw.masking !== undefined) err('masking is for mask rules', ['masking']);
+  const approval: ApprovalSpec | null = raw.approval
+    ? {
+        groups: raw.approval.groups,
+        quorum: raw.approval.quorum ?? 1,
+        expirySec: durationSec(raw.approval.expiry ?? '15m'),
+        grantSec: durationSec(raw.approval.grant ?? '0s'),
+      }
+    : null;
+  const base = {
+    id: raw.id,
+    description: raw.description,
+    action: raw.action,
+    message: raw.message ?? null,
+    approval,
+    masking: raw.masking ?? null,
+    when,
+    except,
+    source,
+  };
+  if (raw.kind === 'budget' || raw.kind === 'rate') {
+    if (sections.length > 0) err(`${raw.kind} rules count requests; they take no ${sections.join('/')} conditions`, ['match']);
+    if (raw.kind === 'rate' && (raw.limits?.rowsRead !== undefined || raw.limits?.rowsWritten !== undefined))
+      err('rate rules limit statements only; use a budget for rows', ['limits']);
+    const rule: GuardrailRule = {
+      ...base,
+      kind: raw.kind,
+      per: raw.per ?? 'actor',
+      windowSec: durationSec(raw.window!),
+      limits: raw.limits ?? {},
+    };
+    return rule;
+  }
+  const rule: AccessRule = {
+    ...base,
+    kind: 'access',
+    sql: m.sql ? sqlCondition(m.sql, permissive ? 'only' : 'any') : null,
+    ssh: m.ssh ?? null,
+    http: m.http ? { ...m.http, method: m.http.method?.map((x) => x.toUpperCase()) } : null,
+    mcp: m.mcp ?? null,
+  };
+  return rule;
+}
+
+function requestConditions(
+  raw: RawRequestConditions,
+  protocols: string[] | null,
+  sets: Record<string, string[]>,
+  err: (message: string, path?: (string | number)[]) => void,
+): RequestConditions {
+  const out: RequestConditions = { protocols };
+  if (raw.connection) out.connection = raw.connection;
+  if (raw.identity) {
+    const r = raw.identity;
+    const id: IdentityCondition = {};
+    if (r.subject) id.subject = r.subject;
+    if (r.issuer) id.issuer = r.issuer;
+    if (r.groups) {
+      id.groups = Array.isArray(r.groups)
+        ? { quantifier: 'any', values: r.groups }
+        : r.groups.all
+          ? { quantifier: 'all', values: r.groups.all }
+          : r.groups.none
+            ? { quantifier: 'none', values: r.groups.none }
+            : { quantifier: 'any', values: r.groups.any ?? [] };
+    }
+    if (r.actingAgent) id.actingAgent = r.actingAgent;
+    if (r.anyActor) id.anyActor = r.anyActor;
+    if (r.actingFor) {
+      const expanded: string[] = [];
+      for (const v of r.actingFor) {
+        if (v.startsWith('@')) {
+          const set = sets[v.slice(1)];
+          if (!set) err(`no principal set "${v.slice(1)}" (define it under principalSets)`, ['identity', 'actingFor']);
+          else expanded.push(...set);
+        } else expanded.push(v);
+      }
+      id.actingFor = expanded;
+    }
+    if (r.delegated !== undefined) id.delegated = r.delegated;
+    if (r.chainLength) id.chainLength = r.chainLength;
+    out.identity = id;
+  }
+  if (raw.time) {
+    const zone = raw.time.zone ?? 'UTC';
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    } catch {
+      err(`time.zone "${zone}" is not an IANA time zone (e.g. UTC, Europe/Berlin)`, ['time', 'zone']);
+    }
+    const t: TimeCondition = { zone };
+    if (raw.time.days) t.days = [...new Set(raw.time.days.flatMap(dayNumbers))];
+    if (raw.time.hours) {
+      const [from, to] = raw.time.hours.split('-').map((hm) => Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3, 5))) as [number, number];
+      if (from === to) err('time.hours is an empty range', ['time', 'hours']);
+      t.hours = { from, to };
+    }
+    out.time = t;
+  }
+  return out;
+}
+
+const DAY_NUMBERS: Record<string, number[]> = {
+  sun: [0],
+  mon: [1],
+  tue: [2],
+  wed: [3],
+  thu: [4],
+  fri: [5],
+  sat: [6],
+  weekdays: [1, 2, 3, 4, 5],
+  weekend: [0, 6],
+};
+function dayNumbers(d: string): number[] {
+  return DAY_NUMBERS[d] ?? [];
+}
+
+function sqlCondition(raw: NonNullable<NonNullable<RawRule['match']>['sql']>, shorthand: Quantifier): SqlCondition {
+  const out: SqlCondition = {};
+  if (raw.kinds) out.kinds = list(raw.kinds, shorthand, (x) => x);
+  if (raw.classes) out.classes = list(raw.classes, shorthand, (x) => x);
+  for (const key of ['reads', 'writes', 'locks', 'touches', 'functions'] as const) {
+    const v = raw[key];
+    if (v) out[key] = list(v, shorthand, namePattern);
+  }
+  if (raw.flags) out.flags = raw.flags;
+  if (raw.unparseable !== undefined) out.unparseable = raw.unparseable;
+  if (raw.statementCount) out.statementCount = raw.statementCount;
+  return out;
+}
+
+function list<R, T>(raw: RawList<R>, shorthand: Quantifier, map: (r: R) => T): ListCondition<T> {
+  if (Array.isArray(raw)) return { quantifier: shorthand, values: raw.map(map) };
+  const q: Quantifier = raw.any ? 'any' : raw.only ? 'only' : 'none';
+  return { quantifier: q, values: (raw[q] ?? []).map(map) };
+}
+
+/** "schema.name", "schema.*", "name" (any schema) or {schema, name}. */
+export function namePattern(raw: RawName): NamePattern {
+  if (typeof raw !== 'string') return { schema: raw.schema ?? null, name: raw.name ?? null };
+  const dot = raw.indexOf('.');
+  if (dot < 0) return { schema: null, name: raw };
+  const schema = raw.slice(0, dot);
+  const name = raw.slice(dot + 1);
+  return { schema, name: name === '*' ? null : name };
+}
+
+function durationSec(d: string): number {
+  const n = Number(d.slice(0, -1));
+  switch (d.slice(-1)) {
+    case 's':
+      return n;
+    case 'm':
+      return n * 60;
+    case 'h':
+      return n * 3600;
+    default:
+      return n * 86_400;
+  }
+}
+
+/** The line of the node at `path`, or of its nearest ancestor that exists. */
+function lineOf(p: { doc: Document; lines: LineCounter }, path: (string | number)[]): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = p.doc.getIn(path.slice(0, n), true) as Node | undefined;
+    const start = node?.range?.[0];
+    if (start !== undefined) return p.lines.linePos(start).line;
+  }
+  return 1;
+}
+
+function schemaErrors(file: string, doc: Document, lines: LineCounter, errs: ErrorObject[]): PolicyError[] {
+  // oneOf failures repeat every branch's complaint; keep the summary and the most specific ones.
+  const out = new Map<string, PolicyError>();
+  for (const e of errs) {
+    if (e.keyword === 'if') continue;
+    const path = (e.instancePath ?? e.dataPath)
+      .split('/')
+      .slice(1)
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+    let target = path;
+    if (e.keyword === 'additionalProperties') target = [...path, (e.params as { additionalProperty: string }).additionalProperty];
+    const line = lineOf({ doc, lines }, target);
+    const where = path.length > 0 ? path.join('.') : '(top level)';
+    const message = `${where}: ${describe(e)}`;
+    out.set(`${line}\u0000${message}`, { file, line, message });
+  }
+  // Keys are "line\0message": a node's line sorts errors in file order.
+  return [...out.values()].sort((a, b) => a.line - b.line);
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `unknown key "${String(p.additionalProperty)}"`;
+    case 'enum':
+      return `expected one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'required':
+      return `missing required key "${String(p.missingProperty)}"`;
+    case 'type':
+      return `expected ${String(p.type)}`;
+    case 'pattern':
+      return `does not match ${String(p.pattern)}`;
+    case 'oneOf':
+      return 'expected one of the documented forms (a list, or {any|only|none: list}; a name is "schema.name" or {schema, name})';
+    case 'false schema':
+      return 'not allowed here (per, window and limits are for budget and rate rules)';
+    default:
+      return e.message ?? e.keyword;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,436 @@
+// evaluate(policy, input) -> Evaluation: the pure heart of the policy engine. Every rule is
+// evaluated against every statement; the decision follows a fixed precedence and names the
+// rule that won, and the evaluation lists every rule that matched (for explain, `policy test`,
+// replay and shadow mode).
+//
+// Precedence: deny > approve > mask > allow > (no rule: default deny). Per statement the
+// highest-ranked matching rule decides; the request gets the highest-ranked statement decision.
+import type { StatementClass, StatementFacts } from './facts.js';
+import { anyGlob, refMatches, showRef, type ResolutionContext, type Tri } from './names.js';
+import type {
+  AccessRule,
+  CompiledPolicy,
+  CompiledRule,
+  Decision,
+  Evaluation,
+  GuardrailRule,
+  ListCondition,
+  NamePattern,
+  PolicyInput,
+  RequestConditions,
+  RuleAction,
+  RuleMatch,
+  SqlCondition,
+  StatementDecision,
+} from './types.js';
+import { usageFor, usageKey, type UsageState } from './usage.js';
+
+const RANK: Record<Decision, number> = { allow: 1, mask: 2, approve: 3, deny: 4 };
+
+/** A statement as the rules see it: its own facts merged with those of what it runs. */
+export interface Unit {
+  index: number;
+  kind: string;
+  /** null: the parser could not read it. */
+  facts: StatementFacts | null;
+  classes: ReadonlySet<StatementClass>;
+  /** Why the classifier does not understand it (empty when it does). */
+  unknown: string[];
+}
+
+// Statements that only carry another statement: judged by what they carry, so their own
+// `utility` class does not count once the carried statement's classes are known.
+const WRAPPERS = new Set(['PrepareStmt', 'ExecuteStmt', 'ExplainStmt', 'DeclareCursorStmt', 'FetchStmt']);
+
+/** The units a SQL request is judged on (exported for tests and explain output). */
+export function sqlUnits(sql: NonNullable<PolicyInput['sql']>): Unit[] {
+  if (sql.statements === 'unparseable') return [{ index: 0, kind: 'UNPARSEABLE', facts: null, classes: new Set(), unknown: [] }];
+  return sql.statements.map((own, index) => {
+    let facts = own;
+    const unknown: string[] = [];
+    if (own.flags.executes !== null || own.kind === 'FetchStmt') {
+      const resolved = sql.resolved;
+      if (resolved === 'unparseable') return { index, kind: own.kind, facts: null, classes: new Set(), unknown: [] };
+      if (!resolved || resolved.length === 0) unknown.push(`${own.kind} of a statement the gateway did not see prepared`);
+      else facts = mergeFacts(own, resolved);
+    }
+    const classes = new Set(facts.classes);
+    if (WRAPPERS.has(own.kind) && [...classes].some((c) => c !== 'utility')) classes.delete('utility');
+    if (facts.flags.dynamicSql) unknown.push('dynamic SQL (DO block or EXECUTE of a string): what it runs cannot be known');
+    if (facts.unknownKinds.length > 0) unknown.push(`unclassified parse nodes ${facts.unknownKinds.join(', ')}`);
+    if (classes.has('unknown') && unknown.length === 0) unknown.push('the classifier marks it unknown');
+    if (classes.size === 0) unknown.push('no statement class');
+    if (unknown.length > 0) classes.add('unknown');
+    return { index, kind: own.kind, facts, classes, unknown };
+  });
+}
+
+function mergeFacts(own: StatementFacts, more: readonly StatementFacts[]): StatementFacts {
+  const all = [own, ...more];
+  const flags = { ...own.flags };
+  for (const f of more) {
+    for (const [k, v] of Object.entries(f.flags) as [keyof typeof flags, unknown][]) {
+      if (typeof v === 'boolean') (flags as Record<string, unknown>)[k] = Boolean(flags[k]) || v;
+      else if (v !== null && flags[k] === null) (flags as Record<string, unknown>)[k] = v;
+    }
+  }
+  return {
+    kind: own.kind,
+    classes: [...new Set(all.flatMap((f) => f.classes))],
+    reads: all.flatMap((f) => f.reads),
+    writes: all.flatMap((f) => f.writes),
+    locks: all.flatMap((f) => f.locks),
+    functions: all.flatMap((f) => f.functions),
+    flags,
+    unknownKinds: all.flatMap((f) => f.unknownKinds),
+  };
+}
+
+const restrictive = (a: RuleAction): boolean => a === 'deny' || a === 'approve';
+
+/** Evaluates one request against a policy. `usage` feeds the budget and rate rules. */
+export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: UsageState): Evaluation {
+  const matches: RuleMatch[] = [];
+  const ctx: ResolutionContext = {
+    searchPathKnown: input.sql?.searchPathKnown ?? true,
+    sessionUser: input.sql?.sessionUser ?? null,
+    userSchemaExists: input.sql?.userSchemaExists ?? false,
+  };
+  const units: Unit[] =
+    input.protocol === 'postgres'
+      ? input.sql
+        ? sqlUnits(input.sql)
+        : [{ index: 0, kind: 'UNPARSEABLE', facts: null, classes: new Set(), unknown: [] }]
+      : [{ index: 0, kind: input.protocol, facts: null, classes: new Set(), unknown: [] }];
+  const statementCount = input.sql && input.sql.statements !== 'unparseable' ? input.sql.statements.length : 1;
+
+  const applicable = policy.rules.filter((r) => requestMatches(r.when, input) && !(r.except && requestMatches(r.except, input)));
+  for (const rule of applicable) {
+    if (rule.kind !== 'access') {
+      const hit = guardrail(rule, input, statementCount, usage);
+      if (hit) matches.push({ ruleId: rule.id, action: rule.action, statement: null, failClosed: false, reason: hit });
+      continue;
+    }
+    for (const unit of units) {
+      const m = accessMatch(rule, unit, input, ctx, statementCount);
+      if (m) matches.push({ ...m, statement: unit.index });
+    }
+  }
+
+  const byId = new Map<string, CompiledRule>(policy.rules.map((r) => [r.id, r]));
+  const effective = (m: RuleMatch): Decision => (m.failClosed ? 'deny' : m.action);
+  const statements: StatementDecision[] = units.map((unit) => {
+    const winner = pick(
+      matches.filter((m) => m.statement === unit.index),
+      effective,
+    );
+    if (winner) return { index: unit.index, kind: unit.kind, decision: effective(winner), ruleId: winner.ruleId, reason: winner.reason };
+    return { index: unit.index, kind: unit.kind, decision: 'deny', ruleId: null, reason: defaultReason(unit, input, policy) };
+  });
+
+  // The request: the guardrails' matches and each statement's decision, highest rank wins;
+  // a named rule wins over the default at the same rank.
+  const guards = matches.filter((m) => m.statement === null);
+  const guard = pick(guards, effective);
+  let decision: Decision = 'allow';
+  for (const s of statements) if (RANK[s.decision] > RANK[decision]) decision = s.decision;
+  if (guard && RANK[effective(guard)] >= RANK[decision]) decision = effective(guard);
+  const prefix = (s: StatementDecision): string => (units.length > 1 ? `statement ${s.index + 1} (${s.kind}): ` : '');
+  let ruleId: string | null;
+  let reason: string;
+  if (guard && effective(guard) === decision) {
+    ruleId = guard.ruleId;
+    reason = guard.reason;
+  } else {
+    const at = statements.filter((s) => s.decision === decision);
+    const named = at.find((s) => s.ruleId !== null) ?? at[0]!;
+    ruleId = named.ruleId;
+    reason = prefix(named) + named.reason;
+  }
+
+  let approval: Evaluation['approval'] = null;
+  if (decision === 'approve' && ruleId !== null) {
+    const rule = byId.get(ruleId);
+    if (rule?.approval) approval = { ...rule.approval, ruleId };
+  }
+  const masking =
+    decision === 'mask'
+      ? [
+          ...new Set(
+            statements
+              .filter((s) => s.decision === 'mask' && s.ruleId !== null)
+              .map((s) => byId.get(s.ruleId!)?.masking)
+              .filter((x): x is string => typeof x === 'string'),
+          ),
+        ]
+      : [];
+  return { decision, policyVersion: policy.version, ruleId, reason, matches, statements, approval, masking };
+}
+
+function pick(ms: readonly RuleMatch[], effective: (m: RuleMatch) => Decision): RuleMatch | undefined {
+  let best: RuleMatch | undefined;
+  for (const m of ms) if (!best || RANK[effective(m)] > RANK[effective(best)]) best = m;
+  return best;
+}
+
+function defaultReason(unit: Unit, input: PolicyInput, policy: CompiledPolicy): string {
+  if (input.protocol !== 'postgres') {
+    const covered = policy.rules.some((r) => r.when.protocols?.includes(input.protocol) && !restrictive(r.action));
+    return covered
+      ? `no rule allows this ${input.protocol} request (default deny)`
+      : `no rule covers protocol ${input.protocol} (default deny)`;
+  }
+  if (unit.facts === null) return 'the statement could not be parsed; unparseable SQL is denied unless a rule names `unparseable: true`';
+  if (unit.unknown.length > 0)
+    return `the classifier does not understand this statement (${unit.unknown.join('; ')}); denied unless a rule names class unknown`;
+  return `no rule allows this ${unit.kind} (default deny)`;
+}
+
+// --- request-level conditions ----------------------------------------------------------------
+
+export function requestMatches(c: RequestConditions, input: PolicyInput): boolean {
+  if (c.protocols && !c.protocols.includes(input.protocol)) return false;
+  if (c.connection && (input.connection === null || !anyGlob(c.connection, input.connection))) return false;
+  if (c.identity) {
+    const id = input.identity;
+    if (!id) return false;
+    const i = c.identity;
+    if (i.subject && !anyGlob(i.subject, id.subject)) return false;
+    if (i.issuer && !anyGlob(i.issuer, id.issuer)) return false;
+    if (i.groups) {
+      const has = (g: string): boolean => id.groups.some((x) => anyGlob([g], x));
+      const q = i.groups.quantifier;
+      if (q === 'any' && !i.groups.values.some(has)) return false;
+      if (q === 'all' && !i.groups.values.every(has)) return false;
+      if (q === 'none' && i.groups.values.some(has)) return false;
+    }
+    const chain = id.actChain;
+    const agent = chain[0]?.subject ?? id.subject;
+    if (i.actingAgent && !anyGlob(i.actingAgent, agent)) return false;
+    if (i.actingFor && (chain.length === 0 || !anyGlob(i.actingFor, id.subject))) return false;
+    if (i.anyActor && !chain.some((l) => anyGlob(i.anyActor!, l.subject))) return false;
+    if (i.delegated !== undefined && chain.length > 0 !== i.delegated) return false;
+    if (i.chainLength && !inRange(chain.length, i.chainLength)) return false;
+  }
+  if (c.time) {
+    const { day, minute } = localTime(input.timeUs, c.time.zone);
+    if (c.time.days && !c.time.days.includes(day)) return false;
+    if (c.time.hours) {
+      const { from, to } = c.time.hours;
+      const inside = from < to ? minute >= from && minute < to : minute >= from || minute < to;
+      if (!inside) return false;
+    }
+  }
+  return true;
+}
+
+function inRange(n: number, r: { min?: number; max?: number }): boolean {
+  return (r.min === undefined || n >= r.min) && (r.max === undefined || n <= r.max);
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** Weekday (0 = Sunday) and minute of the day of an instant in a zone. */
+export function localTime(timeUs: number, zone: string): { day: number; minute: number } {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    formatters.set(zone, f);
+  }
+  const parts = f.formatToParts(new Date(Math.floor(timeUs / 1000)));
+  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '0';
+  return { day: WEEKDAYS.indexOf(get('weekday')), minute: Number(get('hour')) * 60 + Number(get('minute')) };
+}
+
+// --- access rules ------------------------------------------------------------------------------
+
+function accessMatch(
+  rule: AccessRule,
+  unit: Unit,
+  input: PolicyInput,
+  ctx: ResolutionContext,
+  statementCount: number,
+): Omit<RuleMatch, 'statement'> | null {
+  const permissive = !restrictive(rule.action);
+  const hit = (failClosed = false, why = ''): Omit<RuleMatch, 'statement'> => ({
+    ruleId: rule.id,
+    action: rule.action,
+    failClosed,
+    reason: failClosed ? why : ruleReason(rule),
+  });
+  if (input.protocol !== 'postgres') return protocolMatch(rule, input) ? hit() : null;
+  const sql = rule.sql;
+  if (unit.facts === null) {
+    // Unparseable: only a rule that names it, or a deny/approve rule with no SQL condition.
+    if (sql?.unparseable === true) return hit();
+    return sql === null && !permissive ? hit() : null;
+  }
+  if (unit.unknown.length > 0 && permissive && !namesUnknown(sql)) return null;
+  if (sql === null) return hit();
+  const { tri, unresolved } = sqlMatches(sql, unit, ctx, statementCount);
+  if (tri === 'yes' || (tri === 'maybe' && !permissive)) return hit();
+  if (tri === 'unknown') {
+    const names = [...new Set(unresolved.map(showRef))].join(', ');
+    return hit(
+      true,
+      `the session's search_path is unknown (it was changed), so the schema of ${names} cannot be known; rule ${rule.id} depends on it, so the statement is denied (fail closed)`,
+    );
+  }
+  return null;
+}
+
+function ruleReason(rule: CompiledRule): string {
+  if (rule.action === 'deny') return rule.message ?? rule.description;
+  if (rule.action === 'approve' && rule.approval) {
+    const a = rule.approval;
+    return `${rule.description} (approval by ${a.groups.join(', ')}, quorum ${a.quorum})`;
+  }
+  if (rule.action === 'mask') return `${rule.description} (masking rule set ${rule.masking})`;
+  return rule.description;
+}
+
+function namesUnknown(sql: SqlCondition | null): boolean {
+  return !!sql?.classes && sql.classes.quantifier !== 'none' && sql.classes.values.includes('unknown');
+}
+
+function protocolMatch(rule: AccessRule, input: PolicyInput): boolean {
+  switch (input.protocol) {
+    case 'ssh': {
+      if (rule.sql || rule.http || rule.mcp) return false;
+      const argv = input.ssh?.argv ?? [];
+      if (rule.ssh?.program && !anyGlob(rule.ssh.program, argv[0] ?? '')) return false;
+      if (rule.ssh?.argv && !argvMatches(rule.ssh.argv, argv)) return false;
+      return true;
+    }
+    case 'http': {
+      if (rule.sql || rule.ssh || rule.mcp) return false;
+      const h = input.http;
+      if (!h) return false;
+      if (rule.http?.method && !anyGlob(rule.http.method, h.method.toUpperCase())) return false;
+      if (rule.http?.path && !anyGlob(rule.http.path, h.path)) return false;
+      for (const [name, glob] of Object.entries(rule.http?.headers ?? {})) {
+        const v = h.headers.find((x) => x.name.toLowerCase() === name.toLowerCase())?.value;
+        if (v === undefined || !anyGlob([glob], v)) return false;
+      }
+      return true;
+    }
+    case 'mcp': {
+      if (rule.sql || rule.ssh || rule.http) return false;
+      const m = input.mcp;
+      if (!m) return false;
+      if (rule.mcp?.tool && !anyGlob(rule.mcp.tool, m.tool)) return false;
+      for (const [name, glob] of Object.entries(rule.mcp?.arguments ?? {})) {
+        const v = m.arguments[name];
+        if (v === undefined || !anyGlob([glob], typeof v === 'string' ? v : JSON.stringify(v))) return false;
+      }
+      return true;
+    }
+    default:
+      return !rule.sql && !rule.ssh && !rule.http && !rule.mcp;
+  }
+}
+
+function argvMatches(globs: readonly string[], argv: readonly string[]): boolean {
+  for (let i = 0; i < globs.length; i++) {
+    if (globs[i] === '**' && i === globs.length - 1) return true;
+    if (i >= argv.length || !anyGlob([globs[i]!], argv[i]!)) return false;
+  }
+  return argv.length === globs.length;
+}
+
+// --- SQL conditions: three-valued (see names.ts) ------------------------------------------------
+
+function and(a: Tri, b: Tri): Tri {
+  if (a === 'no' || b === 'no') return 'no';
+  if (a === 'unknown' || b === 'unknown') return 'unknown';
+  if (a === 'maybe' || b === 'maybe') return 'maybe';
+  return 'yes';
+}
+
+function quantify<E>(cond: ListCondition<unknown>, elements: readonly E[], test: (e: E) => Tri): Tri {
+  const results = elements.map(test);
+  const some = (t: Tri): boolean => results.includes(t);
+  const any: Tri = some('yes') ? 'yes' : some('unknown') ? 'unknown' : some('maybe') ? 'maybe' : 'no';
+  switch (cond.quantifier) {
+    case 'any':
+      return any;
+    case 'none':
+      return any === 'yes' ? 'no' : any === 'no' ? 'yes' : any;
+    case 'only':
+      return some('no') ? 'no' : some('unknown') ? 'unknown' : some('maybe') ? 'maybe' : 'yes';
+    default: {
+      const never: never = cond.quantifier;
+      throw new Error(`unknown quantifier ${String(never)}`);
+    }
+  }
+}
+
+export function sqlMatches(
+  sql: SqlCondition,
+  unit: Unit,
+  ctx: ResolutionContext,
+  statementCount: number,
+): { tri: Tri; unresolved: { schema: string | null; name: string }[] } {
+  const f = unit.facts!;
+  const unresolved: { schema: string | null; name: string }[] = [];
+  let tri: Tri = 'yes';
+  if (sql.unparseable === true) return { tri: 'no', unresolved };
+  if (sql.statementCount && !(statementCount >= (sql.statementCount.min ?? 0) && statementCount <= (sql.statementCount.max ?? Infinity)))
+    return { tri: 'no', unresolved };
+  if (sql.kinds)
+    tri = and(
+      tri,
+      quantify(sql.kinds, [unit.kind], (k) => (anyGlob(sql.kinds!.values, k) ? 'yes' : 'no')),
+    );
+  if (sql.classes)
+    tri = and(
+      tri,
+      quantify(sql.classes, [...unit.classes], (c) => (sql.classes!.values.includes(c) ? 'yes' : 'no')),
+    );
+  if (sql.flags) {
+    for (const [flag, want] of Object.entries(sql.flags)) {
+      const v = (f.flags as unknown as Record<string, unknown>)[flag];
+      const on = typeof v === 'string' ? true : v === true;
+      if (on !== want) tri = 'no';
+    }
+  }
+  if (tri === 'no') return { tri, unresolved };
+  const names = (cond: ListCondition<NamePattern> | undefined, refs: typeof f.reads, what: 'relation' | 'function'): void => {
+    if (!cond) return;
+    tri = and(
+      tri,
+      quantify(cond, refs, (r) => {
+        const t = refMatches(r, cond.values, what, ctx);
+        if (t === 'unknown') unresolved.push(r);
+        return t;
+      }),
+    );
+  };
+  names(sql.reads, f.reads, 'relation');
+  names(sql.writes, f.writes, 'relation');
+  names(sql.locks, f.locks, 'relation');
+  names(sql.touches, [...f.reads, ...f.writes, ...f.locks], 'relation');
+  names(sql.functions, f.functions, 'function');
+  return { tri, unresolved };
+}
+
+// --- guardrails --------------------------------------------------------------------------------
+
+function guardrail(rule: GuardrailRule, input: PolicyInput, statements: number, usage: UsageState | undefined): string | null {
+  if (!input.identity) return null;
+  const who = rule.per === 'subject' ? input.identity.subject : (input.identity.actChain[0]?.subject ?? input.identity.subject);
+  const key = usageKey(rule.per, who, input.connection);
+  const used = usage ? usageFor(usage, key, input.timeUs, rule.windowSec * 1_000_000) : { statements: 0, rowsRead: 0, rowsWritten: 0 };
+  const l = rule.limits;
+  const window = `${rule.windowSec}s`;
+  const over: string[] = [];
+  if (l.statements !== undefined && used.statements + statements > l.statements)
+    over.push(`${used.statements} statements in the last ${window} (+${statements}) exceeds ${l.statements}`);
+  if (l.rowsRead !== undefined && used.rowsRead >= l.rowsRead)
+    over.push(`${used.rowsRead} rows read in the last ${window} reaches ${l.rowsRead}`);
+  if (l.rowsWritten !== undefined && used.rowsWritten >= l.rowsWritten)
+    over.push(`${used.rowsWritten} rows written in the last ${window} reaches ${l.rowsWritten}`);
+  if (over.length === 0) return null;
+  return `${rule.description}: ${rule.per} ${who} on ${input.connection ?? '(no connection)'}: ${over.join('; ')}`;
+}

@@ -1,0 +1,269 @@
+// The JSON Schema every policy file is validated against (ajv, draft-07). One file may hold
+// any of the top-level keys; the files of a directory are merged (rules and tests in file-name
+// order). docs/policy.md explains each key with examples.
+
+const globList = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } as const;
+
+const namePattern = {
+  oneOf: [
+    { type: 'string', minLength: 1, description: '"schema.name", "schema.*" or "name" (any schema)' },
+    {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { schema: { type: 'string', minLength: 1 }, name: { type: 'string', minLength: 1 } },
+    },
+  ],
+} as const;
+
+function listCondition(item: object): object {
+  const list = { type: 'array', items: item, minItems: 1 };
+  return {
+    oneOf: [
+      list,
+      {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        maxProperties: 1,
+        properties: { any: list, only: list, none: list },
+      },
+    ],
+  };
+}
+
+const range = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { min: { type: 'integer', minimum: 0 }, max: { type: 'integer', minimum: 0 } },
+} as const;
+
+const CLASSES = ['select', 'insert', 'update', 'delete', 'merge', 'ddl', 'dcl', 'copy', 'utility', 'transaction', 'unknown'];
+const FLAGS = [
+  'updateWithoutWhere',
+  'deleteWithoutWhere',
+  'copyProgram',
+  'copyFile',
+  'dynamicSql',
+  'routineDefinition',
+  'explainAnalyze',
+  'writeInCte',
+  'lockingRead',
+  'searchPathChange',
+  'roleChange',
+  'call',
+  'truncate',
+  'prepares',
+  'executes',
+];
+
+const identity = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    subject: globList,
+    issuer: globList,
+    groups: {
+      oneOf: [
+        globList,
+        {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          maxProperties: 1,
+          properties: { any: globList, all: globList, none: globList },
+        },
+      ],
+    },
+    actingAgent: globList,
+    actingFor: globList,
+    anyActor: globList,
+    delegated: { type: 'boolean' },
+    chainLength: range,
+  },
+} as const;
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'weekdays', 'weekend'];
+
+const requestConditions = {
+  protocol: { type: 'array', items: { enum: ['postgres', 'ssh', 'http', 'mcp'] }, minItems: 1 },
+  connection: globList,
+  identity,
+  time: {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    properties: {
+      days: { type: 'array', items: { enum: DAYS }, minItems: 1 },
+      hours: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$' },
+      zone: { type: 'string', minLength: 1 },
+    },
+  },
+} as const;
+
+const sql = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    kinds: listCondition({ type: 'string', minLength: 1 }),
+    classes: listCondition({ enum: CLASSES }),
+    reads: listCondition(namePattern),
+    writes: listCondition(namePattern),
+    locks: listCondition(namePattern),
+    touches: listCondition(namePattern),
+    functions: listCondition(namePattern),
+    flags: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: Object.fromEntries(FLAGS.map((f) => [f, { type: 'boolean' }])),
+    },
+    unparseable: { type: 'boolean' },
+    statementCount: range,
+  },
+} as const;
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' }, minProperties: 1 } as const;
+
+const match = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...requestConditions,
+    sql,
+    ssh: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { argv: globList, program: globList },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { method: globList, path: globList, headers: stringMap },
+    },
+    mcp: { type: 'object', additionalProperties: false, minProperties: 1, properties: { tool: globList, arguments: stringMap } },
+  },
+} as const;
+
+const except = { type: 'object', additionalProperties: false, minProperties: 1, properties: requestConditions } as const;
+
+const duration = { type: 'string', pattern: '^[1-9][0-9]*(s|m|h|d)$' } as const;
+
+const rule = {
+  type: 'object',
+  required: ['id', 'description', 'action'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+    description: { type: 'string', minLength: 1 },
+    kind: { enum: ['access', 'budget', 'rate'] },
+    match,
+    except,
+    action: { enum: ['allow', 'deny', 'approve', 'mask'] },
+    message: { type: 'string', minLength: 1 },
+    approval: {
+      type: 'object',
+      required: ['groups'],
+      additionalProperties: false,
+      properties: {
+        groups: globList,
+        quorum: { type: 'integer', minimum: 1, maximum: 10 },
+        expiry: duration,
+        grant: duration,
+      },
+    },
+    masking: { type: 'string', minLength: 1 },
+    per: { enum: ['actor', 'subject'] },
+    window: duration,
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        statements: { type: 'integer', minimum: 0 },
+        rowsRead: { type: 'integer', minimum: 0 },
+        rowsWritten: { type: 'integer', minimum: 0 },
+      },
+    },
+  },
+  allOf: [
+    // biome-ignore lint/suspicious/noThenProperty: `then` is a JSON Schema keyword
+    { if: { properties: { action: { const: 'approve' } } }, then: { required: ['approval'] } },
+    // biome-ignore lint/suspicious/noThenProperty: `then` is a JSON Schema keyword
+    { if: { properties: { action: { const: 'mask' } } }, then: { required: ['masking'] } },
+    {
+      if: { required: ['kind'], properties: { kind: { enum: ['budget', 'rate'] } } },
+      // biome-ignore lint/suspicious/noThenProperty: `then` is a JSON Schema keyword
+      then: { required: ['window', 'limits'], properties: { action: { enum: ['deny', 'approve'] } } },
+      else: { properties: { per: false, window: false, limits: false } },
+    },
+  ],
+} as const;
+
+const testCase = {
+  type: 'object',
+  required: ['name', 'expect'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    identity: {
+      type: 'object',
+      required: ['subject'],
+      additionalProperties: false,
+      properties: {
+        subject: { type: 'string' },
+        issuer: { type: 'string' },
+        groups: { type: 'array', items: { type: 'string' } },
+        actingFor: { type: 'string', description: 'delegation: the subject this agent acts for' },
+        via: { type: 'array', items: { type: 'string' }, description: 'earlier actors, outermost first' },
+      },
+    },
+    connection: { type: 'string' },
+    protocol: { enum: ['postgres', 'ssh', 'http', 'mcp'] },
+    sql: { type: 'string' },
+    resolvedSql: { type: 'string', description: 'the PREPARE or DECLARE an EXECUTE or FETCH runs' },
+    searchPathKnown: { type: 'boolean' },
+    sessionUser: { type: 'string' },
+    userSchemaExists: { type: 'boolean' },
+    time: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' },
+    ssh: { type: 'object', required: ['argv'], properties: { argv: { type: 'array', items: { type: 'string' } } } },
+    http: {
+      type: 'object',
+      required: ['method', 'path'],
+      properties: { method: { type: 'string' }, path: { type: 'string' }, headers: { type: 'object' } },
+    },
+    mcp: { type: 'object', required: ['tool'], properties: { tool: { type: 'string' }, arguments: { type: 'object' } } },
+    expect: {
+      type: 'object',
+      required: ['decision'],
+      additionalProperties: false,
+      properties: {
+        decision: { enum: ['allow', 'deny', 'approve', 'mask'] },
+        rule: { type: ['string', 'null'], description: 'the deciding rule id; null = the default' },
+      },
+    },
+  },
+} as const;
+
+/** The schema of one policy file. */
+export const POLICY_FILE_SCHEMA = {
+  $id: 'https://agentgate.dev/schemas/policy-file.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    policy: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+    description: { type: 'string' },
+    principalSets: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z0-9][a-z0-9._-]*$' },
+      additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },
+    },
+    rules: { type: 'array', items: rule },
+    tests: { type: 'array', items: testCase },
+  },
+} as const;

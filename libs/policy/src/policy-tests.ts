@@ -1,0 +1,83 @@
+// Policy tests: the cases kept beside the rules (`tests:` in any policy file), run against
+// the compiled policy. SQL is analysed by an injected function (the CLI passes libs/sql's
+// parser and statementFacts), so this module stays pure.
+import type { PolicyTestCase } from './compile.js';
+import { evaluate } from './evaluate.js';
+import type { StatementFacts } from './facts.js';
+import type { CompiledPolicy, Evaluation, PolicyInput } from './types.js';
+
+/** SQL text -> the facts of each statement, or 'unparseable'. */
+export type AnalyzeSql = (sql: string) => StatementFacts[] | 'unparseable';
+
+export interface PolicyTestResult {
+  name: string;
+  pass: boolean;
+  source: { file: string; line: number };
+  expected: { decision: string; rule?: string | null };
+  actual: { decision: string; rule: string | null; reason: string };
+  evaluation: Evaluation;
+}
+
+/** Monday 2026-01-05 12:00 UTC: the time of a test case that gives none. */
+export const DEFAULT_TEST_TIME = '2026-01-05T12:00:00Z';
+
+/** The PolicyInput a test case describes. */
+export function testInput(t: PolicyTestCase, analyze: AnalyzeSql): PolicyInput {
+  const protocol = t.protocol ?? (t.ssh ? 'ssh' : t.http ? 'http' : t.mcp ? 'mcp' : 'postgres');
+  const id = t.identity;
+  const identity = id
+    ? id.actingFor !== undefined
+      ? {
+          subject: id.actingFor,
+          issuer: id.issuer ?? 'test',
+          groups: id.groups ?? [],
+          actChain: [id.subject, ...(id.via ?? [])].map((subject) => ({ subject })),
+        }
+      : {
+          subject: id.subject,
+          issuer: id.issuer ?? 'test',
+          groups: id.groups ?? [],
+          actChain: (id.via ?? []).map((subject) => ({ subject })),
+        }
+    : null;
+  const input: PolicyInput = {
+    protocol,
+    connection: t.connection ?? null,
+    identity,
+    timeUs: Date.parse(t.time ?? DEFAULT_TEST_TIME) * 1000,
+  };
+  if (protocol === 'postgres') {
+    input.sql = {
+      statements: t.sql === undefined ? 'unparseable' : analyze(t.sql),
+      resolved: t.resolvedSql === undefined ? null : analyze(t.resolvedSql),
+      searchPathKnown: t.searchPathKnown ?? true,
+      sessionUser: t.sessionUser ?? null,
+      userSchemaExists: t.userSchemaExists ?? false,
+    };
+  }
+  if (t.ssh) input.ssh = { argv: t.ssh.argv };
+  if (t.http)
+    input.http = {
+      method: t.http.method,
+      path: t.http.path,
+      headers: Object.entries(t.http.headers ?? {}).map(([name, value]) => ({ name, value })),
+    };
+  if (t.mcp) input.mcp = { tool: t.mcp.tool, arguments: t.mcp.arguments ?? {} };
+  return input;
+}
+
+/** Runs every test case; a case passes when the decision (and, if given, the deciding rule) is as expected. */
+export function runPolicyTests(policy: CompiledPolicy, tests: readonly PolicyTestCase[], analyze: AnalyzeSql): PolicyTestResult[] {
+  return tests.map((t) => {
+    const evaluation = evaluate(policy, testInput(t, analyze));
+    const ruleOk = t.expect.rule === undefined || t.expect.rule === evaluation.ruleId;
+    return {
+      name: t.name,
+      pass: evaluation.decision === t.expect.decision && ruleOk,
+      source: t.source,
+      expected: t.expect,
+      actual: { decision: evaluation.decision, rule: evaluation.ruleId, reason: evaluation.reason },
+      evaluation,
+    };
+  });
+}

@@ -1,0 +1,204 @@
+// The compiled policy, what a request looks like to it, and what an evaluation says.
+import type { StatementClass, StatementFacts } from './facts.js';
+
+/** What a rule does when it matches. */
+export type RuleAction = 'allow' | 'deny' | 'approve' | 'mask';
+
+/** How a list condition is quantified over the elements of a statement. */
+export type Quantifier = 'any' | 'only' | 'none';
+
+export interface ListCondition<T> {
+  quantifier: Quantifier;
+  values: readonly T[];
+}
+
+/** A name pattern: globs (`*`, `?`) on schema and name; an absent part matches anything. */
+export interface NamePattern {
+  schema: string | null;
+  name: string | null;
+}
+
+export interface IdentityCondition {
+  subject?: readonly string[];
+  issuer?: readonly string[];
+  groups?: { quantifier: 'any' | 'all' | 'none'; values: readonly string[] };
+  /** The acting agent: the outermost `act.sub`, or the subject when nobody acts for it. */
+  actingAgent?: readonly string[];
+  /** Delegated requests only: the subject the agent acts for (globs, or `@set` of principalSets). */
+  actingFor?: readonly string[];
+  /** Any agent anywhere in the delegation chain. */
+  anyActor?: readonly string[];
+  delegated?: boolean;
+  chainLength?: { min?: number; max?: number };
+}
+
+export interface TimeCondition {
+  /** 0 = Sunday ... 6 = Saturday */
+  days?: readonly number[];
+  /** Minutes after midnight, [from, to); from > to wraps past midnight. */
+  hours?: { from: number; to: number };
+  zone: string;
+}
+
+/** Conditions on the request as a whole: who, where, when, over which protocol. */
+export interface RequestConditions {
+  protocols: readonly string[] | null;
+  connection?: readonly string[];
+  identity?: IdentityCondition;
+  time?: TimeCondition;
+}
+
+export interface SqlCondition {
+  kinds?: ListCondition<string>;
+  classes?: ListCondition<StatementClass>;
+  reads?: ListCondition<NamePattern>;
+  writes?: ListCondition<NamePattern>;
+  locks?: ListCondition<NamePattern>;
+  /** reads, writes and locks together. */
+  touches?: ListCondition<NamePattern>;
+  functions?: ListCondition<NamePattern>;
+  flags?: Readonly<Record<string, boolean>>;
+  unparseable?: boolean;
+  /** Number of statements in the request (a multi-statement string has several). */
+  statementCount?: { min?: number; max?: number };
+}
+
+export interface SshCondition {
+  /** argv[i] must match the i-th glob; `**` as the last element matches any remaining arguments. */
+  argv?: readonly string[];
+  program?: readonly string[];
+}
+
+export interface HttpCondition {
+  method?: readonly string[];
+  path?: readonly string[];
+  headers?: Readonly<Record<string, string>>;
+}
+
+export interface McpCondition {
+  tool?: readonly string[];
+  arguments?: Readonly<Record<string, string>>;
+}
+
+export interface ApprovalSpec {
+  groups: readonly string[];
+  quorum: number;
+  /** How long a request may wait for its approvals, in seconds. */
+  expirySec: number;
+  /** How long an approval, once granted, covers the same statement shape, in seconds. */
+  grantSec: number;
+}
+
+interface RuleBase {
+  id: string;
+  description: string;
+  action: RuleAction;
+  /** deny: the message the agent sees. */
+  message: string | null;
+  approval: ApprovalSpec | null;
+  /** mask: the masking rule set to apply. */
+  masking: string | null;
+  when: RequestConditions;
+  except: RequestConditions | null;
+  /** Where the rule was written: for explanations and error messages. */
+  source: { file: string; line: number };
+}
+
+export interface AccessRule extends RuleBase {
+  kind: 'access';
+  sql: SqlCondition | null;
+  ssh: SshCondition | null;
+  http: HttpCondition | null;
+  mcp: McpCondition | null;
+}
+
+export interface GuardrailRule extends RuleBase {
+  kind: 'budget' | 'rate';
+  per: 'actor' | 'subject';
+  windowSec: number;
+  limits: { statements?: number; rowsRead?: number; rowsWritten?: number };
+}
+
+export type CompiledRule = AccessRule | GuardrailRule;
+
+/** A policy, compiled: what evaluate() runs. Immutable. */
+export interface CompiledPolicy {
+  name: string;
+  /** `<name>@<first 12 hex of contentHash>` */
+  version: string;
+  contentHash: string;
+  description: string | null;
+  rules: readonly CompiledRule[];
+  principalSets: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Who is asking (the verified identity; never the token). */
+export interface PolicyIdentity {
+  subject: string;
+  issuer: string;
+  groups: readonly string[];
+  /** Outermost (current actor) first. */
+  actChain: readonly { subject: string; issuer?: string | null }[];
+}
+
+export interface SqlInput {
+  /** The facts of each statement of the request, or 'unparseable'. */
+  statements: readonly StatementFacts[] | 'unparseable';
+  /** Facts of the statement(s) an EXECUTE or FETCH runs (its PREPARE or DECLARE), when known. */
+  resolved?: readonly StatementFacts[] | 'unparseable' | null;
+  /** False once the session changed search_path (SET, set_config, ...): unqualified names are unresolvable. */
+  searchPathKnown: boolean;
+  /** The role the gateway logged in as on the target (`"$user"` of the default search path). */
+  sessionUser?: string | null;
+  /** Whether the target has a schema named like sessionUser (default false: then `"$user"` resolves to nothing). */
+  userSchemaExists?: boolean;
+}
+
+/** One request, as the policy sees it. `protocol` picks which of sql/ssh/http/mcp is read. */
+export interface PolicyInput {
+  protocol: string;
+  connection: string | null;
+  identity: PolicyIdentity | null;
+  /** The request's time (microseconds since the epoch): the policy's only clock. */
+  timeUs: number;
+  sql?: SqlInput;
+  ssh?: { argv: readonly string[] };
+  http?: { method: string; path: string; headers: readonly { name: string; value: string }[] };
+  mcp?: { tool: string; arguments: Readonly<Record<string, unknown>> };
+}
+
+export type Decision = 'allow' | 'deny' | 'approve' | 'mask';
+
+/** One rule that matched, and on what. */
+export interface RuleMatch {
+  ruleId: string;
+  action: RuleAction;
+  /** The statement (index into the evaluated units) it matched; null for request-level rules. */
+  statement: number | null;
+  /** True when the rule matched only because an unqualified name could not be resolved. */
+  failClosed: boolean;
+  reason: string;
+}
+
+/** The decision on one statement of the request. */
+export interface StatementDecision {
+  index: number;
+  kind: string;
+  decision: Decision;
+  ruleId: string | null;
+  reason: string;
+}
+
+/** What evaluate() found: the decision, the rule that decided it, and every rule that matched. */
+export interface Evaluation {
+  decision: Decision;
+  policyVersion: string;
+  /** The winning rule; null when the default (deny) decided. */
+  ruleId: string | null;
+  reason: string;
+  matches: readonly RuleMatch[];
+  statements: readonly StatementDecision[];
+  approval: (ApprovalSpec & { ruleId: string }) | null;
+  /** Masking rule sets to apply (decision 'mask'). */
+  masking: readonly string[];
+}
