@@ -3,14 +3,24 @@
 // verdicts are acknowledged, so a crash re-decides rather than skips; a re-decided verdict
 // is byte-identical to the first (the decider takes nothing from this instance or its clock),
 // so the duplicate is harmless. The instance id goes to logs and metrics, never into events.
+//
+// The policy is whatever was last published on the policies topic (the built-in minimal policy
+// until then), read before the first decision and swapped without a restart. A shadow policy,
+// when published, decides every request too; its verdicts go to the shadow-verdicts topic,
+// which no ingress reads, so they are recorded and never enforced.
 import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
-import type { AuditEvent, EventSerde, RequestDetail, TopicNames } from '@agentgate/events';
-import { decide, type PolicyState } from '@agentgate/policy';
-import type { AsyncSqlParser } from '@agentgate/sql';
+import { AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
+import { policyKey, type AuditEvent, type EventSerde, type PolicySerde, type RequestDetail, type TopicNames } from '@agentgate/events';
+import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import { toGatewayError } from '@agentgate/errors';
 import type { PolicyProcessorConfig } from './config.js';
+import type { PolicyEngine, RequestAnalysis } from './policy-engine.js';
+import { policyFeed, type PolicyFeed } from './policy-feed.js';
+import { policyHolder } from './policy-holder.js';
+import { SessionContexts, type SessionKnowledge } from './session-context.js';
+import { asShadowVerdict } from './shadow.js';
+import { readBackWindow } from './usage-window.js';
 
 export interface PolicyProcessorDeps {
   config: Readonly<PolicyProcessorConfig>;
@@ -18,7 +28,8 @@ export interface PolicyProcessorDeps {
   serde: EventSerde;
   topics: TopicNames;
   parser: AsyncSqlParser;
-  policy: PolicyState;
+  engine: PolicyEngine;
+  policySerde: PolicySerde;
   logger: Logger;
   /** Microseconds since the epoch; only for the request-to-verdict lag in the metrics. */
   nowUs: () => number;
@@ -29,13 +40,24 @@ export interface PolicyProcessor {
   stop(): Promise<void>;
   readiness(): Record<string, boolean>;
   metrics(): string;
+  /** The versions deciding now, for the admin server's description and readiness. */
+  describe(): { livePolicy: string; shadowPolicy: string | null };
 }
 
+/** A Prometheus label value. */
+const label = (value: string): string => JSON.stringify(value);
+
 export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcessor {
-  const { config, kafka, serde, topics, logger } = deps;
+  const { config, kafka, serde, topics, logger, engine } = deps;
+  const policies = policyHolder(engine);
+  const sessions = new SessionContexts();
+  // Sized once the policies in force are read (start), before anything is folded.
+  let usage = engine.emptyUsage(0);
+  let feed: PolicyFeed | undefined;
   let consumer: ResilientConsumer | undefined;
   let producer: Producer | undefined;
   let decided = 0;
+  let shadowDecided = 0;
   let undecodable = 0;
   // Time from a request's record to its verdict being ready to send, summed over all verdicts.
   let lagSumUs = 0;
@@ -49,6 +71,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     isStale,
   }: EachBatchPayload): Promise<void> {
     const verdicts: { key: string; value: Buffer }[] = [];
+    const shadowVerdicts: { key: string; value: Buffer }[] = [];
     let lastOffset: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
@@ -64,18 +87,34 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
             'skipping undecodable event',
           );
         }
+        let ran: readonly StatementFacts[] = [];
         if (event?.eventType === 'RequestObserved') {
-          const detail = event.payload.detail;
-          const classification = await classifyRequest(deps.parser, detail);
-          const out = decide({ type: 'DecideRequest', subject: { request: event, classification } }, deps.policy);
-          for (const verdict of out) verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict) });
-          decided += out.length;
-          lagSumUs += Math.max(0, deps.nowUs() - event.timeUs) * out.length;
+          const { analysis, facts } = await analyseRequest(deps.parser, event.payload.detail, sessions.of(event.sessionId));
+          // One reference each, read once: the whole request is decided by one version.
+          const { live, shadow } = policies;
+          // Usage before this request: the request itself is folded in below.
+          const verdict = live.decide(event, analysis, usage);
+          if (verdict.payload.decision !== 'deny') ran = facts;
+          verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict) });
+          decided++;
+          lagSumUs += Math.max(0, deps.nowUs() - event.timeUs);
+          if (shadow) {
+            const shadowVerdict = asShadowVerdict(shadow.decide(event, analysis, usage), event);
+            shadowVerdicts.push({ key: shadowVerdict.sessionId, value: await serde.encode(topics.shadowVerdicts, shadowVerdict) });
+            shadowDecided++;
+          }
+        }
+        if (event) {
+          usage = engine.evolveUsage(usage, event);
+          sessions.observe(event, ran);
         }
       }
     }
     if (verdicts.length > 0) {
       await producer!.send({ topic: topics.verdicts, acks: -1, messages: verdicts });
+    }
+    if (shadowVerdicts.length > 0) {
+      await producer!.send({ topic: topics.shadowVerdicts, acks: -1, messages: shadowVerdicts });
     }
     if (lastOffset !== undefined) resolveOffset(lastOffset);
     await commitOffsetsIfNecessary();
@@ -90,9 +129,50 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         await ensureTopics(admin, [
           { topic: topics.ingress, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
           { topic: topics.verdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
+          { topic: topics.shadowVerdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
+          { topic: topics.policies, numPartitions: 1, configs: POLICY_TOPIC_CONFIG },
         ]);
       } finally {
         await admin.disconnect();
+      }
+      // The policy in force first: nothing is decided before everything published is read.
+      feed = policyFeed({
+        kafka,
+        serde: deps.policySerde,
+        topic: topics.policies,
+        groupPrefix: `${config.consumerGroup}-policies`,
+        logger,
+        onPublication(publication, offset) {
+          const outcome = policies.apply(publication);
+          const fields = { offset, version: publication.version, shadow: publication.shadow, publishedBy: publication.publishedBy };
+          if (outcome.applied) logger.info({ ...fields, role: outcome.role }, 'policy version installed');
+          else logger.error({ ...fields, code: outcome.code, reason: outcome.reason }, 'policy publication ignored; the previous policy stays');
+        },
+        onTombstone(key, offset) {
+          const name = key.endsWith('/shadow') ? key.slice(0, -'/shadow'.length) : undefined;
+          if (name !== undefined && key === policyKey(name, true) && policies.endShadow(name)) {
+            logger.info({ offset, policy: name }, 'shadow trial ended');
+          }
+        },
+      });
+      await feed.start();
+      const windowUs = Math.max(policies.live.longestWindowUs, policies.shadow?.longestWindowUs ?? 0);
+      // A day of history at least, so a policy published later with a window up to a day counts
+      // from what this instance has read since it started.
+      usage = engine.emptyUsage(Math.max(windowUs, 86_400_000_000));
+      if (windowUs > 0) {
+        const folded = await readBackWindow({
+          kafka,
+          serde,
+          topic: topics.ingress,
+          groupId: config.consumerGroup,
+          sinceMs: Math.floor((deps.nowUs() - windowUs) / 1000),
+          logger,
+          onEvent: (event) => {
+            usage = engine.evolveUsage(usage, event);
+          },
+        });
+        logger.info({ folded, windowSeconds: windowUs / 1e6 }, 'guardrail window read back from the log');
       }
       producer = kafka.producer({ allowAutoTopicCreation: false });
       await producer.connect();
@@ -117,34 +197,66 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     },
     async stop() {
       await consumer?.stop();
+      await feed?.stop();
       await producer?.disconnect().catch(() => {});
     },
-    readiness: () => ({ consumerJoined: consumer?.ready ?? false }),
+    // Readiness checks are booleans; the versions deciding are named in the checks' keys.
+    readiness: () => ({
+      consumerJoined: consumer?.ready ?? false,
+      policiesRead: feed?.ready ?? false,
+      [`livePolicy=${policies.live.version}`]: true,
+      ...(policies.shadow ? { [`shadowPolicy=${policies.shadow.version}`]: true } : {}),
+    }),
+    describe: () => ({ livePolicy: policies.live.version, shadowPolicy: policies.shadow?.version ?? null }),
     metrics: () =>
-      `# TYPE agentgate_policy_info gauge\nagentgate_policy_info{instance=${JSON.stringify(config.instanceId)}} 1\n` +
+      `# TYPE agentgate_policy_info gauge\n` +
+      `agentgate_policy_info{instance=${label(config.instanceId)},version=${label(policies.live.version)},shadow="false"} 1\n` +
+      (policies.shadow
+        ? `agentgate_policy_info{instance=${label(config.instanceId)},version=${label(policies.shadow.version)},shadow="true"} 1\n`
+        : '') +
+      `# TYPE agentgate_policy_publications_rejected_total counter\nagentgate_policy_publications_rejected_total ${policies.rejected + (feed?.undecodable ?? 0)}\n` +
       `# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total ${decided}\n` +
+      `# TYPE agentgate_policy_shadow_verdicts_total counter\nagentgate_policy_shadow_verdicts_total ${shadowDecided}\n` +
       `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n` +
       `# TYPE agentgate_policy_request_to_verdict_seconds summary\n` +
       `agentgate_policy_request_to_verdict_seconds_sum ${lagSumUs / 1e6}\nagentgate_policy_request_to_verdict_seconds_count ${decided}\n`,
   };
 }
 
+type Analysed = { analysis: RequestAnalysis; facts: StatementFacts[] };
+
+const factsOf = (c: SqlClassification): StatementFacts[] | 'unparseable' => (c.ok ? c.statements.map((s) => s.facts) : 'unparseable');
+
 /**
- * The statement kinds the policy decides on. A statement longer than the audit cap is recorded
- * as a prefix with its full length and SHA-256 (fullTextBytes): the prefix cannot be parsed, so
- * the kinds the ingress read from the whole statement, recorded in the same hashed event, decide.
+ * What the policy decides on: the statement kinds (the built-in policy) and each statement's facts
+ * (compiled policies). A statement longer than the audit cap is recorded as a prefix with its full
+ * length and SHA-256 (fullTextBytes): the prefix cannot be parsed, so the kinds the ingress read
+ * from the whole statement, recorded in the same hashed event, are all there is; a compiled policy
+ * sees it as unparseable (fail closed). EXECUTE and FETCH are decided on what they run too: the
+ * PREPARE or DECLARE behind them.
  */
-async function classifyRequest(
-  parser: AsyncSqlParser,
-  detail: RequestDetail,
-): Promise<{ statementKind: string; statementKinds: string[] }> {
-  if (detail.kind !== 'sql') return { statementKind: 'NOT_SQL', statementKinds: [] };
-  const own =
-    detail.fullTextBytes !== null
-      ? { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] }
-      : await parser.classify(detail.text);
-  // EXECUTE and FETCH are decided on what they run too: the PREPARE or DECLARE behind them.
-  if (detail.resolvedText === null || detail.resolvedText === undefined) return own;
-  const runs = await parser.classify(detail.resolvedText);
-  return { statementKind: own.statementKind, statementKinds: [...new Set([...own.statementKinds, ...runs.statementKinds])] };
+async function analyseRequest(parser: AsyncSqlParser, detail: RequestDetail, session: SessionKnowledge): Promise<Analysed> {
+  if (detail.kind !== 'sql') return { analysis: { classification: { statementKind: 'NOT_SQL', statementKinds: [] } }, facts: [] };
+  const capped = detail.fullTextBytes !== null;
+  const own = capped ? undefined : await parser.classify(detail.text);
+  const ownKinds = own ?? { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] };
+  const resolved = detail.resolvedText === null || detail.resolvedText === undefined ? undefined : await parser.classify(detail.resolvedText);
+  const statements = own ? factsOf(own) : 'unparseable';
+  const resolvedFacts = resolved ? factsOf(resolved) : null;
+  const classification = {
+    statementKind: ownKinds.statementKind,
+    statementKinds: resolved ? [...new Set([...ownKinds.statementKinds, ...resolved.statementKinds])] : [...ownKinds.statementKinds],
+  };
+  return {
+    analysis: {
+      classification,
+      sql: {
+        statements,
+        resolved: resolvedFacts,
+        searchPathKnown: session.searchPathKnown,
+        sessionUser: session.sessionUser,
+      },
+    },
+    facts: [...(statements === 'unparseable' ? [] : statements), ...(resolvedFacts === null || resolvedFacts === 'unparseable' ? [] : resolvedFacts)],
+  };
 }
