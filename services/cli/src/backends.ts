@@ -2,7 +2,7 @@
 // GatewayError naming that component and where it was looked for; libraries' own logging
 // is silenced so the terminal shows only that message.
 import { createClickHouse, type ClickHouseClient } from '@agentgate/clickhouse';
-import { createEventSerde, topicNames, type AuditEvent } from '@agentgate/events';
+import { createEventSerde, createPolicySerde, topicNames, type AuditEvent, type PolicyPublished } from '@agentgate/events';
 import { GatewayError, isGatewayError, type ErrorCode } from '@agentgate/errors';
 import { createKafka, type KafkaLogSink } from '@agentgate/kafka';
 import { readFileSync } from 'node:fs';
@@ -112,6 +112,25 @@ export async function publishControl(config: Readonly<CliConfig>, key: string, e
     if (isGatewayError(cause, 'AG_ERR_EVENT_INVALID')) throw cause;
     throw unavailable('the schema registry', config.registryUrl, cause);
   }
+  await sendAsOperator(config, topic, key, value);
+}
+
+/** Publishes a policy version on the policies topic (registering its schema if needed). */
+export async function publishPolicy(config: Readonly<CliConfig>, key: string, publication: PolicyPublished): Promise<void> {
+  const topic = topicNames(config.topicPrefix).policies;
+  let value: Buffer;
+  try {
+    const serde = await createPolicySerde({ registryUrl: config.registryUrl, topic });
+    value = await serde.encode(publication);
+  } catch (cause) {
+    if (isGatewayError(cause, 'AG_ERR_EVENT_INVALID')) throw cause;
+    throw unavailable('the schema registry', config.registryUrl, cause);
+  }
+  await sendAsOperator(config, topic, key, value);
+}
+
+/** One acknowledged write as the operator principal (the only writer of control and policies). */
+async function sendAsOperator(config: Readonly<CliConfig>, topic: string, key: string, value: Buffer): Promise<void> {
   const auth = {
     username: config.kafkaUsername,
     password: stackFile(config.kafkaPasswordFile, 'the Kafka operator password', 'AG_CLI_KAFKA_PASSWORD_FILE'),

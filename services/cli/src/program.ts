@@ -9,6 +9,7 @@ import { connections } from './connections.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { kill, SESSION_ID } from './kill.js';
 import type { CliIo } from './output.js';
+import { registerPolicyPipeline } from './policy-commands.js';
 import { psql } from './psql.js';
 import { sessions } from './sessions.js';
 import { token } from './token.js';
@@ -209,6 +210,12 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
     .action(async (connection: string, extra: string[], o: { as: string }) => {
       setExit(await psql(configOf(), connection, extra, { as: o.as, env: ctx.env }));
     });
+
+  // policy publish / replay: the policy command is shared with `policy test`, whichever declares it first.
+  const policyCommand =
+    program.commands.find((c) => c.name() === 'policy') ??
+    command('policy', 'policy as code: test, publish and replay policies', '  npx agentgate policy publish deploy/policies/demo');
+  registerPolicyPipeline(policyCommand, { io: ctx.io, configOf, withAudit, setExit });
 
   return program;
 }

@@ -39,7 +39,7 @@ export function sessionsQuery(database: string, limit: number): string {
               anyIf(actor, actor != '') AS actor,
               anyIf(connection, event_type = 'SessionOpened') AS connection,
               countIf(event_type = 'RequestObserved') AS requests,
-              countIf(event_type = 'VerdictIssued' AND decision = 'deny') AS denied,
+              countIf(event_type = 'VerdictIssued' AND decision = 'deny' AND shadow = 0) AS denied,
               countIf(event_type = 'SessionClosed') AS closed
             FROM ${quoteIdentifier(database)}.events GROUP BY session_id ORDER BY started_us DESC LIMIT ${quoteUInt(limit)}`;
 }

@@ -1,7 +1,7 @@
 // The processor's one seam to the policy library: compiling published files, deciding a
 // request with a compiled policy, and keeping guardrail usage. Everything else in the
 // processor (the policy feed, live and shadow swaps, the usage window) sees only this.
-import type { AuditEvent, AuditEventOf, PolicyFile } from '@agentgate/events';
+import { chainEvent, derivedEventId, nextLink, type AuditEvent, type AuditEventOf, type PolicyFile } from '@agentgate/events';
 import { GatewayError } from '@agentgate/errors';
 import {
   compilePolicy,
@@ -13,6 +13,7 @@ import {
   type PolicyState,
   type SqlInput,
   type UsageState,
+  VERDICT_PRODUCER,
 } from '@agentgate/policy';
 
 /** What the processor read from a request: the parser's kinds (built-in policy) and facts (compiled policies). */
@@ -68,23 +69,57 @@ function fromState(state: PolicyState): LivePolicy {
   };
 }
 
-function fromCompiled(policy: Compiled): LivePolicy {
+/**
+ * The verdict when a policy cannot evaluate a request (a bug in the policy library, not the
+ * request's fault): deny, deterministically, rather than stop deciding for every session.
+ */
+export function failClosedVerdict(request: AuditEventOf<'RequestObserved'>, version: string): AuditEventOf<'VerdictIssued'> {
+  return chainEvent<'VerdictIssued'>(
+    {
+      eventId: derivedEventId(request.eventId, 'verdict'),
+      eventType: 'VerdictIssued',
+      sessionId: request.sessionId,
+      timeUs: request.timeUs,
+      producer: VERDICT_PRODUCER,
+      traceId: request.traceId,
+      actor: request.actor,
+      payload: {
+        requestId: request.payload.requestId,
+        decision: 'deny',
+        policyVersion: version,
+        ruleId: null,
+        reason: 'the policy could not evaluate this request; denied (fail closed)',
+        errorCode: 'AG_ERR_POLICY_DENIED',
+        maskingPlan: [],
+        approvalId: null,
+        statementDigest: null,
+        shadow: false,
+        requestTimeUs: request.timeUs,
+      },
+    },
+    nextLink(request),
+  );
+}
+
+function fromCompiled(policy: Compiled, onError: (err: unknown) => void): LivePolicy {
   const windows = policy.rules.map((r) => (r.kind === 'budget' || r.kind === 'rate' ? r.windowSec * 1_000_000 : 0));
   return {
     version: policy.version,
     longestWindowUs: Math.max(0, ...windows),
-    decide: (request, analysis, usage) =>
-      verdictOf(
-        decide(
-          { type: 'DecideRequest', subject: { request, classification: analysis.classification, ...(analysis.sql ? { sql: analysis.sql } : {}) } },
-          { policy, usage },
-        ),
-      ),
+    decide(request, analysis, usage) {
+      const subject = { request, classification: analysis.classification, ...(analysis.sql ? { sql: analysis.sql } : {}) };
+      try {
+        return verdictOf(decide({ type: 'DecideRequest', subject }, { policy, usage }));
+      } catch (err) {
+        onError(err);
+        return failClosedVerdict(request, policy.version);
+      }
+    },
   };
 }
 
-/** The engine on @agentgate/policy. */
-export function policyEngine(): PolicyEngine {
+/** The engine on @agentgate/policy; `onError` hears of requests a policy could not evaluate (denied). */
+export function policyEngine(onError: (err: unknown) => void = () => {}): PolicyEngine {
   return {
     builtIn: () => fromState(minimalPolicy()),
     compile(files, name) {
@@ -93,7 +128,7 @@ export function policyEngine(): PolicyEngine {
         const first = result.errors.slice(0, 3).map((e) => `${e.file}:${e.line}: ${e.message}`);
         throw new GatewayError('AG_ERR_CONFIG_INVALID', `the policy does not compile (${result.errors.length} errors): ${first.join('; ')}`);
       }
-      return { policyName: result.policy.name, contentHash: result.contentHash, policy: fromCompiled(result.policy) };
+      return { policyName: result.policy.name, contentHash: result.contentHash, policy: fromCompiled(result.policy, onError) };
     },
     emptyUsage: (retentionUs) => initialUsage(Math.max(retentionUs, 60_000_000)),
     evolveUsage,
