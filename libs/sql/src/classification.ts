@@ -2,6 +2,7 @@
 // trees. Shared by the synchronous classifier (main thread) and the parser pool (the worker
 // parses and locates, the main thread assembles), so both cut statements the same way. Imports
 // no parser: the worker loads libpg-query itself, after it has arranged to watch its heap.
+import { type StatementFacts, statementFacts } from './statement-facts.js';
 
 /** One top-level statement of a query string. */
 export interface StatementInfo {
@@ -16,6 +17,11 @@ export interface StatementInfo {
    * DECLARE CURSOR, EXPLAIN, CREATE TABLE AS or COPY (query), a data-modifying WITH, ...
    */
   runs: string[];
+  /**
+   * What the statement reads, writes, locks and calls, its classes and risky shapes: computed
+   * where the tree is (in the parser worker for the pool), so readers need not walk the tree.
+   */
+  facts: StatementFacts;
 }
 
 export type SqlClassification =
@@ -27,6 +33,8 @@ export interface LocatedStatement<Tree = Record<string, unknown>> {
   kind: string;
   /** Kinds of statement nodes nested in the tree (see StatementInfo.runs). */
   runs: string[];
+  /** See StatementInfo.facts. */
+  facts: StatementFacts;
   /** [start, end) in the JavaScript string; the text is this span, trimmed. */
   start: number;
   end: number;
@@ -117,7 +125,9 @@ export function parseStatements(sql: string, parse: (sql: string) => unknown): L
     // A length of 0 means "to the end".
     const endByte = s.stmt_len ? startByte + s.stmt_len : bytes.length;
     const tree = (node[kind] ?? {}) as Record<string, unknown>;
-    return { kind, runs: nestedStatementKinds(tree), start: toChar(startByte), end: toChar(endByte), tree };
+    // `parse` also reads the string bodies of LANGUAGE sql functions.
+    const facts = statementFacts(tree, { kind, parse });
+    return { kind, runs: nestedStatementKinds(tree), facts, start: toChar(startByte), end: toChar(endByte), tree };
   });
 }
 
@@ -127,9 +137,10 @@ export function classified(sql: string, located: readonly LocatedStatement<TreeS
     const text = pgTrim(sql.slice(s.start, s.end));
     const source = s.tree;
     const runs = [...s.runs];
-    if (typeof source !== 'function') return { kind: s.kind, text, runs, tree: source };
+    const { facts } = s;
+    if (typeof source !== 'function') return { kind: s.kind, text, runs, facts, tree: source };
     let tree: Record<string, unknown> | undefined;
-    const statement = { kind: s.kind, text, runs } as StatementInfo;
+    const statement = { kind: s.kind, text, runs, facts } as StatementInfo;
     Object.defineProperty(statement, 'tree', { enumerable: true, get: () => (tree ??= source()) });
     return statement;
   });
@@ -148,6 +159,7 @@ export function freezeClassification(c: SqlClassification): SqlClassification {
   for (const s of c.statements) {
     const d = Object.getOwnPropertyDescriptor(s, 'tree');
     if (d && 'value' in d) deepFreeze(d.value);
+    deepFreeze(s.facts);
     Object.freeze(s);
   }
   Object.freeze(c.statements);

@@ -69,3 +69,22 @@ test('the statements a statement runs inside it are part of its kinds: PREPARE, 
     [[], ['InsertStmt', 'SelectStmt']],
   );
 });
+
+test('with a cache, a repeated statement is answered from it: same frozen result, facts included, no second walk', async () => {
+  const cached = await loadSqlParser({ maxCacheEntries: 2, maxCacheableSqlBytes: 64 });
+  const sql = 'delete from secrets.api_keys';
+  const first = cached.classify(sql);
+  assert.ok(first.ok);
+  assert.equal(cached.classify(sql), first);
+  assert.ok(Object.isFrozen(first.statements[0]!.facts.flags));
+  assert.equal(first.statements[0]!.facts.flags.deleteWithoutWhere, true);
+  // Past the size bound, or when evicted, the statement is parsed again.
+  const long = `select ${'1,'.repeat(40)}1`;
+  assert.notEqual(cached.classify(long), cached.classify(long));
+  cached.classify('select 1');
+  cached.classify('select 2');
+  assert.notEqual(cached.classify(sql), first);
+  // Without the option nothing is cached, and results stay unfrozen as before.
+  assert.notEqual(parser.classify(sql), parser.classify(sql));
+  assert.equal(Object.isFrozen(parser.classify(sql)), false);
+});

@@ -92,12 +92,32 @@ test('results are frozen, trees included, so the cache can share them', async ()
   });
 });
 
+test('facts are computed in the worker and arrive with the parse, frozen; the tree stays unbuilt until read', async () => {
+  await withPool(await createSqlParserPool(), async (pool) => {
+    const c = await pool.classify('with d as (delete from secrets.api_keys returning *) select * from d');
+    assert.ok(c.ok);
+    const { facts } = c.statements[0]!;
+    assert.deepEqual(
+      [facts.classes, facts.writes, facts.flags.writeInCte],
+      [['select', 'delete'], [{ schema: 'secrets', name: 'api_keys' }], true],
+    );
+    assert.ok(Object.isFrozen(facts) && Object.isFrozen(facts.flags) && Object.isFrozen(facts.writes[0]));
+    assert.throws(() => {
+      facts.flags.writeInCte = false;
+    }, TypeError);
+    // Facts are plain data on the statement; the tree is a getter that parses its JSON when read.
+    assert.equal(typeof Object.getOwnPropertyDescriptor(c.statements[0], 'tree')?.get, 'function');
+  });
+});
+
 test('the cache answers a repeated statement without a second parse', async () => {
   await withPool(await createSqlParserPool({ maxCacheableSqlBytes: 4096 }), async (pool) => {
     const sql = 'UPDATE pgbench_accounts SET abalance = abalance + 17 WHERE aid = 42';
     const first = await pool.classify(sql);
     const second = await pool.classify(sql);
     assert.equal(second, first);
+    // The facts come from the cache too: the same object, no second walk.
+    assert.ok(first.ok && second.ok && second.statements[0]!.facts === first.statements[0]!.facts);
     assert.deepEqual([pool.stats().parses, pool.stats().cacheHits, pool.stats().cacheEntries], [1, 1, 1]);
 
     // Identical requests in flight share one parse.

@@ -8,7 +8,9 @@
 // transferred buffer ~0; rebuilding cloned tree objects blocks it about as long as the parse
 // itself (1-2 s for 512 KiB of "select 1,1,1,..."), and cloning fails outright on deep trees: the
 // structured clone recurses, and "select 1+1+...+1" with 1000 terms (2 KiB of SQL) overflows it.
-// Today's callers read only the kind, the text and the top of a few small trees.
+// Each statement's facts (statement-facts.ts) are computed in the worker and cloned: they are
+// small and flat, and policy reads them instead of the tree. Today's callers read only the kind,
+// the text, the facts and the top of a few small trees.
 import type { LocatedStatement } from './classification.js';
 
 /**
@@ -64,7 +66,7 @@ export function toWire(located: readonly LocatedStatement[]): { statements: Wire
     const bytes = json[i]!;
     trees.set(bytes, at);
     at += bytes.length;
-    return { kind: s.kind, runs: s.runs, start: s.start, end: s.end, tree: { from: at - bytes.length, to: at } };
+    return { kind: s.kind, runs: s.runs, facts: s.facts, start: s.start, end: s.end, tree: { from: at - bytes.length, to: at } };
   });
   return { statements, trees };
 }
