@@ -10,6 +10,7 @@ import { EXIT, describeFailure } from './exit-codes.js';
 import { kill, SESSION_ID } from './kill.js';
 import type { CliIo } from './output.js';
 import { registerPolicyPipeline } from './policy-commands.js';
+import { policyTest } from './policy-test.js';
 import { psql } from './psql.js';
 import { sessions } from './sessions.js';
 import { token } from './token.js';
@@ -209,6 +210,26 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
     .requiredOption('--as <identity>', 'the demo identity to connect as')
     .action(async (connection: string, extra: string[], o: { as: string }) => {
       setExit(await psql(configOf(), connection, extra, { as: o.as, env: ctx.env }));
+    });
+
+  // policy test: the tests kept beside a policy's rules (publish and replay are added just below).
+  command(
+    'policy',
+    'policy as code: test, publish and replay policies',
+    '  npx agentgate policy test deploy/policies/demo\n  npx agentgate policy publish deploy/policies/demo',
+  )
+    .command('test')
+    .description('compile a policy directory and run the test cases kept beside its rules')
+    .helpOption('-h, --help', 'show help for this command')
+    .argument('<dir>', 'the policy directory (*.yaml: rules and tests)')
+    .option('--verbose', 'list passing cases too')
+    .option(...JSON_FLAG)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx agentgate policy test deploy/policies/demo\n\nExit codes: 0 all cases pass, 1 a case fails or the policy does not compile.\n',
+    )
+    .action(async (dir: string, o: { verbose?: boolean; json?: boolean }) => {
+      setExit(await policyTest({ dir, json: o.json === true, verbose: o.verbose === true }, ctx.io));
     });
 
   // policy publish / replay: the policy command is shared with `policy test`, whichever declares it first.
