@@ -113,7 +113,12 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
   for (const shadow of shadows) {
     const request = bySeq.get(shadow.seq - 1);
     if (request?.eventType !== 'RequestObserved' || request.hash !== shadow.prevHash) {
-      return { ok: false, code: 'AG_ERR_HASH_CHAIN_BROKEN', atSeq: shadow.seq, reason: 'a shadow verdict that chains onto no request of the session' };
+      return {
+        ok: false,
+        code: 'AG_ERR_HASH_CHAIN_BROKEN',
+        atSeq: shadow.seq,
+        reason: 'a shadow verdict that chains onto no request of the session',
+      };
     }
   }
   return { ok: true, length: entries.length };

@@ -53,7 +53,8 @@ export function validatePolicyPublished(p: PolicyPublished): PolicyPublished {
   const problems: string[] = [];
   if (!/^[a-z0-9][a-z0-9._-]{0,99}$/i.test(p.policyName)) problems.push('policyName must be 1-100 of [A-Za-z0-9._-]');
   if (!/^[0-9a-f]{64}$/.test(p.contentHash)) problems.push('contentHash must be 64 lower-case hex digits');
-  else if (p.version !== policyVersionOf(p.policyName, p.contentHash)) problems.push('version must be <policyName>@<12 hex of contentHash>');
+  else if (p.version !== policyVersionOf(p.policyName, p.contentHash))
+    problems.push('version must be <policyName>@<12 hex of contentHash>');
   if (p.files.length === 0) problems.push('a policy has at least one file');
   if (new Set(p.files.map((f) => f.name)).size !== p.files.length) problems.push('file names must be unique');
   if (p.publishedBy === '') problems.push('publishedBy is required');

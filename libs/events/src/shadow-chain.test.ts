@@ -10,7 +10,10 @@ const verdict = session[2] as AuditEventOf<'VerdictIssued'>;
 
 function shadowOf(v: AuditEventOf<'VerdictIssued'>, link = nextLink(request)): AuditEvent {
   const { seq: _s, prevHash: _p, hash: _h, ...rest } = v;
-  return chainEvent<'VerdictIssued'>({ ...rest, eventId: `${v.eventId}-shadow`, payload: { ...v.payload, shadow: true, decision: 'deny' } }, link);
+  return chainEvent<'VerdictIssued'>(
+    { ...rest, eventId: `${v.eventId}-shadow`, payload: { ...v.payload, shadow: true, decision: 'deny' } },
+    link,
+  );
 }
 
 test('given a shadow verdict beside the live one, when the chain is verified, then it verifies (no fork)', () => {
@@ -19,7 +22,10 @@ test('given a shadow verdict beside the live one, when the chain is verified, th
 
 test('given a second live verdict in the same slot, when verified, then it is a fork', () => {
   const { seq: _s, prevHash: _p, hash: _h, ...rest } = verdict;
-  const second = chainEvent<'VerdictIssued'>({ ...rest, eventId: 'another', payload: { ...verdict.payload, decision: 'deny' } }, nextLink(request));
+  const second = chainEvent<'VerdictIssued'>(
+    { ...rest, eventId: 'another', payload: { ...verdict.payload, decision: 'deny' } },
+    nextLink(request),
+  );
   const result = verifyChain([...session, second]);
   assert.equal(result.ok, false);
   assert.match(result.ok ? '' : result.reason, /fork/);

@@ -33,7 +33,9 @@ export function registerPolicyPipeline(policy: Command, ctx: PolicyPipelineConte
         'Processors decide with the new version as soon as they read it, without a restart.\n',
     )
     .action(async (dir: string, o: { shadow?: boolean; tokenFile?: string; json?: boolean }) => {
-      ctx.setExit(await policyPublish(ctx.configOf(), { dir, shadow: o.shadow === true, tokenFile: o.tokenFile, json: o.json === true }, ctx.io));
+      ctx.setExit(
+        await policyPublish(ctx.configOf(), { dir, shadow: o.shadow === true, tokenFile: o.tokenFile, json: o.json === true }, ctx.io),
+      );
     });
 
   policy

@@ -6,7 +6,12 @@ import { publicationOf } from './policy-publish.js';
 import { run } from './program.js';
 
 const hash = 'ab'.repeat(32);
-const candidate = { name: 'demo', version: `demo@${hash.slice(0, 12)}`, contentHash: hash, files: [{ name: 'rules.yaml', text: 'rules: []\n' }] };
+const candidate = {
+  name: 'demo',
+  version: `demo@${hash.slice(0, 12)}`,
+  contentHash: hash,
+  files: [{ name: 'rules.yaml', text: 'rules: []\n' }],
+};
 const ids = { eventId: '6f1c2d3e-0000-4000-8000-000000000001', timeUs: 1_795_000_000_000_000, producer: 'cli/test/1' };
 
 test('a publication names the policy, its version and hash, its files and the verified publisher', () => {
@@ -21,7 +26,10 @@ test('a publication names the policy, its version and hash, its files and the ve
 
 test('a publication whose version does not match its hash is refused before it is encoded', () => {
   const p = publicationOf({ ...candidate, version: 'demo@000000000000' }, { subject: 'erin', issuer: 'i' }, false, ids);
-  assert.throws(() => validatePolicyPublished(p), (e: { code?: string }) => e.code === 'AG_ERR_EVENT_INVALID');
+  assert.throws(
+    () => validatePolicyPublished(p),
+    (e: { code?: string }) => e.code === 'AG_ERR_EVENT_INVALID',
+  );
 });
 
 const ENV = { AG_CLICKHOUSE_URL: 'http://127.0.0.1:9', AG_KAFKA_BROKERS: '127.0.0.1:9', AG_REGISTRY_URL: 'http://127.0.0.1:9' };

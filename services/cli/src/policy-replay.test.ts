@@ -71,5 +71,8 @@ test('times are ISO 8601 or a duration back from now', () => {
   const now = Date.parse('2026-11-28T10:00:00Z');
   assert.equal(parseTime('2h', now), Date.parse('2026-11-28T08:00:00Z') * 1000);
   assert.equal(parseTime('2026-11-27T00:00:00Z', now), Date.parse('2026-11-27T00:00:00Z') * 1000);
-  assert.throws(() => parseTime('yesterday', now), (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID');
+  assert.throws(
+    () => parseTime('yesterday', now),
+    (e: { code?: string }) => e.code === 'AG_ERR_CONFIG_INVALID',
+  );
 });

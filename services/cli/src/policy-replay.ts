@@ -1,7 +1,7 @@
 // `agentgate policy replay --policy <dir> --since <time>`: re-decides recorded requests with a
 // candidate policy and reports what would change, so a policy change can be gated in CI: exit 0
 // when no decision would change, 1 when any would, 2 on errors. Reads ClickHouse as `reader`.
-import { quoteIdentifier, quoteString, quoteUInt } from '@agentgate/clickhouse';
+import { quoteIdentifier, quoteUInt } from '@agentgate/clickhouse';
 import { fromAvro, type AuditEventOf } from '@agentgate/events';
 import { GatewayError } from '@agentgate/errors';
 import type { AuditReader } from './backends.js';
@@ -141,7 +141,7 @@ export const REPLAY_LIMITS: readonly string[] = [
   'guardrails (statement rates and budgets) are evaluated with no usage: the live counts depended on traffic before --since and on row counts of responses, so a candidate guardrail is not reproduced',
   'approval and masking outcomes are compared as decisions only: no approval is requested and nothing is masked',
   'statements recorded capped (longer than the audit cap) are re-decided from the recorded prefix, which does not parse: they come out as unparseable',
-  "search-path knowledge starts fresh at --since: a session that changed its search_path before the window is taken as unchanged; the session's target role (\"$user\") is not known to replay",
+  'search-path knowledge starts fresh at --since: a session that changed its search_path before the window is taken as unchanged; the session\'s target role ("$user") is not known to replay',
 ];
 
 interface RequestRow {
@@ -201,7 +201,11 @@ export async function replayWith(
     const live = verdicts.get(row.request_id);
     const session = sessions.get(row.session_id) ?? { searchPathKnown: true, sessionUser: null };
     const decided = candidate.evaluate(request, session);
-    if (live && live.decision !== 'deny' && decided.facts.some((f) => f.flags.searchPathChange || f.flags.dynamicSql || f.flags.roleChange)) {
+    if (
+      live &&
+      live.decision !== 'deny' &&
+      decided.facts.some((f) => f.flags.searchPathChange || f.flags.dynamicSql || f.flags.roleChange)
+    ) {
       sessions.set(row.session_id, { ...session, searchPathKnown: false });
     } else {
       sessions.set(row.session_id, session);
@@ -215,7 +219,9 @@ export async function replayWith(
       subject: request.actor?.subject ?? '',
       connection: request.payload.connection,
       sql: detail.kind === 'sql' ? detail.text : detail.kind,
-      live: live ? { decision: live.decision, ruleId: live.rule_id === '' ? null : live.rule_id, policyVersion: live.policy_version } : null,
+      live: live
+        ? { decision: live.decision, ruleId: live.rule_id === '' ? null : live.rule_id, policyVersion: live.policy_version }
+        : null,
       candidate: { decision: decided.decision, ruleId: decided.ruleId },
     });
   }
@@ -242,7 +248,8 @@ export function reportLines(report: ReplayReport): string[] {
     lines.push('', title);
     for (const c of changes) {
       lines.push(`  ${String(c.count).padStart(6)}  ${c.from} -> ${c.to}`);
-      for (const e of c.examples) lines.push(`          ${e.time}  ${e.subject || '-'}@${e.connection ?? '-'}  ${e.sql.replace(/\s+/g, ' ')}`);
+      for (const e of c.examples)
+        lines.push(`          ${e.time}  ${e.subject || '-'}@${e.connection ?? '-'}  ${e.sql.replace(/\s+/g, ' ')}`);
     }
   };
   section('decision changes (live -> candidate):', report.changes);
@@ -255,6 +262,11 @@ export async function policyReplay(audit: AuditReader, database: string, options
   const candidate = await loadCandidate(options.policyDir);
   const report = await replayWith(audit, database, candidate, options);
   if (options.json) printJson(io, report);
-  else io.out(reportLines(report).map((l) => `${l}\n`).join(''));
+  else
+    io.out(
+      reportLines(report)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
   return replayExitCode(report);
 }

@@ -56,9 +56,13 @@ export async function readPolicyDir(dir: string): Promise<PolicyFile[]> {
   try {
     files = await readPolicyFiles(dir);
   } catch (cause) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read the policy directory ${dir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, {
-      cause,
-    });
+    throw new GatewayError(
+      'AG_ERR_CONFIG_INVALID',
+      `cannot read the policy directory ${dir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause,
+      },
+    );
   }
   if (files.length === 0) throw new GatewayError('AG_ERR_CONFIG_INVALID', `no policy files (*.yaml) in ${dir}`);
   return files;

@@ -146,7 +146,11 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           const outcome = policies.apply(publication);
           const fields = { offset, version: publication.version, shadow: publication.shadow, publishedBy: publication.publishedBy };
           if (outcome.applied) logger.info({ ...fields, role: outcome.role }, 'policy version installed');
-          else logger.error({ ...fields, code: outcome.code, reason: outcome.reason }, 'policy publication ignored; the previous policy stays');
+          else
+            logger.error(
+              { ...fields, code: outcome.code, reason: outcome.reason },
+              'policy publication ignored; the previous policy stays',
+            );
         },
         onTombstone(key, offset) {
           const name = key.endsWith('/shadow') ? key.slice(0, -'/shadow'.length) : undefined;
@@ -240,7 +244,8 @@ async function analyseRequest(parser: AsyncSqlParser, detail: RequestDetail, ses
   const capped = detail.fullTextBytes !== null;
   const own = capped ? undefined : await parser.classify(detail.text);
   const ownKinds = own ?? { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] };
-  const resolved = detail.resolvedText === null || detail.resolvedText === undefined ? undefined : await parser.classify(detail.resolvedText);
+  const resolved =
+    detail.resolvedText === null || detail.resolvedText === undefined ? undefined : await parser.classify(detail.resolvedText);
   const statements = own ? factsOf(own) : 'unparseable';
   const resolvedFacts = resolved ? factsOf(resolved) : null;
   const classification = {
@@ -257,6 +262,9 @@ async function analyseRequest(parser: AsyncSqlParser, detail: RequestDetail, ses
         sessionUser: session.sessionUser,
       },
     },
-    facts: [...(statements === 'unparseable' ? [] : statements), ...(resolvedFacts === null || resolvedFacts === 'unparseable' ? [] : resolvedFacts)],
+    facts: [
+      ...(statements === 'unparseable' ? [] : statements),
+      ...(resolvedFacts === null || resolvedFacts === 'unparseable' ? [] : resolvedFacts),
+    ],
   };
 }

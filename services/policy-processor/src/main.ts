@@ -16,7 +16,9 @@ await runService({
       config,
       topics,
       // No payload in the log: the request's ids are in the verdict it gets.
-      engine: policyEngine((err) => logger.error({ code: 'AG_ERR_INTERNAL', err: (err as Error).message }, 'policy evaluation failed; request denied')),
+      engine: policyEngine((err) =>
+        logger.error({ code: 'AG_ERR_INTERNAL', err: (err as Error).message }, 'policy evaluation failed; request denied'),
+      ),
       policySerde: await createPolicySerde({ registryUrl: config.registryUrl, topic: topics.policies }),
       // The instance is named in logs and metrics; verdicts name only the service.
       logger: logger.child({ instance: config.instanceId }),

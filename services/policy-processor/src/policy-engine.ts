@@ -126,7 +126,10 @@ export function policyEngine(onError: (err: unknown) => void = () => {}): Policy
       const result = compilePolicy(files, { name });
       if (!result.ok) {
         const first = result.errors.slice(0, 3).map((e) => `${e.file}:${e.line}: ${e.message}`);
-        throw new GatewayError('AG_ERR_CONFIG_INVALID', `the policy does not compile (${result.errors.length} errors): ${first.join('; ')}`);
+        throw new GatewayError(
+          'AG_ERR_CONFIG_INVALID',
+          `the policy does not compile (${result.errors.length} errors): ${first.join('; ')}`,
+        );
       }
       return { policyName: result.policy.name, contentHash: result.contentHash, policy: fromCompiled(result.policy, onError) };
     },

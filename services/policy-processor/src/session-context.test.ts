@@ -7,7 +7,10 @@ import { SessionContexts } from './session-context.js';
 const [opened, request] = sampleSession() as [AuditEvent, AuditEvent];
 // Only the flags matter here.
 const facts = (flags: Partial<StatementFacts['flags']> = {}): StatementFacts =>
-  ({ kind: 'VariableSetStmt', flags: { searchPathChange: false, dynamicSql: false, roleChange: false, ...flags } }) as unknown as StatementFacts;
+  ({
+    kind: 'VariableSetStmt',
+    flags: { searchPathChange: false, dynamicSql: false, roleChange: false, ...flags },
+  }) as unknown as StatementFacts;
 
 test('given a session this processor saw open, its search path is known and its user is the target role', () => {
   const s = new SessionContexts();
@@ -29,7 +32,11 @@ test('given a request that changes nothing, the search path stays known; a close
   s.observe(opened);
   s.observe(request, [facts()]);
   assert.equal(s.of(opened.sessionId).searchPathKnown, true);
-  s.observe({ ...opened, eventType: 'SessionClosed', payload: { reason: 'client-terminate', errorCode: null, durationUs: 0, requestCount: 1 } } as AuditEvent);
+  s.observe({
+    ...opened,
+    eventType: 'SessionClosed',
+    payload: { reason: 'client-terminate', errorCode: null, durationUs: 0, requestCount: 1 },
+  } as AuditEvent);
   assert.equal(s.size, 0);
 });
 

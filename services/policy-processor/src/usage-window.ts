@@ -83,7 +83,10 @@ export async function readBackWindow(options: ReadBackOptions): Promise<number> 
             options.onEvent((await options.serde.decode(message.value)).event);
             folded++;
           } catch (err) {
-            options.logger.error({ code: toGatewayError(err).code, partition: batch.partition, offset: message.offset }, 'skipping undecodable event');
+            options.logger.error(
+              { code: toGatewayError(err).code, partition: batch.partition, offset: message.offset },
+              'skipping undecodable event',
+            );
           }
         }
         const last = batch.messages.at(-1);
