@@ -62,6 +62,8 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   // Time from a request's record to its verdict being ready to send, summed over all verdicts.
   let lagSumUs = 0;
 
+  const longestWindowUs = (): number => Math.max(policies.live.longestWindowUs, policies.shadow?.longestWindowUs ?? 0);
+
   async function handleBatch({
     batch,
     resolveOffset,
@@ -144,6 +146,9 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         logger,
         onPublication(publication, offset) {
           const outcome = policies.apply(publication);
+          // A longer window published later counts from the events read since (the next start
+          // reads it back in full).
+          if (outcome.applied && longestWindowUs() > usage.retentionUs) usage = { ...usage, retentionUs: longestWindowUs() };
           const fields = { offset, version: publication.version, shadow: publication.shadow, publishedBy: publication.publishedBy };
           if (outcome.applied) logger.info({ ...fields, role: outcome.role }, 'policy version installed');
           else
@@ -160,10 +165,9 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         },
       });
       await feed.start();
-      const windowUs = Math.max(policies.live.longestWindowUs, policies.shadow?.longestWindowUs ?? 0);
-      // A day of history at least, so a policy published later with a window up to a day counts
-      // from what this instance has read since it started.
-      usage = engine.emptyUsage(Math.max(windowUs, 86_400_000_000));
+      const windowUs = longestWindowUs();
+      // History is kept for the longest window only: evolving the usage costs what it keeps.
+      usage = engine.emptyUsage(windowUs);
       if (windowUs > 0) {
         const folded = await readBackWindow({
           kafka,
