@@ -304,7 +304,7 @@ before(async () => {
   const parser = await loadSqlParser();
   analyze = (sql) => {
     const c = parser.classify(sql);
-    return c.ok ? c.statements.map((s) => (s as unknown as { facts: StatementFacts }).facts) : 'unparseable';
+    return c.ok ? c.statements.map((s) => s.facts) : 'unparseable';
   };
 });
 

@@ -83,6 +83,7 @@ function mergeFacts(own: StatementFacts, more: readonly StatementFacts[]): State
     functions: all.flatMap((f) => f.functions),
     flags,
     unknownKinds: all.flatMap((f) => f.unknownKinds),
+    schemaChanges: all.flatMap((f) => f.schemaChanges ?? []),
   };
 }
 

@@ -1,28 +1,13 @@
-// The SQL facts rules match on. libs/sql computes them from the whole parse tree
-// (`statementFacts(tree)`); this is the same interface, declared here so the policy engine
-// can be built and tested before that export lands. Structural typing keeps the two
-// interchangeable; once '@agentgate/sql' exports it, this file re-exports it instead.
+// The SQL facts rules match on: libs/sql computes them from the whole parse tree
+// (`statementFacts(tree)`, `StatementInfo.facts`); re-exported here with helpers for
+// hand-built facts in tests and tools.
 
-/** A relation or function name as written; `schema` null means unqualified. */
-export interface NameRef {
-  schema: string | null;
-  name: string;
-}
+import type { StatementClass, StatementFacts } from '@agentgate/sql';
 
-export type StatementClass =
-  | 'select'
-  | 'insert'
-  | 'update'
-  | 'delete'
-  | 'merge'
-  | 'ddl'
-  | 'dcl'
-  | 'copy'
-  | 'utility'
-  | 'transaction'
-  | 'unknown';
+export type { NameRef, StatementClass, StatementFacts } from '@agentgate/sql';
 
-export const STATEMENT_CLASSES: readonly StatementClass[] = [
+/** Every statement class, in the order docs list them. */
+export const CLASS_NAMES: readonly StatementClass[] = [
   'select',
   'insert',
   'update',
@@ -36,23 +21,7 @@ export const STATEMENT_CLASSES: readonly StatementClass[] = [
   'unknown',
 ];
 
-export interface StatementFlags {
-  updateWithoutWhere: boolean;
-  deleteWithoutWhere: boolean;
-  copyProgram: boolean;
-  copyFile: boolean;
-  dynamicSql: boolean;
-  routineDefinition: boolean;
-  explainAnalyze: boolean;
-  writeInCte: boolean;
-  lockingRead: boolean;
-  searchPathChange: boolean;
-  roleChange: boolean;
-  prepares: string | null;
-  executes: string | null;
-  call: boolean;
-  truncate?: boolean;
-}
+export type StatementFlags = StatementFacts['flags'];
 
 /** Boolean flags a rule may test (prepares/executes are names, tested as "is set"). */
 export const BOOLEAN_FLAGS = [
@@ -73,17 +42,6 @@ export const BOOLEAN_FLAGS = [
   'executes',
 ] as const;
 export type FlagName = (typeof BOOLEAN_FLAGS)[number];
-
-export interface StatementFacts {
-  kind: string;
-  classes: StatementClass[];
-  reads: NameRef[];
-  writes: NameRef[];
-  locks: NameRef[];
-  functions: NameRef[];
-  flags: StatementFlags;
-  unknownKinds: string[];
-}
 
 /** Facts with every flag off: a base for hand-built facts in tests and tools. */
 export function emptyFacts(kind: string, classes: StatementClass[] = []): StatementFacts {
@@ -112,5 +70,6 @@ export function emptyFacts(kind: string, classes: StatementClass[] = []): Statem
       truncate: false,
     },
     unknownKinds: [],
+    schemaChanges: [],
   };
 }

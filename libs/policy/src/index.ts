@@ -25,5 +25,5 @@ export { evaluate, sqlUnits } from './evaluate.js';
 export { evolveUsage, initialUsage, rowsOf, usageFor, usageKey, type UsageCounts, type UsageState } from './usage.js';
 export { runPolicyTests, testInput, DEFAULT_TEST_TIME, type AnalyzeSql, type PolicyTestResult } from './policy-tests.js';
 export { POLICY_FILE_SCHEMA } from './policy-schema.js';
-export { emptyFacts, STATEMENT_CLASSES, type NameRef, type StatementClass, type StatementFacts, type StatementFlags } from './facts.js';
+export { emptyFacts, CLASS_NAMES, type NameRef, type StatementClass, type StatementFacts, type StatementFlags } from './facts.js';
 export type * from './types.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadSqlParser } from '@agentgate/sql';
-import { compilePolicy, loadPolicyDir, runPolicyTests, type AnalyzeSql, type StatementFacts } from './index.js';
+import { compilePolicy, loadPolicyDir, runPolicyTests, type AnalyzeSql } from './index.js';
 
 const DEMO_DIR = fileURLToPath(new URL('../../../deploy/policies/demo', import.meta.url));
 let analyze: AnalyzeSql;
@@ -13,7 +13,7 @@ before(async () => {
   const parser = await loadSqlParser();
   analyze = (sql) => {
     const c = parser.classify(sql);
-    return c.ok ? c.statements.map((s) => (s as unknown as { facts: StatementFacts }).facts) : 'unparseable';
+    return c.ok ? c.statements.map((s) => s.facts) : 'unparseable';
   };
 });
 
