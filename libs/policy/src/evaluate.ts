@@ -118,7 +118,7 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
     }
   }
 
-  const byId = new Map<string, CompiledRule>(policy.rules.map((r) => [r.id, r]));
+  const byId = rulesById(policy);
   const effective = (m: RuleMatch): Decision => (m.failClosed ? 'deny' : m.action);
   const statements: StatementDecision[] = units.map((unit) => {
     const winner = pick(
@@ -166,6 +166,18 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
         ]
       : [];
   return { decision, policyVersion: policy.version, ruleId, reason, matches, statements, approval, masking };
+}
+
+// Built once per compiled policy, not per request.
+const ruleIndexes = new WeakMap<CompiledPolicy, ReadonlyMap<string, CompiledRule>>();
+
+function rulesById(policy: CompiledPolicy): ReadonlyMap<string, CompiledRule> {
+  let index = ruleIndexes.get(policy);
+  if (!index) {
+    index = new Map(policy.rules.map((r) => [r.id, r]));
+    ruleIndexes.set(policy, index);
+  }
+  return index;
 }
 
 function pick(ms: readonly RuleMatch[], effective: (m: RuleMatch) => Decision): RuleMatch | undefined {
