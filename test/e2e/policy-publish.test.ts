@@ -14,7 +14,18 @@ import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { quoteString } from '@agentgate/clickhouse';
 import { policyKey, topicNames } from '@agentgate/events';
-import { ROOT, clickhouse, countsReaching, eventually, kafkaAs, pgConfig, stack, token, uniqueMarker } from '../support/stack.js';
+import {
+  ROOT,
+  clickhouse,
+  countsReaching,
+  eventually,
+  kafkaAs,
+  pgConfig,
+  stack,
+  stackCommand,
+  token,
+  uniqueMarker,
+} from '../support/stack.js';
 import { sessionIdFor } from '../support/audit.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -363,4 +374,66 @@ test('policy replay reports exactly the statements the stricter policy refused l
   const same = agentgate(['policy', 'replay', '--policy', permissiveDir, ...window, '--json']);
   assert.equal(same.status, 0, same.stdout + same.stderr);
   if (report.requests === STATEMENTS.length) assert.equal((JSON.parse(same.stdout) as { changed: number }).changed, 0);
+});
+
+test('guardrails: an agent past its statement budget is refused naming the rule, and the count survives processor and ingress restarts', async () => {
+  // report-agent's statements already in the window count too: the budget leaves room for 3 more.
+  const windowSec = 120;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const [prior] = await (
+    await ch.query({
+      query: `SELECT count() AS n FROM ${db}.events WHERE event_type = 'RequestObserved' AND actor = 'report-agent'
+                AND time_us > ${(Date.now() - windowSec * 1000) * 1000}`,
+      format: 'JSONEachRow',
+    })
+  ).json<{ n: string }>();
+  const budget = Number(prior?.n ?? 0) + 3;
+  const dir = policyDir(
+    'budget',
+    `
+  - id: e2e-report-budget
+    description: report-agent may run ${budget} statements on demo in ${windowSec} s
+    message: statement budget spent
+    kind: budget
+    match: { identity: { actingAgent: [report-agent] }, connection: [demo] }
+    per: actor
+    window: ${windowSec}s
+    limits: { statements: ${budget} }
+    action: deny
+`,
+  );
+  const version = publish(dir);
+  await waitForPolicies(version, undefined);
+
+  const statement = async (): Promise<{ ok: boolean; code?: string; message?: string; detail?: string }> => {
+    const client = new pg.Client(
+      pgConfig({ applicationName: uniqueMarker('e2e-budget'), user: 'report-agent', password: token('report-agent') }),
+    );
+    await client.connect();
+    try {
+      await client.query('select 1 as budgeted');
+      return { ok: true };
+    } catch (err) {
+      const e = err as { code?: string; message: string; detail?: string };
+      return { ok: false, ...(e.code ? { code: e.code } : {}), message: e.message, ...(e.detail ? { detail: e.detail } : {}) };
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  // One session holds its statements; a fresh one per statement shows the count is per identity.
+  for (let i = 0; i < 3; i++) assert.deepEqual(await statement(), { ok: true }, `statement ${i + 1} of ${budget}`);
+  const over = await statement();
+  assert.equal(over.code, '42501', JSON.stringify(over));
+  assert.match(over.message ?? '', /refused by policy rule e2e-report-budget/);
+  assert.match(over.detail ?? '', new RegExp(`rule=e2e-report-budget; policy=${version}`));
+
+  // The counts come from the log: restarting the processor (which holds them) and the ingress changes nothing.
+  stackCommand('stop', 'policy-processor');
+  stackCommand('stop', 'ingress-postgres');
+  stackCommand('start', 'policy-processor');
+  stackCommand('start', 'ingress-postgres');
+  await waitForPolicies(version, undefined);
+  const after = await statement();
+  assert.equal(after.code, '42501', `after restarts: ${JSON.stringify(after)}`);
+  assert.match(after.detail ?? '', /rule=e2e-report-budget/);
 });
