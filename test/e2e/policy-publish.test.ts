@@ -2,8 +2,9 @@
 // running processor decides with each as soon as it reads it (no restart); a shadow policy's
 // verdicts land in ClickHouse beside the live ones and are never enforced; `policy replay`
 // re-decides the recorded run with a candidate and reports exactly what the live run refused.
-// The suite expects the minimal policy's behaviour, so the `after` hook publishes
-// deploy/policies/permissive (its equivalent) and ends any shadow trial.
+// Every version here is published under one policy name (the rules of deploy/policies/permissive,
+// plus what each test needs); the `after` hook withdraws that name, live and shadow (tombstones),
+// so the processor returns to the policy it had before this file, whichever that was.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -106,12 +107,12 @@ async function waitForPolicies(live: string, shadow: string | undefined): Promis
   }, 20_000);
 }
 
-/** Ends the shadow trial of POLICY: a tombstone on its shadow key, written as the operator. */
-async function endShadow(): Promise<void> {
+/** Withdraws POLICY's live publication or its shadow trial: a tombstone on its key, written as the operator. */
+async function withdraw(shadow: boolean): Promise<void> {
   const producer = new Kafka({ clientId: 'e2e-operator', ...kafkaAs('operator'), logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   try {
-    await producer.send({ topic: topics.policies, acks: -1, messages: [{ key: policyKey(POLICY, true), value: null }] });
+    await producer.send({ topic: topics.policies, acks: -1, messages: [{ key: policyKey(POLICY, shadow), value: null }] });
   } finally {
     await producer.disconnect();
   }
@@ -192,24 +193,26 @@ async function countVerdicts(sessionId: string): Promise<{ live: number; shadow:
   return { live: rows.filter((r) => r.shadow === 0).length, shadow: rows.filter((r) => r.shadow === 1).length };
 }
 
+let initial: { live: string | undefined; shadow: string | undefined };
 let permissiveDir: string;
 let strictDir: string;
 let baseVersion: string;
 let strictVersion: string;
 const phases: { name: string; sinceUs: number; untilUs: number; sessionId: string; outcomes: Outcome[] }[] = [];
 
-before(() => {
+before(async () => {
+  initial = await processorPolicies();
   permissiveDir = policyDir('base');
   strictDir = policyDir('strict', STRICT_RULE, STRICT_TEST);
 });
 
 after(async () => {
-  // Leave the processor as the rest of the suite expects it: the permissive policy live, no shadow.
+  // Leave the processor as the rest of the suite found it: this file's policy withdrawn, live and shadow.
   try {
-    await endShadow();
-    const r = agentgate(['policy', 'publish', PERMISSIVE, '--json'], token('erin'));
-    assert.equal(r.status, 0, r.stderr);
-    await waitForPolicies((JSON.parse(r.stdout) as { version: string }).version, undefined);
+    await withdraw(true);
+    await withdraw(false);
+    assert.ok(initial.live);
+    await waitForPolicies(initial.live, initial.shadow);
   } finally {
     rmSync(work, { recursive: true, force: true });
     await ch.close();
@@ -335,7 +338,7 @@ test('a shadow policy records its verdicts beside the live ones and refuses noth
   };
   assert.equal(sessions.sessions.find((s) => s.session_id === run.sessionId)?.denied, 0);
 
-  await endShadow();
+  await withdraw(true);
   await waitForPolicies(live, undefined);
 });
 

@@ -145,7 +145,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         groupPrefix: `${config.consumerGroup}-policies`,
         logger,
         onPublication(publication, offset) {
-          const outcome = policies.apply(publication);
+          const outcome = policies.apply(publication, BigInt(offset));
           // A longer window published later counts from the events read since (the next start
           // reads it back in full).
           if (outcome.applied && longestWindowUs() > usage.retentionUs) usage = { ...usage, retentionUs: longestWindowUs() };
@@ -158,9 +158,10 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
             );
         },
         onTombstone(key, offset) {
-          const name = key.endsWith('/shadow') ? key.slice(0, -'/shadow'.length) : undefined;
-          if (name !== undefined && key === policyKey(name, true) && policies.endShadow(name)) {
-            logger.info({ offset, policy: name }, 'shadow trial ended');
+          const shadow = key.endsWith('/shadow');
+          const name = shadow ? key.slice(0, -'/shadow'.length) : key;
+          if (policyKey(name, shadow) === key && policies.withdraw(name, shadow)) {
+            logger.info({ offset, policy: name, shadow, live: policies.live.version }, 'policy withdrawn');
           }
         },
       });

@@ -1,7 +1,12 @@
-// The policies a processor decides with: the live one and, when published, a shadow one.
-// Each publication read from the policies topic is compiled and checked against the hash it
-// claims; one that fails is logged and ignored, and the previous policy stays. A swap replaces
-// one reference, so every request is decided wholly by one version or the next.
+// The policies a processor decides with: the live one and, during a trial, a shadow one. Each
+// publication read from the policies topic is compiled and checked against the hash it claims;
+// one that fails is logged and ignored, and what its key held before stays. A swap replaces one
+// reference, so every request is decided wholly by one version or the next.
+//
+// The state is a function of the compacted topic, so a restart (which reads only the latest
+// record per key) ends where a long-running instance is: the live policy is the newest live
+// publication whose key has not been deleted (a tombstone), else the built-in policy; the
+// shadow policy likewise among shadow keys.
 import type { PolicyPublished } from '@agentgate/events';
 import { toGatewayError } from '@agentgate/errors';
 import type { LivePolicy, PolicyEngine } from './policy-engine.js';
@@ -13,29 +18,47 @@ export type PublicationOutcome =
 export interface PolicyHolder {
   readonly live: LivePolicy;
   readonly shadow: LivePolicy | undefined;
-  /** Compiles and installs a publication; never throws. */
-  apply(publication: PolicyPublished): PublicationOutcome;
-  /** Ends the shadow trial of `policyName` (a tombstone on its shadow key); true if one ran. */
-  endShadow(policyName: string): boolean;
+  /** Compiles and installs a publication read at `offset` (one partition: offsets order them); never throws. */
+  apply(publication: PolicyPublished, offset: bigint): PublicationOutcome;
+  /** A tombstone: the policy under `name` is withdrawn (live, or its shadow trial); true if it was installed. */
+  withdraw(name: string, shadow: boolean): boolean;
   readonly rejected: number;
 }
 
+interface Installed {
+  policy: LivePolicy;
+  offset: bigint;
+}
+
+/** The newest entry by offset. */
+function newest(entries: ReadonlyMap<string, Installed>): LivePolicy | undefined {
+  let best: Installed | undefined;
+  for (const e of entries.values()) if (!best || e.offset > best.offset) best = e;
+  return best?.policy;
+}
+
 export function policyHolder(engine: PolicyEngine): PolicyHolder {
-  let live = engine.builtIn();
-  let shadow: LivePolicy | undefined;
-  let shadowName: string | undefined;
+  const builtIn = engine.builtIn();
+  const live = new Map<string, Installed>();
+  const shadows = new Map<string, Installed>();
+  let current = builtIn;
+  let currentShadow: LivePolicy | undefined;
   let rejected = 0;
+  const recompute = (): void => {
+    current = newest(live) ?? builtIn;
+    currentShadow = newest(shadows);
+  };
   return {
     get live() {
-      return live;
+      return current;
     },
     get shadow() {
-      return shadow;
+      return currentShadow;
     },
     get rejected() {
       return rejected;
     },
-    apply(publication) {
+    apply(publication, offset) {
       const refuse = (code: string, reason: string): PublicationOutcome => {
         rejected++;
         return { applied: false, version: publication.version, code, reason };
@@ -57,20 +80,21 @@ export function policyHolder(engine: PolicyEngine): PolicyHolder {
       if (compiled.policy.version !== publication.version) {
         return refuse('AG_ERR_EVENT_INVALID', `the files compile to version ${compiled.policy.version}, not ${publication.version}`);
       }
+      const installed = { policy: compiled.policy, offset };
       if (publication.shadow) {
-        shadow = compiled.policy;
-        shadowName = publication.policyName;
-        return { applied: true, role: 'shadow', version: publication.version };
+        shadows.set(publication.policyName, installed);
+      } else {
+        live.set(publication.policyName, installed);
+        // A version published live ends its own trial: it no longer runs in shadow beside itself.
+        if (shadows.get(publication.policyName)?.policy.version === publication.version) shadows.delete(publication.policyName);
       }
-      live = compiled.policy;
-      // A version published live ends its own trial: it no longer runs in shadow beside itself.
-      if (shadow?.version === compiled.policy.version) shadow = shadowName = undefined;
-      return { applied: true, role: 'live', version: publication.version };
+      recompute();
+      return { applied: true, role: publication.shadow ? 'shadow' : 'live', version: publication.version };
     },
-    endShadow(policyName) {
-      if (shadow === undefined || shadowName !== policyName) return false;
-      shadow = shadowName = undefined;
-      return true;
+    withdraw(name, shadow) {
+      const deleted = (shadow ? shadows : live).delete(name);
+      recompute();
+      return deleted;
     },
   };
 }
