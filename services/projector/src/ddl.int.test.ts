@@ -87,11 +87,12 @@ test('a layout-1 database is migrated in place: old rows get subject and actor, 
   });
 
   const migration = await ensureProjection(clickhouse, database, { pollMs: 50 });
-  assert.equal(migration.add.length, 2);
+  // subject, actor, and shadow (layout 3; its default 0 is every old verdict's value).
+  assert.equal(migration.add.length, 3);
   assert.ok(migration.backfill);
   const names = await columns(database);
   assert.ok(!names.includes('actor_subject'), names.join(','));
-  assert.ok(names.includes('subject') && names.includes('actor'));
+  assert.ok(names.includes('subject') && names.includes('actor') && names.includes('shadow'));
   assert.deepEqual(await people(database), [
     { event_id: 'e1', subject: 'demo-agent', actor: 'demo-agent', actor_chain: [] },
     { event_id: 'e2', subject: 'dave', actor: 'demo-agent', actor_chain: ['dave', 'demo-agent'] },

@@ -39,7 +39,7 @@ test('a migration interrupted after adding the columns resumes with the backfill
 test('a layout-2 table gets the shadow column (default 0: its verdicts were all live) and nothing else', () => {
   const layout2 = new Set([...createdColumns()].filter((c) => c !== 'shadow'));
   assert.deepEqual(eventsMigration('agentgate', layout2), {
-    add: ['ALTER TABLE `agentgate`.events ADD COLUMN shadow UInt8 DEFAULT 0 AFTER policy_version'],
+    add: ['ALTER TABLE `agentgate`.events ADD COLUMN shadow UInt8 DEFAULT 0'],
     backfill: undefined,
     drop: [],
   });

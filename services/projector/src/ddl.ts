@@ -113,7 +113,7 @@ export function eventsMigration(database: string, columns: ReadonlySet<string>):
   const add: string[] = [];
   if (!columns.has('subject')) add.push(`ALTER TABLE ${table} ADD COLUMN subject String AFTER hash_valid`);
   if (!columns.has('actor')) add.push(`ALTER TABLE ${table} ADD COLUMN actor String AFTER subject`);
-  if (!columns.has('shadow')) add.push(`ALTER TABLE ${table} ADD COLUMN shadow UInt8 DEFAULT 0 AFTER policy_version`);
+  if (!columns.has('shadow')) add.push(`ALTER TABLE ${table} ADD COLUMN shadow UInt8 DEFAULT 0`);
   if (!columns.has('actor_subject')) return { add, backfill: undefined, drop: [] };
   // Layout 1 stored the subject in actor_subject and the chain as it is now, so the acting
   // agent of an old row is the chain's last entry (or the subject when there is no chain).
