@@ -33,9 +33,16 @@ export function registerPolicyPipeline(policy: Command, ctx: PolicyPipelineConte
         'Processors decide with the new version as soon as they read it, without a restart.\n',
     )
     .action(async (dir: string, o: { shadow?: boolean; tokenFile?: string; json?: boolean }) => {
-      ctx.setExit(
-        await policyPublish(ctx.configOf(), { dir, shadow: o.shadow === true, tokenFile: o.tokenFile, json: o.json === true }, ctx.io),
-      );
+      try {
+        ctx.setExit(
+          await policyPublish(ctx.configOf(), { dir, shadow: o.shadow === true, tokenFile: o.tokenFile, json: o.json === true }, ctx.io),
+        );
+      } catch (error) {
+        // Named here: the top level names only the first word of a command.
+        const { exitCode, text } = describeFailure('policy publish', error);
+        ctx.io.err(text);
+        ctx.setExit(exitCode);
+      }
     });
 
   policy

@@ -58,7 +58,7 @@ test('policy publish and replay have help, and refuse unknown flags with exit co
 test('policy publish without a token publishes nothing (AG_ERR_AUTH_REQUIRED, exit 1)', async () => {
   const r = await cli('policy', 'publish', '/nonexistent');
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /AG_ERR_AUTH_REQUIRED/);
+  assert.match(r.stderr, /^agentgate policy publish: .*AG_ERR_AUTH_REQUIRED/);
 });
 
 test('policy replay errors exit 2, never 1 (1 means a decision would change)', async () => {
