@@ -619,4 +619,11 @@ test('given unknown facts, then the reason names what the classifier did not und
   assert.match(e.reason, /does not understand.*NewStmt/);
 });
 
+test('given an empty query, when evaluated, then it is allowed without a rule: nothing runs', () => {
+  const e = evaluate(policyOf(READ_PUBLIC), req({ statements: [] }));
+  assert.equal(e.decision, 'allow');
+  assert.equal(e.ruleId, null);
+  assert.match(e.reason, /no statement/);
+});
+
 export const MATCHER_CASE_COUNT = CASES.length;

@@ -104,6 +104,19 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
         : [{ index: 0, kind: 'UNPARSEABLE', facts: null, classes: new Set(), unknown: [] }]
       : [{ index: 0, kind: input.protocol, facts: null, classes: new Set(), unknown: [] }];
   const statementCount = input.sql && input.sql.statements !== 'unparseable' ? input.sql.statements.length : 1;
+  if (units.length === 0) {
+    // An empty query ('', ';', a lone comment): the server answers EmptyQueryResponse and runs nothing.
+    return {
+      decision: 'allow',
+      policyVersion: policy.version,
+      ruleId: null,
+      reason: 'the request holds no statement; nothing runs',
+      matches: [],
+      statements: [],
+      approval: null,
+      masking: [],
+    };
+  }
 
   const applicable = policy.rules.filter((r) => requestMatches(r.when, input) && !(r.except && requestMatches(r.except, input)));
   for (const rule of applicable) {
