@@ -439,12 +439,33 @@ cmd_start() {
   fi
   if all_running; then
     log "the stack is already running"
+    ensure_demo_policy
     print_connect_info
     return 0
   fi
   [ "${AG_SKIP_BOOTSTRAP:-0}" = 1 ] || bash "$DEPLOY_DIR/bootstrap.sh"
   local c; for c in "${ALL[@]}"; do start_component "$c"; done
+  ensure_demo_policy
   print_connect_info
+}
+
+# The demo policy (deploy/policies/demo) is what the processor decides with: published, as the
+# local administrator erin, unless the processor already runs this very version.
+ensure_demo_policy() {
+  local cli="$ROOT_DIR/services/cli/bin/agentgate.js" version
+  version=$(node "$cli" policy test "$ROOT_DIR/deploy/policies/demo" | sed -n 's/.*(\(demo@[0-9a-f]*\),.*/\1/p')
+  [ -n "$version" ] || die "the demo policy does not pass its tests: node $cli policy test deploy/policies/demo"
+  if curl -sf -m 2 "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/metrics" | grep -q "version=\"$version\",shadow=\"false\""; then
+    return 0
+  fi
+  AGENTGATE_TOKEN=$(node "$ROOT_DIR/scripts/token.mjs" erin) node "$cli" policy publish "$ROOT_DIR/deploy/policies/demo" >&2 \
+    || die "could not publish the demo policy"
+  # The processor swaps policies as it reads them: wait until it decides with this one.
+  wait_for "the demo policy ($version)" 30 demo_policy_live "$version" || die "the policy processor did not take up $version"
+}
+
+demo_policy_live() {
+  curl -sf -m 2 "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/metrics" | grep -q "version=\"$1\",shadow=\"false\""
 }
 
 # Process groups of the running components (each was started as its own session leader).

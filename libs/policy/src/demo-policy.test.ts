@@ -182,7 +182,7 @@ const CASES: Case[] = [
   ['agent', "copy public.orders from program 'cat /etc/passwd'", 'deny', 'deny-copy-program'],
   ['agent', "copy public.customers to '/tmp/out.csv'", 'deny', 'deny-server-file-copy'],
   ['agent', "copy public.orders from '/etc/passwd'", 'deny', 'deny-server-file-copy'],
-  ['agent', 'copy public.customers to stdout', 'deny', null],
+  ['agent', 'copy public.customers to stdout', 'allow', 'agents-copy-public'],
   ['agent', 'copy secrets.api_keys to stdout', 'deny', 'agents-no-secrets'],
   // --- server-file functions, anywhere in the tree -----------------------------------------------
   ['agent', "select pg_read_file('/etc/passwd')", 'deny', 'deny-server-files'],
@@ -222,8 +222,8 @@ const CASES: Case[] = [
   ['agent', 'reset role', 'deny', 'deny-role-change'],
   ['agent', "select set_config('role', 'postgres', false)", 'deny', 'deny-role-change'],
   // other session settings are not granted
-  ['agent', 'set statement_timeout = 0', 'deny', null],
-  ['agent', 'show search_path', 'deny', null],
+  ['agent', 'set statement_timeout = 0', 'allow', 'session-housekeeping'],
+  ['agent', 'show search_path', 'allow', 'session-housekeeping'],
   // --- unparseable -------------------------------------------------------------------------------
   ['agent', 'selec * from public.customers', 'deny', 'deny-unparseable'],
   ['agent', 'select * from', 'deny', 'deny-unparseable'],
@@ -279,7 +279,7 @@ const CASES: Case[] = [
   ['dba', 'grant select on public.x to public', 'allow', 'dba-scratch'],
   ['dba', "do $$begin execute 'select 1'; end$$", 'allow', 'dba-scratch'],
   ['dba', "select pg_read_file('/etc/hostname')", 'allow', 'dba-scratch'],
-  ['dba', 'set search_path = scratch', 'allow', 'dba-scratch'],
+  ['dba', 'set search_path = scratch', 'allow', 'session-housekeeping'],
   ['dba', 'select * from secrets.api_keys', 'allow', 'dba-scratch'],
   ['dba', "copy public.x to program 'cat'", 'allow', 'dba-scratch'],
   ['dba', 'delete from public.x', 'allow', 'dba-scratch'],
