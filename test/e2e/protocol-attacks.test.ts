@@ -2,6 +2,11 @@
 // message that can run code is decided before it is sent, the gateway's picture of prepared
 // statements and portals follows what the target confirmed, and a denial aborts the
 // transaction as a server-side error would.
+// The stack decides with the demo policy: demo-agent on demo may read, insert and update rows
+// of public (a DELETE needs approval), no DDL, TRUNCATE or DO. Tests whose statements that policy refuses on demo (DELETE, TRUNCATE,
+// DO) although refusing them is not their point run on connection scratch as dba-agent, whom
+// the policy allows everything there; tests of a refusal stay on demo, with a statement the
+// demo policy denies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -10,6 +15,17 @@ import { decodeErrorFields } from '@agentgate/pg-wire';
 import { clickhouse, eventually, pgConfig, stack, targetQuery, uniqueMarker } from '../support/stack.js';
 import { errorCodes, openWire, type WireSession } from '../support/wire.js';
 import { quoteString } from '@agentgate/clickhouse';
+
+/** A raw session on connection scratch as dba-agent (the demo policy allows it everything there). */
+function openScratch(applicationName: string): Promise<WireSession> {
+  return openWire({ application_name: applicationName, database: 'scratch' }, 'dba-agent');
+}
+
+/** Creates a table on scratch as the target's admin, owned by the role dba-agent logs in as there. */
+function scratchTable(t: string, rows: number[]): void {
+  const insert = rows.length > 0 ? `insert into ${t} values ${rows.map((x) => `(${x})`).join(', ')};` : '';
+  targetQuery(`create table ${t} (x int); ${insert} alter table ${t} owner to agentgate_scratch;`, 'scratch');
+}
 
 async function batch(wire: WireSession, frames: Buffer[]): Promise<string[]> {
   const from = wire.frames.length;
@@ -79,7 +95,7 @@ test('code that runs at Bind (a domain CHECK executing its parameter) is recorde
       requests.some((r) => r.text === `select $1::${t}_d` && r.parameters.includes(`drop table ${t}`)),
       JSON.stringify(requests),
     );
-    assert.equal(tableGone, true, 'the allowed Bind ran (the minimal policy allows SELECT): the record above is what covers it');
+    assert.equal(tableGone, true, 'the allowed Bind ran (the demo policy lets agents SELECT): the record above is what covers it');
   } finally {
     wire.socket.destroy();
     targetQuery(`drop domain if exists ${t}_d; drop function if exists ${t}_exec(text); drop table if exists ${t}`);
@@ -88,25 +104,25 @@ test('code that runs at Bind (a domain CHECK executing its parameter) is recorde
 
 test('a re-Parse the target refuses (42P05) does not change what the gateway decides a later Bind on', async () => {
   const t = uniqueMarker('atk_reparse');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_demo_rw;`);
-  const wire = await openWire({ application_name: t });
+  scratchTable(t, [1]);
+  const wire = await openScratch(t);
   try {
     assert.deepEqual(await batch(wire, [serialize.parse({ name: 's1', text: `delete from ${t}` })]), []);
     assert.deepEqual(await batch(wire, [serialize.parse({ name: 's1', text: 'select 1' })]), ['42P05']);
     assert.deepEqual(await batch(wire, [serialize.bind({ statement: 's1' }), serialize.execute({})]), []);
     const requests = await requestsOf(wire.sessionId!, 3);
     assert.equal(requests.at(-1)?.text, `delete from ${t}`, 'the Bind is decided on what s1 holds on the target');
-    assert.equal(targetQuery(`select count(*) from ${t}`), '0');
+    assert.equal(targetQuery(`select count(*) from ${t}`, 'scratch'), '0');
   } finally {
     wire.socket.destroy();
-    targetQuery(`drop table if exists ${t}`);
+    targetQuery(`drop table if exists ${t}`, 'scratch');
   }
 });
 
 test('a Close the target skips (after an error in the batch) does not make the gateway forget the statement', async () => {
   const t = uniqueMarker('atk_close');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_demo_rw;`);
-  const wire = await openWire({ application_name: t });
+  scratchTable(t, [1]);
+  const wire = await openScratch(t);
   try {
     await batch(wire, [serialize.parse({ name: 's1', text: `delete from ${t}` })]);
     // The Parse is allowed by the gateway and fails on the target (42P01), so the target skips the Close.
@@ -119,7 +135,7 @@ test('a Close the target skips (after an error in the batch) does not make the g
     assert.equal(requests.at(-1)?.text, `delete from ${t}`);
   } finally {
     wire.socket.destroy();
-    targetQuery(`drop table if exists ${t}`);
+    targetQuery(`drop table if exists ${t}`, 'scratch');
   }
 });
 
@@ -232,8 +248,8 @@ test('after SET standard_conforming_strings = off, a statement the server would 
 
 test('a pipelining client may use a statement whose Parse is not answered yet, and the decision waits for what the target holds', async () => {
   const t = uniqueMarker('atk_pipe');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1); alter table ${t} owner to agentgate_demo_rw;`);
-  const wire = await openWire({ application_name: t });
+  scratchTable(t, [1]);
+  const wire = await openScratch(t);
   try {
     // Two batches in one write: the second binds the statement the first parses.
     const from = wire.frames.length;
@@ -264,10 +280,10 @@ test('a pipelining client may use a statement whose Parse is not answered yet, a
     await eventually(async () => (wire.frames.filter((f) => f.type === 'Z').length >= 5 ? true : undefined), 10_000, 20);
     const requests = await requestsOf(wire.sessionId!, 5);
     assert.equal(requests.at(-1)?.text, `delete from ${t}`, JSON.stringify(requests.map((r) => r.text)));
-    assert.equal(targetQuery(`select count(*) from ${t}`), '0');
+    assert.equal(targetQuery(`select count(*) from ${t}`, 'scratch'), '0');
   } finally {
     wire.socket.destroy();
-    targetQuery(`drop table if exists ${t}`);
+    targetQuery(`drop table if exists ${t}`, 'scratch');
   }
 });
 
@@ -311,8 +327,11 @@ test("a statement that takes the parser seconds in one session leaves another se
 
 test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they run', async () => {
   const t = uniqueMarker('atk_prep');
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1), (2); alter table ${t} owner to agentgate_demo_rw;`);
-  const wire = await openWire({ application_name: t });
+  // On scratch: what is recorded for PREPARE/EXECUTE and DECLARE/FETCH, and a DO block (which the
+  // demo policy refuses on demo) making a prepared statement the gateway cannot see. The test
+  // below checks the refusals on demo.
+  scratchTable(t, [1, 2]);
+  const wire = await openScratch(t);
   try {
     assert.deepEqual(await simple(wire, `prepare p as delete from ${t} where x = 1; execute p`), []);
     assert.deepEqual(await simple(wire, `begin; declare c cursor for select * from ${t}; fetch 1 from c; commit`), []);
@@ -327,10 +346,42 @@ test('SQL PREPARE/EXECUTE and DECLARE/FETCH are decided on the statement they ru
     // A prepared statement made where the gateway cannot see it (dynamic SQL in a DO block) is refused.
     assert.deepEqual(await simple(wire, `do $$ begin execute 'prepare hidden as delete from ${t}'; end $$`), []);
     assert.deepEqual(await simple(wire, 'execute hidden'), ['26000']);
-    assert.equal(targetQuery(`select count(*) from ${t}`), '1', 'only the decided DELETE ran');
+    assert.equal(targetQuery(`select count(*) from ${t}`, 'scratch'), '1', 'only the decided DELETE ran');
   } finally {
     wire.socket.destroy();
-    targetQuery(`drop table if exists ${t}`);
+    targetQuery(`drop table if exists ${t}`, 'scratch');
+  }
+});
+
+test('on demo, a PREPARE or DECLARE is refused by the rule for the statement it carries, and an EXECUTE of a prepared SELECT runs', async () => {
+  const t = uniqueMarker('atk_prep_demo');
+  targetQuery(`create table public.${t} (x int); insert into public.${t} values (1), (2);
+    grant select, insert, update, delete on public.${t} to agentgate_demo_rw;`);
+  const wire = await openWire({ application_name: t });
+  try {
+    // The rules that refused, from the detail of each ErrorResponse of one simple Query.
+    const refusedBy = async (sql: string): Promise<string[]> => {
+      const from = wire.frames.length;
+      await simple(wire, sql);
+      return wire.frames
+        .slice(from)
+        .filter((f) => f.type === 'E')
+        .map((f) => {
+          const e = decodeErrorFields(f.raw);
+          return `${e.code} ${/rule=([^;]+)/.exec(e.detail ?? '')?.[1] ?? 'no rule'}`;
+        });
+    };
+    // An EXECUTE on its own is unknown to the policy (denied); it runs because it is judged as its SELECT.
+    assert.deepEqual(await refusedBy(`prepare r as select count(*) from ${t}; execute r`), []);
+    assert.deepEqual(await refusedBy(`prepare p as delete from ${t} where x = 1; execute p`), ['42501 agents-delete-needs-approval']);
+    assert.deepEqual(await refusedBy('begin; declare c cursor for select * from secrets.api_keys; fetch 1 from c; commit'), [
+      '42501 agents-no-secrets',
+    ]);
+    assert.deepEqual(await refusedBy('prepare k as select count(*) from secrets.api_keys'), ['42501 agents-no-secrets']);
+    assert.equal(targetQuery(`select count(*) from public.${t}`), '2', 'the refused DELETE never ran');
+  } finally {
+    wire.socket.destroy();
+    targetQuery(`drop table if exists public.${t}`);
   }
 });
 
@@ -350,27 +401,32 @@ test('under a client-only encoding (SJIS), statements with non-ASCII bytes are r
 test('a statement ending in U+00A0 is recorded with it: the log names the table the target acts on', async () => {
   const t = uniqueMarker('atk_nbsp');
   const nbsp = `${t}\u00a0`;
-  targetQuery(`create table ${t} (x int); insert into ${t} values (1); create table "${nbsp}" (x int); insert into "${nbsp}" values (1);
-    alter table ${t} owner to agentgate_demo_rw; alter table "${nbsp}" owner to agentgate_demo_rw;`);
-  const wire = await openWire({ application_name: t });
+  // On scratch: the demo policy refuses TRUNCATE on demo, and the point here is what is recorded.
+  targetQuery(
+    `create table ${t} (x int); insert into ${t} values (1); create table "${nbsp}" (x int); insert into "${nbsp}" values (1);
+    alter table ${t} owner to agentgate_scratch; alter table "${nbsp}" owner to agentgate_scratch;`,
+    'scratch',
+  );
+  const wire = await openScratch(t);
   try {
     const from = wire.frames.length;
     // Unquoted, U+00A0 is an identifier character to PostgreSQL: this truncates "t<NBSP>", not t.
     wire.send(serialize.query(`truncate ${nbsp}`));
     await wire.waitFor('Z', 10_000, from);
     assert.deepEqual(errorCodes(wire.frames.slice(from)), []);
-    assert.equal(targetQuery(`select count(*) from "${nbsp}"`), '0');
-    assert.equal(targetQuery(`select count(*) from ${t}`), '1');
+    assert.equal(targetQuery(`select count(*) from "${nbsp}"`, 'scratch'), '0');
+    assert.equal(targetQuery(`select count(*) from ${t}`, 'scratch'), '1');
     const [request] = await requestsOf(wire.sessionId!, 1);
     assert.equal(request?.text, `truncate ${nbsp}`);
   } finally {
     wire.socket.destroy();
-    targetQuery(`drop table if exists ${t}; drop table if exists "${nbsp}"`);
+    targetQuery(`drop table if exists ${t}; drop table if exists "${nbsp}"`, 'scratch');
   }
 });
 
 test('node-postgres in pipeline mode, with SQL cursors, works through the gateway', async () => {
   const t = uniqueMarker('e2e_pipe');
+  // demo-agent on demo: an agent's client, under the policy that decides for it.
   const client = new pg.Client({ ...pgConfig({ applicationName: t }), pipeline: true } as pg.ClientConfig);
   client.on('error', () => {});
   await client.connect();
@@ -386,15 +442,23 @@ test('node-postgres in pipeline mode, with SQL cursors, works through the gatewa
       results.map((r) => r.rows[0]),
       [{ n: 1 }, { n: 4 }, { n: 6 }, { s: 'ü' }],
     );
-    const cursor = await Promise.all([
+    // Each FETCH is sent before the DECLARE it runs has been answered: it is decided on that
+    // DECLARE's SELECT only if the gateway waits for the answer (a FETCH of a cursor the gateway
+    // never saw declared is unknown to the policy, and the demo policy refuses it).
+    const cursor = await Promise.allSettled([
       client.query('begin'),
       client.query('declare c cursor for select generate_series(1, 5) as i'),
       client.query('fetch 2 from c'),
       client.query('fetch 2 from c'),
       client.query('commit'),
     ]);
+    const refused = cursor.flatMap((r, i) =>
+      r.status === 'rejected' ? [`#${i}: ${(r.reason as { detail?: string }).detail ?? String(r.reason)}`] : [],
+    );
+    assert.deepEqual(refused, []);
+    const rows = cursor.map((r) => (r.status === 'fulfilled' ? r.value.rows : []));
     assert.deepEqual(
-      cursor[2]?.rows.concat(cursor[3]!.rows).map((r) => r.i),
+      rows[2]!.concat(rows[3]!).map((r: { i: number }) => r.i),
       [1, 2, 3, 4],
     );
   } finally {

@@ -2,9 +2,11 @@
 // connection logs in as its own target role (deploy/connections.json, roles.sql), so
 // - a dba-agent on `scratch` sees `<insufficient privilege>` for a `demo` session's query
 //   and cannot terminate its backend (42501 from the target itself);
-// - a readonly-agents member cannot DELETE on `demo`, whatever policy says (the minimal
-//   policy allows DELETE for everyone, so the statement does reach the target and it is the
-//   target's own 42501 that refuses it); the read-write role may not CREATE there either;
+// - a readonly-agents member cannot DELETE on `demo`, whatever policy says: the demo policy
+//   refuses it first, so the gateway session's role (agentgate_demo_ro, read from
+//   pg_stat_activity) is also tried on the target directly, as its admin with SET ROLE, and
+//   it is the target's own 42501 that refuses it; the read-write role may change rows but
+//   not CREATE there either (DDL too is refused by policy first, so also tried directly);
 // - demo's read-write, demo's read-only and scratch's sessions use three different roles,
 //   and SessionOpened records which one.
 import { after, test } from 'node:test';
@@ -28,6 +30,19 @@ async function sqlState(promise: Promise<unknown>): Promise<{ code?: string; mes
     () => ({}),
     (e: { code?: string; message?: string; detail?: string }) => e,
   );
+}
+
+/**
+ * Runs `sql` on the target as its admin after SET ROLE `role`: the privileges checked are the
+ * role's, as in a gateway session that logs in as it. Returns the target's error, or undefined.
+ */
+function asRole(role: string, sql: string): string | undefined {
+  try {
+    targetQuery(`set role ${role}; ${sql}`);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** The target's own view (as its admin) of the backends with this application_name. */
@@ -94,38 +109,54 @@ test('a dba-agent on scratch cannot read the SQL of a demo session nor terminate
 test('a readonly-agents member cannot DELETE, UPDATE or INSERT on demo: the target refuses with 42501', async () => {
   const app = uniqueMarker('e2e_iso_readonly');
   const reader = await connect('report-agent', 'demo', app);
+  // Statements that would change nothing even if they were allowed (the check has been seen
+  // to fail with the privileges granted): the refusal is the privilege check itself.
+  const writes = [
+    'delete from public.orders where id = -1',
+    'delete from public.orders where id < 0',
+    "update public.orders set status = 'paid' where id = -1",
+    'insert into public.orders select * from public.orders where false',
+  ];
   try {
     assert.equal((await reader.query('select count(*)::int as n from public.orders where id <= 10')).rows[0].n, 10);
     const before = targetQuery('select count(*) from public.orders');
-    // Statements that would change nothing even if they were allowed (the check has been seen
-    // to fail with the privileges granted): the refusal is the privilege check itself.
-    for (const sql of [
-      'delete from public.orders where id = -1',
-      'delete from public.orders where id < 0',
-      "update public.orders set status = 'paid' where id = -1",
-      'insert into public.orders select * from public.orders where false',
-    ]) {
+    // The gateway: no rule of the demo policy lets readonly-agents write.
+    for (const sql of writes) {
       const refused = await sqlState(reader.query(sql));
       assert.equal(refused.code, '42501', `${sql}: ${refused.message}`);
-      assert.match(refused.message ?? '', /permission denied for table orders/, sql);
+      assert.match(refused.detail ?? '', /code=AG_ERR_POLICY_DENIED; rule=default;/, sql);
     }
     assert.equal(targetQuery('select count(*) from public.orders'), before);
-    assert.equal(backendsOf(app)[0]?.usename, 'agentgate_demo_ro');
+    // The target, behind it: the role this session logs in as may not write either.
+    const role = backendsOf(app)[0]?.usename;
+    assert.equal(role, 'agentgate_demo_ro');
+    for (const sql of writes) assert.match(asRole(role, sql) ?? 'allowed by the target', /permission denied for table orders/, sql);
+    assert.equal(targetQuery('select count(*) from public.orders'), before);
   } finally {
     await reader.end();
   }
 });
 
 test("demo's read-write role has DML on demo's tables but may not create objects there", async () => {
-  const writer = await connect('demo-agent', 'demo', uniqueMarker('e2e_iso_rw'));
+  const app = uniqueMarker('e2e_iso_rw');
+  const writer = await connect('demo-agent', 'demo', app);
   try {
+    // Through the gateway, the writes the demo policy allows (DELETE needs approval: tried below).
     await writer.query('begin');
-    const deleted = await writer.query('delete from public.orders where id = -1');
-    assert.equal(deleted.rowCount, 0);
+    assert.equal((await writer.query('update public.orders set status = status where id = -1')).rowCount, 0);
+    assert.equal((await writer.query('insert into public.orders select * from public.orders where false')).rowCount, 0);
     await writer.query('rollback');
+    const role = backendsOf(app)[0]?.usename;
+    assert.equal(role, 'agentgate_demo_rw');
+    assert.equal(asRole(role, 'delete from public.orders where id = -1'), undefined, 'the role may DELETE');
+    // CREATE: the demo policy refuses it (deny-ddl) before the target sees it ...
     const table = uniqueMarker('t_iso');
     const created = await sqlState(writer.query(`create table public.${table} (id int)`));
     assert.equal(created.code, '42501', `create table: ${created.message}`);
+    assert.match(created.detail ?? '', /rule=deny-ddl/);
+    assert.equal(targetQuery(`select count(*) from pg_class where relname = '${table}'`), '0');
+    // ... and the target refuses it to the role itself.
+    assert.match(asRole(role, `create table public.${table} (id int)`) ?? 'allowed by the target', /permission denied for schema public/);
     assert.equal(targetQuery(`select count(*) from pg_class where relname = '${table}'`), '0');
   } finally {
     await writer.end();

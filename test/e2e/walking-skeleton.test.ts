@@ -10,16 +10,28 @@ import { sessionEvents, sessionIdFor, verifySession, type EventRowView } from '.
 const ch = clickhouse();
 after(() => ch.close());
 
-/** Runs `body` on a gateway session that has a fresh temp table (visible on the target while the session lives). */
-async function withTempTable(body: (c: pg.Client, table: string) => Promise<void>): Promise<void> {
+const tableCount = (table: string): string => targetQuery(`select count(*) from pg_class where relname = '${table}'`);
+
+/**
+ * Runs `body` on a demo-agent session with a fresh table in demo's schema public, owned by the
+ * role the session logs in as (agentgate_demo_rw): a DROP of it that reached the target would
+ * be carried out. The target's admin creates it (the demo policy refuses DDL to agents), and
+ * afterwards has that role drop it on the target itself, which shows the "still there" checks
+ * in `body` can fail.
+ */
+async function withOwnTable(body: (c: pg.Client, table: string) => Promise<void>): Promise<void> {
   const table = uniqueMarker('t_drop');
-  const c = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_drop_tmp') }));
-  await c.connect();
+  targetQuery(`create table public.${table} (id int); alter table public.${table} owner to agentgate_demo_rw`);
+  const c = new pg.Client(pgConfig({ applicationName: uniqueMarker('e2e_drop_own') }));
+  c.on('error', () => {});
   try {
-    await c.query(`create temp table ${table} (id int)`);
+    await c.connect();
     await body(c, table);
+    targetQuery(`set role agentgate_demo_rw; drop table public.${table}`);
+    assert.equal(tableCount(table), '0', 'the DROP the gateway refused is one the target carries out for the role');
   } finally {
-    await c.end();
+    await c.end().catch(() => {});
+    targetQuery(`drop table if exists public.${table}`);
   }
 }
 
@@ -64,32 +76,43 @@ test('DROP TABLE is refused with 42501 naming the rule, and never reaches the ta
   const app = uniqueMarker('e2e_drop');
   const result = await psql(['-c', 'DROP TABLE public.customers'], { applicationName: app });
   assert.notEqual(result.status, 0);
-  assert.match(result.stderr, /ERROR:\s+42501: agentgate: statement refused by policy rule deny-drop/);
-  assert.match(result.stderr, /DETAIL:\s+code=AG_ERR_POLICY_DENIED; rule=deny-drop/);
+  assert.match(result.stderr, /ERROR:\s+42501: agentgate: statement refused by policy rule deny-ddl/);
+  assert.match(result.stderr, /DETAIL:\s+code=AG_ERR_POLICY_DENIED; rule=deny-ddl/);
 
   const rows = await eventsOf(app, ['SessionOpened', 'RequestObserved', 'VerdictIssued', 'ResponseObserved']);
   const verdict = rows.find((r) => r.event_type === 'VerdictIssued')!;
   assert.equal(verdict.decision, 'deny');
-  assert.equal(verdict.rule_id, 'deny-drop');
+  assert.equal(verdict.rule_id, 'deny-ddl');
   assert.equal(rows.find((r) => r.event_type === 'ResponseObserved')?.outcome, 'denied');
 
   // public.customers still being there proves nothing (orders reference it, so the target
-  // would refuse a plain DROP itself). A DROP the target would carry out: of a temp table of
-  // the session's own, which the target lists in pg_class for as long as the session lives.
-  await withTempTable(async (c, table) => {
-    await assert.rejects(c.query(`drop table ${table}`), (e: { code?: string }) => e.code === '42501');
-    assert.equal(targetQuery(`select count(*) from pg_class where relname = '${table}'`), '1', 'the target still has the table');
+  // would refuse a plain DROP itself). A DROP the target would carry out: of a table the
+  // session's own role owns.
+  await withOwnTable(async (c, table) => {
+    await assert.rejects(c.query(`drop table ${table}`), (e: { code?: string; detail?: string }) => {
+      assert.equal(e.code, '42501');
+      assert.match(e.detail ?? '', /rule=deny-ddl;/);
+      return true;
+    });
+    assert.equal(tableCount(table), '1', 'the target still has the table');
   });
 });
 
 test('a DROP hidden in a multi-statement string refuses the whole string', async () => {
   const result = await psql(['-c', 'select 1; drop table public.orders'], { applicationName: uniqueMarker('e2e_multi') });
-  assert.match(result.stderr, /42501/);
-  // None of the string ran: not the DROP, and not the INSERT before it either.
-  await withTempTable(async (c, table) => {
-    await assert.rejects(c.query(`insert into ${table} values (1); drop table ${table}`), (e: { code?: string }) => e.code === '42501');
-    assert.equal(targetQuery(`select count(*) from pg_class where relname = '${table}'`), '1', 'the target still has the table');
-    assert.equal((await c.query(`select count(*)::int as n from ${table}`)).rows[0].n, 0, 'the target inserted nothing');
+  assert.match(result.stderr, /ERROR:\s+42501: agentgate: statement refused by policy rule deny-ddl/);
+  // None of the string ran: not the DROP, and not the INSERT (which the policy allows) before it either.
+  await withOwnTable(async (c, table) => {
+    await assert.rejects(c.query(`insert into ${table} values (1); drop table ${table}`), (e: { code?: string; detail?: string }) => {
+      assert.equal(e.code, '42501');
+      assert.match(e.detail ?? '', /rule=deny-ddl;/);
+      return true;
+    });
+    assert.equal(tableCount(table), '1', 'the target still has the table');
+    assert.equal(targetQuery(`select count(*) from public.${table}`), '0', 'the target inserted nothing');
+    // The INSERT alone is allowed, so the count above can see a row.
+    await c.query(`insert into ${table} values (1)`);
+    assert.equal(targetQuery(`select count(*) from public.${table}`), '1');
   });
 });
 
