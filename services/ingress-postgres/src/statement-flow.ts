@@ -175,6 +175,8 @@ export class StatementFlow {
     const unreadable = this.checkParseable(sql) ?? (await this.checkLexing([sql]));
     if (unreadable) return this.refuseSimple(unreadable);
     const classification = await this.deps.parser.classify(sql);
+    // An EXECUTE or FETCH may name what a pipelined PREPARE or DECLARE is still creating.
+    if (!this.deps.pump.isIdle && runsSqlLevelName(classification.statements)) await this.settle();
     const references = resolveSqlReferences(classification.statements, this.protocol);
     const unknown = references.find((r) => r.unknownStatement !== null);
     if (unknown) return this.refuseSimple(unknownStatementError(unknown.unknownStatement!));
@@ -277,7 +279,7 @@ export class StatementFlow {
     }
     // A pipelining client may use a statement or portal whose Parse, Bind or Close was sent
     // but not yet answered: what the name holds depends on that answer, so wait for it.
-    if (this.usesUnconfirmed(batch)) await this.settle();
+    if (this.usesUnconfirmed(batch) || (await this.runsUnconfirmedSqlName(batch))) await this.settle();
     const plan = planExtendedBatch(this.protocol, batch, RESERVED_PORTALS);
     const outcome = await this.deps.audit.exclusive((writer) => this.decideBatch(writer, plan));
     let stopAt = plan.refusal?.at ?? plan.messages.length;
@@ -558,6 +560,21 @@ export class StatementFlow {
     );
   }
 
+  /**
+   * Whether the batch parses an EXECUTE or FETCH while the target has not answered everything
+   * sent: the PREPARE or DECLARE it names may be among what is unanswered, and the gateway
+   * follows SQL-level names only from what the target confirmed. Parsing here costs nothing
+   * extra: results are cached by text and the batch's decisions parse the same texts.
+   */
+  private async runsUnconfirmedSqlName(batch: readonly FrontendMessage[]): Promise<boolean> {
+    if (this.deps.pump.isIdle) return false;
+    for (const m of batch) {
+      if (m.type !== 'Parse') continue;
+      if (runsSqlLevelName((await this.deps.parser.classify(m.sql)).statements)) return true;
+    }
+    return false;
+  }
+
   /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
   private sampleLimits(verdict: VerdictIssued): SampleLimits {
     if (verdict.maskingPlan.length > 0) return { rows: 0, bytes: 0 };
@@ -571,6 +588,11 @@ interface Allowed {
   sql: string;
   covers: BatchDecision['covers'];
   response: StatementResponse;
+}
+
+/** EXECUTE, FETCH and MOVE run what a PREPARE or DECLARE put under a name. */
+function runsSqlLevelName(statements: readonly { kind: string }[]): boolean {
+  return statements.some((st) => st.kind === 'ExecuteStmt' || st.kind === 'FetchStmt');
 }
 
 // Sent in place of a refused message so that the server raises an error there itself. Neither
