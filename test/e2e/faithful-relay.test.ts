@@ -178,9 +178,12 @@ test('a statement longer than the gateway parses is refused with 54000 before it
   // Had it run, the statement would leave a temp table the target lists in pg_class while the
   // session lives. (pg_stat_statements cannot tell: statements differing only in literals and
   // column aliases share one entry, which keeps the text of the first.)
+  // dba-agent on scratch, where the policy would let the statement run: on demo, deny-ddl
+  // would keep it from the target too, and the check below could not fail.
   const table = uniqueMarker('t_long_sql');
-  const ran = (): boolean => targetQuery(`select count(*) from pg_class where relname = '${table}'`) === '1';
-  await withClient(pgConfig({ applicationName: uniqueMarker('e2e_long_sql') }), async (client) => {
+  const ran = (): boolean => targetQuery(`select count(*) from pg_class where relname = '${table}'`, 'scratch') === '1';
+  const scratch = { database: 'scratch', user: 'dba-agent', password: token('dba-agent') };
+  await withClient(pgConfig({ applicationName: uniqueMarker('e2e_long_sql'), ...scratch }), async (client) => {
     const long = `create temp table ${table} as select '${'q'.repeat(2 * MiB)}' as x`;
     await assert.rejects(
       client.query(long),
@@ -202,10 +205,12 @@ function ingressRssBytes(): number {
 const COPY_RSS_GROWTH_LIMIT = 256 * MiB;
 
 test(`1 GiB of CopyData sent while the target sleeps grows the ingress by less than ${COPY_RSS_GROWTH_LIMIT / MiB} MiB`, async () => {
-  const wire = await openWire({ application_name: 'e2e_copy_flood' });
+  // dba-agent on scratch: the sink is a temp table, and the demo policy refuses DDL on demo.
+  const wire = await openWire({ application_name: 'e2e_copy_flood', database: 'scratch' }, 'dba-agent');
   try {
     wire.send(serialize.query('create temp table copy_sink (x text)'));
     await wire.waitFor('Z', 10_000);
+    assert.deepEqual(errorCodes(wire.frames), [], 'the sink was created');
     const before = ingressRssBytes();
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, ingressRssBytes())), 50);

@@ -3,6 +3,8 @@
 // jar is missing or older than its sources); each prints `ok <name> ...` or `FAIL <name> ...`.
 // Parameters of several types, a 1000-row batch in a transaction, the switch from unnamed to
 // named statements at prepareThreshold, a streamed 1,000,000-row result, error and rollback.
+// The reads run as demo-agent on demo; the two checks that write create TEMP tables, which
+// the demo policy refuses there (deny-ddl), so they run as dba-agent on scratch.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +14,7 @@ import { ROOT, stack, token } from '../support/stack.js';
 
 const PROJECT = join(ROOT, 'test/jdbc');
 const JAR = join(PROJECT, 'target/agentgate-jdbc-e2e.jar');
-const CHECKS = ['connect', 'prepared-params', 'batch-insert', 'server-prepare', 'stream-1m', 'tx-rollback'];
+const CHECKS = ['connect', 'connect-scratch', 'prepared-params', 'batch-insert', 'server-prepare', 'stream-1m', 'tx-rollback'];
 const FIVE_MINUTES = 5 * 60 * 1000;
 
 function newestMtime(path: string): number {
@@ -42,12 +44,21 @@ before(
 );
 
 test('pgjdbc passes every extended-protocol check through the gateway', { timeout: FIVE_MINUTES + 10_000 }, () => {
-  const url = `jdbc:postgresql://127.0.0.1:${stack.ingressPort}/demo?sslmode=verify-full&sslrootcert=${stack.caFile}&ApplicationName=e2e_jdbc`;
+  const url = (database: string, app: string): string =>
+    `jdbc:postgresql://127.0.0.1:${stack.ingressPort}/${database}?sslmode=verify-full&sslrootcert=${stack.caFile}&ApplicationName=${app}`;
   const r = spawnSync('java', ['-jar', JAR], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: FIVE_MINUTES,
-    env: { ...process.env, AG_JDBC_URL: url, AG_JDBC_USER: 'demo-agent', AG_JDBC_PASSWORD: token('demo-agent') },
+    env: {
+      ...process.env,
+      AG_JDBC_URL: url('demo', 'e2e_jdbc'),
+      AG_JDBC_USER: 'demo-agent',
+      AG_JDBC_PASSWORD: token('demo-agent'),
+      AG_JDBC_SCRATCH_URL: url('scratch', 'e2e_jdbc_scratch'),
+      AG_JDBC_SCRATCH_USER: 'dba-agent',
+      AG_JDBC_SCRATCH_PASSWORD: token('dba-agent'),
+    },
   });
   const lines = r.stdout.split('\n').filter((line) => line.length > 0);
   assert.deepEqual(

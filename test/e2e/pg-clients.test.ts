@@ -2,6 +2,8 @@
 // psql with meta-commands, transactions and \copy; node-postgres with prepared statements,
 // binary results, COPY both ways, cancel and LISTEN/NOTIFY; a million-row result with the
 // ingress's memory measured; and the audit log counted against pg_stat_statements.
+// Reads run as demo-agent on demo. What needs a table of its own (TEMP tables: DDL, which the
+// demo policy refuses on demo) runs as dba-agent on scratch, where the policy allows it.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,25 +15,50 @@ import { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { quoteString } from '@agentgate/clickhouse';
-import { ROOT, clickhouse, countsReaching, eventually, pgConfig, psql, stack, targetQuery, uniqueMarker } from '../support/stack.js';
+import { ROOT, clickhouse, countsReaching, eventually, pgConfig, psql, stack, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
 const ch = clickhouse();
 after(() => ch.close());
 
-// demo-agent's sessions log in as demo's read-write role; the reference uses the same role.
-const TARGET_ROLE = 'agentgate_demo_rw';
-function targetPassword(): string {
-  return readFileSync(join(stack.secretsDir, 'target-demo-rw-password'), 'utf8').trim();
+/** A connection of the gateway, the agent used on it, and the target login the gateway uses for that agent there. */
+interface Login {
+  database: string;
+  agent: string;
+  targetRole: string;
+  targetPasswordFile: string;
+}
+// demo-agent's sessions log in as demo's read-write role, dba-agent's on scratch as scratch's
+// role; each reference uses the same role.
+const DEMO: Login = {
+  database: 'demo',
+  agent: 'demo-agent',
+  targetRole: 'agentgate_demo_rw',
+  targetPasswordFile: 'target-demo-rw-password',
+};
+const SCRATCH: Login = {
+  database: 'scratch',
+  agent: 'dba-agent',
+  targetRole: 'agentgate_scratch',
+  targetPasswordFile: 'target-scratch-password',
+};
+
+function targetPassword(login: Login): string {
+  return readFileSync(join(stack.secretsDir, login.targetPasswordFile), 'utf8').trim();
 }
 
-/** psql straight to the target with the gateway's own login for demo-agent: the reference output. */
-function psqlDirect(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** psql through the gateway as the login's agent. */
+function psqlThrough(args: string[], login: Login, applicationName: string): ReturnType<typeof psql> {
+  return psql(args, { applicationName, database: login.database, password: token(login.agent) });
+}
+
+/** psql straight to the target with the gateway's own login for the agent: the reference output. */
+function psqlDirect(args: string[], login: Login): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'psql',
-      ['-X', `host=127.0.0.1 port=${stack.targetPort} dbname=demo user=${TARGET_ROLE} sslmode=require`, ...args],
+      ['-X', `host=127.0.0.1 port=${stack.targetPort} dbname=${login.database} user=${login.targetRole} sslmode=require`, ...args],
       {
-        env: { ...process.env, PGPASSWORD: targetPassword() },
+        env: { ...process.env, PGPASSWORD: targetPassword(login) },
       },
     );
     let stdout = '';
@@ -44,8 +71,8 @@ function psqlDirect(args: string[]): Promise<{ status: number | null; stdout: st
   });
 }
 
-async function client(applicationName: string): Promise<pg.Client> {
-  const c = new pg.Client(pgConfig({ applicationName }));
+async function client(applicationName: string, login: Login = DEMO): Promise<pg.Client> {
+  const c = new pg.Client(pgConfig({ applicationName, database: login.database, user: login.agent, password: token(login.agent) }));
   c.on('error', () => {});
   await c.connect();
   return c;
@@ -54,37 +81,58 @@ async function client(applicationName: string): Promise<pg.Client> {
 test('psql: meta-commands, \\x, a failed transaction rolled back, \\copy both ways and multi-statement strings match a direct connection', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ag-psql-'));
   const csv = join(dir, 'customers.csv');
-  const script = join(dir, 'script.sql');
+  // What an agent does on demo: psql's catalog queries, reads, \copy out, several statements in one string.
+  const demoScript = join(dir, 'demo.sql');
   writeFileSync(
-    script,
+    demoScript,
     [
       '\\d public.customers',
       '\\dt public.*',
       '\\x on',
       'select id, name, email from public.customers where id = 7;',
       '\\x off',
+      `\\copy (select id, name from public.customers where id <= 25 order by id) to '${csv}' csv`,
+      "select 1 as one; select 2 as two; select count(*) from public.orders where status = 'paid';",
+      '',
+    ].join('\n'),
+  );
+  // What needs tables of its own (TEMP tables are DDL, refused on demo): dba-agent on scratch.
+  const scratchScript = join(dir, 'scratch.sql');
+  writeFileSync(
+    scratchScript,
+    [
       'begin;',
       'create temp table t_tx (id int);',
       'insert into t_tx values (1);',
       'select 1/0;',
       'rollback;',
       "select count(*) as after_rollback from pg_tables where tablename = 't_tx';",
-      `\\copy (select id, name from public.customers where id <= 25 order by id) to '${csv}' csv`,
       'create temp table t_import (id bigint, name text);',
       `\\copy t_import from '${csv}' csv`,
       'select count(*), min(id), max(id) from t_import;',
-      "select 1 as one; select 2 as two; select count(*) from public.orders where status = 'paid';",
       '',
     ].join('\n'),
   );
-  const through = await psql(['-f', script], { applicationName: uniqueMarker('e2e_psql_script') });
-  const direct = await psqlDirect(['-f', script]);
+
+  const through = await psqlThrough(['-f', demoScript], DEMO, uniqueMarker('e2e_psql_script'));
+  // Read before the direct run writes the same file.
+  const exported = readFileSync(csv, 'utf8');
+  const direct = await psqlDirect(['-f', demoScript], DEMO);
   assert.equal(through.stdout, direct.stdout);
+  assert.doesNotMatch(through.stderr, /ERROR/);
   assert.match(through.stdout, /Table "public.customers"/);
-  assert.match(through.stdout, /after_rollback\s*\n-+\n\s+0/);
-  assert.match(through.stdout, /25 \|\s+1 \|\s+25/);
-  assert.match(through.stderr, /division by zero/);
-  assert.equal(readFileSync(csv, 'utf8').split('\n').filter(Boolean).length, 25);
+  assert.match(through.stdout, /-\[ RECORD 1 \]-/);
+  assert.match(through.stdout, /COPY 25\n/);
+  assert.equal(exported.split('\n').filter(Boolean).length, 25);
+  assert.equal(readFileSync(csv, 'utf8'), exported, 'the same rows as exported directly');
+
+  const throughScratch = await psqlThrough(['-f', scratchScript], SCRATCH, uniqueMarker('e2e_psql_script_scratch'));
+  const directScratch = await psqlDirect(['-f', scratchScript], SCRATCH);
+  assert.equal(throughScratch.stdout, directScratch.stdout);
+  assert.match(throughScratch.stdout, /after_rollback\s*\n-+\n\s+0/);
+  assert.match(throughScratch.stdout, /25 \|\s+1 \|\s+25/);
+  assert.match(throughScratch.stderr, /division by zero/);
+  assert.doesNotMatch(throughScratch.stderr, /agentgate: statement refused/);
 });
 
 test('node-postgres: prepared statements, binary results and transactions', async () => {
@@ -104,9 +152,9 @@ test('node-postgres: prepared statements, binary results and transactions', asyn
     const direct = new pg.Client({
       host: '127.0.0.1',
       port: stack.targetPort,
-      database: 'demo',
-      user: TARGET_ROLE,
-      password: targetPassword(),
+      database: DEMO.database,
+      user: DEMO.targetRole,
+      password: targetPassword(DEMO),
       ssl: { rejectUnauthorized: false },
     });
     await direct.connect();
@@ -127,42 +175,65 @@ test('node-postgres: prepared statements, binary results and transactions', asyn
         ),
       );
     assert.equal(plain(binary.rows), plain(reference.rows));
-
-    await c.query('begin');
-    await c.query('create temp table t_pg (id int primary key)');
-    await c.query('insert into t_pg values (1), (2)');
-    await c.query('commit');
-    await c.query('begin');
-    await c.query('insert into t_pg values (3)');
-    await assert.rejects(c.query('insert into t_pg values (3)'), (e: { code?: string }) => e.code === '23505');
-    await assert.rejects(c.query('select 1'), (e: { code?: string }) => e.code === '25P02');
-    await c.query('rollback');
-    assert.equal((await c.query('select count(*)::int as n from t_pg')).rows[0].n, 2);
   } finally {
     await c.end();
   }
+
+  // Transactions on a table of its own: a TEMP table, so dba-agent on scratch.
+  const s = await client(uniqueMarker('e2e_pg_tx'), SCRATCH);
+  try {
+    await s.query('begin');
+    await s.query('create temp table t_pg (id int primary key)');
+    await s.query('insert into t_pg values (1), (2)');
+    await s.query('commit');
+    await s.query('begin');
+    await s.query('insert into t_pg values (3)');
+    await assert.rejects(s.query('insert into t_pg values (3)'), (e: { code?: string }) => e.code === '23505');
+    await assert.rejects(s.query('select 1'), (e: { code?: string }) => e.code === '25P02');
+    await s.query('rollback');
+    assert.equal((await s.query('select count(*)::int as n from t_pg')).rows[0].n, 2);
+  } finally {
+    await s.end();
+  }
 });
 
+/** Runs a COPY ... TO STDOUT and returns every byte it sent. */
+async function copyOut(c: pg.Client, sql: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await pipeline(
+    c.query(copyTo(sql)),
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+    }),
+  );
+  return Buffer.concat(chunks);
+}
+
 test('node-postgres: COPY TO STDOUT and COPY FROM STDIN with pg-copy-streams', async () => {
+  // COPY out of a public table to its own client: what demo-agent may do on demo.
   const c = await client(uniqueMarker('e2e_pg_copy'));
+  let exported: Buffer;
   try {
-    const chunks: Buffer[] = [];
-    await pipeline(
-      c.query(copyTo('COPY (select id, status from public.orders where id <= 1000 order by id) TO STDOUT')),
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          chunks.push(chunk);
-          cb();
-        },
-      }),
-    );
-    const lines = Buffer.concat(chunks).toString().split('\n').filter(Boolean);
-    assert.equal(lines.length, 1000);
-    await c.query('create temp table t_copy (id bigint, status text)');
-    await pipeline(Readable.from([Buffer.concat(chunks)]), c.query(copyFrom('COPY t_copy FROM STDIN')));
-    assert.equal((await c.query('select count(*)::int as n from t_copy')).rows[0].n, 1000);
+    exported = await copyOut(c, 'COPY (select id, status from public.orders where id <= 1000 order by id) TO STDOUT');
   } finally {
     await c.end();
+  }
+  const lines = exported.toString().split('\n').filter(Boolean);
+  assert.equal(lines.length, 1000);
+
+  // COPY in needs a table of its own to land in: a TEMP table, so dba-agent on scratch.
+  const s = await client(uniqueMarker('e2e_pg_copy_in'), SCRATCH);
+  try {
+    await s.query('create temp table t_copy (id bigint, status text)');
+    await pipeline(Readable.from([exported]), s.query(copyFrom('COPY t_copy FROM STDIN')));
+    assert.equal((await s.query('select count(*)::int as n from t_copy')).rows[0].n, 1000);
+    // Every byte arrived as sent: copied back out, the rows are the ones copied in.
+    assert.ok((await copyOut(s, 'COPY (select id, status from t_copy order by id) TO STDOUT')).equals(exported));
+  } finally {
+    await s.end();
   }
 });
 
@@ -269,9 +340,10 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
 });
 
 test('exactly one request and one verdict per statement executed upstream, counted against pg_stat_statements', async () => {
-  // A temp table of its own gives every statement below a query id no other test shares.
+  // A temp table of its own gives every statement below a query id no other test shares. A
+  // TEMP table is DDL, which the demo policy refuses on demo: dba-agent on scratch.
   const table = uniqueMarker('t_count');
-  const c = await client(uniqueMarker('e2e_counts'));
+  const c = await client(uniqueMarker('e2e_counts'), SCRATCH);
   try {
     await c.query(`create temp table ${table} (id int); insert into ${table} select generate_series(1, 10)`);
     await c.query(`select count(*) from ${table}; select max(id) from ${table}`);
@@ -291,7 +363,9 @@ test('exactly one request and one verdict per statement executed upstream, count
   }
   const executed = Number(
     targetQuery(
-      `select coalesce(sum(calls), 0) from pg_stat_statements where query like '%${table}%' and query not like '%pg_stat_statements%'`,
+      // The view is installed in demo and shows every database's statements.
+      `select coalesce(sum(calls), 0) from pg_stat_statements where dbid = (select oid from pg_database where datname = 'scratch')
+         and query like '%${table}%' and query not like '%pg_stat_statements%'`,
     ),
   );
   assert.equal(executed, 12, 'two statements per string twice, five executions, COPY out, COPY in, one more');

@@ -2,10 +2,13 @@
 // extended query protocol: Parse/Bind/Describe/Execute/Sync, unnamed and named statements,
 // portals suspended by Execute's row limit, pipelined batches, and error recovery.
 //
-// Settings come from AG_JDBC_URL, AG_JDBC_USER and AG_JDBC_PASSWORD. Prints one line per
-// check, `ok <name> <details>` or `FAIL <name> <reason>`, and exits 1 if any check failed
-// (2 on missing settings). Never prints the password. Writes only to TEMP tables, and never
-// issues DROP (the gateway's policy refuses it): temp tables go away with the session.
+// Settings come from AG_JDBC_URL, AG_JDBC_USER and AG_JDBC_PASSWORD (an agent on the demo
+// data, which may read but not create) and AG_JDBC_SCRATCH_URL, AG_JDBC_SCRATCH_USER and
+// AG_JDBC_SCRATCH_PASSWORD (an agent allowed DDL, for the checks that write: they create TEMP
+// tables). Prints one line per check, `ok <name> <details>` or `FAIL <name> <reason>`, and one
+// per login, `ok connect ...` and `ok connect-scratch ...`; exits 1 if any check failed (2 on
+// missing settings). Never prints a password. Writes only to TEMP tables, which go away with
+// the session.
 package dev.agentgate.e2e;
 
 import java.math.BigDecimal;
@@ -21,8 +24,10 @@ import java.sql.Types;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import org.postgresql.PGConnection;
 import org.postgresql.PGStatement;
@@ -44,44 +49,76 @@ public final class JdbcE2e {
     String run(Connection c) throws Exception;
   }
 
-  record Named(String name, Check check) {}
+  /** Which login a check runs on: the demo data, or the scratch database where it may create. */
+  enum Target {
+    DEMO("connect"),
+    SCRATCH("connect-scratch");
 
-  record Settings(String url, String user, String password) {
+    final String connectCheck;
+
+    Target(String connectCheck) {
+      this.connectCheck = connectCheck;
+    }
+  }
+
+  record Named(String name, Target target, Check check) {}
+
+  record Login(String url, String user, String password) {
+    static Login fromEnv(String prefix, List<String> missing) {
+      String url = System.getenv(prefix + "_URL");
+      String user = System.getenv(prefix + "_USER");
+      String password = System.getenv(prefix + "_PASSWORD");
+      if (url == null || url.isEmpty()) missing.add(prefix + "_URL");
+      if (user == null || user.isEmpty()) missing.add(prefix + "_USER");
+      if (password == null || password.isEmpty()) missing.add(prefix + "_PASSWORD");
+      return new Login(url, user, password);
+    }
+  }
+
+  record Settings(Login demo, Login scratch) {
     static Settings fromEnv() {
       List<String> missing = new ArrayList<>();
-      String url = System.getenv("AG_JDBC_URL");
-      String user = System.getenv("AG_JDBC_USER");
-      String password = System.getenv("AG_JDBC_PASSWORD");
-      if (url == null || url.isEmpty()) missing.add("AG_JDBC_URL");
-      if (user == null || user.isEmpty()) missing.add("AG_JDBC_USER");
-      if (password == null || password.isEmpty()) missing.add("AG_JDBC_PASSWORD");
+      Login demo = Login.fromEnv("AG_JDBC", missing);
+      Login scratch = Login.fromEnv("AG_JDBC_SCRATCH", missing);
       if (!missing.isEmpty()) {
         System.err.println("missing environment: " + String.join(", ", missing)
             + " (e.g. AG_JDBC_URL=jdbc:postgresql://127.0.0.1:15432/demo?sslmode=verify-full&sslrootcert=ca.crt)");
         System.exit(2);
       }
-      return new Settings(url, user, password);
+      return new Settings(demo, scratch);
+    }
+
+    Login login(Target target) {
+      return target == Target.DEMO ? demo : scratch;
     }
   }
 
   // The order matters: tx-rollback uses the temp table batch-insert creates.
   static final List<Named> CHECKS = List.of(
-      new Named("prepared-params", JdbcE2e::preparedParams),
-      new Named("batch-insert", JdbcE2e::batchInsert),
-      new Named("server-prepare", JdbcE2e::serverPrepare),
-      new Named("stream-1m", JdbcE2e::stream1m),
-      new Named("tx-rollback", JdbcE2e::txRollback));
+      new Named("prepared-params", Target.DEMO, JdbcE2e::preparedParams),
+      new Named("batch-insert", Target.SCRATCH, JdbcE2e::batchInsert),
+      new Named("server-prepare", Target.DEMO, JdbcE2e::serverPrepare),
+      new Named("stream-1m", Target.DEMO, JdbcE2e::stream1m),
+      new Named("tx-rollback", Target.SCRATCH, JdbcE2e::txRollback));
 
   public static void main(String[] args) {
     Settings settings = Settings.fromEnv();
     boolean failed = false;
-    Connection c = null;
+    Map<Target, Connection> open = new EnumMap<>(Target.class);
     try {
       for (Named named : CHECKS) {
-        if (c == null || c.isClosed()) {
-          // A check that broke the session must not take the later ones down with it.
-          if (c != null) closeQuietly(c);
-          c = connect(settings);
+        Connection c = open.get(named.target());
+        try {
+          if (c == null || c.isClosed()) {
+            // A check that broke the session must not take the later ones down with it.
+            if (c != null) closeQuietly(c);
+            c = connect(settings.login(named.target()), named.target().connectCheck);
+            open.put(named.target(), c);
+          }
+        } catch (Throwable t) {
+          failed = true;
+          System.out.println("FAIL " + named.target().connectCheck + " " + reason(t));
+          break;
         }
         try {
           String details = named.check().run(c);
@@ -93,24 +130,21 @@ public final class JdbcE2e {
         }
         System.out.flush();
       }
-    } catch (Throwable t) {
-      failed = true;
-      System.out.println("FAIL connect " + reason(t));
     } finally {
-      if (c != null) closeQuietly(c);
+      open.values().forEach(JdbcE2e::closeQuietly);
     }
     System.exit(failed ? 1 : 0);
   }
 
-  static Connection connect(Settings settings) throws SQLException, CheckFailed {
+  static Connection connect(Login login, String check) throws SQLException, CheckFailed {
     Properties props = new Properties();
-    props.setProperty("user", settings.user());
-    props.setProperty("password", settings.password());
+    props.setProperty("user", login.user());
+    props.setProperty("password", login.password());
     props.setProperty("connectTimeout", "10");
     // A read that waits this long (seconds) fails its check with a reason, instead of the
     // whole run hanging until the caller's timeout kills it without one.
     props.setProperty("socketTimeout", "30");
-    Connection c = DriverManager.getConnection(settings.url(), props);
+    Connection c = DriverManager.getConnection(login.url(), props);
     // Every check is about the extended protocol; preferQueryMode=simple in the URL would
     // make them pass without it (isUseServerPrepare() even reports named statements then).
     PreferQueryMode mode = c.unwrap(PGConnection.class).getPreferQueryMode();
@@ -118,7 +152,7 @@ public final class JdbcE2e {
       closeQuietly(c);
       throw new CheckFailed("preferQueryMode is " + mode.value() + ", the checks need " + PreferQueryMode.EXTENDED.value());
     }
-    System.out.println("ok connect " + c.getMetaData().getDatabaseProductName() + " "
+    System.out.println("ok " + check + " " + c.getMetaData().getDatabaseProductName() + " "
         + c.getMetaData().getDatabaseProductVersion() + " pgjdbc " + c.getMetaData().getDriverVersion()
         + " preferQueryMode=" + mode.value());
     return c;
