@@ -85,9 +85,29 @@ function decideRequest(command: DecideRequest, state: PolicyState): AuditEventOf
   const rule = state.rules.find((r) => r.matches(command.subject));
   const decision: Decision = rule?.decision ?? state.defaultDecision;
   const reason = rule ? `${rule.id}: ${rule.description}` : `no rule matched; policy default is ${state.defaultDecision}`;
+  return verdictEvent(request, {
+    decision,
+    policyVersion: state.version,
+    ruleId: rule?.id ?? null,
+    reason,
+    errorCode: decision === 'deny' ? 'AG_ERR_POLICY_DENIED' : null,
+    maskingPlan: [],
+  });
+}
+
+/**
+ * The VerdictIssued that answers `request`, chained directly onto it. Deterministic (see the
+ * top of this file): its id derives from the request's, its time is the request's and its
+ * producer the service, so re-deciding yields the same bytes.
+ */
+export function verdictEvent(
+  request: AuditEventOf<'RequestObserved'>,
+  fields: Pick<VerdictIssued, 'decision' | 'policyVersion' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan'>,
+  shadow = false,
+): AuditEventOf<'VerdictIssued'> {
   return chainEvent(
     {
-      eventId: derivedEventId(request.eventId, 'verdict'),
+      eventId: derivedEventId(request.eventId, shadow ? 'shadow-verdict' : 'verdict'),
       eventType: 'VerdictIssued',
       sessionId: request.sessionId,
       // The request's time, not the processor's clock: re-deciding must not change it.
@@ -97,15 +117,10 @@ function decideRequest(command: DecideRequest, state: PolicyState): AuditEventOf
       actor: request.actor,
       payload: {
         requestId: request.payload.requestId,
-        decision,
-        policyVersion: state.version,
-        ruleId: rule?.id ?? null,
-        reason,
-        errorCode: decision === 'deny' ? 'AG_ERR_POLICY_DENIED' : null,
-        maskingPlan: [],
+        ...fields,
         approvalId: null,
         statementDigest: null,
-        shadow: false,
+        shadow,
         requestTimeUs: request.timeUs,
       },
     },
@@ -152,27 +167,10 @@ export function verdictFields(e: Evaluation): Pick<VerdictIssued, 'decision' | '
 }
 
 function decideWithPolicy(command: DecideRequest, state: EngineState): AuditEventOf<'VerdictIssued'> {
-  const { request } = command.subject;
   const evaluation = evaluate(state.policy, policyInput(command.subject), state.usage);
-  return chainEvent(
-    {
-      eventId: derivedEventId(request.eventId, state.shadow ? 'shadow-verdict' : 'verdict'),
-      eventType: 'VerdictIssued',
-      sessionId: request.sessionId,
-      timeUs: request.timeUs,
-      producer: VERDICT_PRODUCER,
-      traceId: request.traceId,
-      actor: request.actor,
-      payload: {
-        requestId: request.payload.requestId,
-        ...verdictFields(evaluation),
-        policyVersion: state.policy.version,
-        approvalId: null,
-        statementDigest: null,
-        shadow: state.shadow ?? false,
-        requestTimeUs: request.timeUs,
-      },
-    },
-    nextLink(request),
+  return verdictEvent(
+    command.subject.request,
+    { ...verdictFields(evaluation), policyVersion: state.policy.version },
+    state.shadow ?? false,
   );
 }

@@ -2,7 +2,7 @@
 // (`statementFacts(tree)`, `StatementInfo.facts`); re-exported here with helpers for
 // hand-built facts in tests and tools.
 
-import type { StatementClass, StatementFacts } from '@agentgate/sql';
+import { noStatementFlags, type StatementClass, type StatementFacts } from '@agentgate/sql';
 
 export type { NameRef, StatementClass, StatementFacts } from '@agentgate/sql';
 
@@ -52,23 +52,7 @@ export function emptyFacts(kind: string, classes: StatementClass[] = []): Statem
     writes: [],
     locks: [],
     functions: [],
-    flags: {
-      updateWithoutWhere: false,
-      deleteWithoutWhere: false,
-      copyProgram: false,
-      copyFile: false,
-      dynamicSql: false,
-      routineDefinition: false,
-      explainAnalyze: false,
-      writeInCte: false,
-      lockingRead: false,
-      searchPathChange: false,
-      roleChange: false,
-      prepares: null,
-      executes: null,
-      call: false,
-      truncate: false,
-    },
+    flags: noStatementFlags(),
     unknownKinds: [],
     schemaChanges: [],
   };

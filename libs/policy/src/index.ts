@@ -2,6 +2,7 @@ export {
   decide,
   policyInput,
   verdictFields,
+  verdictEvent,
   VERDICT_PRODUCER,
   type PolicyCommand,
   type DecideRequest,

@@ -8,4 +8,5 @@ export {
   type StatementFacts,
   type StatementFactsOptions,
   statementFacts,
+  noStatementFlags,
 } from './statement-facts.js';

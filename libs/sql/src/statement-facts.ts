@@ -127,6 +127,27 @@ export interface StatementFactsOptions {
  * The class of each statement kind of the PostgreSQL 17 grammar (libpg-query 17 / @pgsql/types
  * 17). A kind not here is 'unknown'. SelectStmt with INTO is ddl (it is CREATE TABLE AS).
  */
+/** Every flag off: the start of an analysis, and a base for facts built by hand. */
+export function noStatementFlags(): StatementFacts['flags'] {
+  return {
+    updateWithoutWhere: false,
+    deleteWithoutWhere: false,
+    copyProgram: false,
+    copyFile: false,
+    dynamicSql: false,
+    routineDefinition: false,
+    explainAnalyze: false,
+    writeInCte: false,
+    lockingRead: false,
+    searchPathChange: false,
+    roleChange: false,
+    prepares: null,
+    executes: null,
+    call: false,
+    truncate: false,
+  };
+}
+
 export const STATEMENT_KIND_CLASSES: Readonly<Record<string, StatementClass>> = Object.freeze({
   SelectStmt: 'select',
   // RETURN expr, the body of a LANGUAGE sql function written in the SQL standard's form.
@@ -346,23 +367,7 @@ class Collector {
   readonly locks = new NameSet();
   readonly functions = new NameSet();
   readonly schemaChanges = new Set<string>();
-  readonly flags: StatementFacts['flags'] = {
-    updateWithoutWhere: false,
-    deleteWithoutWhere: false,
-    copyProgram: false,
-    copyFile: false,
-    dynamicSql: false,
-    routineDefinition: false,
-    explainAnalyze: false,
-    writeInCte: false,
-    lockingRead: false,
-    searchPathChange: false,
-    roleChange: false,
-    prepares: null,
-    executes: null,
-    call: false,
-    truncate: false,
-  };
+  readonly flags: StatementFacts['flags'] = noStatementFlags();
   private readonly stack: Item[] = [];
 
   constructor(private readonly parse: ((sql: string) => unknown) | undefined) {}

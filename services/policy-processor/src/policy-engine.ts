@@ -1,7 +1,7 @@
 // The processor's one seam to the policy library: compiling published files, deciding a
 // request with a compiled policy, and keeping guardrail usage. Everything else in the
 // processor (the policy feed, live and shadow swaps, the usage window) sees only this.
-import { chainEvent, derivedEventId, nextLink, type AuditEvent, type AuditEventOf, type PolicyFile } from '@agentgate/events';
+import type { AuditEvent, AuditEventOf, PolicyFile } from '@agentgate/events';
 import { GatewayError } from '@agentgate/errors';
 import {
   compilePolicy,
@@ -13,7 +13,7 @@ import {
   type PolicyState,
   type SqlInput,
   type UsageState,
-  VERDICT_PRODUCER,
+  verdictEvent,
 } from '@agentgate/policy';
 
 /** What the processor read from a request: the parser's kinds (built-in policy) and facts (compiled policies). */
@@ -74,31 +74,14 @@ function fromState(state: PolicyState): LivePolicy {
  * request's fault): deny, deterministically, rather than stop deciding for every session.
  */
 export function failClosedVerdict(request: AuditEventOf<'RequestObserved'>, version: string): AuditEventOf<'VerdictIssued'> {
-  return chainEvent<'VerdictIssued'>(
-    {
-      eventId: derivedEventId(request.eventId, 'verdict'),
-      eventType: 'VerdictIssued',
-      sessionId: request.sessionId,
-      timeUs: request.timeUs,
-      producer: VERDICT_PRODUCER,
-      traceId: request.traceId,
-      actor: request.actor,
-      payload: {
-        requestId: request.payload.requestId,
-        decision: 'deny',
-        policyVersion: version,
-        ruleId: null,
-        reason: 'the policy could not evaluate this request; denied (fail closed)',
-        errorCode: 'AG_ERR_POLICY_DENIED',
-        maskingPlan: [],
-        approvalId: null,
-        statementDigest: null,
-        shadow: false,
-        requestTimeUs: request.timeUs,
-      },
-    },
-    nextLink(request),
-  );
+  return verdictEvent(request, {
+    decision: 'deny',
+    policyVersion: version,
+    ruleId: null,
+    reason: 'the policy could not evaluate this request; denied (fail closed)',
+    errorCode: 'AG_ERR_POLICY_DENIED',
+    maskingPlan: [],
+  });
 }
 
 function fromCompiled(policy: Compiled, onError: (err: unknown) => void): LivePolicy {
