@@ -1,6 +1,7 @@
 // The JSON Schema every policy file is validated against (ajv, draft-07). One file may hold
 // any of the top-level keys; the files of a directory are merged (rules and tests in file-name
 // order). docs/policy.md explains each key with examples.
+import { BOOLEAN_FLAGS, CLASS_NAMES } from './facts.js';
 
 const globList = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } as const;
 
@@ -39,24 +40,9 @@ const range = {
   properties: { min: { type: 'integer', minimum: 0 }, max: { type: 'integer', minimum: 0 } },
 } as const;
 
-const CLASSES = ['select', 'insert', 'update', 'delete', 'merge', 'ddl', 'dcl', 'copy', 'utility', 'transaction', 'unknown'];
-const FLAGS = [
-  'updateWithoutWhere',
-  'deleteWithoutWhere',
-  'copyProgram',
-  'copyFile',
-  'dynamicSql',
-  'routineDefinition',
-  'explainAnalyze',
-  'writeInCte',
-  'lockingRead',
-  'searchPathChange',
-  'roleChange',
-  'call',
-  'truncate',
-  'prepares',
-  'executes',
-];
+// The statement classes and flags are those of the facts rules match on (facts.ts).
+const CLASSES = [...CLASS_NAMES];
+const FLAGS = [...BOOLEAN_FLAGS];
 
 const identity = {
   type: 'object',

@@ -1,5 +1,5 @@
 // Audit events for the usage and decider tests (not exported from the package).
-import type { AuditEventOf } from '@agentgate/events';
+import { sqlDetail, type AuditEventOf } from '@agentgate/events';
 
 export const actor = {
   subject: 'alice',
@@ -26,20 +26,7 @@ export function requestEvent(requestId: string, timeUs: number, connection = 'de
       requestId,
       protocol: 'postgres',
       connection,
-      detail: {
-        kind: 'sql',
-        text: 'select 1',
-        textMasked: false,
-        statementKind: 'SelectStmt',
-        statementKinds: ['SelectStmt'],
-        fingerprint: null,
-        messageFlow: 'simple',
-        preparedName: null,
-        parameters: [],
-        fullTextBytes: null,
-        fullTextSha256: null,
-        resolvedText: null,
-      },
+      detail: sqlDetail('select 1'),
     },
   };
 }
