@@ -627,3 +627,22 @@ test('given an empty query, when evaluated, then it is allowed without a rule: n
 });
 
 export const MATCHER_CASE_COUNT = CASES.length;
+
+test('given one compiled policy, when the same requester asks at other times and others ask, then time windows and identities are re-checked', () => {
+  // Rule applicability is worked out once per requester and policy; time windows must not be.
+  const policy = policyOf(`rules:
+  - { id: office, description: d, match: { identity: { groups: [agents] }, time: { hours: "08:00-18:00" } }, action: allow }
+  - { id: lunch, description: d, match: { identity: { groups: [agents] } }, except: { identity: { groups: [eu] }, time: { hours: "12:00-13:00" } }, action: deny }`);
+  const at = (iso: string, identity = ALICE): { decision: Decision; rule: string | null } => {
+    const e = evaluate(policy, req({ identity, timeUs: Date.parse(iso) * 1000 }));
+    return { decision: e.decision, rule: e.ruleId };
+  };
+  assert.deepEqual(at('2026-01-05T12:30:00Z'), { decision: 'allow', rule: 'office' });
+  assert.deepEqual(at('2026-01-05T14:00:00Z'), { decision: 'deny', rule: 'lunch' });
+  assert.deepEqual(at('2026-01-05T20:00:00Z'), { decision: 'deny', rule: 'lunch' });
+  assert.deepEqual(at('2026-01-05T12:30:00Z'), { decision: 'allow', rule: 'office' });
+  const us = { ...ALICE, groups: ['agents', 'us'] };
+  assert.deepEqual(at('2026-01-05T12:30:00Z', us), { decision: 'deny', rule: 'lunch' });
+  assert.deepEqual(at('2026-01-05T12:30:00Z', { ...ALICE, groups: ['eu'] }), { decision: 'deny', rule: null });
+  assert.deepEqual(at('2026-01-05T12:30:00Z'), { decision: 'allow', rule: 'office' });
+});

@@ -22,6 +22,7 @@ import type {
   RuleMatch,
   SqlCondition,
   StatementDecision,
+  TimeCondition,
 } from './types.js';
 import { usageFor, usageKey, type UsageState } from './usage.js';
 
@@ -118,7 +119,7 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
     };
   }
 
-  const applicable = policy.rules.filter((r) => requestMatches(r.when, input) && !(r.except && requestMatches(r.except, input)));
+  const applicable = applicableRules(policy, input);
   for (const rule of applicable) {
     if (rule.kind !== 'access') {
       const hit = guardrail(rule, input, statementCount, usage);
@@ -214,7 +215,72 @@ function defaultReason(unit: Unit, input: PolicyInput, policy: CompiledPolicy): 
 
 // --- request-level conditions ----------------------------------------------------------------
 
+/** A rule whose identity, connection and protocol conditions hold; its time conditions are checked per request. */
+interface Candidate {
+  rule: CompiledRule;
+  whenTime: TimeCondition | undefined;
+  /** The `except` clause's time condition when the rest of `except` holds: the rule is excluded inside it. */
+  exceptTime: TimeCondition | null;
+}
+
+const MAX_APPLICABILITY_ENTRIES = 10_000;
+const applicability = new WeakMap<CompiledPolicy, Map<string, Candidate[]>>();
+
+/**
+ * The rules that apply to a request. Everything but the time window depends only on the
+ * protocol, connection and identity, which repeat across a session's requests, so that part is
+ * worked out once per policy and requester, and only time windows are checked per request.
+ */
+function applicableRules(policy: CompiledPolicy, input: PolicyInput): CompiledRule[] {
+  let byRequester = applicability.get(policy);
+  if (!byRequester) {
+    byRequester = new Map();
+    applicability.set(policy, byRequester);
+  }
+  const id = input.identity;
+  const key = JSON.stringify([
+    input.protocol,
+    input.connection,
+    id === null ? null : [id.subject, id.issuer, id.groups, id.actChain.map((l) => l.subject)],
+  ]);
+  let candidates = byRequester.get(key);
+  if (!candidates) {
+    candidates = [];
+    for (const rule of policy.rules) {
+      if (!requestMatchesUntimed(rule.when, input)) continue;
+      const excepted = rule.except !== null && requestMatchesUntimed(rule.except, input);
+      if (excepted && !rule.except!.time) continue;
+      candidates.push({ rule, whenTime: rule.when.time, exceptTime: excepted ? rule.except!.time! : null });
+    }
+    // Bounded: requesters are few (identities times connections); past the bound, start over.
+    if (byRequester.size >= MAX_APPLICABILITY_ENTRIES) byRequester.clear();
+    byRequester.set(key, candidates);
+  }
+  const out: CompiledRule[] = [];
+  for (const c of candidates) {
+    if (c.whenTime && !timeMatches(c.whenTime, input.timeUs)) continue;
+    if (c.exceptTime && timeMatches(c.exceptTime, input.timeUs)) continue;
+    out.push(c.rule);
+  }
+  return out;
+}
+
 export function requestMatches(c: RequestConditions, input: PolicyInput): boolean {
+  return requestMatchesUntimed(c, input) && (!c.time || timeMatches(c.time, input.timeUs));
+}
+
+function timeMatches(t: TimeCondition, timeUs: number): boolean {
+  const { day, minute } = localTime(timeUs, t.zone);
+  if (t.days && !t.days.includes(day)) return false;
+  if (t.hours) {
+    const { from, to } = t.hours;
+    const inside = from < to ? minute >= from && minute < to : minute >= from || minute < to;
+    if (!inside) return false;
+  }
+  return true;
+}
+
+function requestMatchesUntimed(c: RequestConditions, input: PolicyInput): boolean {
   if (c.protocols && !c.protocols.includes(input.protocol)) return false;
   if (c.connection && (input.connection === null || !anyGlob(c.connection, input.connection))) return false;
   if (c.identity) {
@@ -237,15 +303,6 @@ export function requestMatches(c: RequestConditions, input: PolicyInput): boolea
     if (i.anyActor && !chain.some((l) => anyGlob(i.anyActor!, l.subject))) return false;
     if (i.delegated !== undefined && chain.length > 0 !== i.delegated) return false;
     if (i.chainLength && !inRange(chain.length, i.chainLength)) return false;
-  }
-  if (c.time) {
-    const { day, minute } = localTime(input.timeUs, c.time.zone);
-    if (c.time.days && !c.time.days.includes(day)) return false;
-    if (c.time.hours) {
-      const { from, to } = c.time.hours;
-      const inside = from < to ? minute >= from && minute < to : minute >= from || minute < to;
-      if (!inside) return false;
-    }
   }
   return true;
 }

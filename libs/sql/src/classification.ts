@@ -35,6 +35,8 @@ export interface LocatedStatement<Tree = Record<string, unknown>> {
   runs: string[];
   /** See StatementInfo.facts. */
   facts: StatementFacts;
+  /** True when the facts depend on a literal's value: they hold for this text, not its shape. */
+  readsLiterals: boolean;
   /** [start, end) in the JavaScript string; the text is this span, trimmed. */
   start: number;
   end: number;
@@ -126,8 +128,9 @@ export function parseStatements(sql: string, parse: (sql: string) => unknown): L
     const endByte = s.stmt_len ? startByte + s.stmt_len : bytes.length;
     const tree = (node[kind] ?? {}) as Record<string, unknown>;
     // `parse` also reads the string bodies of LANGUAGE sql functions.
-    const facts = statementFacts(tree, { kind, parse });
-    return { kind, runs: nestedStatementKinds(tree), facts, start: toChar(startByte), end: toChar(endByte), tree };
+    let readsLiterals = false;
+    const facts = statementFacts(tree, { kind, parse, onLiteralRead: () => (readsLiterals = true) });
+    return { kind, runs: nestedStatementKinds(tree), facts, readsLiterals, start: toChar(startByte), end: toChar(endByte), tree };
   });
 }
 

@@ -6,8 +6,19 @@
 // and can grow (or, on out-of-memory, leak) that instance's heap for good; a gateway serving
 // many sessions uses createSqlParserPool (parser-pool.ts) instead.
 import pgQuery from 'libpg-query';
-import { classified, freezeClassification, messageOf, parseStatements, type SqlClassification, unparseable } from './classification.js';
+import {
+  classified,
+  deepFreeze,
+  freezeClassification,
+  type LocatedStatement,
+  messageOf,
+  parseStatements,
+  type SqlClassification,
+  unparseable,
+} from './classification.js';
 import { LruCache } from './lru-cache.js';
+import { ShapeCache } from './shape-cache.js';
+import { sqlShape } from './sql-shape.js';
 
 export type { SqlClassification, StatementInfo } from './classification.js';
 
@@ -25,6 +36,11 @@ export interface SqlParserOptions {
   maxCacheEntries?: number;
   /** Longer statements are not cached (default 8 KiB). */
   maxCacheableSqlBytes?: number;
+  /**
+   * Classifications kept by statement shape (literals and comments aside, see sql-shape.ts),
+   * behind the exact-text cache; 0 (the default) keeps none.
+   */
+  maxShapeEntries?: number;
 }
 
 let loading: Promise<void> | undefined;
@@ -34,26 +50,43 @@ export async function loadSqlParser(options: SqlParserOptions = {}): Promise<Sql
   loading ??= pgQuery.loadModule();
   await loading;
   const entries = options.maxCacheEntries ?? 0;
-  if (entries <= 0) return { classify };
+  const shapeEntries = options.maxShapeEntries ?? 0;
+  if (entries <= 0 && shapeEntries <= 0) return { classify };
   const maxBytes = options.maxCacheableSqlBytes ?? 8 * 1024;
   // Bounded by entries; each holds at most maxBytes of SQL and that statement's tree and facts.
   const cache = new LruCache<SqlClassification>({ maxEntries: entries, maxWeight: Number.POSITIVE_INFINITY });
+  const shapes = shapeEntries > 0 ? new ShapeCache({ maxEntries: shapeEntries, treeOf }) : undefined;
   return {
     classify(sql: string): SqlClassification {
       if (sql.length > maxBytes || Buffer.byteLength(sql, 'utf8') > maxBytes) return classify(sql);
       const hit = cache.get(sql);
       if (hit !== undefined) return hit;
-      const result = freezeClassification(classify(sql));
+      const shape = shapes ? sqlShape(sql) : null;
+      let result = shape ? shapes!.get(sql, shape) : undefined;
+      if (result === undefined) {
+        let located: LocatedStatement[] | undefined;
+        result = freezeClassification(classify(sql, (l) => (located = l)));
+        if (shape && located) shapes!.remember(shape, located);
+      }
       cache.set(sql, result, 1);
       return result;
     },
   };
 }
 
-function classify(sql: string): SqlClassification {
+function classify(sql: string, onLocated?: (located: LocatedStatement[]) => void): SqlClassification {
   try {
-    return classified(sql, parseStatements(sql, pgQuery.parseSync));
+    const located = parseStatements(sql, pgQuery.parseSync);
+    onLocated?.(located);
+    return classified(sql, located);
   } catch (err) {
     return unparseable(messageOf(err));
   }
+}
+
+/** Statement `index` of `sql`'s tree, for a statement classified by its shape. */
+function treeOf(sql: string, index: number): Record<string, unknown> {
+  const stmt = (pgQuery.parseSync(sql) as { stmts?: { stmt?: Record<string, unknown> }[] }).stmts?.[index]?.stmt ?? {};
+  const kind = Object.keys(stmt)[0];
+  return deepFreeze((kind === undefined ? {} : stmt[kind]) as Record<string, unknown>);
 }

@@ -10,6 +10,7 @@ test('pool stats render as Prometheus counters and gauges', () => {
     queueLength: 0,
     parses: 5,
     cacheHits: 3,
+    shapeHits: 2,
     coalesced: 0,
     cacheEntries: 4,
     cacheBytes: 100,
@@ -19,5 +20,6 @@ test('pool stats render as Prometheus counters and gauges', () => {
   });
   assert.match(text, /^# TYPE agentgate_sql_parser_parses_total counter\nagentgate_sql_parser_parses_total 5$/m);
   assert.match(text, /^agentgate_sql_parser_busy_workers 1$/m);
+  assert.match(text, /^agentgate_sql_parser_shape_hits_total 2$/m);
   assert.match(text, /^# TYPE agentgate_sql_parser_largest_heap_bytes gauge$/m);
 });

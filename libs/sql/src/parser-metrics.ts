@@ -1,6 +1,14 @@
 import type { SqlParserPoolStats } from './parser-pool.js';
 
-const COUNTERS = new Set<keyof SqlParserPoolStats>(['parses', 'cacheHits', 'coalesced', 'recycles', 'parserFailures', 'timeouts']);
+const COUNTERS = new Set<keyof SqlParserPoolStats>([
+  'parses',
+  'cacheHits',
+  'shapeHits',
+  'coalesced',
+  'recycles',
+  'parserFailures',
+  'timeouts',
+]);
 
 function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -34,6 +34,8 @@ import { Worker } from 'node:worker_threads';
 import { GatewayError } from '@agentgate/errors';
 import { classified, deepFreeze, freezeClassification, type SqlClassification, unparseable } from './classification.js';
 import { LruCache } from './lru-cache.js';
+import { ShapeCache } from './shape-cache.js';
+import { type SqlShape, sqlShape } from './sql-shape.js';
 import type { ParseRequest, ParserFault, ParserWorkerData, WorkerMessage } from './parser-worker-protocol.js';
 
 const MiB = 1024 * 1024;
@@ -55,6 +57,13 @@ export interface SqlParserPoolOptions {
   maxCacheBytes?: number;
   /** Longer statements are neither cached nor coalesced (default 8 KiB). */
   maxCacheableSqlBytes?: number;
+  /**
+   * Classifications kept by statement shape (literals and comments aside, see sql-shape.ts),
+   * behind the exact-text cache; 0 (the default) keeps none. A statement answered from it has
+   * its kinds, texts and facts but no parse tree (reading `tree` throws): for callers that
+   * decide on facts, as the policy processor does.
+   */
+  maxShapeEntries?: number;
   /** V8 old-generation limit of each worker, in MiB; a worker over it dies and is replaced (default 512). */
   maxWorkerOldGenerationMb?: number;
 }
@@ -73,6 +82,8 @@ export interface SqlParserPoolStats {
   parses: number;
   /** Requests answered from the cache. */
   cacheHits: number;
+  /** Requests answered from the shape cache (no exact-text hit, a text of the same shape parsed before). */
+  shapeHits: number;
   /** Requests that joined an identical request already being parsed. */
   coalesced: number;
   /** Entries in the cache, and their statement and tree bytes (gauges). */
@@ -106,6 +117,8 @@ export function createSqlParserPool(options: SqlParserPoolOptions = {}): Promise
 
 interface Job {
   sql: string;
+  /** Set when the parse may be kept for every text of this shape. */
+  shape?: SqlShape;
   large: boolean;
   fault?: ParserFault;
   /** `retainedBytes` is undefined when the answer came from a parser failure: never cache it. */
@@ -140,7 +153,8 @@ export class ParserPool implements AsyncSqlParser {
   private readonly cache: LruCache<SqlClassification>;
   private readonly inflight = new Map<string, Promise<SqlClassification>>();
   private readonly terminating = new Set<Promise<unknown>>();
-  private readonly counters = { parses: 0, cacheHits: 0, coalesced: 0, recycles: 0, parserFailures: 0, timeouts: 0 };
+  private readonly shapes: ShapeCache | undefined;
+  private readonly counters = { parses: 0, cacheHits: 0, shapeHits: 0, coalesced: 0, recycles: 0, parserFailures: 0, timeouts: 0 };
   private nextId = 1;
   private closed = false;
   /** libpg-query's compiled WebAssembly.Module, from the first worker; shared with every later one. */
@@ -151,6 +165,7 @@ export class ParserPool implements AsyncSqlParser {
     private readonly internals: ParserPoolInternals,
   ) {
     this.cache = new LruCache({ maxEntries: settings.maxCacheEntries, maxWeight: settings.maxCacheBytes });
+    this.shapes = settings.maxShapeEntries > 0 ? new ShapeCache({ maxEntries: settings.maxShapeEntries }) : undefined;
   }
 
   static async start(options: SqlParserPoolOptions, internals: ParserPoolInternals): Promise<ParserPool> {
@@ -227,7 +242,16 @@ export class ParserPool implements AsyncSqlParser {
       this.counters.coalesced++;
       return pending;
     }
-    const shared = this.enqueue(sql, large).then(
+    const shape = this.shapes ? sqlShape(sql) : null;
+    if (shape) {
+      const sameShape = this.shapes!.get(sql, shape);
+      if (sameShape !== undefined) {
+        this.counters.shapeHits++;
+        this.cache.set(sql, sameShape, bytes);
+        return Promise.resolve(sameShape);
+      }
+    }
+    const shared = this.enqueue(sql, large, undefined, shape ?? undefined).then(
       ({ classification, retainedBytes }) => {
         this.inflight.delete(sql);
         if (retainedBytes !== undefined && !this.closed) this.cache.set(sql, classification, bytes + retainedBytes);
@@ -246,10 +270,12 @@ export class ParserPool implements AsyncSqlParser {
     sql: string,
     large: boolean,
     fault?: ParserFault,
+    shape?: SqlShape,
   ): Promise<{ classification: SqlClassification; retainedBytes?: number }> {
     return new Promise((resolve, reject) => {
       const job: Job = { sql, large, settle: (classification, retainedBytes) => resolve({ classification, retainedBytes }), fail: reject };
       if (fault !== undefined) job.fault = fault;
+      if (shape !== undefined) job.shape = shape;
       this.queue.push(job);
       this.dispatch();
     });
@@ -323,6 +349,7 @@ export class ParserPool implements AsyncSqlParser {
       this.counters.parserFailures++;
       running.job.settle(parserFailure(msg.broken));
     } else {
+      if (running.job.shape && msg.error === undefined) this.shapes?.remember(running.job.shape, msg.statements);
       running.job.settle(classificationOf(running.job.sql, msg), msg.trees.byteLength);
     }
     if (this.internals.recycle && (msg.broken !== undefined || msg.heapBytes > this.settings.recycleAfterHeapBytes)) this.replace(slot);
@@ -425,6 +452,7 @@ function settingsFrom(options: SqlParserPoolOptions): Settings {
     maxCacheEntries: options.maxCacheEntries ?? 1000,
     maxCacheBytes: options.maxCacheBytes ?? 16 * MiB,
     maxCacheableSqlBytes: options.maxCacheableSqlBytes ?? 8 * 1024,
+    maxShapeEntries: options.maxShapeEntries ?? 0,
     maxWorkerOldGenerationMb: options.maxWorkerOldGenerationMb ?? 512,
   };
   const minimum: Settings = {
@@ -435,6 +463,7 @@ function settingsFrom(options: SqlParserPoolOptions): Settings {
     maxCacheEntries: 0,
     maxCacheBytes: 0,
     maxCacheableSqlBytes: 0,
+    maxShapeEntries: 0,
     maxWorkerOldGenerationMb: 16,
   };
   for (const [key, value] of Object.entries(settings) as [keyof Settings, number][]) {

@@ -66,7 +66,15 @@ export function toWire(located: readonly LocatedStatement[]): { statements: Wire
     const bytes = json[i]!;
     trees.set(bytes, at);
     at += bytes.length;
-    return { kind: s.kind, runs: s.runs, facts: s.facts, start: s.start, end: s.end, tree: { from: at - bytes.length, to: at } };
+    return {
+      kind: s.kind,
+      runs: s.runs,
+      facts: s.facts,
+      readsLiterals: s.readsLiterals,
+      start: s.start,
+      end: s.end,
+      tree: { from: at - bytes.length, to: at },
+    };
   });
   return { statements, trees };
 }

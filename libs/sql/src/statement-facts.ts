@@ -119,6 +119,12 @@ export interface StatementFactsOptions {
    * such a body is dynamic SQL (the gateway cannot see it).
    */
   parse?: (sql: string) => unknown;
+  /**
+   * Called when a fact depends on the value of a literal (a string body, EXPLAIN (ANALYZE 0),
+   * set_config's setting name), not only on the tree's shape. Statements whose facts read no
+   * literal may share their facts with every text of the same shape (sql-shape.ts).
+   */
+  onLiteralRead?: () => void;
   /** The statement's kind, when `tree` is the node's body (StatementInfo.tree) rather than the wrapped node. */
   kind?: string;
 }
@@ -370,7 +376,11 @@ class Collector {
   readonly flags: StatementFacts['flags'] = noStatementFlags();
   private readonly stack: Item[] = [];
 
-  constructor(private readonly parse: ((sql: string) => unknown) | undefined) {}
+  constructor(
+    private readonly parse: ((sql: string) => unknown) | undefined,
+    /** Called whenever a fact depends on a literal's value, not only on the tree's shape. */
+    private readonly literalRead: () => void,
+  ) {}
 
   run(first: Item): void {
     this.stack.push(first);
@@ -520,7 +530,7 @@ class Collector {
         else if (typeof node.filename === 'string') this.flags.copyFile = true;
         break;
       case 'ExplainStmt': {
-        const analyze = explainAnalyze(node.options);
+        const analyze = explainAnalyze(node.options, this.literalRead);
         if (analyze) this.flags.explainAnalyze = true;
         statementAt('query', { ...inner, runs: ctx.runs && analyze });
         break;
@@ -651,6 +661,8 @@ class Collector {
     const at = (value: unknown, field: string): Item => ({ value, ctx: bodyCtx, parent: 'CreateFunctionStmt', field, statement: true });
     const bodyCtx: Context = { scope: null, runs: ctx.runs, bodyDepth: ctx.bodyDepth + 1 };
     if (node.sql_body != null) return [at(node.sql_body, 'sql_body')];
+    // The language and a string body are literals: what they say decides the facts.
+    this.literalRead();
     const options = asArray(node.options).map((o) => ((o as Json).DefElem ?? {}) as Json);
     const language = options.find((o) => o.defname === 'language');
     const lang = language ? stringValue(language.arg)?.toLowerCase() : undefined;
@@ -686,6 +698,7 @@ class Collector {
     const name = ref.name.toLowerCase();
     if (name.startsWith('dblink') || DYNAMIC_SQL_FUNCTIONS.has(name)) this.flags.dynamicSql = true;
     if (name === 'set_config') {
+      this.literalRead();
       const setting = literalString(asArray(node.args)[0])?.toLowerCase();
       if (setting === undefined || setting === 'search_path') this.flags.searchPathChange = true;
       if (setting === undefined || setting === 'role' || setting === 'session_authorization') this.flags.roleChange = true;
@@ -752,7 +765,7 @@ export function statementFacts(tree: Record<string, unknown>, options: Statement
   const wrapped = options.kind === undefined && keys.length === 1 && /^[A-Z]/.test(keys[0]!);
   const kind = options.kind ?? (wrapped ? keys[0]! : 'Unknown');
   const body = (wrapped ? tree[kind] : tree) as Json;
-  const c = new Collector(options.parse);
+  const c = new Collector(options.parse, options.onLiteralRead ?? (() => {}));
   c.run({ value: body, kind, ctx: { scope: null, runs: true, bodyDepth: 0 }, statement: true });
   // A top-level node the walk did not take for a statement is one it does not understand.
   if (c.classes.size === 0) c.unknownKinds.add(kind);
@@ -838,12 +851,13 @@ function allRangeVars(value: unknown): Json[] {
 }
 
 /** EXPLAIN's ANALYZE option: on unless its argument says off (false, off, 0, no). */
-function explainAnalyze(options: unknown): boolean {
+function explainAnalyze(options: unknown, literalRead: () => void): boolean {
   let on = false;
   for (const o of asArray(options)) {
     const d = ((o as Json).DefElem ?? {}) as Json;
     if (d.defname !== 'analyze') continue;
     const arg = d.arg as Json | undefined;
+    if (arg != null) literalRead();
     if (arg == null) on = true;
     else if (arg.Integer !== undefined) on = ((arg.Integer as Json).ival ?? 0) !== 0;
     else if (arg.Boolean !== undefined) on = (arg.Boolean as Json).boolval === true;

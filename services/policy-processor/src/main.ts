@@ -11,7 +11,8 @@ await runService({
   loadConfig: () => loadConfig(process.env),
   async start(config, logger) {
     const topics = topicNames(config.topicPrefix);
-    const parser = await createSqlParserPool({ workers: 1 });
+    // The processor decides on facts only, so statements of a known shape need no parse.
+    const parser = await createSqlParserPool({ workers: 1, maxShapeEntries: 10_000 });
     const processor = createPolicyProcessor({
       config,
       topics,
