@@ -15,6 +15,12 @@ export interface PipelineConfig {
   kafkaBrokers: string[];
   /** SASL/SCRAM credentials and the CA the broker's TLS certificate is checked against; null = PLAINTEXT (tests of the client only). */
   kafkaAuth: KafkaAuth | null;
+  /**
+   * How long a fetch of the latency-critical consumers (requests in the processor, verdicts in
+   * the ingress) may wait at the broker for data. Measured: kafkajs's round trip grows with it
+   * (p50 2.9 ms at 1 ms, 9.8 ms at 100 ms), while an idle consumer fetches 1000/max-wait times a second.
+   */
+  kafkaFetchMaxWaitMs: number;
   registryUrl: string;
   topicPrefix: string;
   adminPort: number;
@@ -35,6 +41,7 @@ export function readPipelineConfig(
     instanceId: r.string('AG_INSTANCE_ID', `${serviceName}/${hostname()}/${defaults.processId}`),
     kafkaBrokers: r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']),
     kafkaAuth: readKafkaAuth(r),
+    kafkaFetchMaxWaitMs: r.int('AG_KAFKA_FETCH_MAX_WAIT_MS', 100, { min: 1, max: 10_000 }),
     registryUrl: r.url('AG_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7'),
     topicPrefix: r.string('AG_TOPIC_PREFIX', 'agentgate'),
     adminPort: r.int(defaults.adminPortVar, defaults.adminPort, { min: 0, max: 65535 }),

@@ -1,7 +1,7 @@
 // A consumer that sees every message of a topic from now on: one consumer group per
 // instance, so each instance gets all partitions. Used where every instance must hear
 // everything (verdicts, admin commands) and only old messages may be skipped.
-import type { Kafka } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
 import { resilientConsumer, type ResilientConsumer } from './resilient-consumer.js';
 import type { KafkaLogSink } from './client.js';
 
@@ -16,7 +16,9 @@ export interface BroadcastConsumerOptions {
   logger: KafkaLogSink;
   /** Partitions handled in parallel; order is kept within a partition. */
   partitionsConsumedConcurrently?: number;
-  onMessage(value: Buffer, offset: string): Promise<void>;
+  /** How long a fetch may wait at the broker for data (default 100 ms). */
+  maxWaitTimeInMs?: number;
+  onMessage(value: Buffer, offset: string, headers: IHeaders | undefined): Promise<void>;
 }
 
 /** Creates a consumer of every new message of `topic`. */
@@ -24,14 +26,14 @@ export function broadcastConsumer(options: BroadcastConsumerOptions): BroadcastC
   return resilientConsumer({
     kafka: options.kafka,
     logger: options.logger,
-    config: { groupId: options.groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 },
+    config: { groupId: options.groupId, maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100, sessionTimeout: 10_000, heartbeatInterval: 1000 },
     async setup(consumer) {
       await consumer.subscribe({ topic: options.topic, fromBeginning: false });
       await consumer.run({
         autoCommit: true,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
         eachMessage: async ({ message }) => {
-          if (message.value) await options.onMessage(message.value, message.offset);
+          if (message.value) await options.onMessage(message.value, message.offset, message.headers);
         },
       });
     },

@@ -1,6 +1,8 @@
 export { createKafka, type KafkaClientOptions, type KafkaLogSink } from './client.js';
 export { ensureTopics, AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, type TopicSpec } from './topics.js';
 export { withDeadline } from './deadline.js';
+export { REPLY_TO_HEADER, REQUEST_ID_HEADER, headerText, routeVerdict, type VerdictRoute } from './routing-headers.js';
+export { groupCommit, type GroupBatch, type GroupCommit, type GroupMessage } from './group-commit.js';
 export { broadcastConsumer, type BroadcastConsumer, type BroadcastConsumerOptions } from './broadcast-consumer.js';
 export { resilientConsumer, type ResilientConsumer, type ResilientConsumerOptions } from './resilient-consumer.js';
 export {

@@ -16,25 +16,51 @@ import {
   type EventType,
   type PayloadByType,
 } from '@agentgate/events';
-import { withDeadline } from '@agentgate/kafka';
+import { groupCommit, REPLY_TO_HEADER, withDeadline } from '@agentgate/kafka';
+import { LatencyHistogram } from '@agentgate/observability';
 
 export interface AuditSink {
   /** Resolves once the event is durable; rejects with a GatewayError otherwise. */
   write(topic: string, event: AuditEvent, timeoutMs: number): Promise<void>;
 }
 
-/** The Kafka sink: registry-encoded Avro, keyed by session id so a session stays ordered. */
-export function kafkaAuditSink(producer: Producer, serde: EventSerde): AuditSink {
+/** The Kafka sink also reports how long writes wait for their acknowledgement. */
+export interface KafkaAuditSink extends AuditSink {
+  metrics(): string;
+}
+
+/**
+ * The Kafka sink: registry-encoded Avro, keyed by session id so a session stays ordered. Writes
+ * of one event-loop turn, from every session, share one produce request (group-commit.ts), and
+ * each event names this instance (REPLY_TO_HEADER) so that its verdict finds its way back.
+ */
+export function kafkaAuditSink(producer: Producer, serde: EventSerde, instance: string): KafkaAuditSink {
+  const writeSeconds = new LatencyHistogram(
+    'agentgate_audit_write_seconds',
+    'From an audit event handed to the sink to its acknowledgement by Kafka (acks=all), by event type.',
+    'event',
+  );
+  const commit = groupCommit({
+    send: async (batch, timeoutMs) => {
+      await producer.sendBatch({ acks: -1, timeout: timeoutMs, topicMessages: batch });
+    },
+  });
+  const headers = { [REPLY_TO_HEADER]: instance };
   return {
+    metrics: () =>
+      `${writeSeconds.render()}# TYPE agentgate_audit_produce_requests_total counter\nagentgate_audit_produce_requests_total ${commit.stats().flushes}\n` +
+      `# TYPE agentgate_audit_events_written_total counter\nagentgate_audit_events_written_total ${commit.stats().messages}\n`,
     async write(topic, event, timeoutMs) {
+      const started = performance.now();
       const value = await serde.encode(topic, event);
       try {
         await withDeadline(
-          producer.send({ topic, acks: -1, timeout: timeoutMs, messages: [{ key: event.sessionId, value }] }),
+          commit.write(topic, { key: event.sessionId, value, headers }, timeoutMs),
           timeoutMs,
           'AG_ERR_AUDIT_UNAVAILABLE',
           'audit write',
         );
+        writeSeconds.observe(event.eventType, (performance.now() - started) / 1000);
       } catch (err) {
         if (err instanceof GatewayError) throw err;
         throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `audit log unavailable: ${(err as Error).message}`, { cause: err });

@@ -51,9 +51,12 @@ await runService({
       groupId: config.verdictGroup,
       trustedProducers: new Set(config.verdictProducers),
       logger,
+      fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
+      instance: config.instanceId,
     });
     await verdicts.start();
     const parser = await createSqlParserPool({ workers: config.sqlParserWorkers });
+    const sink = kafkaAuditSink(producer, serde, config.instanceId);
     const server = createIngressServer({
       config,
       catalog,
@@ -62,7 +65,7 @@ await runService({
       verdicts,
       identity,
       tls,
-      sink: kafkaAuditSink(producer, serde),
+      sink,
       ingressTopic: topics.ingress,
       parser,
       newId: randomUUID,
@@ -85,7 +88,7 @@ await runService({
     const port = await server.listen(config.listenHost, config.listenPort);
     return {
       readiness: () => ({ verdictFeed: verdicts.ready, controlFeed: control.ready }),
-      metrics: () => server.metrics() + verdicts.metrics() + parserPoolMetrics(parser.stats()),
+      metrics: () => server.metrics() + verdicts.metrics() + sink.metrics() + parserPoolMetrics(parser.stats()),
       describe: () => ({ host: config.listenHost, port, tls: tls !== undefined, connections: catalog.names() }),
       async stop() {
         await server.close();

@@ -4,10 +4,10 @@
 // checkVerdict); anything else is counted, logged and ignored, and the session keeps
 // waiting for the real verdict until its deadline.
 import type { Kafka } from 'kafkajs';
-import { broadcastConsumer } from '@agentgate/kafka';
+import { broadcastConsumer, routeVerdict, type VerdictRoute } from '@agentgate/kafka';
 import { GatewayError } from '@agentgate/errors';
 import { checkVerdict, type AuditEventOf, type EventSerde, type VerdictRejection } from '@agentgate/events';
-import type { Logger } from '@agentgate/observability';
+import { LatencyHistogram, type Logger } from '@agentgate/observability';
 
 type Verdict = AuditEventOf<'VerdictIssued'>;
 type Request = AuditEventOf<'RequestObserved'>;
@@ -28,6 +28,8 @@ export interface VerdictFeed {
 
 interface Waiter {
   request: Request | undefined;
+  /** When the request became durable (performance.now()). */
+  durableAt: number;
   /** Verdicts that arrived before the request was durable; checked once it is. */
   early: Verdict[];
   resolve: (v: Verdict) => void;
@@ -51,6 +53,13 @@ export class VerdictWaiters {
     shadow: 0,
   };
 
+  /** From the request's acknowledgement to its verdict in hand: processor fetch, decision, verdict produce and fetch. */
+  readonly waitSeconds = new LatencyHistogram(
+    'agentgate_verdict_wait_seconds',
+    'From a request event acknowledged by Kafka to its authentic verdict delivered to the session.',
+    'stage',
+  );
+
   constructor(
     private readonly trustedProducers: ReadonlySet<string>,
     private readonly onRejected: (rejection: VerdictRejection, verdict: Verdict) => void = () => {},
@@ -59,12 +68,13 @@ export class VerdictWaiters {
   expect(requestId: string): VerdictWait {
     let waiter!: Waiter;
     const answer = new Promise<Verdict>((resolve, reject) => {
-      waiter = { request: undefined, early: [], resolve, reject };
+      waiter = { request: undefined, durableAt: 0, early: [], resolve, reject };
     });
     this.waiters.set(requestId, waiter);
     return {
       answerTo: (request) => {
         waiter.request = request;
+        waiter.durableAt = performance.now();
         const early = waiter.early.splice(0);
         for (const verdict of early) if (this.offer(requestId, waiter, verdict)) break;
         return answer;
@@ -92,12 +102,17 @@ export class VerdictWaiters {
       return false;
     }
     this.waiters.delete(requestId);
+    this.waitSeconds.observe('verdict', (performance.now() - waiter.durableAt) / 1000);
     waiter.resolve(verdict);
     return true;
   }
 
   cancel(requestId: string): void {
     this.waiters.delete(requestId);
+  }
+
+  waitingFor(requestId: string): boolean {
+    return this.waiters.has(requestId);
   }
 
   failAll(error: Error): void {
@@ -130,6 +145,9 @@ export function kafkaVerdictFeed(options: {
   groupId: string;
   trustedProducers: ReadonlySet<string>;
   logger: Logger;
+  fetchMaxWaitMs: number;
+  /** This instance, as it stamps the requests it writes (REPLY_TO_HEADER). */
+  instance: string;
 }): KafkaVerdictFeed {
   const waiters = new VerdictWaiters(options.trustedProducers, (rejection, verdict) =>
     options.logger.warn(
@@ -143,14 +161,24 @@ export function kafkaVerdictFeed(options: {
       'verdict rejected: it does not authentically answer the request',
     ),
   );
+  const skipped: Record<Exclude<VerdictRoute, 'decode'>, number> = { 'other-instance': 0, 'not-waiting': 0 };
+  let decoded = 0;
   const consumer = broadcastConsumer({
     kafka: options.kafka,
     topic: options.topic,
     groupId: options.groupId,
     logger: options.logger,
     partitionsConsumedConcurrently: 6,
-    async onMessage(value, offset) {
+    maxWaitTimeInMs: options.fetchMaxWaitMs,
+    async onMessage(value, offset, headers) {
       if (waiters.size === 0) return;
+      // Verdicts for other instances' sessions are skipped unread (see routing-headers.ts).
+      const route = routeVerdict(headers, options.instance, (id) => waiters.waitingFor(id));
+      if (route !== 'decode') {
+        skipped[route]++;
+        return;
+      }
+      decoded++;
       try {
         const { event } = await options.serde.decode(value);
         if (event.eventType === 'VerdictIssued') waiters.deliver(event);
@@ -173,7 +201,13 @@ export function kafkaVerdictFeed(options: {
         '# TYPE agentgate_verdicts_rejected_total counter',
       ];
       for (const [reason, n] of Object.entries(waiters.rejected)) lines.push(`agentgate_verdicts_rejected_total{reason="${reason}"} ${n}`);
-      return `${lines.join('\n')}\n`;
+      lines.push(
+        '# HELP agentgate_verdicts_skipped_total Verdict records not decoded: routed by header to another instance, or for no request waiting here.',
+        '# TYPE agentgate_verdicts_skipped_total counter',
+      );
+      for (const [route, n] of Object.entries(skipped)) lines.push(`agentgate_verdicts_skipped_total{route="${route}"} ${n}`);
+      lines.push('# TYPE agentgate_verdicts_decoded_total counter', `agentgate_verdicts_decoded_total ${decoded}`);
+      return `${lines.join('\n')}\n${waiters.waitSeconds.render()}`;
     },
     async stop() {
       waiters.failAll(new GatewayError('AG_ERR_SHUTTING_DOWN'));

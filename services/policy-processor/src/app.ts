@@ -9,7 +9,16 @@
 // when published, decides every request too; its verdicts go to the shadow-verdicts topic,
 // which no ingress reads, so they are recorded and never enforced.
 import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, ensureTopics, resilientConsumer, type ResilientConsumer } from '@agentgate/kafka';
+import {
+  AUDIT_TOPIC_CONFIG,
+  POLICY_TOPIC_CONFIG,
+  REPLY_TO_HEADER,
+  REQUEST_ID_HEADER,
+  ensureTopics,
+  headerText,
+  resilientConsumer,
+  type ResilientConsumer,
+} from '@agentgate/kafka';
 import { policyKey, type AuditEvent, type EventSerde, type PolicySerde, type RequestDetail, type TopicNames } from '@agentgate/events';
 import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
@@ -72,7 +81,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> {
-    const verdicts: { key: string; value: Buffer }[] = [];
+    const verdicts: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
     const shadowVerdicts: { key: string; value: Buffer }[] = [];
     let lastOffset: string | undefined;
     for (const message of batch.messages) {
@@ -97,7 +106,11 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           // Usage before this request: the request itself is folded in below.
           const verdict = live.decide(event, analysis, usage);
           if (verdict.payload.decision !== 'deny') ran = facts;
-          verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict) });
+          // Routing hints for the ingress (routing-headers.ts): who waits, and for which request.
+          const replyTo = headerText(message.headers, REPLY_TO_HEADER);
+          const headers: Record<string, string> = { [REQUEST_ID_HEADER]: verdict.payload.requestId };
+          if (replyTo !== undefined) headers[REPLY_TO_HEADER] = replyTo;
+          verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict), headers });
           decided++;
           lagSumUs += Math.max(0, deps.nowUs() - event.timeUs);
           if (shadow) {
@@ -188,7 +201,12 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       consumer = resilientConsumer({
         kafka,
         logger,
-        config: { groupId: config.consumerGroup, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 },
+        config: {
+          groupId: config.consumerGroup,
+          maxWaitTimeInMs: config.kafkaFetchMaxWaitMs,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1000,
+        },
         async setup(c) {
           await c.subscribe({ topic: topics.ingress, fromBeginning: true });
           // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
