@@ -48,6 +48,11 @@ export const ERROR_CODES = {
   AG_ERR_PORTAL_UNKNOWN: { retriable: false, summary: 'a portal the gateway did not see the target confirm' },
   AG_ERR_LEXING_UNSUPPORTED: { retriable: false, summary: 'the target lexes SQL under settings the gateway cannot follow' },
   AG_ERR_UPSTREAM_CLOSED: { retriable: false, summary: 'the target closed the connection without an error message' },
+  AG_ERR_FUNCTION_UNKNOWN: { retriable: false, summary: 'a fast-path function call names an OID the target does not resolve' },
+  AG_ERR_FUNCTION_LOOKUP_FAILED: {
+    retriable: true,
+    summary: 'the function a fast-path call names could not be looked up on the target in time',
+  },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */

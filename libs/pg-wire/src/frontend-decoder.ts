@@ -12,7 +12,9 @@
 //   Close 'C'        Byte1 'S' | 'P', String name
 //   CopyData 'd'     Byte(n) data
 //   CopyFail 'f'     String error message
-//   FunctionCall 'F' (not decoded)
+//   FunctionCall 'F' Int32 function OID, Int16 c, Int16[c] argument format codes,
+//                    Int16 n, n x (Int32 length or -1 for NULL, Byte(length) value),
+//                    Int16 result format code
 import { ByteReader } from './byte-reader.js';
 import type { FrontendMessage } from './frontend-messages.js';
 import { protocolViolation } from './protocol-error.js';
@@ -117,9 +119,25 @@ export function decodeFrontendFrame(raw: Buffer): FrontendMessage {
     case 'f':
       m = { type: 'CopyFail', message: r.cstring('error message'), raw };
       break;
-    case 'F':
-      m = { type: 'Unsupported', code: 'F', body: r.rest(), raw };
+    case 'F': {
+      const functionOid = r.uint32('function OID');
+      const argFormats = int16Array(r, r.uint16('argument format count'), 'argument format codes');
+      const n = r.uint16('argument count');
+      // Each argument needs at least its 4-byte length word.
+      if (n * 4 > r.remaining) throw protocolViolation(`FunctionCall: ${n} arguments exceed the message`);
+      // As in Bind: zero format codes means all text, one applies to all, else one per argument.
+      if (argFormats.length > 1 && argFormats.length !== n) {
+        throw protocolViolation(`FunctionCall: ${argFormats.length} argument formats for ${n} arguments`);
+      }
+      const args: (Buffer | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        const len = r.int32('argument length');
+        if (len === -1) args.push(null);
+        else args.push(r.bytes(len, 'argument value'));
+      }
+      m = { type: 'FunctionCall', functionOid, argFormats, args, resultFormat: r.int16('result format code'), raw };
       break;
+    }
     default:
       throw protocolViolation(`unknown frontend message type 0x${(raw[0] as number).toString(16)}`);
   }

@@ -57,6 +57,38 @@ const bad: BadCase[] = [
     code: 'AG_ERR_PROTOCOL_VIOLATION',
   },
   { name: 'Bind with a format count exceeding the body', stream: typed('42 00000008 00 00 7fff'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
+  { name: 'FunctionCall missing the OID', stream: typed('46 00000006 0000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
+  {
+    name: 'FunctionCall with a format count exceeding the body',
+    stream: typed('46 0000000c 00000499 7fff 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
+  {
+    name: 'FunctionCall with an argument count exceeding the body',
+    stream: typed('46 0000000e 00000499 0000 0005 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
+  {
+    name: 'FunctionCall with 2 formats for 3 arguments',
+    stream: typed('46 0000001e 00000499 0002 0000 0000 0003 ffffffff ffffffff ffffffff 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
+  {
+    name: 'FunctionCall with an argument length past the body',
+    stream: typed('46 00000013 00000499 0000 0001 00000010 41 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
+  {
+    name: 'FunctionCall with argument length -2',
+    stream: typed('46 00000012 00000499 0000 0001 fffffffe 0000'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
+  { name: 'FunctionCall missing the result format', stream: typed('46 0000000c 00000499 0000 0000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
+  {
+    name: 'FunctionCall with trailing bytes',
+    stream: typed('46 0000000f 00000499 0000 0000 0000 ff'),
+    code: 'AG_ERR_PROTOCOL_VIOLATION',
+  },
   { name: 'Describe with target X', stream: typed('44 00000006 58 00'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'Close without target', stream: typed('43 00000004'), code: 'AG_ERR_PROTOCOL_VIOLATION' },
   { name: 'Execute missing max rows', stream: typed('45 00000007 00 0000'), code: 'AG_ERR_PROTOCOL_VIOLATION' },

@@ -112,11 +112,19 @@ export interface CopyFailMessage extends Framed {
   type: 'CopyFail';
   message: string;
 }
-/** A well-framed message this library does not decode (FunctionCall 'F'). */
-export interface UnsupportedMessage extends Framed {
-  type: 'Unsupported';
-  code: 'F';
-  body: Buffer;
+/**
+ * FunctionCall ('F'): the fast-path interface (libpq's PQfn, its lo_* functions) runs a function
+ * by OID with no statement text. The server answers FunctionCallResponse ('V') or ErrorResponse,
+ * then ReadyForQuery.
+ */
+export interface FunctionCallMessage extends Framed {
+  type: 'FunctionCall';
+  functionOid: number;
+  /** As Bind's: none = all text, one = for all, else one per argument (0 text, 1 binary). */
+  argFormats: number[];
+  /** null is SQL NULL (wire length -1). */
+  args: (Buffer | null)[];
+  resultFormat: number;
 }
 
 /** Any message a PostgreSQL client can send. */
@@ -138,4 +146,4 @@ export type FrontendMessage =
   | CopyDataMessage
   | CopyDoneMessage
   | CopyFailMessage
-  | UnsupportedMessage;
+  | FunctionCallMessage;

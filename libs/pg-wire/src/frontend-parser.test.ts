@@ -105,7 +105,7 @@ const cases: GoldenCase[] = [
     ],
   },
   {
-    name: 'FunctionCall is framed but not decoded',
+    name: 'FunctionCall (PQfn of OID 1177, no arguments)',
     stream: Buffer.concat([golden.NODE_PG_STARTUP, golden.FUNCTION_CALL]),
     expected: [
       {
@@ -113,7 +113,26 @@ const cases: GoldenCase[] = [
         protocolVersion: { major: 3, minor: 0 },
         parameters: params({ user: 'scramuser', database: 'postgres', client_encoding: 'UTF8' }),
       },
-      { type: 'Unsupported', code: 'F', body: golden.FUNCTION_CALL.subarray(5) },
+      { type: 'FunctionCall', functionOid: 1177, argFormats: [], args: [], resultFormat: 0 },
+    ],
+  },
+  {
+    name: "FunctionCall of libpq's lo_open (binary arguments)",
+    stream: Buffer.concat([golden.NODE_PG_STARTUP, golden.LIBPQ_LO_OPEN_CALL, golden.FUNCTION_CALL_MIXED]),
+    expected: [
+      {
+        type: 'Startup',
+        protocolVersion: { major: 3, minor: 0 },
+        parameters: params({ user: 'scramuser', database: 'postgres', client_encoding: 'UTF8' }),
+      },
+      {
+        type: 'FunctionCall',
+        functionOid: 952,
+        argFormats: [1],
+        args: [Buffer.from('00004001', 'hex'), Buffer.from('00060000', 'hex')],
+        resultFormat: 1,
+      },
+      { type: 'FunctionCall', functionOid: 2000000000, argFormats: [0, 1], args: [null, Buffer.from('abc')], resultFormat: 0 },
     ],
   },
 ];

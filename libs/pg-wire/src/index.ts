@@ -19,7 +19,7 @@ export type {
   CopyDataMessage,
   CopyDoneMessage,
   CopyFailMessage,
-  UnsupportedMessage,
+  FunctionCallMessage,
 } from './frontend-messages.js';
 export { SSL_REQUEST_CODE, GSSENC_REQUEST_CODE, CANCEL_REQUEST_CODE, PROTOCOL_3_0 } from './startup-decoder.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_STARTUP_BYTES, MAX_AUTH_MESSAGE_BYTES } from './limits.js';

@@ -8,6 +8,13 @@ import type { AgentIdentity, SessionDeps } from './session.js';
 import { AgentSession } from './session.js';
 import { sqlStateFor } from './sqlstate.js';
 import { actingAgent, createSessionQuota } from './session-quota.js';
+import { resolveCredential } from './connections.js';
+import { FunctionLookups } from './function-lookup.js';
+import { FunctionResolver } from './function-resolver.js';
+
+// Function OIDs answered per (connection, role) kept at most; an unused lookup connection closes after this.
+const MAX_FUNCTION_ANSWERS = 10_000;
+const FUNCTION_LOOKUP_IDLE_MS = 5000;
 
 export interface IngressServer {
   listen(host: string, port: number): Promise<number>;
@@ -18,7 +25,23 @@ export interface IngressServer {
   metrics(): string;
 }
 
-export function createIngressServer(deps: SessionDeps & { logger: Logger }): IngressServer {
+export function createIngressServer(base: Omit<SessionDeps, 'resolveFunction'> & { logger: Logger }): IngressServer {
+  // FunctionCall OIDs are resolved on lookup connections of the gateway's own, cached (function-resolver.ts).
+  const resolver = new FunctionResolver({ ttlMs: base.config.functionCacheTtlMs, maxEntries: MAX_FUNCTION_ANSWERS, now: Date.now });
+  const lookups = new FunctionLookups({
+    connectTimeoutMs: base.config.upstreamConnectTimeoutMs,
+    lookupTimeoutMs: base.config.functionLookupTimeoutMs,
+    idleCloseMs: FUNCTION_LOOKUP_IDLE_MS,
+    maxMessageBytes: base.config.maxMessageBytes,
+    env: base.env,
+    resolvePassword: resolveCredential,
+    logger: base.logger,
+  });
+  const deps: SessionDeps & { logger: Logger } = {
+    ...base,
+    resolveFunction: (connection, login, oid) =>
+      resolver.resolve(connection.name, login.username, oid, lookups.lookupFor(connection, login)),
+  };
   const sessions = new Set<AgentSession>();
   const byId = new Map<string, AgentSession>();
   // Each session counts against its subject and its acting agent (session-quota.ts).
@@ -109,6 +132,7 @@ export function createIngressServer(deps: SessionDeps & { logger: Logger }): Ing
       // live sessions are ended first, each with 57P01 and its close recorded.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...sessions].map((s) => s.terminate('AG_ERR_SHUTTING_DOWN', 'shutdown')));
+      lookups.close();
       await closed;
     },
     kill(sessionId, message) {

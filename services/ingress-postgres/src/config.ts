@@ -44,6 +44,10 @@ export interface IngressConfig extends PipelineConfig {
   maxUnauthenticatedPerAddress: number;
   /** Send each new session a NOTICE with its audit session id (clients that set client_min_messages above notice never get it). */
   sessionNotice: boolean;
+  /** Budget for resolving a FunctionCall's OID on the target (connecting included); past it the call is refused. */
+  functionLookupTimeoutMs: number;
+  /** How long the answer for a non-built-in function OID is trusted. */
+  functionCacheTtlMs: number;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -85,5 +89,7 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     maxUnauthenticated: r.int('AG_PG_MAX_UNAUTHENTICATED', 200, { min: 1 }),
     maxUnauthenticatedPerAddress: r.int('AG_PG_MAX_UNAUTHENTICATED_PER_ADDRESS', 50, { min: 1 }),
     sessionNotice: r.bool('AG_PG_SESSION_NOTICE', true),
+    functionLookupTimeoutMs: r.int('AG_PG_FUNCTION_LOOKUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),
+    functionCacheTtlMs: r.int('AG_PG_FUNCTION_CACHE_TTL_MS', 30_000, { min: 0, max: 3_600_000 }),
   });
 }

@@ -142,3 +142,69 @@ test('simple query: fewer completions without an error is the same disagreement'
   assert.match(log.at(-1)!, /split a query string differently/);
   assert.ok(!log.includes('out:Z'));
 });
+
+/** FunctionCallResponse: Byte1('V') Int32 length Int32 value length (-1 = NULL) Byte(n) value. */
+function functionCallResponse(value: Buffer | null): Buffer {
+  const out = Buffer.alloc(9 + (value?.length ?? 0));
+  out.write('V', 0, 'latin1');
+  out.writeInt32BE(out.length - 1, 1);
+  out.writeInt32BE(value === null ? -1 : value.length, 5);
+  value?.copy(out, 9);
+  return out;
+}
+
+test('function call: the result is counted, sampled and recorded before it goes out, then ReadyForQuery', async () => {
+  const V = functionCallResponse(Buffer.from('00000000', 'hex'));
+  const { pump, log, finished } = harness([V, readyForQuery('T')]);
+  const r = new StatementResponse('f', { rows: 10, bytes: 1000 });
+  pump.expect({ kind: 'function-call', response: r, binaryResult: true });
+  void pump.run();
+  await finished;
+  assert.deepEqual(log, ['record:f:ok', 'out:V', 'out:Z']);
+  const summary = r.summary('ok');
+  assert.equal(summary.rowCount, 1);
+  assert.deepEqual(summary.sampleRows, [['\\x00000000']]);
+  assert.equal(summary.bytes, V.length);
+  assert.equal(pump.transactionStatus, 'T');
+  assert.ok(pump.isIdle);
+});
+
+test('function call: a NULL and a text result are sampled as such', async () => {
+  const { pump, finished } = harness([functionCallResponse(null), Z, functionCallResponse(Buffer.from('ok')), Z]);
+  const a = new StatementResponse('a', { rows: 10, bytes: 1000 });
+  const b = new StatementResponse('b', { rows: 10, bytes: 1000 });
+  pump.expect({ kind: 'function-call', response: a, binaryResult: false });
+  pump.expect({ kind: 'function-call', response: b, binaryResult: false });
+  void pump.run();
+  await finished;
+  assert.deepEqual(a.summary('ok').sampleRows, [[null]]);
+  assert.deepEqual(b.summary('ok').sampleRows, [['ok']]);
+});
+
+test('function call: the target error is recorded before it goes out, and the next expectation waits for ReadyForQuery', async () => {
+  const { pump, log, finished } = harness([
+    errorResponse({ severity: 'ERROR', code: '42501', message: 'permission denied for large object 1' }),
+    readyForQuery('E'),
+    T,
+    D,
+    commandComplete('SELECT 1'),
+    Z,
+  ]);
+  const f = new StatementResponse('f');
+  pump.expect({ kind: 'function-call', response: f, binaryResult: true });
+  pump.expect({ kind: 'simple', responses: [new StatementResponse('q')], next: 0 });
+  void pump.run();
+  await finished;
+  assert.deepEqual(log, ['record:f:error', 'out:E', 'out:Z', 'out:T', 'out:D', 'record:q:ok', 'out:C', 'out:Z']);
+  assert.equal(f.summary('error').errorCode, '42501');
+});
+
+test('function call: sent while the target skips to Sync after an extended error, it is recorded as not run', async () => {
+  const { pump, log, finished } = harness([errorResponse({ severity: 'ERROR', code: '42601', message: 'syntax error' })]);
+  pump.expect({ kind: 'single' });
+  void pump.run();
+  await finished;
+  pump.expect({ kind: 'function-call', response: new StatementResponse('f'), binaryResult: false });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(log, ['out:E', 'record:f:cancelled']);
+});

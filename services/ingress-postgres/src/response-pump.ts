@@ -11,6 +11,8 @@
 //   Sync -> ReadyForQuery; after an ErrorResponse the server skips every message until Sync.
 //   Query -> per statement: [RowDescription, DataRow*] CommandComplete | EmptyQueryResponse,
 //            or ErrorResponse which ends the string; then ReadyForQuery.
+//   FunctionCall -> FunctionCallResponse 'V' (Int32 length or -1 for NULL, Byte(length) value)
+//              | ErrorResponse; then ReadyForQuery.
 //   NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time.
 import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
@@ -49,6 +51,20 @@ export function dataRowValues(raw: Buffer): (string | null)[] {
     }
   }
   return values;
+}
+
+/** The value of a FunctionCallResponse ('V'): \x hex when the call asked for a binary result. */
+export function functionResultValue(raw: Buffer, binary: boolean): string | null {
+  // Byte1('V') Int32 length Int32 value length (-1 = NULL) Byte(n) value.
+  const length = raw.readInt32BE(5);
+  if (length < 0) return null;
+  const bytes = raw.subarray(9, 9 + length);
+  if (binary) return `\\x${bytes.toString('hex')}`;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return `\\x${bytes.toString('hex')}`;
+  }
 }
 
 /** How many first rows a response keeps; zero rows when the verdict plans masking (not applied yet). */
@@ -93,6 +109,19 @@ export class StatementResponse {
     }
   }
 
+  /** Counts a fast-path call's result (FunctionCallResponse) as one row, digests it and keeps it as a sample while within the limits. */
+  addFunctionResult(raw: Buffer, binary: boolean): void {
+    this.rowCount++;
+    this.digest.update(raw);
+    if (this.truncated) return;
+    if (this.samples.length < this.limits.rows && this.sampleBytes + raw.length <= this.limits.bytes) {
+      this.samples.push([functionResultValue(raw, binary)]);
+      this.sampleBytes += raw.length;
+    } else {
+      this.truncated = true;
+    }
+  }
+
   summary(outcome: ResponseObserved['outcome']): ResponseObserved {
     return {
       requestId: this.requestId,
@@ -126,6 +155,8 @@ export type Expectation =
   | { kind: 'execute'; response: StatementResponse }
   | { kind: 'simple'; responses: StatementResponse[]; next: number; failed?: boolean }
   | { kind: 'sync' }
+  /** A fast-path FunctionCall: its result ('V') or error, then ReadyForQuery. */
+  | { kind: 'function-call'; response: StatementResponse; binaryResult: boolean }
   | { kind: 'local'; frames: Buffer[] }
   /**
    * A message the gateway injected so that the server itself raises an error where a refused
@@ -203,7 +234,8 @@ export class ResponsePump {
   /** Announces what the target will answer to a message about to be forwarded (call before sending). */
   expect(expectation: Expectation): void {
     if (this.skipping && expectation.kind !== 'sync' && expectation.kind !== 'local') {
-      if (expectation.kind === 'execute') void this.skip(expectation.response);
+      // The target ignores these up to Sync: they never run.
+      if (expectation.kind === 'execute' || expectation.kind === 'function-call') void this.skip(expectation.response);
       return;
     }
     if (expectation.kind === 'local' && this.queue.length === 0) {
@@ -318,6 +350,8 @@ export class ResponsePump {
         return this.handleExecute(head, frame);
       case 'simple':
         return this.handleSimple(head, frame);
+      case 'function-call':
+        return this.handleFunctionCall(head, frame);
       case 'sync':
         if (frame.type === 'Z') {
           this.status = decodeReadyForQuery(frame.raw);
@@ -382,6 +416,34 @@ export class ResponsePump {
       }
       default:
         // CopyInResponse, CopyOutResponse, CopyDone and the like pass through.
+        return this.forward(frame);
+    }
+  }
+
+  private async handleFunctionCall(head: { response: StatementResponse; binaryResult: boolean }, frame: BackendFrame): Promise<void> {
+    const r = head.response;
+    switch (frame.type) {
+      case 'V':
+        // The result is the call's completion: recorded before the agent gets it.
+        r.bytes += frame.raw.length;
+        r.addFunctionResult(frame.raw, head.binaryResult);
+        await this.record(r, 'ok');
+        return this.forward(frame);
+      case 'E':
+        r.bytes += frame.raw.length;
+        await this.recordError(r, frame);
+        return this.forward(frame);
+      case 'Z':
+        this.status = decodeReadyForQuery(frame.raw);
+        // Neither a result nor an error (never from a server that follows the protocol): nothing ran to report.
+        if (!r.recorded) {
+          r.error = { code: 'no_result', message: 'the target answered the function call without a result' };
+          await this.record(r, 'error');
+        }
+        this.queue.shift();
+        return this.forward(frame);
+      default:
+        r.bytes += frame.raw.length;
         return this.forward(frame);
     }
   }

@@ -35,6 +35,7 @@ import { ResponsePump } from './response-pump.js';
 import { corkedWrite } from './cork.js';
 import { hintFor, sqlStateFor } from './sqlstate.js';
 import { clientWantsNotices, decideStartupParameters, type StartupParameter } from './startup-parameters.js';
+import type { ResolvedFunction } from './function-resolver.js';
 import { StatementFlow } from './statement-flow.js';
 import { openUpstream, TargetStartupError, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
@@ -77,6 +78,8 @@ export interface SessionDeps {
   env: Readonly<Record<string, string | undefined>>;
   newId: () => string;
   nowUs: () => number;
+  /** The function a FunctionCall's OID names on the target, for sessions of `connection` logged in as `login` (function-resolver.ts). */
+  resolveFunction(connection: PostgresConnection, login: TargetLogin, oid: number): Promise<ResolvedFunction>;
 }
 
 type Phase = 'startup' | 'awaiting-password' | 'authenticating' | 'ready' | 'closing' | 'closed';
@@ -388,6 +391,7 @@ export class AgentSession {
       pump: this.pump,
       upstream,
       connectionName: connection.name,
+      resolveFunction: (oid) => this.deps.resolveFunction(connection, login, oid),
       errorFrame: (severity, error, detail) => this.errorFrame(severity, error, detail),
       checkTokenStillValid: () => this.checkTokenStillValid(),
       end: () => this.finish({ reason: 'client-terminate', code: null }),

@@ -51,6 +51,10 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_STATEMENT_TOO_LARGE: '54000',
   // connection_failure: what libpq reports when the server goes away mid-session.
   AG_ERR_UPSTREAM_CLOSED: '08006',
+  // undefined_function: what the server says for a FunctionCall of an OID it does not know.
+  AG_ERR_FUNCTION_UNKNOWN: '42883',
+  // system_error: something outside the server (the gateway's catalog lookup) failed; the session goes on.
+  AG_ERR_FUNCTION_LOOKUP_FAILED: '58000',
 };
 
 /** SQLSTATE for an agentgate error code. */
@@ -64,6 +68,7 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   AG_ERR_UPSTREAM_CLOSED: 'The target ended the connection; reconnect.',
   AG_ERR_SESSION_LIMIT: 'Close idle sessions or retry later.',
   AG_ERR_TOKEN_EXPIRED: 'Reconnect with a fresh access token (npx agentgate token <identity>).',
+  AG_ERR_FUNCTION_LOOKUP_FAILED: 'The gateway could not tell which function the call names, so it did not run it; retry.',
 };
 
 /** What an agent can do about an error, when there is something to say. */

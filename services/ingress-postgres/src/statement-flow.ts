@@ -3,7 +3,7 @@
 // statements and portals follows what the target confirmed, and a refusal leaves the target's
 // transaction as a server-side error would. The session (session.ts) owns the sockets; this
 // owns what goes through them after login.
-import { GatewayError } from '@agentgate/errors';
+import { GatewayError, toGatewayError } from '@agentgate/errors';
 import type { AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued } from '@agentgate/events';
 import { withDeadline } from '@agentgate/kafka';
 import {
@@ -13,6 +13,7 @@ import {
   type BatchPlan,
   type BatchRefusal,
   type FrontendMessage,
+  type FunctionCallMessage,
   type PlannedMessage,
   type TransactionStatus,
 } from '@agentgate/pg-wire';
@@ -21,6 +22,7 @@ import type { AsyncSqlParser } from '@agentgate/sql';
 import type { ChainWriter, SessionAudit } from './audit-log.js';
 import { auditedParameters, auditedText } from './audit-text.js';
 import type { IngressConfig } from './config.js';
+import { functionCallSql, type ResolvedFunction } from './function-resolver.js';
 import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus, type LexingSettings } from './lexing.js';
 import { StatementResponse, type ResponsePump, type SampleLimits } from './response-pump.js';
 import { resolveSqlReferences, type SqlLevelEffect, type SqlReferences } from './sql-references.js';
@@ -43,6 +45,11 @@ export interface StatementFlowDeps {
   pump: ResponsePump;
   upstream: UpstreamSession;
   connectionName: string;
+  /**
+   * The function a fast-path FunctionCall's OID names on the target, for the session's target
+   * role; throws AG_ERR_FUNCTION_UNKNOWN or AG_ERR_FUNCTION_LOOKUP_FAILED (function-resolver.ts).
+   */
+  resolveFunction(oid: number): Promise<ResolvedFunction>;
   /** The session's ErrorResponse for a gateway error (severity, SQLSTATE, detail with the session id). */
   errorFrame(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): Buffer;
   /** Throws AG_ERR_TOKEN_EXPIRED once the agent's token has expired. */
@@ -117,9 +124,11 @@ export class StatementFlow {
       }
       case 'Terminate':
         return this.deps.end();
+      case 'FunctionCall':
+        return this.handleFunctionCall(message);
       default:
-        // FunctionCall runs a function by OID with no statement to audit: refused, with the
-        // transaction aborted as a server-side error would.
+        // Startup-phase messages (or a password message) in a logged-in session: refused, with
+        // the transaction aborted as a server-side error would.
         return this.refuseSimple(new GatewayError('AG_ERR_UNSUPPORTED', `${message.type} is not supported through agentgate`));
     }
   }
@@ -219,6 +228,47 @@ export class StatementFlow {
       this.protocol.simpleQuery();
       pump.expect({ kind: 'simple', responses: allowed, next: 0 });
       this.deps.upstream.send(raw);
+      return undefined;
+    });
+    if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict));
+  }
+
+  /**
+   * Fast path: a FunctionCall runs a function by OID, with no statement text. It is decided as
+   * the SELECT of the function its OID names on the target (resolved on a connection of the
+   * gateway's own, function-lookup.ts), its arguments as bound parameters: recorded, decided
+   * and forwarded only on allow, as a simple query. An OID that does not resolve, or a lookup
+   * that fails, is refused with nothing sent but the refusal that aborts the transaction.
+   */
+  private async handleFunctionCall(message: FunctionCallMessage): Promise<void> {
+    this.deps.checkTokenStillValid();
+    let fn: ResolvedFunction;
+    try {
+      fn = await this.deps.resolveFunction(message.functionOid);
+    } catch (err) {
+      return this.refuseSimple(toGatewayError(err, 'AG_ERR_FUNCTION_LOOKUP_FAILED'));
+    }
+    const sql = functionCallSql(fn, message.functionOid, message.args.length);
+    const classification = await this.deps.parser.classify(sql);
+    const detail = this.sqlDetail(
+      sql,
+      classification.statementKind,
+      [...new Set(classification.statementKinds)],
+      'function-call',
+      null,
+      auditedParameters(message.args, message.argFormats, MAX_PARAMETER_CHARS, MAX_PARAMETERS_CHARS),
+      null,
+    );
+    const denied = await this.deps.audit.exclusive(async (writer) => {
+      const requestId = this.deps.newId();
+      this.requests++;
+      const verdict = await this.decideStatement(writer, requestId, detail);
+      if (verdict.payload.decision !== 'allow') {
+        return { error: await this.recordDenial(writer, requestId, verdict.payload), verdict: verdict.payload };
+      }
+      const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
+      this.deps.pump.expect({ kind: 'function-call', response, binaryResult: message.resultFormat === 1 });
+      this.deps.upstream.send(message.raw);
       return undefined;
     });
     if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict));

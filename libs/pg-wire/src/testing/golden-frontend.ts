@@ -97,6 +97,16 @@ export const PG_PROTOCOL_SERIALIZED = {
 /** FunctionCall, constructed from the spec (libpq PQfn of function OID 1177 with no arguments). */
 export const FUNCTION_CALL = hex('46 0000000e 00000499 0000 0000 0000');
 
+/**
+ * FunctionCall as libpq's pqFunctionCall3 builds it for lo_open(16385, INV_READ|INV_WRITE):
+ * OID 952, one format code 1 (libpq sends every fast-path argument binary), two Int32
+ * arguments, result format 1. Constructed from libpq's source.
+ */
+export const LIBPQ_LO_OPEN_CALL = hex('46 00000020 000003b8 0001 0001 0002 00000004 00004001 00000004 00060000 0001');
+
+/** FunctionCall with a NULL argument, a text one and per-argument format codes (OID 2000000000). */
+export const FUNCTION_CALL_MIXED = hex('46 0000001d 77359400 0002 0000 0001 0002 ffffffff 00000003 616263 0000');
+
 // pgjdbc 42.7.14 (Java 17), URL jdbc:postgresql://host/demo?sslmode=disable, trust auth so no
 // password message; each constant is one socket write. On exit it sends Terminate, byte for
 // byte PSQL_TERMINATE.
