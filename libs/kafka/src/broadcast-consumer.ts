@@ -18,7 +18,7 @@ export interface BroadcastConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** How long a fetch may wait at the broker for data (default 100 ms). */
   maxWaitTimeInMs?: number;
-  onMessage(value: Buffer, offset: string, headers: IHeaders | undefined): Promise<void>;
+  onMessage(value: Buffer, offset: string, headers: IHeaders | undefined, partition: number): Promise<void>;
 }
 
 /** Creates a consumer of every new message of `topic`. */
@@ -32,8 +32,8 @@ export function broadcastConsumer(options: BroadcastConsumerOptions): BroadcastC
       await consumer.run({
         autoCommit: true,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachMessage: async ({ message }) => {
-          if (message.value) await options.onMessage(message.value, message.offset, message.headers);
+        eachMessage: async ({ message, partition }) => {
+          if (message.value) await options.onMessage(message.value, message.offset, message.headers, partition);
         },
       });
     },

@@ -11,6 +11,8 @@
 import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import {
   AUDIT_TOPIC_CONFIG,
+  type BroadcastConsumer,
+  broadcastConsumer,
   POLICY_TOPIC_CONFIG,
   REPLY_TO_HEADER,
   REQUEST_ID_HEADER,
@@ -62,8 +64,12 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   const sessions = new SessionContexts();
   // Sized once the policies in force are read (start), before anything is folded.
   let usage = engine.emptyUsage(0);
+  // This instance's partitions of the ingress topic, as the group coordinator last assigned them.
+  let ownPartitions: Set<number> | undefined;
+  let peerEvents = 0;
   let feed: PolicyFeed | undefined;
   let consumer: ResilientConsumer | undefined;
+  let peers: BroadcastConsumer | undefined;
   let producer: Producer | undefined;
   let decided = 0;
   let shadowDecided = 0;
@@ -208,6 +214,9 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           heartbeatInterval: 1000,
         },
         async setup(c) {
+          c.on(c.events.GROUP_JOIN, (e) => {
+            ownPartitions = new Set(e.payload.memberAssignment[topics.ingress] ?? []);
+          });
           await c.subscribe({ topic: topics.ingress, fromBeginning: true });
           // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
           // are resolved only after the verdicts are acknowledged and committed every 500 ms.
@@ -220,10 +229,32 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           });
         },
       });
+      // Guardrail counts cover every session, not only those on this instance's partitions: the
+      // other partitions' events are folded from a feed of the whole topic. Across a rebalance a
+      // partition's last events may be counted twice (stricter), never skipped.
+      peers = broadcastConsumer({
+        kafka,
+        topic: topics.ingress,
+        groupId: `${config.consumerGroup}-peers-${config.instanceId.replace(/[^\w.-]/g, '_')}`,
+        logger,
+        partitionsConsumedConcurrently: 6,
+        async onMessage(value, offset, _headers, partition) {
+          // Before the first assignment every partition may turn out to be this instance's own.
+          if (ownPartitions === undefined || ownPartitions.has(partition) || longestWindowUs() === 0) return;
+          try {
+            usage = engine.evolveUsage(usage, (await serde.decode(value)).event);
+            peerEvents++;
+          } catch (err) {
+            logger.error({ code: toGatewayError(err).code, partition, offset }, 'skipping undecodable event (peer usage)');
+          }
+        },
+      });
+      await peers.start();
       await consumer.start();
     },
     async stop() {
       await consumer?.stop();
+      await peers?.stop();
       await feed?.stop();
       await producer?.disconnect().catch(() => {});
     },
@@ -243,6 +274,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         : '') +
       `# TYPE agentgate_policy_publications_rejected_total counter\nagentgate_policy_publications_rejected_total ${policies.rejected + (feed?.undecodable ?? 0)}\n` +
       `# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total ${decided}\n` +
+      `# TYPE agentgate_policy_peer_usage_events_total counter\nagentgate_policy_peer_usage_events_total ${peerEvents}\n` +
       `# TYPE agentgate_policy_shadow_verdicts_total counter\nagentgate_policy_shadow_verdicts_total ${shadowDecided}\n` +
       `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n` +
       `# TYPE agentgate_policy_request_to_verdict_seconds summary\n` +
