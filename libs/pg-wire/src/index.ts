@@ -63,6 +63,8 @@ export {
 export {
   scramClientFirst,
   scramClientFinal,
+  scramSaltedPassword,
+  saltedPasswordCache,
   scramVerifyServerFinal,
   type ScramClientFirstState,
   type ScramClientFinalState,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { GatewayError, type ErrorCode } from '@agentgate/errors';
 import { md5PasswordHash } from './md5-password.js';
 import { decodePasswordMessage, decodeSaslInitialResponse } from './password-message.js';
-import { scramClientFinal, scramClientFirst, scramVerifyServerFinal } from './scram.js';
+import { saltedPasswordCache, scramClientFinal, scramClientFirst, scramSaltedPassword, scramVerifyServerFinal } from './scram.js';
 import * as client from './testing/golden-frontend.js';
 
 const { hex } = client;
@@ -136,4 +136,31 @@ describe('password message payloads', () => {
   for (const [name, run] of bad) {
     it(`rejects ${name}`, () => assert.throws(run, withCode('AG_ERR_PROTOCOL_VIOLATION')));
   }
+});
+
+describe('salted password cache', () => {
+  it('gives what PBKDF2 gives, computing it once per password, salt and iteration count', () => {
+    let computed = 0;
+    const salt = Buffer.from('0123456789abcdef');
+    const cache = saltedPasswordCache(2);
+    const counting = (p: string, s: Buffer, i: number): Buffer => {
+      computed++;
+      return cache(p, s, i);
+    };
+    const first = counting('pw', salt, 4096);
+    assert.deepEqual(first, scramSaltedPassword('pw', salt, 4096));
+    assert.deepEqual(counting('pw', salt, 4096), first);
+    assert.notDeepEqual(cache('other', salt, 4096), first, 'another password');
+    assert.notDeepEqual(cache('pw', Buffer.from('fedcba9876543210'), 4096), first, 'another salt');
+    assert.notDeepEqual(cache('pw', salt, 4097), first, 'another iteration count');
+    assert.equal(computed, 2);
+  });
+
+  it('a SCRAM exchange with the cache proves the same as one without', () => {
+    const first = scramClientFirst('rOprNGfwEbeRWgbNEkqO');
+    const serverFirst = 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096';
+    const plain = scramClientFinal(first.state, serverFirst, 'pencil');
+    const cached = scramClientFinal(first.state, serverFirst, 'pencil', { saltedPassword: saltedPasswordCache() });
+    assert.deepEqual(cached, plain);
+  });
 });

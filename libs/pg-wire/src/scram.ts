@@ -43,6 +43,33 @@ export interface ScramClientFinalOptions {
   minIterations?: number;
   /** Highest iteration count accepted, so a hostile server cannot stall the event loop; default 10,000,000. */
   maxIterations?: number;
+  /** Hi(password, salt, i) of RFC 5802 (PBKDF2-HMAC-SHA-256); default computes it (see saltedPasswordCache). */
+  saltedPassword?: (password: string, salt: Buffer, iterations: number) => Buffer;
+}
+
+/** Hi(password, salt, i): PBKDF2-HMAC-SHA-256, 32 bytes. Thousands of HMACs on the calling thread. */
+export function scramSaltedPassword(password: string, salt: Buffer, iterations: number): Buffer {
+  return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
+}
+
+/**
+ * A memo of scramSaltedPassword. A role's salt and iteration count stay the same until its
+ * password changes, so every login after the first skips PBKDF2 (4096 rounds by default: several
+ * milliseconds of a blocked event loop per connection). It holds what the password already
+ * allows; the key holds a hash of the password, not the password.
+ */
+export function saltedPasswordCache(maxEntries = 256): (password: string, salt: Buffer, iterations: number) => Buffer {
+  const memo = new Map<string, Buffer>();
+  return (password, salt, iterations) => {
+    const key = `${createHash('sha256').update(password, 'utf8').digest('base64')}:${salt.toString('base64')}:${iterations}`;
+    let salted = memo.get(key);
+    if (salted === undefined) {
+      salted = scramSaltedPassword(password, salt, iterations);
+      if (memo.size >= maxEntries) memo.delete(memo.keys().next().value!);
+      memo.set(key, salted);
+    }
+    return salted;
+  };
 }
 
 const GS2_HEADER = 'n,,';
@@ -116,7 +143,7 @@ export function scramClientFinal(
   if (iterations < minIterations) throw authFailed(`iteration count ${iterations} is below the minimum ${minIterations}`);
   if (iterations > maxIterations) throw authFailed(`iteration count ${iterations} is above the maximum ${maxIterations}`);
 
-  const saltedPassword = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
+  const saltedPassword = (options.saltedPassword ?? scramSaltedPassword)(password, salt, iterations);
   const clientKey = hmac(saltedPassword, 'Client Key');
   const storedKey = createHash('sha256').update(clientKey).digest();
   const clientFinalWithoutProof = `c=${CHANNEL_BINDING},r=${nonce}`;

@@ -40,6 +40,8 @@ export interface UpstreamAuthContext {
   readonly password: string;
   /** The SCRAM client nonce: printable ASCII without ',', random per login (the caller draws it). */
   readonly clientNonce: string;
+  /** Hi(password, salt, i) for SCRAM; default computes it every time. */
+  readonly saltedPassword?: (password: string, salt: Buffer, iterations: number) => Buffer;
 }
 
 export interface UpstreamAuthStep {
@@ -98,7 +100,12 @@ export function upstreamAuthStep(state: UpstreamAuthState, frame: Buffer, ctx: U
     }
     case 'sasl-continue': {
       if (state.step !== 'scram-first-sent') throw refused('SASLContinue out of order');
-      const final = scramClientFinal(state.first, auth.data.toString('utf8'), ctx.password);
+      const final = scramClientFinal(
+        state.first,
+        auth.data.toString('utf8'),
+        ctx.password,
+        ctx.saltedPassword ? { saltedPassword: ctx.saltedPassword } : {},
+      );
       return {
         state: { step: 'scram-final-sent', expectedServerSignature: final.expectedServerSignature },
         reply: serialize.sendSCRAMClientFinalMessage(final.message),

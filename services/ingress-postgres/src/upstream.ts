@@ -9,7 +9,7 @@ import { corkedWrite } from './cork.js';
 import { randomBytes } from 'node:crypto';
 import { serialize } from 'pg-protocol';
 import { GatewayError } from '@agentgate/errors';
-import { BackendFramer, decodeErrorFields, type BackendFrame } from '@agentgate/pg-wire';
+import { BackendFramer, decodeErrorFields, saltedPasswordCache, type BackendFrame } from '@agentgate/pg-wire';
 import type { UpstreamAuthMethod, UpstreamTlsMode } from './connections.js';
 import { AUTH_START, isAuthenticated, upstreamAuthStep, type UpstreamAuthState } from './upstream-auth.js';
 
@@ -63,6 +63,9 @@ export interface UpstreamSession {
 
 // Backpressure: past this many buffered bytes the target socket is paused until the
 // session has taken frames out again, so a huge result never piles up in memory.
+// One PBKDF2 per target role and password for the life of the process, not one per login.
+const SALTED_PASSWORDS = saltedPasswordCache();
+
 const HIGH_WATER_BYTES = 1024 * 1024;
 const LOW_WATER_BYTES = 256 * 1024;
 // How long a closing target connection may take to end by itself before it is destroyed.
@@ -206,6 +209,7 @@ export async function openUpstream(target: UpstreamTarget): Promise<UpstreamSess
           username: target.username,
           password: target.password,
           clientNonce: randomBytes(18).toString('base64'),
+          saltedPassword: SALTED_PASSWORDS,
         });
         auth = step.state;
         if (step.reply) stream.write(step.reply);
