@@ -16,6 +16,7 @@
 //   NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time.
 import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
+import { newTiming, observeStatement, type StatementTiming } from './stage-metrics.js';
 import { GatewayError } from '@agentgate/errors';
 import {
   decodeCommandComplete,
@@ -90,6 +91,8 @@ export class StatementResponse {
   recorded = false;
   /** Runs once the statement completed without error (after its response is recorded). */
   onOk: (() => void) | undefined;
+  /** Its way through the ingress, for the stage histograms (stage-metrics.ts). */
+  readonly timing: StatementTiming = newTiming();
 
   constructor(
     readonly requestId: string,
@@ -287,7 +290,9 @@ export class ResponsePump {
   private async record(response: StatementResponse, outcome: ResponseObserved['outcome']): Promise<void> {
     if (response.recorded) return;
     response.recorded = true;
+    const completeAt = performance.now();
     await this.hooks.record(response, outcome);
+    observeStatement(response.timing, completeAt, performance.now());
     if (outcome === 'ok') response.onOk?.();
   }
 

@@ -5,6 +5,7 @@
 // owns what goes through them after login.
 import { GatewayError, toGatewayError } from '@agentgate/errors';
 import type { AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued } from '@agentgate/events';
+import { newTiming, type StatementTiming } from './stage-metrics.js';
 import { withDeadline } from '@agentgate/kafka';
 import {
   ConfirmedProtocolState,
@@ -153,7 +154,13 @@ export class StatementFlow {
    * Records the request and waits for its verdict, inside the chain's turn so the verdict
    * follows its request directly. One budget covers both; past it the agent gets 08006.
    */
-  private async decideStatement(writer: ChainWriter, requestId: string, detail: SqlRequest): Promise<AuditEventOf<'VerdictIssued'>> {
+  private async decideStatement(
+    writer: ChainWriter,
+    requestId: string,
+    detail: SqlRequest,
+    timing?: StatementTiming,
+  ): Promise<AuditEventOf<'VerdictIssued'>> {
+    if (timing) timing.requestAt = performance.now();
     const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
     const wait = this.deps.verdicts.expect(requestId);
     try {
@@ -179,6 +186,7 @@ export class StatementFlow {
 
   /** Simple query: every statement of the string is its own request and verdict. */
   private async handleQuery(sql: string, raw: Buffer): Promise<void> {
+    const receivedAt = performance.now();
     this.deps.checkTokenStillValid();
     const pump = this.deps.pump;
     const unreadable = this.checkParseable(sql) ?? (await this.checkLexing([sql]));
@@ -206,10 +214,12 @@ export class StatementFlow {
       for (const statement of statements) {
         const requestId = this.deps.newId();
         this.requests++;
+        const timing = newTiming(receivedAt);
         const verdict = await this.decideStatement(
           writer,
           requestId,
           this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, [], statement.references.runs),
+          timing,
         );
         if (verdict.payload.decision !== 'allow') {
           const error = await this.recordDenial(writer, requestId, verdict.payload);
@@ -222,11 +232,14 @@ export class StatementFlow {
           return { error, verdict: verdict.payload };
         }
         const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
+        Object.assign(response.timing, timing);
         this.applyOnSend(statement.references.effect, response, requestId);
         allowed.push(response);
       }
       this.protocol.simpleQuery();
       pump.expect({ kind: 'simple', responses: allowed, next: 0 });
+      const forwardedAt = performance.now();
+      for (const r of allowed) r.timing.forwardedAt = forwardedAt;
       this.deps.upstream.send(raw);
       return undefined;
     });
@@ -321,6 +334,7 @@ export class StatementFlow {
   }
 
   private async runBatchPart(batch: readonly FrontendMessage[]): Promise<void> {
+    const receivedAt = performance.now();
     this.deps.checkTokenStillValid();
     const unreadable = await this.checkLexing(batch.flatMap((m) => (m.type === 'Parse' ? [m.sql] : [])));
     if (unreadable) {
@@ -331,7 +345,7 @@ export class StatementFlow {
     // but not yet answered: what the name holds depends on that answer, so wait for it.
     if (this.usesUnconfirmed(batch) || (await this.runsUnconfirmedSqlName(batch))) await this.settle();
     const plan = planExtendedBatch(this.protocol, batch, RESERVED_PORTALS);
-    const outcome = await this.deps.audit.exclusive((writer) => this.decideBatch(writer, plan));
+    const outcome = await this.deps.audit.exclusive((writer) => this.decideBatch(writer, plan, receivedAt));
     let stopAt = plan.refusal?.at ?? plan.messages.length;
     let refusal: Buffer | undefined;
     if (plan.refusal) refusal = this.deps.errorFrame('ERROR', refusalError(plan.refusal));
@@ -342,6 +356,8 @@ export class StatementFlow {
         refusal = outcome.denied.frame;
       }
     }
+    const forwardedAt = performance.now();
+    for (const a of outcome.allowed) a.response.timing.forwardedAt = forwardedAt;
     for (let i = 0; i < stopAt; i++) this.send(plan.messages[i]!, outcome.allowed);
     if (refusal) this.refuseBatch(batch, refusal);
   }
@@ -370,6 +386,7 @@ export class StatementFlow {
   private async decideBatch(
     writer: ChainWriter,
     plan: BatchPlan,
+    receivedAt: number,
   ): Promise<{ allowed: Allowed[]; denied: { decision: number; frame: Buffer } | undefined }> {
     const allowed: Allowed[] = [];
     for (let d = 0; d < plan.decisions.length; d++) {
@@ -399,12 +416,14 @@ export class StatementFlow {
         parameters,
         references.runs,
       );
-      const verdict = await this.decideStatement(writer, requestId, detail);
+      const timing = newTiming(receivedAt);
+      const verdict = await this.decideStatement(writer, requestId, detail, timing);
       if (verdict.payload.decision !== 'allow') {
         const error = await this.recordDenial(writer, requestId, verdict.payload);
         return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
       }
       const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
+      Object.assign(response.timing, timing);
       this.applyOnSend(references.effect, response, requestId);
       allowed.push({ requestId, sql: decision.sql, covers: decision.covers, response });
     }

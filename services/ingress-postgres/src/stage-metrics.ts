@@ -1,0 +1,36 @@
+// Where an audited statement's time goes inside the ingress, as histograms by stage. Together
+// with agentgate_audit_write_seconds (request and response writes) and
+// agentgate_verdict_wait_seconds they account for the whole of a statement's added latency:
+//   queued+parsed   message in hand -> its request event handed to the audit log (waiting for
+//                   the session's earlier writes, lexing checks, classification)
+//   request+verdict request handed to the log -> allow verdict in hand
+//   upstream        forwarded to the target -> its completion message seen
+//   response        completion seen -> response event acknowledged, completion released
+//   total           message in hand -> completion released
+import { LatencyHistogram } from '@agentgate/observability';
+
+export const statementStages = new LatencyHistogram(
+  'agentgate_pg_statement_stage_seconds',
+  'Time of audited statements in the ingress by stage (queued+parsed, request+verdict, upstream, response, total).',
+  'stage',
+);
+
+/** Instants (performance.now()) of one statement's way through the ingress; 0 = not reached. */
+export interface StatementTiming {
+  receivedAt: number;
+  requestAt: number;
+  forwardedAt: number;
+}
+
+export const newTiming = (receivedAt = 0): StatementTiming => ({ receivedAt, requestAt: 0, forwardedAt: 0 });
+
+/** Observes a statement whose completion was seen at `completeAt` and released at `releasedAt`. */
+export function observeStatement(t: StatementTiming, completeAt: number, releasedAt: number): void {
+  if (t.receivedAt === 0 || t.requestAt === 0 || t.forwardedAt === 0) return;
+  const s = (ms: number): number => Math.max(0, ms) / 1000;
+  statementStages.observe('queued+parsed', s(t.requestAt - t.receivedAt));
+  statementStages.observe('request+verdict', s(t.forwardedAt - t.requestAt));
+  statementStages.observe('upstream', s(completeAt - t.forwardedAt));
+  statementStages.observe('response', s(releasedAt - completeAt));
+  statementStages.observe('total', s(releasedAt - t.receivedAt));
+}
