@@ -209,11 +209,15 @@ export class ResponsePump {
   private stopped = false;
   private targetEnded = false;
   private readonly idleWaiters: (() => void)[] = [];
+  /** The agent's socket asked to wait before the next write. */
+  private mustDrain = false;
 
   constructor(
     private readonly nextFrame: () => Promise<BackendFrame>,
     private readonly sink: PumpSink,
     private readonly hooks: PumpHooks,
+    /** A frame already queued, if any: rows are then relayed without a turn of the event loop each. */
+    private readonly takeFrame: () => BackendFrame | undefined = () => undefined,
   ) {}
 
   /** Whether a response is still expected from the target. */
@@ -268,7 +272,14 @@ export class ResponsePump {
   async run(): Promise<void> {
     try {
       while (!this.stopped) {
-        const frame = await this.nextFrame();
+        const frame = this.takeFrame() ?? (await this.nextFrame());
+        if (this.relayRow(frame)) {
+          if (this.mustDrain) {
+            this.mustDrain = false;
+            await this.sink.drained();
+          }
+          continue;
+        }
         await this.handle(frame);
         if (frame.type === 'Z') this.hooks.ready?.(this.status);
         this.flushLocal();
@@ -305,6 +316,24 @@ export class ResponsePump {
   private async skip(response: StatementResponse): Promise<void> {
     response.error = { code: 'skipped', message: 'not executed: an earlier message of the same batch failed' };
     await this.record(response, 'cancelled');
+  }
+
+  /**
+   * The common case of a large result, a row of the statement streaming now, handled without
+   * awaiting: counted, digested, written. The same as handleExecute and handleSimple do for
+   * 'D' and 'd'; false when the frame needs the general path.
+   */
+  private relayRow(frame: BackendFrame): boolean {
+    if (frame.type !== 'D' && frame.type !== 'd') return false;
+    const head = this.queue[0];
+    let r: StatementResponse | undefined;
+    if (head?.kind === 'execute') r = head.response;
+    else if (head?.kind === 'simple' && head.next < head.responses.length) r = head.responses[head.next];
+    if (r === undefined) return false;
+    r.bytes += frame.raw.length;
+    r.addRow(frame.raw);
+    if (!this.sink.write(frame.raw)) this.mustDrain = true;
+    return true;
   }
 
   private async forward(frame: BackendFrame): Promise<void> {

@@ -381,6 +381,7 @@ export class AgentSession {
         parameterStatus: (name, value) => this.flow?.onParameterStatus(name, value),
         ready: (status) => this.flow?.onReady(status),
       },
+      this.upstream.takeFrame,
     );
     this.flow = new StatementFlow({
       config: this.deps.config,
