@@ -5,6 +5,12 @@ export interface ProjectorConfig extends PipelineConfig {
   clickhouseUrl: string;
   clickhouseDatabase: string;
   clickhouseAuth: { username: string; password: string };
+  /** A table's batch is inserted once it holds this many rows... */
+  batchRows: number;
+  /** ...or once its oldest row waited this long. */
+  batchMaxMs: number;
+  /** Kafka partitions whose batches are read in parallel (order is kept within a partition). */
+  partitionsConcurrently: number;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -16,5 +22,9 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Proje
     clickhouseUrl: r.url('AG_CLICKHOUSE_URL', 'http://127.0.0.1:18123'),
     clickhouseDatabase: r.string('AG_CLICKHOUSE_DATABASE', 'agentgate'),
     clickhouseAuth: readClickHouseAuth(r),
+    batchRows: r.int('AG_PROJECTOR_BATCH_ROWS', 10_000, { min: 1, max: 1_000_000 }),
+    // e2e tests wait for rows in ClickHouse: a longer window slows every one of them.
+    batchMaxMs: r.int('AG_PROJECTOR_BATCH_MS', 250, { min: 0, max: 10_000 }),
+    partitionsConcurrently: r.int('AG_PROJECTOR_PARTITIONS_CONCURRENTLY', 32, { min: 1, max: 1000 }),
   });
 }
