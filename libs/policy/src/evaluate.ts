@@ -47,6 +47,11 @@ const WRAPPERS = new Set(['PrepareStmt', 'ExecuteStmt', 'ExplainStmt', 'DeclareC
 export function sqlUnits(sql: NonNullable<PolicyInput['sql']>): Unit[] {
   if (sql.statements === 'unparseable') return [{ index: 0, kind: 'UNPARSEABLE', facts: null, classes: new Set(), unknown: [] }];
   return sql.statements.map((own, index) => {
+    // Facts are shared by every text of a statement shape (libs/sql shape cache), so the unit
+    // of a statement that runs nothing it names is worked out once per facts object.
+    const runsNamed = own.flags.executes !== null || own.kind === 'FetchStmt';
+    const known = runsNamed ? undefined : unitsOfFacts.get(own);
+    if (known) return index === known.index ? known : { ...known, index };
     let facts = own;
     const unknown: string[] = [];
     if (own.flags.executes !== null || own.kind === 'FetchStmt') {
@@ -62,9 +67,14 @@ export function sqlUnits(sql: NonNullable<PolicyInput['sql']>): Unit[] {
     if (classes.has('unknown') && unknown.length === 0) unknown.push('the classifier marks it unknown');
     if (classes.size === 0) unknown.push('no statement class');
     if (unknown.length > 0) classes.add('unknown');
-    return { index, kind: own.kind, facts, classes, unknown };
+    const unit = { index, kind: own.kind, facts, classes, unknown };
+    if (!runsNamed && Object.isFrozen(own)) unitsOfFacts.set(own, unit);
+    return unit;
   });
 }
+
+// Only frozen facts are kept: a caller's own mutable facts object could change behind the cache.
+const unitsOfFacts = new WeakMap<StatementFacts, Unit>();
 
 function mergeFacts(own: StatementFacts, more: readonly StatementFacts[]): StatementFacts {
   const all = [own, ...more];
@@ -238,11 +248,14 @@ function applicableRules(policy: CompiledPolicy, input: PolicyInput): CompiledRu
     applicability.set(policy, byRequester);
   }
   const id = input.identity;
-  const key = JSON.stringify([
-    input.protocol,
-    input.connection,
-    id === null ? null : [id.subject, id.issuer, id.groups, id.actChain.map((l) => l.subject)],
-  ]);
+  // Length-prefixed parts: no two requesters share a key, whatever their names contain.
+  let key = `${part(input.protocol)}${input.connection === null ? '-' : part(input.connection)}`;
+  if (id !== null) {
+    key += `${part(id.subject)}${part(id.issuer)}${id.groups.length}[`;
+    for (const g of id.groups) key += part(g);
+    key += `${id.actChain.length}[`;
+    for (const l of id.actChain) key += part(l.subject);
+  }
   let candidates = byRequester.get(key);
   if (!candidates) {
     candidates = [];
@@ -264,6 +277,8 @@ function applicableRules(policy: CompiledPolicy, input: PolicyInput): CompiledRu
   }
   return out;
 }
+
+const part = (s: string): string => `${s.length}:${s}`;
 
 export function requestMatches(c: RequestConditions, input: PolicyInput): boolean {
   return requestMatchesUntimed(c, input) && (!c.time || timeMatches(c.time, input.timeUs));
@@ -431,17 +446,27 @@ function and(a: Tri, b: Tri): Tri {
   return 'yes';
 }
 
-function quantify<E>(cond: ListCondition<unknown>, elements: readonly E[], test: (e: E) => Tri): Tri {
-  const results = elements.map(test);
-  const some = (t: Tri): boolean => results.includes(t);
-  const any: Tri = some('yes') ? 'yes' : some('unknown') ? 'unknown' : some('maybe') ? 'maybe' : 'no';
+function quantify<E>(cond: ListCondition<unknown>, elements: Iterable<E>, test: (e: E) => Tri): Tri {
+  // Per request and rule: counted in one pass, without an array of results.
+  let yes = false;
+  let no = false;
+  let unknown = false;
+  let maybe = false;
+  for (const e of elements) {
+    const t = test(e);
+    if (t === 'yes') yes = true;
+    else if (t === 'no') no = true;
+    else if (t === 'unknown') unknown = true;
+    else maybe = true;
+  }
+  const any: Tri = yes ? 'yes' : unknown ? 'unknown' : maybe ? 'maybe' : 'no';
   switch (cond.quantifier) {
     case 'any':
       return any;
     case 'none':
       return any === 'yes' ? 'no' : any === 'no' ? 'yes' : any;
     case 'only':
-      return some('no') ? 'no' : some('unknown') ? 'unknown' : some('maybe') ? 'maybe' : 'yes';
+      return no ? 'no' : unknown ? 'unknown' : maybe ? 'maybe' : 'yes';
     default: {
       const never: never = cond.quantifier;
       throw new Error(`unknown quantifier ${String(never)}`);
@@ -469,7 +494,7 @@ export function sqlMatches(
   if (sql.classes)
     tri = and(
       tri,
-      quantify(sql.classes, [...unit.classes], (c) => (sql.classes!.values.includes(c) ? 'yes' : 'no')),
+      quantify(sql.classes, unit.classes, (c) => (sql.classes!.values.includes(c) ? 'yes' : 'no')),
     );
   if (sql.flags) {
     for (const [flag, want] of Object.entries(sql.flags)) {
@@ -493,7 +518,7 @@ export function sqlMatches(
   names(sql.reads, f.reads, 'relation');
   names(sql.writes, f.writes, 'relation');
   names(sql.locks, f.locks, 'relation');
-  names(sql.touches, [...f.reads, ...f.writes, ...f.locks], 'relation');
+  if (sql.touches) names(sql.touches, [...f.reads, ...f.writes, ...f.locks], 'relation');
   names(sql.functions, f.functions, 'function');
   return { tri, unresolved };
 }
