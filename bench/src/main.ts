@@ -1,5 +1,7 @@
 // npm run bench [-- --quick]: the cost of audit-first, measured side by side in one run.
 // Every figure carries the command that produced it. Runs against the local stack.
+// npm run bench -- --scenarios [--quick] [--only floor,fleet,...] [--fleet N]: the scenarios of
+// issue 12 alone (bench/src/scenarios); a full run includes them.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -11,10 +13,30 @@ import { createTokenVerifier } from '@agentgate/identity';
 import { compilePolicy, decide, evaluate, initialUsage, policyInput, readPolicyDir, type EngineState } from '@agentgate/policy';
 import { loadSqlParser, type SqlParser } from '@agentgate/sql';
 import { parsePgbench, quantile, ratio, table } from './report.js';
+import {
+  type BenchContext,
+  renderScenarios,
+  renderStageTable,
+  runScenarios,
+  SCENARIOS,
+  type ScenarioName,
+  type StageTable,
+  snapshotMetrics,
+  stageTable,
+} from './scenarios/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const env = process.env;
 const quick = process.argv.includes('--quick');
+const argValue = (flag: string): string | undefined => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const scenariosOnly = process.argv.includes('--scenarios');
+const onlyScenarios = argValue('--only')?.split(',') as ScenarioName[] | undefined;
+for (const n of onlyScenarios ?? [])
+  if (!SCENARIOS.includes(n)) throw new Error(`--only: unknown scenario ${n} (one of ${SCENARIOS.join(', ')})`);
+const fleetSize = Number(argValue('--fleet') ?? (quick ? 100 : 500));
 const seconds = quick ? 3 : Number(env['AG_BENCH_SECONDS'] ?? 10);
 const runId = `bench_${Date.now().toString(36)}`;
 const stack = {
@@ -54,6 +76,25 @@ const paths: Record<Path, { conninfo: (app: string) => string; password: string;
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
+
+const ingressAdminPort = Number(env['AG_INGRESS_POSTGRES_ADMIN_PORT'] ?? 15480);
+const benchContext: BenchContext = {
+  root: ROOT,
+  quick,
+  runId,
+  seconds,
+  env,
+  ingressPort: stack.ingressPort,
+  ingressAdminPort,
+  processorAdminPort: Number(env['AG_POLICY_PROCESSOR_ADMIN_PORT'] ?? 15481),
+  targetPort: stack.targetPort,
+  kafkaBrokers: (env['AG_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+  secretsDir: stack.secrets,
+  caFile: env['AG_TLS_CA_FILE'] ?? join(ROOT, '.stack/tls/ca.crt'),
+  token,
+  targetPassword,
+  log,
+};
 
 function pgbench(path: Path, args: string[], app: string, cwd?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
@@ -446,6 +487,10 @@ async function main(): Promise<void> {
     );
     return;
   }
+  if (scenariosOnly) {
+    await scenariosMain();
+    return;
+  }
   const started = new Date();
   log(`mode ${quick ? 'quick' : 'full'}, ${seconds} s per pgbench run, run id ${runId}`);
   log('initialising pgbench tables on scratch (direct)');
@@ -453,13 +498,17 @@ async function main(): Promise<void> {
   const stopBouncer = startPgBouncer();
   let matrix: PgbenchResult[];
   let latency: Record<Path, LatencyResult>;
+  let histogramStages: StageTable | undefined;
   try {
     matrix = await runMatrix();
-    latency = {
-      direct: await perStatementLatency('direct'),
-      pgbouncer: await perStatementLatency('pgbouncer'),
-      agentgate: await perStatementLatency('agentgate'),
-    };
+    const direct = await perStatementLatency('direct');
+    const pgbouncer = await perStatementLatency('pgbouncer');
+    // The ingress's own stage histograms, read around the 1-client run through it.
+    const before = await snapshotMetrics(ingressAdminPort).catch(() => undefined);
+    const agentgate = await perStatementLatency('agentgate');
+    const after = await snapshotMetrics(ingressAdminPort).catch(() => undefined);
+    if (before && after) histogramStages = stageTable(before, after);
+    latency = { direct, pgbouncer, agentgate };
   } finally {
     stopBouncer();
   }
@@ -467,6 +516,10 @@ async function main(): Promise<void> {
   const throughput = await throughputWithCpu();
   const policy = await policyDecisions();
   const verificationsPerSecond = await tokenVerifications();
+  const scenarios = await runScenarios(benchContext, {
+    only: (onlyScenarios ?? SCENARIOS).filter((n) => n !== 'stages'),
+    fleetSize,
+  });
 
   const results = {
     runId,
@@ -480,6 +533,8 @@ async function main(): Promise<void> {
     throughput,
     policy,
     verificationsPerSecond,
+    histogramStages,
+    scenarios,
   };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const resultFile = join(
@@ -570,6 +625,10 @@ async function main(): Promise<void> {
       Object.entries(stages).map(([k, v]) => [k, fmt(v.p50, 2), fmt(v.p95, 2), fmt(v.p99, 2), v.count]),
     ),
     '',
+    `The same run from the ingress's own histograms (\`/metrics\` on its admin port ${ingressAdminPort}, read before and after; quantiles of the difference, interpolated within buckets; anything else the shared ingress served meanwhile is counted too, compare n with the ${latency.agentgate.count} statements):`,
+    '',
+    histogramStages ? renderStageTable(histogramStages) : "Not measured: the ingress's /metrics did not answer.",
+    '',
     '### Throughput at 32 clients, with CPU per process',
     '',
     `\`${throughput.command}\`: **${fmt(throughput.statementsPerSecond, 0)} audited statements/s** (target >= 5,000).`,
@@ -610,6 +669,8 @@ async function main(): Promise<void> {
       ],
     ),
     '',
+    SCENARIO_MARKER,
+    renderScenarios(scenarios),
   ].join('\n');
   const docFile = join(ROOT, 'docs/benchmarks.md');
   let doc = '';
@@ -622,6 +683,36 @@ async function main(): Promise<void> {
   if (!quick) {
     const head = doc.includes(marker) ? doc.slice(0, doc.indexOf(marker)) : '# Benchmarks\n\n';
     writeFileSync(docFile, `${head}${marker}\n${md}`);
+  }
+  process.stdout.write(`${md}\n`);
+}
+
+const SCENARIO_MARKER = '<!-- bench:scenarios -->';
+
+/** npm run bench -- --scenarios: the scenarios alone; a full one replaces the scenarios part of docs/benchmarks.md. */
+async function scenariosMain(): Promise<void> {
+  const started = new Date();
+  log(`scenarios, mode ${quick ? 'quick' : 'full'}, run id ${runId}, fleet ${fleetSize}`);
+  const scenarios = await runScenarios(benchContext, { ...(onlyScenarios ? { only: onlyScenarios } : {}), fleetSize });
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const resultFile = join(
+    ROOT,
+    'bench/results',
+    `${started.toISOString().slice(0, 19).replace(/[:T]/g, '-')}-scenarios${quick ? '-quick' : ''}.json`,
+  );
+  writeFileSync(resultFile, `${JSON.stringify({ runId, started: started.toISOString(), quick, scenarios }, null, 2)}\n`);
+  const md = [
+    `${SCENARIO_MARKER}`,
+    renderScenarios(scenarios),
+    '',
+    `Run ${started.toISOString()} (${cpus().length} cores: ${cpus()[0]?.model}); results: \`${resultFile.replace(`${ROOT}/`, '')}\`.`,
+    '',
+  ].join('\n');
+  const docFile = join(ROOT, 'docs/benchmarks.md');
+  if (!quick && !onlyScenarios) {
+    const doc = readFileSync(docFile, 'utf8');
+    const head = doc.includes(SCENARIO_MARKER) ? doc.slice(0, doc.indexOf(SCENARIO_MARKER)) : `${doc.trimEnd()}\n\n`;
+    writeFileSync(docFile, `${head}${md}`);
   }
   process.stdout.write(`${md}\n`);
 }

@@ -76,7 +76,7 @@ unix_socket_directories = ''
 password_encryption = 'scram-sha-256'
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = top
-max_connections = 200
+max_connections = 700
 fsync = on
 EOF
   fi

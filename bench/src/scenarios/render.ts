@@ -1,0 +1,137 @@
+// The scenarios' section of the report: one markdown table per scenario, each with the command
+// that produced it. Pure: results in, markdown out.
+import { ratio, table } from '../report.js';
+import { added } from '../scenario-stats.js';
+import type { BulkRun } from './bulk.js';
+import type { ConnectRun } from './connect.js';
+import type { FleetResult } from './fleet.js';
+import type { KafkaFloorResult } from './kafka-floor.js';
+import type { MigrationRun } from './migration.js';
+import type { ProcessorsResult } from './processors.js';
+import type { StageTable } from './stages.js';
+
+/** Each scenario's result, or the error that stopped it (the others still run). */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface ScenarioResults {
+  quick: boolean;
+  kafkaFloor?: Outcome<KafkaFloorResult[]>;
+  stages?: Outcome<{ table: StageTable; statements: number; command: string }>;
+  fleet?: Outcome<FleetResult>;
+  migration?: Outcome<MigrationRun[]>;
+  bulk?: Outcome<BulkRun[]>;
+  connect?: Outcome<ConnectRun[]>;
+  processors?: Outcome<ProcessorsResult>;
+}
+
+export const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+
+function section<T>(title: string, outcome: Outcome<T> | undefined, body: (v: T) => string[]): string[] {
+  if (outcome === undefined) return [];
+  const head = [`#### ${title}`, ''];
+  if (!outcome.ok) return [...head, `Not measured in this run: ${outcome.error.split('\n')[0]}`, ''];
+  return [...head, ...body(outcome.value), ''];
+}
+
+/** The stage table alone (also placed next to the event-based table of the full run). */
+export function renderStageTable(t: StageTable): string {
+  return table(
+    ['histogram', 'label', 'p50 ms', 'p95 ms', 'p99 ms', 'n'],
+    t.rows.map((r) => [r.metric, r.label, fmt(r.stats.p50, 2), fmt(r.stats.p95, 2), fmt(r.stats.p99, 2), r.stats.count]),
+  );
+}
+
+export function renderScenarios(r: ScenarioResults): string {
+  const run = `npm run bench -- --scenarios${r.quick ? ' --quick' : ''}`;
+  return [
+    `### Scenarios (issue 12), each beside its baseline in the same run`,
+    '',
+    `Command for every table below: \`${run}\` (or as part of \`npm run bench${r.quick ? ' -- --quick' : ''}\`); each table names what it ran.`,
+    '',
+    ...section('The floor: the bare kafkajs loop', r.kafkaFloor, (v) => [
+      "A request produced with acks=all to `agentgate-bench-floor-request`, consumed and produced back (acks=all) to `agentgate-bench-floor-verdict`, consumed by the first side; one round trip at a time, on the stack's Kafka (SCRAM over TLS, as the services). No serde, no hash chain, no policy: what the verdict path cannot go below.",
+      '',
+      table(
+        ['fetch max-wait', 'p50 ms', 'p95 ms', 'p99 ms', 'round trips'],
+        v.map((x) => [`${x.maxWaitMs} ms`, fmt(x.stats.p50, 2), fmt(x.stats.p95, 2), fmt(x.stats.p99, 2), x.stats.count]),
+      ),
+      '',
+      `Command: \`${run}\` (bench/src/scenarios/kafka-floor.ts, kafkajs via @agentgate/kafka createKafka as principal admin).`,
+    ]),
+    ...section("Stages from the ingress's own histograms (1 client)", r.stages, (v) => [
+      `From \`/metrics\` of the ingress (admin port ${v.table.adminPort}) read before and after \`${v.command}\` (${v.statements} transactions): quantiles of the difference, interpolated within the histogram's buckets. Statements of anyone else using that ingress during the run are counted too (compare n with the transactions).`,
+      '',
+      renderStageTable(v.table),
+    ]),
+    ...section('Fleet: many agents, one statement a second each', r.fleet, (v) => [
+      ...(v.note ? [`**Note:** ${v.note}.`, ''] : []),
+      table(
+        ['path', 'connections', 'p50 ms', 'p95 ms', 'p99 ms', 'statements', 'errors', 'connect all (s)'],
+        v.runs.map((x) => [
+          x.path,
+          x.connections,
+          fmt(x.stats.p50, 2),
+          fmt(x.stats.p95, 2),
+          fmt(x.stats.p99, 2),
+          x.stats.count,
+          x.errors,
+          fmt(x.connectMs / 1000, 1),
+        ]),
+      ),
+      '',
+      (() => {
+        const a = v.runs.find((x) => x.path === 'agentgate')?.stats;
+        const d = v.runs.find((x) => x.path === 'direct')?.stats;
+        return a && d ? `Added by agentgate: p50 ${added(a.p50, d.p50)} ms, p99 ${added(a.p99, d.p99)} ms.` : '';
+      })(),
+      '',
+      `Command: \`${v.command}\`; connections open in waves of 25; the target's max_connections is ${v.maxConnections}.`,
+    ]),
+    ...section('Migration: statements one at a time in one session', r.migration, (v) => [
+      table(
+        ['path', 'statements', 'seconds', 'statements/s'],
+        v.map((x) => [x.path, x.statements, fmt(x.seconds, 1), fmt(x.perSecond, 0)]),
+      ),
+      '',
+      `agentgate/direct time: ${ratio(v.find((x) => x.path === 'agentgate')?.seconds, v.find((x) => x.path === 'direct')?.seconds)}. Commands: ${v.map((x) => `\`${x.command}\``).join('; ')}.`,
+    ]),
+    ...section('Bulk results with psql', r.bulk, (v) => [
+      table(
+        ['query', 'rows', 'direct s', 'agentgate s', 'agentgate/direct', 'stdout bytes', 'identical (sha256)'],
+        v.map((x) => [
+          x.kind === 'copy' ? 'COPY (...) TO STDOUT' : 'SELECT',
+          x.rows,
+          fmt(x.directSeconds, 2),
+          fmt(x.agentgateSeconds, 2),
+          ratio(x.agentgateSeconds, x.directSeconds),
+          x.bytes,
+          x.identical ? `yes (${x.sha256.slice(0, 12)}…)` : 'NO',
+        ]),
+      ),
+      '',
+      `Commands: ${v.map((x) => `\`${x.command}\``).join('; ')}; conninfo as in the migration (sslmode=require both ways).`,
+    ]),
+    ...section('Connection set-up (TLS on both hops)', r.connect, (v) => [
+      table(
+        ['path', 'p50 ms', 'p95 ms', 'p99 ms', 'connects'],
+        v.map((x) => [x.path, fmt(x.stats.p50, 1), fmt(x.stats.p95, 1), fmt(x.stats.p99, 1), x.stats.count]),
+      ),
+      '',
+      'Command: sequential node-postgres `connect()`, `select 1`, `end()` (bench/src/scenarios/connect.ts); the gateway verifies the token (cached JWKS), records SessionOpened, and logs in to the target over TLS with SCRAM.',
+    ]),
+    ...section('1 vs 2 policy processors (pgbench select-only, prepared, 32 clients)', r.processors, (v) => [
+      table(
+        ['processors', 'tps', 'latency ms', 'failed', 'verdicts per processor'],
+        v.runs.map((x) => [
+          x.processors,
+          fmt(x.tps, 0),
+          fmt(x.latencyMs, 2),
+          x.failed,
+          x.verdictsByProcessor.map((n) => fmt(n, 0)).join(' + '),
+        ]),
+      ),
+      '',
+      `2/1: ${ratio(v.runs[1]?.tps, v.runs[0]?.tps)}. Command: \`${v.command}\`, then again with a second processor (same consumer group, its own AG_INSTANCE_ID and admin port) started and stopped by the bench. Verdicts per processor (\`agentgate_policy_verdicts_total\` before and after; the stack's processor first) show the partitions split; '-' tps means no transaction completed in the run.`,
+    ]),
+  ].join('\n');
+}
