@@ -39,6 +39,34 @@ for (const service of ['ingress-postgres', 'policy-processor', 'projector']) {
   if (env.AG_KAFKA_USERNAME !== service) problems.push(`${service} must authenticate to Kafka as ${service}`);
   if (!env.AG_KAFKA_PASSWORD_FILE || !env.AG_KAFKA_CA_FILE) problems.push(`${service} needs AG_KAFKA_PASSWORD_FILE and AG_KAFKA_CA_FILE`);
 }
+// Scale out: processor replicas (`--scale policy-processor=N`) must not clash on a host port,
+// a container name or an instance id; every ingress needs an instance name (its verdict and
+// control consumer groups) and a host port of its own, and runs as the ingress principal.
+const processor = compose.services?.['policy-processor'] ?? {};
+for (const clash of ['ports', 'container_name'])
+  if (processor[clash] !== undefined) problems.push(`policy-processor must not set ${clash} (it is scaled)`);
+if (processor.environment?.AG_INSTANCE_ID !== undefined) problems.push('policy-processor must not set AG_INSTANCE_ID (it is scaled)');
+const ingresses = Object.entries(compose.services ?? {}).filter(([name]) => /^ingress-postgres(-\d+)?$/.test(name));
+const instanceNames = new Map();
+const hostPorts = new Map();
+for (const [name, service] of ingresses) {
+  const env = service.environment ?? {};
+  if (env.AG_KAFKA_USERNAME !== 'ingress-postgres') problems.push(`${name} must authenticate to Kafka as ingress-postgres`);
+  if (!env.AG_INSTANCE_NAME) problems.push(`${name} needs an AG_INSTANCE_NAME of its own`);
+  else if (instanceNames.has(env.AG_INSTANCE_NAME))
+    problems.push(`${name} and ${instanceNames.get(env.AG_INSTANCE_NAME)} share AG_INSTANCE_NAME ${env.AG_INSTANCE_NAME}`);
+  else instanceNames.set(env.AG_INSTANCE_NAME, name);
+  for (const p of service.ports ?? []) {
+    const host = String(p).split(':').slice(0, -1).join(':');
+    if (!host.startsWith('127.0.0.1:')) problems.push(`${name} must publish on 127.0.0.1 only, not ${p}`);
+    if (hostPorts.has(host)) problems.push(`${name} and ${hostPorts.get(host)} both publish ${host}`);
+    else hostPorts.set(host, name);
+  }
+}
+const second = compose.services?.['ingress-postgres-2'];
+const secondPort = Number(versions.AG_PG_INGRESS_PORT) + 1;
+if (!(second?.ports ?? []).some((p) => String(p).startsWith(`127.0.0.1:${secondPort}:`)))
+  problems.push(`ingress-postgres-2 must publish 127.0.0.1:${secondPort} (the local stack's second ingress port)`);
 const kafkaStart = readFileSync(join(root, 'deploy/docker/kafka-start.sh'), 'utf8');
 if (!String(compose.services?.kafka?.entrypoint ?? '').includes('kafka-start.sh') || /PLAINTEXT/.test(kafkaStart))
   problems.push('kafka must start through deploy/docker/kafka-start.sh, with no PLAINTEXT listener');

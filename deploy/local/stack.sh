@@ -2,12 +2,15 @@
 # The local agentgate stack on 127.0.0.1: target PostgreSQL, ClickHouse, Kafka (KRaft),
 # Apicurio Registry, then the agentgate services.
 #
-#   stack.sh start [component...]   bootstrap if needed, start what is not running
+#   stack.sh start [--ingress N] [--processors N] [component...]
+#                                   bootstrap if needed, start what is not running
 #   stack.sh stop  [component...]   stop by pid, leave no process or port behind
 #   stack.sh status                 one line per component
 #   stack.sh test                   bootstrap, start if needed, run every test tier
+#   stack.sh env <instance>         the environment a service instance runs with, NAME=VALUE a line
 #
-# Components: postgres clickhouse kafka registry dev-idp policy-processor projector ingress-postgres
+# Components: postgres clickhouse kafka registry dev-idp policy-processor projector ingress-postgres,
+# and the extra instances ingress-postgres-N and policy-processor-N (N = 2..9, see "extra instances").
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -383,25 +386,101 @@ EOF
 
 service_ready() { curl -sf -m 2 "http://127.0.0.1:$1/readyz" >/dev/null; }
 
-start_service() {
-  local name=$1 admin_port_var
-  is_running "$name" && return 0
-  case $name in
-    ingress-postgres) admin_port_var=AG_INGRESS_POSTGRES_ADMIN_PORT; require_free_port "$AG_PG_INGRESS_PORT" "PostgreSQL ingress" ;;
-    policy-processor) admin_port_var=AG_POLICY_PROCESSOR_ADMIN_PORT ;;
-    dev-idp) admin_port_var=AG_DEV_IDP_ADMIN_PORT; require_free_port "$AG_DEV_IDP_PORT" "development IdP"; mkdir -p "$DATA_DIR/dev-idp" ;;
-    projector) admin_port_var=AG_PROJECTOR_ADMIN_PORT ;;
+# ---------------------------------------------------------------- extra instances
+#
+# Horizontal scale: `start --ingress N --processors N` adds ingress-postgres-2..N and
+# policy-processor-2..N next to the first instance of each, which is unchanged. Node 20 has no
+# SO_REUSEPORT, so every instance listens on ports of its own:
+#   ingress-postgres-N   PostgreSQL AG_PG_INGRESS_PORT+N-1 (15433, ...), admin 15500+N (15502, ...)
+#   policy-processor-N   admin 15510+N (15512, ...)
+# An extra ingress has its own AG_INSTANCE_NAME (it names its verdict and control consumer
+# groups: every ingress reads every verdict and decodes only those addressed to it); extra
+# processors join the first one's consumer group, which splits the ingress topic's partitions.
+# Each runs as its service's Kafka principal and AG_SERVICE_NAME.
+EXTRA_INGRESS_ADMIN_BASE=15500
+EXTRA_PROCESSOR_ADMIN_BASE=15510
+MAX_INSTANCES=9
+
+# "<service> <n>" for an instance name: ingress-postgres-3 is "ingress-postgres 3", any other
+# name (a first instance) is "<name> 1".
+instance_parts() {
+  if [[ $1 =~ ^(ingress-postgres|policy-processor)-([2-9])$ ]]; then echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+  else echo "$1 1"; fi
+}
+
+# The extra instances that have a pid file (running, or killed without a stop).
+extra_instances() {
+  local f; for f in "$RUN_DIR"/ingress-postgres-[2-9].pid "$RUN_DIR"/policy-processor-[2-9].pid; do
+    [ -f "$f" ] && basename "$f" .pid
+  done
+  return 0
+}
+
+# The extra instances a start with these counts wants, processors first.
+wanted_extras() {
+  local processors=$1 ingress=$2 n
+  for ((n = 2; n <= processors; n++)); do echo "policy-processor-$n"; done
+  for ((n = 2; n <= ingress; n++)); do echo "ingress-postgres-$n"; done
+}
+
+# Ports of an instance: admin_port_of <instance>, pg_port_of <ingress instance>.
+admin_port_of() {
+  local service n; read -r service n < <(instance_parts "$1")
+  case $service in
+    ingress-postgres) if [ "$n" = 1 ]; then echo "$AG_INGRESS_POSTGRES_ADMIN_PORT"; else echo $((EXTRA_INGRESS_ADMIN_BASE + n)); fi ;;
+    policy-processor) if [ "$n" = 1 ]; then echo "$AG_POLICY_PROCESSOR_ADMIN_PORT"; else echo $((EXTRA_PROCESSOR_ADMIN_BASE + n)); fi ;;
+    projector) echo "$AG_PROJECTOR_ADMIN_PORT" ;;
+    dev-idp) echo "$AG_DEV_IDP_ADMIN_PORT" ;;
   esac
-  local admin_port=${!admin_port_var}
+}
+pg_port_of() {
+  local service n; read -r service n < <(instance_parts "$1")
+  echo $((AG_PG_INGRESS_PORT + n - 1))
+}
+
+# The environment of one service instance, NAME=VALUE a line: the stack's (stack.env), the
+# service's own Kafka principal (and the projector's ClickHouse login), and for an extra
+# instance its ports and name. start_service runs with it; the e2e tests start instances of
+# their own from it (test/support/instances.ts).
+service_env() {
+  local name=$1 service n
+  read -r service n < <(instance_parts "$name")
+  [ -f "$RUN_DIR/stack.env" ] || die "no $RUN_DIR/stack.env: start the stack first (npm start)"
+  grep -v '^#' "$RUN_DIR/stack.env"
+  # Each service acts as its own Kafka principal (and the projector as ClickHouse's `projector`).
+  local credentials; credentials=$(kafka_client_env "$service")
+  [ "$service" = projector ] && credentials="$credentials $(clickhouse_client_env projector)"
+  [ "$service" = dev-idp ] && credentials=""
+  if [ -n "$credentials" ]; then printf '%s\n' $credentials; fi
+  echo "AG_SERVICE_NAME=$service"
+  [ "$n" = 1 ] && return 0
+  case $service in
+    ingress-postgres)
+      echo "AG_PG_INGRESS_PORT=$(pg_port_of "$name")"
+      echo "AG_INGRESS_POSTGRES_ADMIN_PORT=$(admin_port_of "$name")"
+      echo "AG_INSTANCE_NAME=$name" ;;
+    policy-processor)
+      echo "AG_POLICY_PROCESSOR_ADMIN_PORT=$(admin_port_of "$name")"
+      echo "AG_INSTANCE_ID=policy-processor/$name" ;;
+  esac
+}
+
+start_service() {
+  local name=$1 service n
+  read -r service n < <(instance_parts "$name")
+  is_running "$name" && return 0
+  case $service in
+    ingress-postgres)
+      if [ "$n" = 1 ]; then require_free_port "$AG_PG_INGRESS_PORT" "PostgreSQL ingress"
+      else require_free_port "$(pg_port_of "$name")" "PostgreSQL ingress $name"; fi ;;
+    dev-idp) require_free_port "$AG_DEV_IDP_PORT" "development IdP"; mkdir -p "$DATA_DIR/dev-idp" ;;
+  esac
+  local admin_port; admin_port=$(admin_port_of "$name")
   require_free_port "$admin_port" "$name admin"
   ensure_tls
   write_service_env
-  # Each service acts as its own Kafka principal (and the projector as ClickHouse's `projector`).
-  local credentials; credentials=$(kafka_client_env "$name")
-  [ "$name" = projector ] && credentials="$credentials $(clickhouse_client_env projector)"
-  [ "$name" = dev-idp ] && credentials=""
-  spawn "$name" env $(grep -v '^#' "$RUN_DIR/stack.env" | xargs) $credentials AG_SERVICE_NAME="$name" \
-    node --enable-source-maps ${AG_NODE_FLAGS:-} "$ROOT_DIR/services/$name/dist/main.js"
+  spawn "$name" env $(service_env "$name" | xargs) \
+    node --enable-source-maps ${AG_NODE_FLAGS:-} "$ROOT_DIR/services/$service/dist/main.js"
   wait_for "$name" 60 service_ready "$admin_port" || die "$name did not become ready, see $LOG_DIR/$name.log"
 }
 
@@ -413,6 +492,7 @@ start_component() {
   case $1 in
     postgres|clickhouse|kafka|registry) "start_$1" ;;
     dev-idp|policy-processor|projector|ingress-postgres) start_service "$1" ;;
+    ingress-postgres-[2-9]|policy-processor-[2-9]) start_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -424,6 +504,7 @@ stop_component() {
     kafka) stop_pid kafka 30 ;;
     registry) stop_pid registry 20 ;;
     dev-idp|policy-processor|projector|ingress-postgres) stop_service "$1" ;;
+    ingress-postgres-[2-9]|policy-processor-[2-9]) stop_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -432,21 +513,46 @@ all_running() {
   local c; for c in "${ALL[@]}"; do is_running "$c" || return 1; done
 }
 
+# A count of instances (--ingress, --processors): 1 to MAX_INSTANCES.
+instance_count() {
+  [[ $2 =~ ^[1-9][0-9]*$ ]] && [ "$2" -le "$MAX_INSTANCES" ] || die "$1 takes a count from 1 to $MAX_INSTANCES, not '$2'"
+  echo "$2"
+}
+
 cmd_start() {
-  if [ $# -gt 0 ]; then
-    local c; for c in "$@"; do start_component "$c"; done
+  local ingress=1 processors=1 components=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --ingress | --processors)
+        [ $# -ge 2 ] || die "$1 takes a count"
+        if [ "$1" = --ingress ]; then ingress=$(instance_count "$1" "$2"); else processors=$(instance_count "$1" "$2"); fi
+        shift 2 ;;
+      --ingress=*) ingress=$(instance_count --ingress "${1#*=}"); shift ;;
+      --processors=*) processors=$(instance_count --processors "${1#*=}"); shift ;;
+      -*) die "unknown option $1 (start takes --ingress N and --processors N)" ;;
+      *) components+=("$1"); shift ;;
+    esac
+  done
+  # Extra instances beyond the first of each (none by default); ones already running stay.
+  local extras; mapfile -t extras < <(wanted_extras "$processors" "$ingress")
+  if [ ${#components[@]} -gt 0 ]; then
+    local c; for c in "${components[@]}" ${extras[@]+"${extras[@]}"}; do start_component "$c"; done
     return
   fi
-  if all_running; then
+  if all_running && extras_running ${extras[@]+"${extras[@]}"}; then
     log "the stack is already running"
     ensure_demo_policy
     print_connect_info
     return 0
   fi
   [ "${AG_SKIP_BOOTSTRAP:-0}" = 1 ] || bash "$DEPLOY_DIR/bootstrap.sh"
-  local c; for c in "${ALL[@]}"; do start_component "$c"; done
+  local c; for c in "${ALL[@]}" ${extras[@]+"${extras[@]}"}; do start_component "$c"; done
   ensure_demo_policy
   print_connect_info
+}
+
+extras_running() {
+  local c; for c in "$@"; do is_running "$c" || return 1; done
 }
 
 # The demo policy (deploy/policies/demo) is what the processor decides with: published, as the
@@ -456,37 +562,55 @@ ensure_demo_policy() {
   version=$(node "$cli" policy test "$ROOT_DIR/deploy/policies/demo" | sed -n 's/.*(\(demo@[0-9a-f]*\),.*/\1/p')
   [ -n "$version" ] || die "the demo policy does not pass its tests: node $cli policy test deploy/policies/demo"
   if curl -sf -m 2 "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/metrics" | grep -q "version=\"$version\",shadow=\"false\""; then
+    extra_processors_live "$version"
     return 0
   fi
   AGENTGATE_TOKEN=$(node "$ROOT_DIR/scripts/token.mjs" erin) node "$cli" policy publish "$ROOT_DIR/deploy/policies/demo" >&2 \
     || die "could not publish the demo policy"
   # The processor swaps policies as it reads them: wait until it decides with this one.
   wait_for "the demo policy ($version)" 30 demo_policy_live "$version" || die "the policy processor did not take up $version"
+  extra_processors_live "$version"
+}
+
+# Extra processors read the same policy topic; each must decide with the version too.
+extra_processors_live() {
+  local x; for x in $(extra_instances); do
+    [[ $x == policy-processor-* ]] && is_running "$x" || continue
+    wait_for "the demo policy on $x" 30 demo_policy_live "$1" "$(admin_port_of "$x")" || die "$x did not take up $1"
+  done
 }
 
 demo_policy_live() {
-  curl -sf -m 2 "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/metrics" | grep -q "version=\"$1\",shadow=\"false\""
+  curl -sf -m 2 "http://127.0.0.1:${2:-$AG_POLICY_PROCESSOR_ADMIN_PORT}/metrics" | grep -q "version=\"$1\",shadow=\"false\""
 }
 
 # Process groups of the running components (each was started as its own session leader).
 stack_pids() {
-  local c f; for c in "${ALL[@]}"; do f=$(pid_file "$c"); [ -f "$f" ] && cat "$f"; done
+  local c f; for c in "${ALL[@]}" $(extra_instances); do f=$(pid_file "$c"); [ -f "$f" ] && cat "$f"; done
   return 0
 }
 
+# The stack's ports, and those of the extra instances named.
 STACK_PORTS=()
 stack_ports() {
   STACK_PORTS=("$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT"
     "$AG_DEV_IDP_PORT" "$AG_DEV_IDP_ADMIN_PORT"
     "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT")
+  local x; for x in "$@"; do
+    STACK_PORTS+=("$(admin_port_of "$x")")
+    [[ $x == ingress-postgres-* ]] && STACK_PORTS+=("$(pg_port_of "$x")")
+  done
+  return 0
 }
 
 cmd_stop() {
   local components=("$@")
-  local whole=0
+  local whole=0 extras=()
   if [ ${#components[@]} -eq 0 ]; then
     whole=1
-    components=(ingress-postgres policy-processor projector dev-idp registry kafka clickhouse postgres)
+    # Extra instances first: ingresses before processors, as for the first instances.
+    mapfile -t extras < <(extra_instances | sort)
+    components=(${extras[@]+"${extras[@]}"} ingress-postgres policy-processor projector dev-idp registry kafka clickhouse postgres)
   fi
   local before; before=$(stack_pids | tr '\n' ' ')
   local c; for c in "${components[@]}"; do stop_component "$c"; done
@@ -501,7 +625,7 @@ cmd_stop() {
     while alive "$pid" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
     if alive "$pid"; then left+=("$pid"); fi
   done
-  stack_ports
+  stack_ports ${extras[@]+"${extras[@]}"}
   for p in "${STACK_PORTS[@]}"; do port_in_use "$p" && busy+=("$p"); done
   if [ ${#left[@]} -gt 0 ] || [ ${#busy[@]} -gt 0 ]; then
     log "error: after stop, processes still alive: ${left[*]:-none}; ports still listening: ${busy[*]:-none}"
@@ -528,6 +652,8 @@ status_ready() {
     policy-processor) http_ok "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/readyz" ;;
     projector) http_ok "http://127.0.0.1:${AG_PROJECTOR_ADMIN_PORT}/readyz" ;;
     ingress-postgres) http_ok "http://127.0.0.1:${AG_INGRESS_POSTGRES_ADMIN_PORT}/readyz" && tcp_open "$AG_PG_INGRESS_PORT" ;;
+    ingress-postgres-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" && tcp_open "$(pg_port_of "$1")" ;;
+    policy-processor-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" ;;
   esac
 }
 
@@ -541,13 +667,17 @@ status_ports() {
     policy-processor) echo "${AG_POLICY_PROCESSOR_ADMIN_PORT} admin" ;;
     projector) echo "${AG_PROJECTOR_ADMIN_PORT} admin" ;;
     ingress-postgres) echo "${AG_PG_INGRESS_PORT} postgres (agents connect here), ${AG_INGRESS_POSTGRES_ADMIN_PORT} admin" ;;
+    ingress-postgres-*) echo "$(pg_port_of "$1") postgres, $(admin_port_of "$1") admin" ;;
+    policy-processor-*) echo "$(admin_port_of "$1") admin" ;;
   esac
 }
 
 cmd_status() {
-  local c process ready down=() stray=0
+  local c process ready down=() stray=0 components
+  # Extra instances are listed when they have a pid file (started and not stopped).
+  mapfile -t components < <(printf '%s\n' "${ALL[@]}"; extra_instances | sort)
   printf '%-18s %-22s %-10s %s\n' component process ready 'ports (127.0.0.1)'
-  for c in "${ALL[@]}"; do
+  for c in "${components[@]}"; do
     if is_running "$c"; then process="running (pid $(cat "$(pid_file "$c")"))"; else process=stopped; fi
     if status_ready "$c"; then ready=ready; else ready='NOT READY'; down+=("$c"); fi
     # Something else answering on a stopped component's port would confuse every client.
@@ -556,7 +686,7 @@ cmd_status() {
   done
   echo
   if [ ${#down[@]} -eq 0 ]; then
-    echo "all ${#ALL[@]} components are running and ready"
+    echo "all ${#components[@]} components are running and ready"
   else
     echo "not ready: ${down[*]}. Start with: npm start (or bash deploy/local/stack.sh start <component>); logs in ${LOG_DIR}"
   fi
@@ -572,8 +702,15 @@ agentgate is running on 127.0.0.1
   Kafka ${AG_KAFKA_PORT} (SASL_SSL, SCRAM-SHA-512; credentials in ${SECRETS_DIR}/kafka-*.password)   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
   development IdP      http://127.0.0.1:${AG_DEV_IDP_PORT}   local CA ${TLS_DIR}/ca.crt
   logs in ${LOG_DIR}; stop with: npm stop
-
 EOF
+  local x; for x in $(extra_instances | sort); do
+    is_running "$x" || continue
+    case $x in
+      ingress-postgres-*) echo "  $x   port $(pg_port_of "$x"), admin $(admin_port_of "$x")" ;;
+      policy-processor-*) echo "  $x   admin $(admin_port_of "$x")" ;;
+    esac
+  done
+  echo
 }
 
 cmd_test() {
@@ -597,6 +734,12 @@ case "${1:-}" in
   stop) shift; cmd_stop "$@" ;;
   status) cmd_status ;;
   test) cmd_test ;;
+  env)
+    [ $# -eq 2 ] || { echo "usage: $0 env <instance>" >&2; exit 2; }
+    case $2 in
+      dev-idp | policy-processor | projector | ingress-postgres | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
+      *) die "unknown service instance $2" ;;
+    esac ;;
   bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;
   # For docker-compose (deploy/docker/init-secrets.sh): certificates and service credentials.
   tls) ensure_tls; ensure_kafka_tls ;;
@@ -604,5 +747,5 @@ case "${1:-}" in
     ensure_kafka_secrets; ensure_clickhouse_secrets
     mkdir -p "$STACK_DIR/conf/docker"
     render_clickhouse_users '<ip>::/0</ip>' "$STACK_DIR/conf/docker/clickhouse-users.xml" ;;
-  *) echo "usage: $0 start|stop|status|test [component...]" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--ingress N] [--processors N] [component...] | stop [component...] | status | test | env <instance>" >&2; exit 2 ;;
 esac
