@@ -33,10 +33,18 @@ async function fleetRun(ctx: BenchContext, path: 'agentgate' | 'direct', n: numb
   const clients: pg.Client[] = [];
   const ms: number[] = [];
   let errors = 0;
+  let ended = 0;
   const t0 = performance.now();
   try {
     for (const size of waves(n, WAVE_SIZE)) {
-      const wave = Array.from({ length: size }, () => new pg.Client(pgSettings(ctx, path, `${ctx.runId}_fleet_${path}`, port)));
+      const wave = Array.from({ length: size }, () => {
+        const c = new pg.Client(pgSettings(ctx, path, `${ctx.runId}_fleet_${path}`, port));
+        // A session that ends (a FATAL from the gateway or the target) is counted, not a crash.
+        c.on('error', () => {
+          ended++;
+        });
+        return c;
+      });
       // Each is pushed before it connects, so a failed wave still ends every client.
       clients.push(...wave);
       await Promise.all(wave.map((c) => c.connect()));
@@ -61,6 +69,7 @@ async function fleetRun(ctx: BenchContext, path: 'agentgate' | 'direct', n: numb
         }
       }),
     );
+    if (ended > 0) ctx.log(`fleet ${path}: ${ended} sessions ended during the run`);
     return { path, connections: n, stats: summarize(ms), errors, connectMs };
   } finally {
     await Promise.allSettled(clients.map((c) => c.end()));
