@@ -24,7 +24,7 @@ import {
 import { policyKey, type AuditEvent, type EventSerde, type PolicySerde, type RequestDetail, type TopicNames } from '@agentgate/events';
 import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
-import { toGatewayError } from '@agentgate/errors';
+import { type GatewayError, toGatewayError } from '@agentgate/errors';
 import type { PolicyProcessorConfig } from './config.js';
 import type { PolicyEngine, RequestAnalysis } from './policy-engine.js';
 import { policyFeed, type PolicyFeed } from './policy-feed.js';
@@ -32,6 +32,8 @@ import { policyHolder } from './policy-holder.js';
 import { SessionContexts, type SessionKnowledge } from './session-context.js';
 import { asShadowVerdict } from './shadow.js';
 import { readBackWindow } from './usage-window.js';
+
+const MAX_INFLIGHT_SENDS = 64;
 
 export interface PolicyProcessorDeps {
   config: Readonly<PolicyProcessorConfig>;
@@ -76,6 +78,10 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   let undecodable = 0;
   // Time from a request's record to its verdict being ready to send, summed over all verdicts.
   let lagSumUs = 0;
+
+  // Verdict writes not yet acknowledged (at most MAX_INFLIGHT_SENDS), and the first that failed.
+  const inflight = new Set<Promise<void>>();
+  let sendFailure: GatewayError | undefined;
 
   const longestWindowUs = (): number => Math.max(policies.live.longestWindowUs, policies.shadow?.longestWindowUs ?? 0);
 
@@ -131,15 +137,36 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         }
       }
     }
-    if (verdicts.length > 0) {
-      await producer!.send({ topic: topics.verdicts, acks: -1, messages: verdicts });
+    // The verdicts go out while the partition's next batch is fetched and decided: waiting for
+    // each acknowledgement here made every partition a fetch-decide-produce-wait cycle, which
+    // capped the rate (docs/benchmarks.md). An ingress obeys only verdicts it reads from the
+    // log, so a verdict whose write fails is one no statement ran on: its request times out at
+    // the ingress (fail closed), and the failure stops this consumer so that it restarts.
+    if (sendFailure) {
+      const failure = sendFailure;
+      sendFailure = undefined;
+      throw failure;
     }
-    if (shadowVerdicts.length > 0) {
-      await producer!.send({ topic: topics.shadowVerdicts, acks: -1, messages: shadowVerdicts });
-    }
+    if (verdicts.length > 0) track(producer!.send({ topic: topics.verdicts, acks: -1, messages: verdicts }));
+    if (shadowVerdicts.length > 0) track(producer!.send({ topic: topics.shadowVerdicts, acks: -1, messages: shadowVerdicts }));
+    while (inflight.size > MAX_INFLIGHT_SENDS) await Promise.race(inflight);
     if (lastOffset !== undefined) resolveOffset(lastOffset);
     await commitOffsetsIfNecessary();
     await heartbeat();
+  }
+
+  function track(sent: Promise<unknown>): void {
+    const done: Promise<void> = sent.then(
+      () => {
+        inflight.delete(done);
+      },
+      (err: unknown) => {
+        inflight.delete(done);
+        sendFailure ??= toGatewayError(err);
+        logger.error({ code: sendFailure.code }, 'verdict write failed; the consumer restarts');
+      },
+    );
+    inflight.add(done);
   }
 
   return {
@@ -219,7 +246,8 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           });
           await c.subscribe({ topic: topics.ingress, fromBeginning: true });
           // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
-          // are resolved only after the verdicts are acknowledged and committed every 500 ms.
+          // are resolved once a batch is decided and its verdicts handed to the producer, and
+          // committed every 500 ms (see handleBatch for why verdicts are not awaited there).
           await c.run({
             autoCommit: true,
             autoCommitInterval: 500,
@@ -254,6 +282,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     },
     async stop() {
       await consumer?.stop();
+      await Promise.allSettled(inflight);
       await peers?.stop();
       await feed?.stop();
       await producer?.disconnect().catch(() => {});
