@@ -1,10 +1,10 @@
 // Extra instances of a stack service that the bench starts and always stops: a second ingress
 // with higher session caps (the fleet) and a second policy processor (1 vs 2 processors). Their
-// environment is the stack's own (.stack/run/stack.env), the service's Kafka principal, and
-// ports and an instance name of the bench's. (test/support/instances.ts does the same for
-// tests; the bench cannot import test code.)
-import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+// environment is what `stack.sh env` gives a second instance (as for the stack's own and the
+// e2e tests'), with ports and an instance name of the bench's. (test/support/instances.ts does
+// the same for tests; the bench cannot import test code.)
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { BenchContext } from './context.js';
@@ -45,12 +45,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** NAME=VALUE lines of .stack/run/stack.env. */
-export function stackEnv(root: string): Record<string, string> {
+/**
+ * The environment the stack gives a second instance of `service` (`stack.sh env <service>-2`,
+ * the same the stack and the e2e tests start instances with: stack settings, the service's own
+ * Kafka principal); the bench then gives it ports and a name of its own.
+ */
+function instanceEnv(root: string, service: Service): Record<string, string> {
+  const r = spawnSync('bash', [join(root, 'deploy/local/stack.sh'), 'env', `${service}-2`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`stack.sh env ${service}-2 failed: ${r.stderr}`);
   const out: Record<string, string> = {};
-  for (const line of readFileSync(join(root, '.stack/run/stack.env'), 'utf8').split('\n')) {
+  for (const line of r.stdout.split('\n')) {
     const eq = line.indexOf('=');
-    if (eq > 0 && !line.startsWith('#')) out[line.slice(0, eq)] = line.slice(eq + 1);
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
   }
   return out;
 }
@@ -68,16 +74,11 @@ export async function startInstance(
     service === 'ingress-postgres'
       ? { AG_PG_INGRESS_PORT: String(pgPort), AG_INGRESS_POSTGRES_ADMIN_PORT: String(adminPort), AG_INSTANCE_NAME: name }
       : { AG_POLICY_PROCESSOR_ADMIN_PORT: String(adminPort), AG_INSTANCE_ID: `policy-processor/${name}` };
-  const stackVars = stackEnv(ctx.root);
+  const stackVars = instanceEnv(ctx.root, service);
   const env = {
     PATH: ctx.env['PATH'] ?? '/usr/bin:/bin',
     HOME: ctx.env['HOME'] ?? '/tmp',
     ...stackVars,
-    // Each service acts as its own Kafka principal, as stack.sh starts it.
-    AG_KAFKA_USERNAME: service,
-    AG_KAFKA_PASSWORD_FILE: join(ctx.secretsDir, `kafka-${service}.password`),
-    AG_KAFKA_CA_FILE: stackVars['AG_KAFKA_CA_FILE'] ?? ctx.caFile,
-    AG_SERVICE_NAME: service,
     ...own,
     ...extra,
   };

@@ -23,7 +23,7 @@ import type { Logger } from '@agentgate/observability';
 import type { ProjectorConfig } from './config.js';
 import { ensureProjection } from './ddl.js';
 import { createBatcher, type Batch, type Batcher, type Position, type StoredPosition, type Target } from './batcher.js';
-import { Histogram, projectorMetrics } from './metrics.js';
+import { insertSecondsHistogram, projectorMetrics } from './metrics.js';
 import { eventRow, publicationRow, type EventRow } from './rows.js';
 
 export interface ProjectorDeps {
@@ -83,7 +83,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
   const rows = new Map<string, number>();
   const batches = new Map<string, number>();
   const failures = new Map<string, number>();
-  const insertSeconds = new Map<string, Histogram>();
+  const insertSeconds = insertSecondsHistogram();
   const highWatermarks = new Map<string, { topic: string; partition: number; highWatermark: bigint; firstRead: bigint }>();
   let projected = 0;
   let rejected = 0;
@@ -145,9 +145,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
         // One INSERT is one block: it lands whole or not at all.
         await clickhouse.insert({ table: `${config.clickhouseDatabase}.${table}`, values: batch.rows, format: 'JSONEachRow' });
         const seconds = (performance.now() - started) / 1000;
-        const h = insertSeconds.get(table) ?? new Histogram();
-        h.observe(seconds);
-        insertSeconds.set(table, h);
+        insertSeconds.observe(table, seconds);
         bump(rows, table, batch.rows.length);
         bump(batches, table);
         logger.debug({ table, rows: batch.rows.length, ms: Math.round(seconds * 1000) }, 'inserted');

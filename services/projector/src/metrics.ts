@@ -1,20 +1,18 @@
 // The projector's metrics in Prometheus text format (pure: the shell passes counts and the clock).
+import { LatencyHistogram } from '@agentgate/observability';
 import type { PartitionState } from './batcher.js';
 
 /** Upper bounds (seconds) of the insert duration histogram. */
 export const INSERT_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
-/** A cumulative histogram of durations in seconds. */
-export class Histogram {
-  readonly counts = INSERT_SECONDS_BUCKETS.map(() => 0);
-  count = 0;
-  sum = 0;
-
-  observe(seconds: number): void {
-    this.count++;
-    this.sum += seconds;
-    for (const [i, le] of INSERT_SECONDS_BUCKETS.entries()) if (seconds <= le) this.counts[i]!++;
-  }
+/** Durations of the INSERTs ClickHouse accepted, by table. */
+export function insertSecondsHistogram(): LatencyHistogram {
+  return new LatencyHistogram(
+    'agentgate_projector_insert_seconds',
+    'Duration of an INSERT ClickHouse accepted.',
+    'table',
+    INSERT_SECONDS_BUCKETS,
+  );
 }
 
 export interface ProjectorCounters {
@@ -24,7 +22,7 @@ export interface ProjectorCounters {
   batches: ReadonlyMap<string, number>;
   /** Failed inserts (or failed checks of a failed insert) per table. */
   failures: ReadonlyMap<string, number>;
-  insertSeconds: ReadonlyMap<string, Histogram>;
+  insertSeconds: LatencyHistogram;
   /** Rows of audit events and policy publications (the rest are rejects). */
   projected: number;
   rejected: number;
@@ -46,20 +44,7 @@ export function projectorMetrics(c: ProjectorCounters, partitions: readonly Part
   perTable('agentgate_projector_rows_inserted_total', 'Rows ClickHouse accepted.', c.rows);
   perTable('agentgate_projector_batches_total', 'INSERTs ClickHouse accepted.', c.batches);
   perTable('agentgate_projector_insert_failures_total', 'INSERTs that failed (retried after a backoff).', c.failures);
-  out.push(
-    '# HELP agentgate_projector_insert_seconds Duration of an INSERT ClickHouse accepted.',
-    '# TYPE agentgate_projector_insert_seconds histogram',
-  );
-  for (const [table, h] of c.insertSeconds) {
-    for (const [i, le] of INSERT_SECONDS_BUCKETS.entries()) {
-      out.push(`agentgate_projector_insert_seconds_bucket{table=${label(table)},le="${le}"} ${h.counts[i]}`);
-    }
-    out.push(
-      `agentgate_projector_insert_seconds_bucket{table=${label(table)},le="+Inf"} ${h.count}`,
-      `agentgate_projector_insert_seconds_sum{table=${label(table)}} ${h.sum}`,
-      `agentgate_projector_insert_seconds_count{table=${label(table)}} ${h.count}`,
-    );
-  }
+  out.push(c.insertSeconds.render().trimEnd());
   out.push(
     '# HELP agentgate_projector_lag_seconds Age of the oldest event read from a partition and not yet in ClickHouse (0: none waits).',
     '# TYPE agentgate_projector_lag_seconds gauge',
