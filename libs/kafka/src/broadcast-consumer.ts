@@ -27,13 +27,17 @@ export function broadcastConsumer(options: BroadcastConsumerOptions): BroadcastC
     kafka: options.kafka,
     logger: options.logger,
     config: { groupId: options.groupId, maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100, sessionTimeout: 10_000, heartbeatInterval: 1000 },
-    async setup(consumer) {
+    // Progress is committed on a timer, not after each batch (offset-committer.ts): a restart
+    // re-reads at most a second of the topic.
+    commitIntervalMs: 1000,
+    async setup(consumer, committer) {
       await consumer.subscribe({ topic: options.topic, fromBeginning: false });
       await consumer.run({
-        autoCommit: true,
+        autoCommit: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachMessage: async ({ message, partition }) => {
+        eachMessage: async ({ message, partition, topic }) => {
           if (message.value) await options.onMessage(message.value, message.offset, message.headers, partition);
+          committer?.processed(topic, partition, message.offset);
         },
       });
     },

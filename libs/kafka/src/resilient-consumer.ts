@@ -4,6 +4,7 @@
 // Kafka outage never leaves a service alive but deaf.
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import type { KafkaLogSink } from './client.js';
+import { offsetCommitter, type OffsetCommitter } from './offset-committer.js';
 
 export interface ResilientConsumer {
   /** True once the group has been joined, until the next crash. */
@@ -17,8 +18,13 @@ export interface ResilientConsumerOptions {
   kafka: Kafka;
   config: ConsumerConfig;
   logger: KafkaLogSink;
-  /** Subscribes and runs a fresh consumer (called again after each rebuild). */
-  setup(consumer: Consumer): Promise<void>;
+  /**
+   * Subscribes and runs a fresh consumer (called again after each rebuild). With
+   * `commitIntervalMs`, it runs the consumer with autoCommit off and reports progress to
+   * `committer`, which commits on a timer and once more on stop (see offset-committer.ts).
+   */
+  setup(consumer: Consumer, committer: OffsetCommitter | undefined): Promise<void>;
+  commitIntervalMs?: number;
   /** Backoff before a rebuild, in ms; doubles up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -26,6 +32,7 @@ export interface ResilientConsumerOptions {
 
 export function resilientConsumer(options: ResilientConsumerOptions): ResilientConsumer {
   let consumer: Consumer | undefined;
+  let committer: OffsetCommitter | undefined;
   let joined = false;
   let stopped = false;
   let backoff = options.backoffMs ?? 1000;
@@ -34,8 +41,24 @@ export function resilientConsumer(options: ResilientConsumerOptions): ResilientC
   async function build(): Promise<void> {
     const c = options.kafka.consumer(options.config);
     consumer = c;
+    const progress =
+      options.commitIntervalMs === undefined
+        ? undefined
+        : offsetCommitter({
+            intervalMs: options.commitIntervalMs,
+            commit: (offsets) => c.commitOffsets(offsets),
+            onError: (err) =>
+              options.logger.warn(
+                { groupId: options.config.groupId, err: (err as Error).message },
+                'offset commit failed; retried with the next',
+              ),
+          });
+    committer = progress;
     const joinedOnce = new Promise<void>((resolve) => {
-      c.on(c.events.GROUP_JOIN, () => {
+      c.on(c.events.GROUP_JOIN, (e) => {
+        // Progress on partitions another member now owns is that member's to commit.
+        progress?.retain(e.payload.memberAssignment);
+        progress?.start();
         joined = true;
         backoff = options.backoffMs ?? 1000;
         resolve();
@@ -43,6 +66,7 @@ export function resilientConsumer(options: ResilientConsumerOptions): ResilientC
     });
     c.on(c.events.CRASH, (e) => {
       joined = false;
+      void progress?.stop();
       options.logger.error(
         { groupId: options.config.groupId, err: e.payload.error.message, restart: e.payload.restart },
         'consumer crashed',
@@ -50,7 +74,7 @@ export function resilientConsumer(options: ResilientConsumerOptions): ResilientC
       if (!e.payload.restart && !stopped) scheduleRebuild(c);
     });
     await c.connect();
-    await options.setup(c);
+    await options.setup(c, progress);
     await joinedOnce;
   }
 
@@ -81,6 +105,7 @@ export function resilientConsumer(options: ResilientConsumerOptions): ResilientC
     async stop() {
       stopped = true;
       clearTimeout(rebuildTimer);
+      await committer?.stop();
       await consumer?.disconnect().catch(() => {});
     },
   };

@@ -20,6 +20,7 @@ import {
   headerText,
   resilientConsumer,
   type ResilientConsumer,
+  type OffsetCommitter,
 } from '@agentgate/kafka';
 import { policyKey, type AuditEvent, type EventSerde, type PolicySerde, type RequestDetail, type TopicNames } from '@agentgate/events';
 import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
@@ -71,6 +72,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   let peerEvents = 0;
   let feed: PolicyFeed | undefined;
   let consumer: ResilientConsumer | undefined;
+  let committer: OffsetCommitter | undefined;
   let peers: BroadcastConsumer | undefined;
   let producer: Producer | undefined;
   let decided = 0;
@@ -85,14 +87,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
 
   const longestWindowUs = (): number => Math.max(policies.live.longestWindowUs, policies.shadow?.longestWindowUs ?? 0);
 
-  async function handleBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    commitOffsetsIfNecessary,
-    isRunning,
-    isStale,
-  }: EachBatchPayload): Promise<void> {
+  async function handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const verdicts: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
     const shadowVerdicts: { key: string; value: Buffer }[] = [];
     let lastOffset: string | undefined;
@@ -150,8 +145,10 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     if (verdicts.length > 0) track(producer!.send({ topic: topics.verdicts, acks: -1, messages: verdicts }));
     if (shadowVerdicts.length > 0) track(producer!.send({ topic: topics.shadowVerdicts, acks: -1, messages: shadowVerdicts }));
     while (inflight.size > MAX_INFLIGHT_SENDS) await Promise.race(inflight);
-    if (lastOffset !== undefined) resolveOffset(lastOffset);
-    await commitOffsetsIfNecessary();
+    if (lastOffset !== undefined) {
+      resolveOffset(lastOffset);
+      committer?.processed(batch.topic, batch.partition, lastOffset);
+    }
     await heartbeat();
   }
 
@@ -240,17 +237,21 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           sessionTimeout: 10_000,
           heartbeatInterval: 1000,
         },
-        async setup(c) {
+        // Offsets are committed every 500 ms off the fetch path (offset-committer.ts): a commit
+        // after each batch put a broker round trip before every next fetch. A restart re-decides
+        // at most that much; an ingress takes the first authentic verdict and ignores the rest.
+        commitIntervalMs: 500,
+        async setup(c, progress) {
+          committer = progress;
           c.on(c.events.GROUP_JOIN, (e) => {
             ownPartitions = new Set(e.payload.memberAssignment[topics.ingress] ?? []);
           });
           await c.subscribe({ topic: topics.ingress, fromBeginning: true });
-          // Partitions are decided in parallel (sessions are keyed, so each stays in order); offsets
-          // are resolved once a batch is decided and its verdicts handed to the producer, and
-          // committed every 500 ms (see handleBatch for why verdicts are not awaited there).
+          // Partitions are decided in parallel (sessions are keyed, so each stays in order); a
+          // batch counts as processed once it is decided and its verdicts handed to the producer
+          // (see handleBatch for why verdicts are not awaited there).
           await c.run({
-            autoCommit: true,
-            autoCommitInterval: 500,
+            autoCommit: false,
             eachBatchAutoResolve: false,
             partitionsConsumedConcurrently: 6,
             eachBatch: handleBatch,
