@@ -23,7 +23,17 @@ export {
 } from './compile.js';
 export { loadPolicyDir, readPolicyDir } from './loader.js';
 export { evaluate, sqlUnits } from './evaluate.js';
-export { evolveUsage, initialUsage, rowsOf, usageFor, usageKey, type UsageCounts, type UsageState } from './usage.js';
+export {
+  evolveUsage,
+  initialUsage,
+  retainedEntries,
+  rowsOf,
+  usageFor,
+  usageKey,
+  type KeyUsage,
+  type UsageCounts,
+  type UsageState,
+} from './usage.js';
 export { runPolicyTests, testInput, DEFAULT_TEST_TIME, type AnalyzeSql, type PolicyTestResult } from './policy-tests.js';
 export { POLICY_FILE_SCHEMA } from './policy-schema.js';
 export { emptyFacts, CLASS_NAMES, type NameRef, type StatementClass, type StatementFacts, type StatementFlags } from './facts.js';

@@ -15,9 +15,32 @@ interface Entry extends UsageCounts {
   timeUs: number;
 }
 
+/** Sealed entries of a key, with their time range and sums, so a window covering it all adds the sums. */
+interface Chunk extends UsageCounts {
+  readonly entries: readonly Entry[];
+  readonly minUs: number;
+  readonly maxUs: number;
+}
+
+/**
+ * One key's entries: sealed chunks plus the most recent entries. Folding an event copies at
+ * most RECENT_MAX entries (and, every SEAL_SIZE events, the list of chunks), and a window sum
+ * reads each chunk's sums except at the window's edges: a key with tens of thousands of entries
+ * costs microseconds, where copying and scanning all of them per event cost the processor a
+ * fifth of its CPU (docs/benchmarks.md). Entries arrive nearly but not exactly in time order
+ * (partitions interleave), so chunks keep their own time range rather than assume one.
+ */
+export interface KeyUsage {
+  readonly sealed: readonly Chunk[];
+  readonly recent: readonly Entry[];
+}
+
+const SEAL_SIZE = 64;
+const RECENT_MAX = 2 * SEAL_SIZE;
+
 export interface UsageState {
-  /** Per key (see usageKey), entries in arrival order. */
-  readonly entries: ReadonlyMap<string, readonly Entry[]>;
+  /** Per key (see usageKey). */
+  readonly entries: ReadonlyMap<string, KeyUsage>;
   /** Requests awaiting their response: whose usage the rows count against. */
   readonly pending: ReadonlyMap<string, { keys: readonly string[]; timeUs: number }>;
   /** Entries older than this (before the newest event) are dropped. */
@@ -65,9 +88,41 @@ export function rowsOf(commandTags: readonly string[], rowCount: number): { rows
   return { rowsRead, rowsWritten };
 }
 
-function add(entries: Map<string, readonly Entry[]>, key: string, entry: Entry, horizon: number): void {
-  const kept = (entries.get(key) ?? []).filter((e) => e.timeUs >= horizon);
-  entries.set(key, [...kept, entry]);
+function seal(entries: readonly Entry[]): Chunk {
+  let minUs = Number.POSITIVE_INFINITY;
+  let maxUs = Number.NEGATIVE_INFINITY;
+  const sums: UsageCounts = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+  for (const e of entries) {
+    minUs = Math.min(minUs, e.timeUs);
+    maxUs = Math.max(maxUs, e.timeUs);
+    sums.statements += e.statements;
+    sums.rowsRead += e.rowsRead;
+    sums.rowsWritten += e.rowsWritten;
+  }
+  return { entries, minUs, maxUs, ...sums };
+}
+
+function add(entries: Map<string, KeyUsage>, key: string, entry: Entry, horizon: number): void {
+  const log = entries.get(key) ?? { sealed: [], recent: [] };
+  const recent = log.recent.filter((e) => e.timeUs >= horizon);
+  recent.push(entry);
+  if (recent.length <= RECENT_MAX) {
+    entries.set(key, { sealed: log.sealed, recent });
+    return;
+  }
+  // Chunks wholly older than the horizon go when the next chunk is sealed.
+  const sealed = log.sealed.filter((c) => c.maxUs >= horizon);
+  sealed.push(seal(recent.slice(0, SEAL_SIZE)));
+  entries.set(key, { sealed, recent: recent.slice(SEAL_SIZE) });
+}
+
+/** How many entries the state keeps for `key` (retention is applied as chunks are sealed). */
+export function retainedEntries(state: UsageState, key: string): number {
+  const log = state.entries.get(key);
+  if (!log) return 0;
+  let n = log.recent.length;
+  for (const c of log.sealed) n += c.entries.length;
+  return n;
 }
 
 /** Folds one audit event into the usage state (pure: returns a new state). */
@@ -113,12 +168,22 @@ export function evolveUsage(state: UsageState, event: AuditEvent): UsageState {
 /** Usage of `key` in the window (nowUs - windowUs, nowUs]. */
 export function usageFor(state: UsageState, key: string, nowUs: number, windowUs: number): UsageCounts {
   const out: UsageCounts = { statements: 0, rowsRead: 0, rowsWritten: 0 };
-  for (const e of state.entries.get(key) ?? []) {
-    if (e.timeUs > nowUs - windowUs && e.timeUs <= nowUs) {
-      out.statements += e.statements;
-      out.rowsRead += e.rowsRead;
-      out.rowsWritten += e.rowsWritten;
+  const log = state.entries.get(key);
+  if (!log) return out;
+  const from = nowUs - windowUs;
+  const count = (e: UsageCounts): void => {
+    out.statements += e.statements;
+    out.rowsRead += e.rowsRead;
+    out.rowsWritten += e.rowsWritten;
+  };
+  for (const chunk of log.sealed) {
+    if (chunk.maxUs <= from || chunk.minUs > nowUs) continue;
+    if (chunk.minUs > from && chunk.maxUs <= nowUs) {
+      count(chunk);
+      continue;
     }
+    for (const e of chunk.entries) if (e.timeUs > from && e.timeUs <= nowUs) count(e);
   }
+  for (const e of log.recent) if (e.timeUs > from && e.timeUs <= nowUs) count(e);
   return out;
 }
