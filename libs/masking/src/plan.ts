@@ -1,0 +1,261 @@
+// The masking plan: plain JSON that travels in a verdict event, its validation, and its
+// compiled form that the ingress applies to every cell.
+import { type ColumnRef, type ColumnRule, type MaskStrategy, compileColumnRules } from './column-rules.js';
+import { DETECTORS, isDetectorName, scan } from './detectors/registry.js';
+import { type MaskingKeyRing, createTokenizer, partialMask, redactionMarker, tokenFormatForDetector, tokenFormatOf } from './strategies.js';
+import type { Detector, DetectorName } from './types.js';
+
+/** The plan format version this library reads and writes. */
+export const MASKING_PLAN_VERSION = 1;
+
+/**
+ * A masking plan, plain JSON. Column rules first (first match wins); columns no rule matches
+ * have the enabled `detectors` run on their text, each match masked with the detector's entry in
+ * `detectorStrategies`, else with `defaultDetectorStrategy`.
+ */
+export interface MaskingPlan {
+  readonly version: 1;
+  readonly rules: readonly ColumnRule[];
+  readonly detectors: readonly DetectorName[];
+  readonly detectorStrategies?: Readonly<Partial<Record<DetectorName, MaskStrategy>>>;
+  readonly defaultDetectorStrategy: MaskStrategy;
+}
+
+/** Why a plan was refused: the JSON path of the offending value and what is wrong with it. */
+export type PlanValidation =
+  | { readonly ok: true; readonly plan: MaskingPlan }
+  | { readonly ok: false; readonly path: string; readonly reason: string };
+
+/** Size limits that keep a plan small enough for an event and cheap to compile. */
+export const PLAN_LIMITS = { rules: 500, globLength: 256, types: 32, maxPartialKeep: 64 } as const;
+
+const MASK_KINDS = new Set(['redact', 'partial', 'null', 'tokenize']);
+const COLUMN_KINDS = new Set([...MASK_KINDS, 'keep', 'detect']);
+const RULE_KEYS = new Set(['connection', 'schema', 'table', 'column', 'type', 'strategy']);
+const PLAN_KEYS = new Set(['version', 'rules', 'detectors', 'detectorStrategies', 'defaultDetectorStrategy']);
+
+class Invalid {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {}
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(v: Record<string, unknown>, allowed: Set<string>, path: string): void {
+  for (const k of Object.keys(v)) if (!allowed.has(k)) throw new Invalid(`${path}.${k}`, 'unknown field');
+}
+
+function checkStrategy(v: unknown, path: string, kinds: Set<string>): void {
+  if (!isObject(v) || typeof v['kind'] !== 'string' || !kinds.has(v['kind']))
+    throw new Invalid(path, `must be an object whose kind is one of ${[...kinds].join(', ')}`);
+  onlyKeys(v, v['kind'] === 'partial' ? new Set(['kind', 'keep']) : new Set(['kind']), path);
+  const keep = v['keep'];
+  if (keep !== undefined && (!Number.isInteger(keep) || (keep as number) < 0 || (keep as number) > PLAN_LIMITS.maxPartialKeep))
+    throw new Invalid(`${path}.keep`, `must be an integer from 0 to ${PLAN_LIMITS.maxPartialKeep}`);
+}
+
+function checkRule(v: unknown, path: string): void {
+  if (!isObject(v)) throw new Invalid(path, 'must be an object');
+  onlyKeys(v, RULE_KEYS, path);
+  for (const k of ['connection', 'schema', 'table', 'column'] as const) {
+    const g = v[k];
+    if (g !== undefined && (typeof g !== 'string' || g.length === 0 || g.length > PLAN_LIMITS.globLength))
+      throw new Invalid(`${path}.${k}`, `must be a non-empty glob of at most ${PLAN_LIMITS.globLength} characters`);
+  }
+  const type = v['type'];
+  if (type !== undefined) {
+    const list = Array.isArray(type) ? type : [type];
+    if (list.length === 0 || list.length > PLAN_LIMITS.types)
+      throw new Invalid(`${path}.type`, `must name 1 to ${PLAN_LIMITS.types} types`);
+    list.forEach((t, i) => {
+      const ok =
+        (typeof t === 'string' && t.length > 0 && t.length <= 64) ||
+        (Number.isInteger(t) && (t as number) > 0 && (t as number) <= 0xffffffff);
+      if (!ok) throw new Invalid(`${path}.type${Array.isArray(type) ? `[${i}]` : ''}`, 'must be a type name or a type OID');
+    });
+  }
+  checkStrategy(v['strategy'], `${path}.strategy`, COLUMN_KINDS);
+}
+
+/**
+ * Checks that `input` (parsed JSON from an event or a file) is a well-formed `MaskingPlan`:
+ * known version, fields and detector names, no duplicates, strategies of known kinds, and the
+ * size limits. Returns the plan (the same object, typed) or the first problem found.
+ */
+export function validateMaskingPlan(input: unknown): PlanValidation {
+  try {
+    if (!isObject(input)) throw new Invalid('$', 'must be an object');
+    onlyKeys(input, PLAN_KEYS, '$');
+    if (input['version'] !== MASKING_PLAN_VERSION) throw new Invalid('$.version', `must be ${MASKING_PLAN_VERSION}`);
+    const rules = input['rules'];
+    if (!Array.isArray(rules)) throw new Invalid('$.rules', 'must be an array');
+    if (rules.length > PLAN_LIMITS.rules) throw new Invalid('$.rules', `must have at most ${PLAN_LIMITS.rules} rules`);
+    for (const [i, r] of rules.entries()) checkRule(r, `$.rules[${i}]`);
+    const detectors = input['detectors'];
+    if (!Array.isArray(detectors)) throw new Invalid('$.detectors', 'must be an array');
+    const seen = new Set<string>();
+    detectors.forEach((d, i) => {
+      if (!isDetectorName(d)) throw new Invalid(`$.detectors[${i}]`, 'unknown detector');
+      if (seen.has(d)) throw new Invalid(`$.detectors[${i}]`, 'duplicate detector');
+      seen.add(d);
+    });
+    const perDetector = input['detectorStrategies'];
+    if (perDetector !== undefined) {
+      if (!isObject(perDetector)) throw new Invalid('$.detectorStrategies', 'must be an object');
+      for (const [name, s] of Object.entries(perDetector)) {
+        if (!isDetectorName(name)) throw new Invalid(`$.detectorStrategies.${name}`, 'unknown detector');
+        checkStrategy(s, `$.detectorStrategies.${name}`, MASK_KINDS);
+      }
+    }
+    checkStrategy(input['defaultDetectorStrategy'], '$.defaultDetectorStrategy', MASK_KINDS);
+    return { ok: true, plan: input as unknown as MaskingPlan };
+  } catch (e) {
+    if (e instanceof Invalid) return { ok: false, path: e.path, reason: e.reason };
+    throw e;
+  }
+}
+
+/**
+ * What to do with every cell of one column, from `CompiledPlan.forColumn`. `label` names the
+ * column in tallies (`schema.table.column`, or just the column name when computed).
+ */
+export type CellMasker =
+  | { readonly kind: 'keep'; readonly label: string }
+  | { readonly kind: 'detect'; readonly label: string }
+  | { readonly kind: 'column'; readonly label: string; readonly strategy: MaskStrategy };
+
+/** `maskText`'s result: `text` is null when a fired detector's strategy is `null` (the whole cell becomes NULL). */
+export interface TextMaskResult {
+  readonly text: string | null;
+  readonly fired: readonly DetectorName[];
+}
+
+/** `maskCell`'s result; `masked` is true when the value was changed by a column rule or a detector. */
+export interface CellMaskResult {
+  readonly value: string | null;
+  readonly masked: boolean;
+  readonly fired: readonly DetectorName[];
+}
+
+/** A plan ready to apply; pure apart from the key it holds. */
+export interface CompiledPlan {
+  readonly plan: MaskingPlan;
+  /** What to do with the cells of `ref` (call once per column of a result description). */
+  forColumn(ref: ColumnRef): CellMasker;
+  /** Runs the plan's detectors on free text and masks each matched span, leaving the rest intact. */
+  maskText(text: string): TextMaskResult;
+  /** Masks one cell of a column; SQL NULL stays NULL. */
+  maskCell(masker: CellMasker, value: string | null): CellMaskResult;
+}
+
+const NONE: readonly DetectorName[] = Object.freeze([]);
+
+function columnLabel(ref: ColumnRef): string {
+  return [ref.schema, ref.table, ref.column ?? '?'].filter((p) => p !== undefined).join('.');
+}
+
+function applyStrategy(strategy: MaskStrategy, value: string, label: string, tokenFor: () => string): string | null {
+  switch (strategy.kind) {
+    case 'redact':
+      return redactionMarker(label);
+    case 'partial':
+      return partialMask(value, strategy.keep);
+    case 'null':
+      return null;
+    case 'tokenize':
+      return tokenFor();
+    default: {
+      const never: never = strategy;
+      throw new TypeError(`unknown strategy ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * Compiles `plan` (already validated) with the key ring used by `tokenize`. Tokens are made with
+ * `keyRing.current` only. Throws RangeError when the current key's secret is too short.
+ */
+export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): CompiledPlan {
+  const tokenizer = createTokenizer(keyRing.current);
+  const matchColumn = compileColumnRules(plan.rules);
+  const detectors: Detector[] = plan.detectors.map((n) => DETECTORS[n]);
+  const strategyOf = (name: DetectorName): MaskStrategy => plan.detectorStrategies?.[name] ?? plan.defaultDetectorStrategy;
+
+  function maskText(text: string): TextMaskResult {
+    const matches = scan(text, detectors);
+    if (matches.length === 0) return { text, fired: NONE };
+    const fired: DetectorName[] = [];
+    let out = '';
+    let at = 0;
+    for (const m of matches) {
+      if (!fired.includes(m.detector)) fired.push(m.detector);
+      const span = text.slice(m.start, m.end);
+      const masked = applyStrategy(strategyOf(m.detector), span, m.detector, () =>
+        tokenizer.tokenize(span, tokenFormatForDetector(m.detector)),
+      );
+      if (masked === null) return { text: null, fired: detectorsIn(matches) };
+      out += text.slice(at, m.start) + masked;
+      at = m.end;
+    }
+    return { text: out + text.slice(at), fired };
+  }
+
+  function columnValue(strategy: MaskStrategy, value: string): string | null {
+    return applyStrategy(strategy, value, 'column', () => tokenizer.tokenize(value, tokenFormatOf(value)));
+  }
+
+  return {
+    plan,
+    forColumn(ref) {
+      const label = columnLabel(ref);
+      const action = matchColumn(ref);
+      if (!action || action.strategy.kind === 'detect') return { kind: 'detect', label };
+      if (action.strategy.kind === 'keep') return { kind: 'keep', label };
+      return { kind: 'column', label, strategy: action.strategy };
+    },
+    maskText,
+    maskCell(masker, value) {
+      if (value === null || masker.kind === 'keep') return { value, masked: false, fired: NONE };
+      if (masker.kind === 'column') return { value: columnValue(masker.strategy, value), masked: true, fired: NONE };
+      const r = maskText(value);
+      return { value: r.text, masked: r.fired.length > 0, fired: r.fired };
+    },
+  };
+}
+
+function detectorsIn(matches: readonly { detector: DetectorName }[]): DetectorName[] {
+  const out: DetectorName[] = [];
+  for (const m of matches) if (!out.includes(m.detector)) out.push(m.detector);
+  return out;
+}
+
+/**
+ * Counts masked cells for an operator's view. Keys: `column:<label>` for cells a column rule
+ * masked, `detector:<name>` for cells in which that detector fired (a cell counts once per
+ * detector however many spans it matched). The caller owns and accumulates it.
+ */
+export class MaskingTally {
+  private readonly counts = new Map<string, number>();
+
+  /** Adds one cell's outcome. */
+  record(masker: CellMasker, result: CellMaskResult): void {
+    if (!result.masked) return;
+    if (masker.kind === 'column') this.bump(`column:${masker.label}`);
+    for (const d of result.fired) this.bump(`detector:${d}`);
+  }
+
+  private bump(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  /** The counts as a plain object with sorted keys, e.g. `{ "column:public.customers.card": 3, "detector:email": 5 }`. */
+  toJSON(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const k of [...this.counts.keys()].sort()) out[k] = this.counts.get(k)!;
+    return out;
+  }
+}
