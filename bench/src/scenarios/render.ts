@@ -118,6 +118,19 @@ export function renderScenarios(r: ScenarioResults): string {
       ),
       '',
       'Command: sequential node-postgres `connect()`, `select 1`, `end()` (bench/src/scenarios/connect.ts); the gateway verifies the token (cached JWKS), records SessionOpened, and logs in to the target over TLS with SCRAM.',
+      ...v.flatMap((x) =>
+        x.stages && x.stages.length > 0
+          ? [
+              '',
+              "Where the gateway's set-up time goes (`agentgate_pg_connect_stage_seconds` on the ingress, before and after the run; from the token in hand; the `select 1` after it is an audited statement and not in these stages):",
+              '',
+              table(
+                ['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'n'],
+                x.stages.map((st) => [st.stage, fmt(st.stats.p50, 2), fmt(st.stats.p95, 2), fmt(st.stats.p99, 2), st.stats.count]),
+              ),
+            ]
+          : [],
+      ),
     ]),
     ...section('1 vs 2 policy processors (pgbench select-only, prepared, 32 clients)', r.processors, (v) => [
       table(

@@ -10,7 +10,7 @@ import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
 import { loadIdentityConfig } from './identity-config.js';
 import { kafkaAuditSink } from './audit-log.js';
-import { statementStages } from './stage-metrics.js';
+import { connectStages, statementStages } from './stage-metrics.js';
 import { kafkaVerdictFeed } from './verdict-feed.js';
 import { kafkaControlFeed } from './control-feed.js';
 import { createIngressServer } from './app.js';
@@ -89,7 +89,13 @@ await runService({
     const port = await server.listen(config.listenHost, config.listenPort);
     return {
       readiness: () => ({ verdictFeed: verdicts.ready, controlFeed: control.ready }),
-      metrics: () => server.metrics() + verdicts.metrics() + sink.metrics() + statementStages.render() + parserPoolMetrics(parser.stats()),
+      metrics: () =>
+        server.metrics() +
+        verdicts.metrics() +
+        sink.metrics() +
+        statementStages.render() +
+        connectStages.render() +
+        parserPoolMetrics(parser.stats()),
       describe: () => ({ host: config.listenHost, port, tls: tls !== undefined, connections: catalog.names() }),
       async stop() {
         await server.close();

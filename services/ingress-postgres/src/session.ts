@@ -37,6 +37,7 @@ import { hintFor, sqlStateFor } from './sqlstate.js';
 import { clientWantsNotices, decideStartupParameters, type StartupParameter } from './startup-parameters.js';
 import type { ResolvedFunction } from './function-resolver.js';
 import { StatementFlow } from './statement-flow.js';
+import { connectStages } from './stage-metrics.js';
 import { openUpstream, TargetStartupError, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
 
@@ -288,6 +289,7 @@ export class AgentSession {
 
   private async authenticate(token: string): Promise<void> {
     this.phase = 'authenticating';
+    const startedAt = performance.now();
     if (token === '') throw new GatewayError('AG_ERR_AUTH_REQUIRED', 'send an OIDC access token as the password');
     const identity = await this.deps.identity.verify(token);
     if (this.gone()) return;
@@ -305,9 +307,11 @@ export class AgentSession {
       { subject: identity.subject, connection: connection.name, targetUser: login.username, tls: this.tlsActive },
       'agent authenticated',
     );
+    connectStages.observe('token', (performance.now() - startedAt) / 1000);
     await this.startSession(params, decided.forward, clientWantsNotices(decided.settings), connection, login, actor);
     // startSession released what it had if the session ended meanwhile.
     if ((this.phase as Phase) !== 'ready') return;
+    connectStages.observe('total', (performance.now() - startedAt) / 1000);
     // Continuous authorization: the session ends when the token does.
     const remaining = identity.expiresAt.getTime() - Date.now();
     this.expiryTimer = setTimeout(
@@ -336,6 +340,7 @@ export class AgentSession {
       newEventId: this.deps.newId,
       nowUs: this.deps.nowUs,
     });
+    const openingAt = performance.now();
     await this.audit.record(
       'SessionOpened',
       {
@@ -356,8 +361,11 @@ export class AgentSession {
     );
     if (this.gone()) return;
     this.log.info({ connection: connection.name }, 'session opened');
+    const loginAt = performance.now();
+    connectStages.observe('session-opened', (loginAt - openingAt) / 1000);
 
     const upstream = await this.loginUpstream(connection, login, forward);
+    connectStages.observe('upstream-login', (performance.now() - loginAt) / 1000);
     this.upstream = upstream;
     this.deps.countUpstream?.(connection.name, 1);
     upstream.onClose(() => this.deps.countUpstream?.(connection.name, -1));

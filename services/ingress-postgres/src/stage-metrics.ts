@@ -15,6 +15,19 @@ export const statementStages = new LatencyHistogram(
   'stage',
 );
 
+/**
+ * Where a connection's set-up goes, from the password message (the token) in hand:
+ *   token           token verified (signature against the cached JWKS, claims, admission)
+ *   session-opened  SessionOpened acknowledged by Kafka (nothing reaches the target before)
+ *   upstream-login  the target's TLS handshake and SCRAM login, up to its ReadyForQuery
+ *   total           password in hand -> ReadyForQuery sent to the agent
+ */
+export const connectStages = new LatencyHistogram(
+  'agentgate_pg_connect_stage_seconds',
+  'Time of a connection set-up in the ingress by stage (token, session-opened, upstream-login, total).',
+  'stage',
+);
+
 /** Instants (performance.now()) of one statement's way through the ingress; 0 = not reached. */
 export interface StatementTiming {
   receivedAt: number;
