@@ -10,3 +10,4 @@ export {
   statementFacts,
   noStatementFlags,
 } from './statement-facts.js';
+export { type SqlShape, sqlShape } from './sql-shape.js';

@@ -18,6 +18,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
 import { newTiming, observeStatement, type StatementTiming } from './stage-metrics.js';
 import { GatewayError } from '@agentgate/errors';
+import { redactValue, redactValues } from './audit-redaction.js';
 import {
   decodeCommandComplete,
   decodeErrorFields,
@@ -134,11 +135,13 @@ export class StatementResponse {
       columns: this.columns,
       durationUs: Number((process.hrtime.bigint() - this.startedNs) / 1000n),
       bytes: this.bytes + this.copyInBytes,
-      sampleRows: this.samples,
+      // Redacted as recorded, not as kept: the agent got the rows as they are.
+      sampleRows: this.samples.map((row) => redactValues(row)),
       sampleTruncated: this.truncated,
       resultDigest: this.digest.copy().digest('hex'),
       errorCode: this.error?.code ?? null,
-      errorMessage: this.error?.message ?? null,
+      // The server's message may quote a value (invalid input syntax for type integer: "...").
+      errorMessage: redactValue(this.error?.message ?? null),
     };
   }
 }

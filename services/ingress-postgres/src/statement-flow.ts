@@ -21,6 +21,7 @@ import {
 import { serialize } from 'pg-protocol';
 import type { AsyncSqlParser } from '@agentgate/sql';
 import type { ChainWriter, SessionAudit } from './audit-log.js';
+import { redactSqlText, redactValues } from './audit-redaction.js';
 import { auditedParameters, auditedText } from './audit-text.js';
 import type { IngressConfig } from './config.js';
 import { functionCallSql, type ResolvedFunction } from './function-resolver.js';
@@ -508,17 +509,23 @@ export class StatementFlow {
     parameters: (string | null)[],
     resolvedText: string | null,
   ): SqlRequest {
+    // Redacted before it is capped: the recorded prefix and the full text's length and SHA-256
+    // are then those of the redacted statement. A digest of the raw text would keep the secret
+    // at rest in another form: a card number or a short password is found again by hashing
+    // every candidate with the rest of the statement, which the event records.
+    const own = redactSqlText(text, kinds);
+    const resolved = resolvedText === null ? null : redactSqlText(resolvedText, kinds);
     return {
       kind: 'sql',
-      ...auditedText(text, this.deps.config.auditMaxSqlBytes),
-      textMasked: false,
+      ...auditedText(own.text, this.deps.config.auditMaxSqlBytes),
+      textMasked: own.masked || (resolved?.masked ?? false),
       statementKind: kind,
       statementKinds: kinds,
       fingerprint: null,
       messageFlow,
       preparedName,
-      parameters,
-      resolvedText: resolvedText === null ? null : auditedText(resolvedText, this.deps.config.auditMaxSqlBytes).text,
+      parameters: redactValues(parameters),
+      resolvedText: resolved === null ? null : auditedText(resolved.text, this.deps.config.auditMaxSqlBytes).text,
     };
   }
 
