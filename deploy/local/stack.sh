@@ -58,8 +58,9 @@ start_postgres() {
   chmod 755 "$STACK_DIR" "$DATA_DIR" "$RUN_DIR" "$LOG_DIR"
   chmod 700 "$SECRETS_DIR"
   local data; data=$(pg_data_dir)
-  # The admin's password, and one per target role the gateway logs in as (roles.sql).
-  for s in target-admin-password target-demo-rw-password target-demo-ro-password target-scratch-password; do
+  # The admin's password, one per target role the gateway logs in as (roles.sql), and the key
+  # the ingress tokenizes masked values with (deploy/connections.json, maskingKeys).
+  for s in target-admin-password target-demo-rw-password target-demo-ro-password target-scratch-password masking-key; do
     [ -s "$SECRETS_DIR/$s" ] || { openssl rand -hex 24 > "$SECRETS_DIR/$s"; chmod 600 "$SECRETS_DIR/$s"; }
   done
   if [ ! -f "$data/PG_VERSION" ]; then

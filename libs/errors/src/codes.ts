@@ -53,6 +53,10 @@ export const ERROR_CODES = {
     retriable: true,
     summary: 'the function a fast-path call names could not be looked up on the target in time',
   },
+  AG_ERR_MASKING_UNSUPPORTED: {
+    retriable: false,
+    summary: 'a result column policy masks cannot be masked as asked (binary format of its type, or a table the gateway cannot name)',
+  },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */

@@ -1,11 +1,5 @@
 // The adapter behind function-resolver.ts: asks the target's catalog which function an OID
-// names, on a connection of the gateway's own to the same target as the same target role the
-// session logged in as (so a role resolves only what it can see), never on the agent's session
-// connection: a query there could change or abort the agent's transaction.
-//
-// One lookup connection per (connection, target role), opened when first needed with the
-// ingress's upstream login (TLS and SCRAM as the catalog says), one query at a time, closed
-// after a short idle time or at once after a failure or timeout (a later lookup opens a new one).
+// names, on a catalog connection of the gateway's own (catalog-connection.ts).
 //
 // The query, in the extended protocol with the OID as a parameter:
 //   Parse, Bind($1 = oid as text), Execute, Sync
@@ -14,11 +8,10 @@
 import { serialize } from 'pg-protocol';
 import { GatewayError } from '@agentgate/errors';
 import { decodeErrorFields, type BackendFrame } from '@agentgate/pg-wire';
-import type { Logger } from '@agentgate/observability';
+import { CatalogConnections, type CatalogConnectionOptions, type CatalogReply } from './catalog-connection.js';
 import type { PostgresConnection, TargetLogin } from './connections.js';
 import type { CatalogAnswer } from './function-resolver.js';
 import { dataRowValues } from './response-pump.js';
-import { openUpstream, type UpstreamSession } from './upstream.js';
 
 /** The catalog query, as the server resolves a FunctionCall's OID (fastpath.c reads pg_proc by OID). */
 export const LOOKUP_SQL =
@@ -39,7 +32,7 @@ export function lookupMessages(oid: number): Buffer {
  * Folds the target's answer to lookupMessages, frame by frame. Returns undefined while more is
  * expected, the answer at ReadyForQuery; throws AG_ERR_FUNCTION_LOOKUP_FAILED on an error.
  */
-export class LookupReply {
+export class LookupReply implements CatalogReply<CatalogAnswer> {
   private row: (string | null)[] | undefined;
   private error: string | undefined;
 
@@ -68,128 +61,31 @@ export class LookupReply {
   }
 }
 
-export interface FunctionLookupOptions {
-  connectTimeoutMs: number;
+export type FunctionLookupOptions = Omit<CatalogConnectionOptions, 'applicationName' | 'timeoutCode' | 'queryTimeoutMs'> & {
   /** Budget for one lookup, connecting included; past it the lookup fails (closed). */
   lookupTimeoutMs: number;
-  /** An unused lookup connection is closed after this long. */
-  idleCloseMs: number;
-  maxMessageBytes: number;
-  env: Readonly<Record<string, string | undefined>>;
-  resolvePassword: (credential: string, env: Readonly<Record<string, string | undefined>>) => string;
-  logger: Logger;
-}
+};
 
-/** One lookup connection of a (connection, target role). */
-class LookupConnection {
-  private upstream: Promise<UpstreamSession> | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
-  private idleTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly connection: PostgresConnection,
-    private readonly login: TargetLogin,
-    private readonly options: FunctionLookupOptions,
-  ) {}
-
-  /** Runs after every lookup queued before it. */
-  lookup(oid: number): Promise<CatalogAnswer> {
-    const run = this.tail.then(() => this.run(oid));
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  close(): void {
-    clearTimeout(this.idleTimer);
-    const upstream = this.upstream;
-    this.upstream = undefined;
-    void upstream?.then(
-      (u) => u.close(true),
-      () => undefined,
-    );
-  }
-
-  private async run(oid: number): Promise<CatalogAnswer> {
-    clearTimeout(this.idleTimer);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new GatewayError('AG_ERR_FUNCTION_LOOKUP_FAILED', `no answer within ${this.options.lookupTimeoutMs} ms`)),
-        this.options.lookupTimeoutMs,
-      );
-    });
-    try {
-      const answer = await Promise.race([this.query(oid), timeout]);
-      this.idleTimer = setTimeout(() => this.close(), this.options.idleCloseMs);
-      this.idleTimer.unref();
-      return answer;
-    } catch (err) {
-      // The connection's state is unknown after a failure or a timeout: start over next time.
-      this.close();
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private async query(oid: number): Promise<CatalogAnswer> {
-    this.upstream ??= this.open();
-    let upstream = await this.upstream;
-    // The target may have ended an idle lookup connection (restart, pg_terminate_backend).
-    if (upstream.closed) {
-      this.upstream = this.open();
-      upstream = await this.upstream;
-    }
-    upstream.send(lookupMessages(oid));
-    const reply = new LookupReply();
-    for (;;) {
-      const step = reply.push(await upstream.nextFrame());
-      if (step.done) return step.answer;
-    }
-  }
-
-  private async open(): Promise<UpstreamSession> {
-    const c = this.connection;
-    const upstream = await openUpstream({
-      tls: c.tls,
-      host: c.host,
-      port: c.port,
-      database: c.database,
-      username: this.login.username,
-      password: this.options.resolvePassword(this.login.credential, this.options.env),
-      auth: c.auth,
-      parameters: [
-        { name: 'application_name', value: 'agentgate function lookup' },
-        { name: 'client_encoding', value: 'UTF8' },
-      ],
-      connectTimeoutMs: this.options.connectTimeoutMs,
-      maxMessageBytes: this.options.maxMessageBytes,
-    });
-    this.options.logger.debug({ connection: c.name, targetUser: this.login.username }, 'function lookup connection opened');
-    return upstream;
-  }
-}
-
-/** Lookup connections by (connection, target role). */
+/** Function lookups on catalog connections by (connection, target role). */
 export class FunctionLookups {
-  private readonly connections = new Map<string, LookupConnection>();
+  private readonly connections: CatalogConnections;
 
-  constructor(private readonly options: FunctionLookupOptions) {}
+  constructor(options: FunctionLookupOptions) {
+    const { lookupTimeoutMs, ...rest } = options;
+    this.connections = new CatalogConnections({
+      ...rest,
+      queryTimeoutMs: lookupTimeoutMs,
+      applicationName: 'agentgate function lookup',
+      timeoutCode: 'AG_ERR_FUNCTION_LOOKUP_FAILED',
+    });
+  }
 
   /** A lookup for sessions of `connection` logged in as `login`. */
   lookupFor(connection: PostgresConnection, login: TargetLogin): (oid: number) => Promise<CatalogAnswer> {
-    const key = `${connection.name}\u0000${login.username}`;
-    let lookup = this.connections.get(key);
-    if (!lookup) {
-      lookup = new LookupConnection(connection, login, this.options);
-      this.connections.set(key, lookup);
-    }
-    const chosen = lookup;
-    return (oid) => chosen.lookup(oid);
+    return (oid) => this.connections.query(connection, login, lookupMessages(oid), new LookupReply());
   }
 
   close(): void {
-    for (const c of this.connections.values()) c.close();
-    this.connections.clear();
+    this.connections.close();
   }
 }

@@ -55,6 +55,8 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_FUNCTION_UNKNOWN: '42883',
   // system_error: something outside the server (the gateway's catalog lookup) failed; the session goes on.
   AG_ERR_FUNCTION_LOOKUP_FAILED: '58000',
+  // feature_not_supported: the result asked for is refused as a whole, nothing of it sent raw.
+  AG_ERR_MASKING_UNSUPPORTED: '0A000',
 };
 
 /** SQLSTATE for an agentgate error code. */

@@ -1,0 +1,185 @@
+// Masking of result rows as they stream to the agent (pure: no socket, no catalog I/O).
+//
+// Wire facts:
+//   RowDescription 'T': Int16 n, then per column: name, Int32 table OID (0 = computed), Int16
+//     attribute number, Int32 type OID, Int16 size, Int32 modifier, Int16 format code. The format
+//     code is only known once the portal is bound: after a Describe of a *statement* it is 0, and
+//     the Bind's result format codes decide (none = all text, one = all columns, else per column).
+//   DataRow 'D': Int32 length, Int16 n, then per column Int32 length (-1 = NULL) and the bytes.
+//   In binary format the text-like types (text, varchar, bpchar, name, json, xml, unknown) send
+//   exactly the UTF-8 bytes of their text form, so they mask as text does.
+import { GatewayError } from '@agentgate/errors';
+import type { CellMasker, CompiledPlan, MaskingTally } from '@agentgate/masking';
+
+/** One result column as RowDescription reports it, with the format its rows arrive in. */
+export interface ResultColumn {
+  name: string;
+  tableOid: number;
+  columnAttr: number;
+  typeOid: number;
+  /** 0 text, 1 binary (from the Bind, see the wire facts above). */
+  format: number;
+}
+
+/** A table's schema, name and column names by attribute number, from the target's catalog. */
+export interface RelationInfo {
+  schema: string;
+  table: string;
+  columns: ReadonlyMap<number, string>;
+}
+
+/** Names of built-in types that rules may name (pg_type.typname by OID). */
+const BUILTIN_TYPES: ReadonlyMap<number, string> = new Map([
+  [16, 'bool'],
+  [17, 'bytea'],
+  [18, 'char'],
+  [19, 'name'],
+  [20, 'int8'],
+  [21, 'int2'],
+  [23, 'int4'],
+  [25, 'text'],
+  [26, 'oid'],
+  [114, 'json'],
+  [142, 'xml'],
+  [650, 'cidr'],
+  [700, 'float4'],
+  [701, 'float8'],
+  [705, 'unknown'],
+  [869, 'inet'],
+  [1042, 'bpchar'],
+  [1043, 'varchar'],
+  [1082, 'date'],
+  [1083, 'time'],
+  [1114, 'timestamp'],
+  [1184, 'timestamptz'],
+  [1700, 'numeric'],
+  [2950, 'uuid'],
+  [3802, 'jsonb'],
+]);
+
+/** Types whose binary form is their text form in UTF-8. */
+const TEXT_LIKE_BINARY = new Set([19, 25, 114, 142, 705, 1042, 1043]);
+
+/** The masking of one result: per column what to do, undefined where cells pass untouched. */
+export interface RowMasking {
+  readonly maskers: readonly (CellMasker | undefined)[];
+  /** True when no column needs any work: rows pass as they are. */
+  readonly passThrough: boolean;
+}
+
+/**
+ * Plans the masking of a result. Columns that come from a table are named from the catalog
+ * (`relationOf` must know every non-zero table OID of the description: an unknown one fails,
+ * closed, rather than let a column rule miss); computed columns go by their output name, with
+ * the plan's detectors. A binary column that the plan masks is refused unless its binary form
+ * is text (AG_ERR_MASKING_UNSUPPORTED): it is never passed through raw. Binary columns of other
+ * types are not scanned by detectors (they carry numbers, times, bytes), which is a documented
+ * limit; column rules on them refuse.
+ */
+export function planRowMasking(
+  columns: readonly ResultColumn[],
+  connection: string,
+  plan: CompiledPlan,
+  relationOf: (tableOid: number) => RelationInfo | undefined,
+): RowMasking {
+  const maskers: (CellMasker | undefined)[] = [];
+  let passThrough = true;
+  for (const c of columns) {
+    let schema: string | undefined;
+    let table: string | undefined;
+    let column = c.name;
+    if (c.tableOid !== 0) {
+      const relation = relationOf(c.tableOid);
+      const name = relation?.columns.get(c.columnAttr);
+      if (!relation || name === undefined) {
+        throw new GatewayError(
+          'AG_ERR_MASKING_UNSUPPORTED',
+          `result column "${c.name}" comes from a table the gateway could not name (OID ${c.tableOid}), so its masking cannot be decided`,
+        );
+      }
+      schema = relation.schema;
+      table = relation.table;
+      column = name;
+    }
+    const typeName = BUILTIN_TYPES.get(c.typeOid);
+    const masker = plan.forColumn({
+      connection,
+      ...(schema === undefined ? {} : { schema, table }),
+      column,
+      ...(typeName === undefined ? {} : { typeName }),
+      typeOid: c.typeOid,
+    });
+    if (masker.kind === 'keep' || (c.format === 1 && !TEXT_LIKE_BINARY.has(c.typeOid) && masker.kind === 'detect')) {
+      maskers.push(undefined);
+      continue;
+    }
+    if (c.format === 1 && !TEXT_LIKE_BINARY.has(c.typeOid)) {
+      throw new GatewayError(
+        'AG_ERR_MASKING_UNSUPPORTED',
+        `column "${c.name}" is masked by policy and was asked for in binary format, which the gateway does not mask for type OID ${c.typeOid}; ask for it in text format`,
+      );
+    }
+    maskers.push(masker);
+    passThrough = false;
+  }
+  return { maskers, passThrough };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const UNDECODABLE = Buffer.from('[REDACTED:undecodable]');
+
+/**
+ * Masks one DataRow frame. Returns the same Buffer when nothing changed (the common case), else
+ * a new frame. `tally` counts every masked cell by column rule and detector.
+ */
+export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPlan, tally?: MaskingTally): Buffer {
+  if (masking.passThrough) return frame;
+  const count = frame.readInt16BE(5);
+  if (count !== masking.maskers.length) {
+    throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `DataRow has ${count} columns, RowDescription had ${masking.maskers.length}`);
+  }
+  let offset = 7;
+  // Cells replaced: [start of the length word, end of the bytes, new value (null = SQL NULL)].
+  const replaced: [number, number, Buffer | null][] = [];
+  for (let i = 0; i < count; i++) {
+    const start = offset;
+    const length = frame.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) continue;
+    const end = offset + length;
+    const masker = masking.maskers[i];
+    if (masker !== undefined) {
+      let text: string;
+      try {
+        text = utf8.decode(frame.subarray(offset, end));
+      } catch {
+        // Not UTF-8 (a SQL_ASCII database, raw bytes): what a detector cannot read is not passed.
+        replaced.push([start, end, UNDECODABLE]);
+        offset = end;
+        continue;
+      }
+      const result = plan.maskCell(masker, text);
+      tally?.record(masker, result);
+      if (result.masked) replaced.push([start, end, result.value === null ? null : Buffer.from(result.value, 'utf8')]);
+    }
+    offset = end;
+  }
+  if (replaced.length === 0) return frame;
+  const head = Buffer.alloc(7);
+  head[0] = 0x44; // 'D'; the length is written once the frame is assembled
+  head.writeInt16BE(count, 5);
+  const parts: Buffer[] = [head];
+  let at = 7;
+  for (const [start, end, value] of replaced) {
+    parts.push(frame.subarray(at, start));
+    const len = Buffer.alloc(4);
+    len.writeInt32BE(value === null ? -1 : value.length, 0);
+    parts.push(len);
+    if (value !== null) parts.push(value);
+    at = end;
+  }
+  parts.push(frame.subarray(at));
+  const out = Buffer.concat(parts);
+  out.writeInt32BE(out.length - 1, 1);
+  return out;
+}
