@@ -136,6 +136,8 @@ seed_postgres() {
     admin_psql -d demo -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
     admin_psql -d demo --single-transaction -f "$DEPLOY_DIR/postgres/seed-demo.sql" >/dev/null
   fi
+  # Customer notes and the well-known test customer came later: brought up to date every start.
+  admin_psql -d demo --single-transaction -f "$DEPLOY_DIR/postgres/seed-demo-notes.sql" >/dev/null
   admin_psql -d demo -f "$DEPLOY_DIR/postgres/grants-demo.sql" >/dev/null
   admin_psql -d scratch -f "$DEPLOY_DIR/postgres/grants-scratch.sql" >/dev/null
 }

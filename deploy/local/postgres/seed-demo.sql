@@ -31,7 +31,8 @@ CREATE TABLE public.customers (
   phone       text NOT NULL,
   card_number text NOT NULL,
   ssn         text NOT NULL,
-  iban        text NOT NULL
+  iban        text NOT NULL,
+  notes       text  -- free text; mostly NULL or ordinary, some carry pasted values (seed-demo-notes.sql)
 );
 
 CREATE TABLE public.orders (
@@ -79,5 +80,9 @@ SELECT g,
        (ARRAY['stripe','github','aws','sendgrid','slack'])[1 + (g % 5)],
        'sk_demo_' || md5('agentgate-demo-key-' || g)
 FROM generate_series(1, 50) AS g;
+
+-- Customer 5001 (Jane Roe, well-known test values) and the notes: idempotent, so stack.sh also
+-- runs it on every start for databases seeded before it existed.
+\ir seed-demo-notes.sql
 
 ANALYZE public.customers, public.orders, secrets.api_keys;

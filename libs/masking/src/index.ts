@@ -41,3 +41,4 @@ export {
   type TextMaskResult,
   validateMaskingPlan,
 } from './plan.js';
+export { fromVerdictRules, toVerdictRules, type VerdictMaskingRule, type VerdictRulesDecoding } from './verdict-rules.js';

@@ -143,3 +143,90 @@ test('given a message on an allow rule, then it is refused', () => {
 test('given no files, then an error', () => {
   assert.equal(errorsOf([])[0]?.message, 'a policy needs at least one file');
 });
+
+const MASKED = `policy: p
+masking:
+  pii:
+    columns:
+      - { schema: public, table: customers, column: card_number, strategy: partial, keep: 4 }
+      - { column: email, strategy: tokenize }
+      - { type: [bytea, 17], strategy: "null" }
+    detectors: { card: redact, email: tokenize, iban: { strategy: partial, keep: 6 }, jwt: null }
+  secrets:
+    detectors: [aws-access-key-id, jwt]
+    defaultDetectorStrategy: null
+rules:
+  - id: read
+    description: read public
+    match: { sql: { classes: [select], reads: [public.*] } }
+    action: allow
+  - id: mask-pii
+    description: customers are masked
+    match: { sql: { reads: [public.customers] } }
+    action: mask
+    masking: pii
+`;
+
+test('given masking rule sets, then each compiles to a masking plan: columns in order, detectors with their strategies', () => {
+  const r = compilePolicy([{ name: 'a.yaml', text: MASKED }]);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  assert.deepEqual(r.policy.masking['pii'], {
+    version: 1,
+    rules: [
+      { schema: 'public', table: 'customers', column: 'card_number', strategy: { kind: 'partial', keep: 4 } },
+      { column: 'email', strategy: { kind: 'tokenize' } },
+      { type: ['bytea', 17], strategy: { kind: 'null' } },
+    ],
+    detectors: ['card', 'email', 'iban', 'jwt'],
+    detectorStrategies: {
+      card: { kind: 'redact' },
+      email: { kind: 'tokenize' },
+      iban: { kind: 'partial', keep: 6 },
+      jwt: { kind: 'null' },
+    },
+    defaultDetectorStrategy: { kind: 'redact' },
+  });
+  assert.deepEqual(r.policy.masking['secrets'], {
+    version: 1,
+    rules: [],
+    detectors: ['aws-access-key-id', 'jwt'],
+    defaultDetectorStrategy: { kind: 'null' },
+  });
+});
+
+test('given a mask rule naming a set nobody defined, then an error at the rule’s masking line', () => {
+  const errs = errorsOf([{ name: 'a.yaml', text: MASKED.replace('masking: pii\n', 'masking: pci\n') }]);
+  assert.deepEqual(errs, [{ file: 'a.yaml', line: 21, message: 'rule mask-pii: no masking rule set "pci" (define it under masking:)' }]);
+});
+
+test('given an unknown detector, in either form, then an error naming the detectors allowed', () => {
+  const inMap = errorsOf([{ name: 'a.yaml', text: MASKED.replace('jwt: null }', 'visa: redact }') }]);
+  assert.equal(inMap[0]?.line, 8);
+  assert.match(inMap[0]!.message, /masking\.pii\.detectors/);
+  const inList = errorsOf([{ name: 'a.yaml', text: MASKED.replace('[aws-access-key-id, jwt]', '[aws-access-key-id, aws-key]') }]);
+  assert.equal(inList[0]?.line, 10);
+  assert.match(inList[0]!.message, /masking\.secrets\.detectors.*"pem-private-key"/);
+});
+
+test('given a bad strategy, keep on a strategy other than partial, or an empty column rule, then errors with their lines', () => {
+  assert.match(
+    errorsOf([{ name: 'a.yaml', text: MASKED.replace('strategy: tokenize }', 'strategy: hash }') }])[0]!.message,
+    /masking\.pii\.columns\.1\.strategy: expected one of/,
+  );
+  assert.deepEqual(
+    errorsOf([{ name: 'a.yaml', text: MASKED.replace('column: email, strategy: tokenize', 'column: email, strategy: redact, keep: 2') }]),
+    [{ file: 'a.yaml', line: 6, message: 'masking.pii.columns.1.keep: keep is for the partial strategy, not redact' }],
+  );
+  assert.deepEqual(
+    errorsOf([{ name: 'a.yaml', text: MASKED.replace('{ column: email, strategy: tokenize }', '{ strategy: tokenize }') }]),
+    [{ file: 'a.yaml', line: 6, message: 'masking.pii.columns.1: a column rule names at least one of schema, table, column, type' }],
+  );
+});
+
+test('given one set defined in two files, then an error naming the first', () => {
+  const errs = errorsOf([
+    { name: 'a.yaml', text: MASKED },
+    { name: 'b.yaml', text: 'masking:\n  pii: { detectors: [card] }\n' },
+  ]);
+  assert.deepEqual(errs, [{ file: 'b.yaml', line: 2, message: 'masking rule set "pii" is already defined in a.yaml:4' }]);
+});

@@ -4,7 +4,9 @@
 import { createHash } from 'node:crypto';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { MaskingPlan } from '@agentgate/masking';
 import type { StatementClass } from './facts.js';
+import { compileMaskingSet, MAX_POLICY_COLUMN_RULES, type RawMaskingSet } from './masking-sets.js';
 import { POLICY_FILE_SCHEMA } from './policy-schema.js';
 import type {
   AccessRule,
@@ -48,7 +50,7 @@ export interface PolicyTestCase {
   ssh?: { argv: string[] };
   http?: { method: string; path: string; headers?: Record<string, string> };
   mcp?: { tool: string; arguments?: Record<string, unknown> };
-  expect: { decision: 'allow' | 'deny' | 'approve' | 'mask'; rule?: string | null };
+  expect: { decision: 'allow' | 'deny' | 'approve' | 'mask'; rule?: string | null; masking?: string[] };
   source: { file: string; line: number };
 }
 
@@ -95,6 +97,7 @@ interface PolicyFileValue {
   policy?: string;
   description?: string;
   principalSets?: Record<string, string[]>;
+  masking?: Record<string, RawMaskingSet>;
   rules?: RawRule[];
   tests?: Omit<PolicyTestCase, 'source'>[];
 }
@@ -188,6 +191,33 @@ export function compilePolicy(files: readonly PolicyFile[], options: CompileOpti
       principalSets[set] = members;
     }
   }
+  // Masking rule sets: one namespace across files, each compiled to a plan here, so a policy
+  // that compiles only ever sends plans the masking library accepts.
+  const masking: Record<string, MaskingPlan> = {};
+  const definedIn = new Map<string, string>();
+  let columnRules = 0;
+  for (const p of parsed) {
+    for (const [set, raw] of Object.entries(p.value.masking ?? {})) {
+      const at = (path: (string | number)[] = []): number => lineOf(p, ['masking', set, ...path]);
+      const where = definedIn.get(set);
+      if (where !== undefined) {
+        errors.push({ file: p.file, line: at(), message: `masking rule set "${set}" is already defined in ${where}` });
+        continue;
+      }
+      definedIn.set(set, `${p.file}:${at()}`);
+      const plan = compileMaskingSet(raw, (message, path) =>
+        errors.push({ file: p.file, line: at(path), message: `masking.${[set, ...path].join('.')}: ${message}` }),
+      );
+      if (plan) masking[set] = plan;
+      columnRules += raw.columns?.length ?? 0;
+      if (columnRules > MAX_POLICY_COLUMN_RULES)
+        errors.push({
+          file: p.file,
+          line: at(['columns']),
+          message: `masking.${set}.columns: more than ${MAX_POLICY_COLUMN_RULES} column rules over all masking rule sets`,
+        });
+    }
+  }
   policyName ??= options.name;
   if (policyName === undefined || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(policyName))
     errors.push({ file: sorted[0]!.name, line: 1, message: 'expected `policy: <name>` in one file (lowercase letters, digits, . _ -)' });
@@ -204,6 +234,8 @@ export function compilePolicy(files: readonly PolicyFile[], options: CompileOpti
       if (where !== undefined) err(`id "${raw.id}" is already used in ${where}`, ['id']);
       seen.set(raw.id, `${p.file}:${at(['id'])}`);
       const rule = compileRule(raw, { file: p.file, line: at() }, principalSets, err);
+      if (raw.action === 'mask' && raw.masking !== undefined && !definedIn.has(raw.masking))
+        err(`no masking rule set "${raw.masking}" (define it under masking:)`, ['masking']);
       if (rule) rules.push(rule);
     });
   }
@@ -234,6 +266,7 @@ export function compilePolicy(files: readonly PolicyFile[], options: CompileOpti
     description,
     rules,
     principalSets,
+    masking,
   });
   return { ok: true, policy, tests, contentHash };
 }
@@ -244,11 +277,17 @@ function compileRule(
   sets: Record<string, string[]>,
   err: (message: string, path?: (string | number)[]) => void,
 ): CompiledRule | null {
-  const permissive = raw.action === 'allow' || raw.action === 'mask';
+  // Only allow grants. A mask rule adds masking to what other rules allow (docs/policy.md,
+  // "Masking"), so its lists read the conservative way for masking: "any" (mask when some
+  // relation read is named), as deny and approve rules read them.
+  const permissive = raw.action === 'allow';
   const m = raw.match ?? {};
   const sections = (['sql', 'ssh', 'http', 'mcp'] as const).filter((s) => m[s] !== undefined);
   const implied = sections.map((s) => (s === 'sql' ? 'postgres' : s));
-  let protocols: string[] | null = m.protocol ?? (implied.length > 0 ? implied : permissive ? ['postgres'] : null);
+  // Allow and mask rules cover postgres unless they say otherwise: a permissive rule never
+  // silently covers a protocol added later, and plans describe SQL result columns.
+  const postgresOnly = permissive || raw.action === 'mask';
+  let protocols: string[] | null = m.protocol ?? (implied.length > 0 ? implied : postgresOnly ? ['postgres'] : null);
   if (m.protocol && implied.some((p) => !m.protocol!.includes(p)))
     err(`match.protocol ${JSON.stringify(m.protocol)} does not include ${implied.join(', ')} of its conditions`, ['match', 'protocol']);
   if (sections.length > 1) err(`conditions of one protocol per rule; this one has ${sections.join(', ')}`, ['match']);

@@ -20,9 +20,22 @@ import {
   type SqlInput,
   type StatementFacts,
 } from './index.js';
+import { compileMaskingPlan, fromVerdictRules } from '@agentgate/masking';
 import { requestEvent, responseEvent } from './test-events.js';
 
 const POLICY = `policy: gw
+masking:
+  pii-default:
+    columns:
+      - { schema: public, table: customers, column: card, strategy: partial, keep: 4 }
+      - { column: email, strategy: tokenize }
+    detectors: { card: redact, email: tokenize }
+  cards:
+    columns:
+      - { schema: public, table: customers, column: card, strategy: redact }
+      - { schema: public, table: payments, column: pan, strategy: partial }
+    detectors: [card, iban]
+    defaultDetectorStrategy: null
 rules:
   - id: read
     description: agents may read public
@@ -33,6 +46,11 @@ rules:
     match: { sql: { reads: [public.customers] } }
     action: mask
     masking: pii-default
+  - id: cards
+    description: card numbers are masked
+    match: { sql: { reads: [public.customers, public.payments] } }
+    action: mask
+    masking: cards
   - id: del
     description: deletes need approval
     match: { sql: { classes: [delete] } }
@@ -99,11 +117,59 @@ test('given no history, when a read of public is decided, then allow by read, wi
   assert.deepEqual(verifyChain([...history, verdict]), { ok: true, length: 3 });
 });
 
-test('given no history, when customers are read, then allow with a masking plan naming the rule set', () => {
+test('given no history, when payments are read, then allow by read with the plan of the one set that matched', () => {
+  const { verdict } = given().when([sel('payments')]);
+  assert.deepEqual([verdict.payload.decision, verdict.payload.ruleId], ['allow', 'read']);
+  assert.match(verdict.payload.reason, /^agents may read public; masked by cards \(masking rule set cards\)$/);
+  assert.deepEqual(verdict.payload.maskingPlan, [
+    { target: 'column:public.customers.card', strategy: 'redact', detector: null },
+    { target: 'column:public.payments.pan', strategy: 'partial', detector: null },
+    { target: 'detectors:default', strategy: 'null', detector: null },
+    { target: 'detector:card', strategy: 'null', detector: 'card' },
+    { target: 'detector:iban', strategy: 'null', detector: 'iban' },
+  ]);
+});
+
+test('given no history, when customers are read, then one plan merging both sets in rule order', () => {
   const { verdict } = given().when([sel('customers')]);
-  assert.equal(verdict.payload.decision, 'allow');
-  assert.equal(verdict.payload.ruleId, 'pii');
-  assert.deepEqual(verdict.payload.maskingPlan, [{ target: '*', strategy: 'ruleset:pii-default', detector: null }]);
+  assert.deepEqual([verdict.payload.decision, verdict.payload.ruleId, verdict.payload.errorCode], ['allow', 'read', null]);
+  assert.deepEqual(verdict.payload.maskingPlan, [
+    { target: 'column:public.customers.card', strategy: 'partial:4', detector: null },
+    { target: 'column:..email', strategy: 'tokenize', detector: null },
+    { target: 'column:public.customers.card', strategy: 'redact', detector: null },
+    { target: 'column:public.payments.pan', strategy: 'partial', detector: null },
+    { target: 'detectors:default', strategy: 'redact', detector: null },
+    { target: 'detector:card', strategy: 'redact', detector: 'card' },
+    { target: 'detector:email', strategy: 'tokenize', detector: 'email' },
+    // From the second set, with that set's default (null), not the first set's (redact).
+    { target: 'detector:iban', strategy: 'null', detector: 'iban' },
+  ]);
+  // What the ingress will do with it: the first set's column rule wins, the second set's detector is on.
+  const decoded = fromVerdictRules(verdict.payload.maskingPlan);
+  assert.ok(decoded.ok, JSON.stringify(decoded));
+  const plan = compileMaskingPlan(decoded.plan, { current: { id: 'k', secret: new Uint8Array(32).fill(1) } });
+  const card = plan.forColumn({ connection: 'demo', schema: 'public', table: 'customers', column: 'card' });
+  assert.equal(plan.maskCell(card, '4111111111111111').value, '************1111');
+  assert.equal(plan.maskText('iban DE89370400440532013000').text, null);
+});
+
+test('given no history, when an UPDATE of customers is decided, then the mask rules grant nothing: deny, no plan', () => {
+  const upd: StatementFacts = { ...emptyFacts('UpdateStmt', ['update']), reads: [{ schema: 'public', name: 'customers' }] };
+  const { verdict } = given().when([upd]);
+  assert.deepEqual([verdict.payload.decision, verdict.payload.ruleId], ['deny', null]);
+  assert.deepEqual(verdict.payload.maskingPlan, []);
+});
+
+test('given no history, when a DELETE of customers waits for approval, then the plan waits with it', () => {
+  const delCustomers: StatementFacts = {
+    ...emptyFacts('DeleteStmt', ['delete']),
+    reads: [{ schema: 'public', name: 'customers' }],
+    writes: [{ schema: 'public', name: 'customers' }],
+  };
+  const { verdict } = given().when([delCustomers]);
+  assert.deepEqual([verdict.payload.decision, verdict.payload.ruleId], ['pending_approval', 'del']);
+  assert.equal(verdict.payload.maskingPlan[0]?.target, 'column:public.customers.card');
+  assert.equal(verdict.payload.maskingPlan.length, 8);
 });
 
 test('given no history, when a DELETE is decided, then pending_approval by del, refused until approved', () => {

@@ -11,10 +11,10 @@ import {
   type AuditEvent,
   type AuditEventOf,
   type Decision,
-  type MaskingRule,
   type VerdictIssued,
 } from '@agentgate/events';
 import { evaluate } from './evaluate.js';
+import { verdictMaskingRules } from './masking-sets.js';
 import type { CompiledPolicy, Evaluation, PolicyInput, SqlInput } from './types.js';
 import type { UsageState } from './usage.js';
 
@@ -158,11 +158,18 @@ export function policyInput(subject: ClassifiedRequest): PolicyInput {
   return input;
 }
 
-/** How an evaluation is written into a verdict: approve waits for approval, mask allows with a plan. */
-export function verdictFields(e: Evaluation): Pick<VerdictIssued, 'decision' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan'> {
+/**
+ * How an evaluation of `policy` is written into a verdict: approve waits for approval, mask
+ * allows with a plan. The plan is the merge of the evaluation's masking rule sets in order
+ * (`mergeMaskingPlans`), encoded with `toVerdictRules` (libs/masking); a pending approval
+ * carries it too, so what is granted later is the masked request. A denial carries none.
+ */
+export function verdictFields(
+  e: Evaluation,
+  policy: CompiledPolicy,
+): Pick<VerdictIssued, 'decision' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan'> {
   const decision: Decision = e.decision === 'approve' ? 'pending_approval' : e.decision === 'mask' ? 'allow' : e.decision;
-  // The masking issue will define plans per column; until then the plan names the rule set.
-  const maskingPlan: MaskingRule[] = e.masking.map((set) => ({ target: '*', strategy: `ruleset:${set}`, detector: null }));
+  const maskingPlan = decision === 'deny' ? [] : verdictMaskingRules(policy, e.masking);
   return { decision, ruleId: e.ruleId, reason: e.reason, errorCode: decision === 'allow' ? null : 'AG_ERR_POLICY_DENIED', maskingPlan };
 }
 
@@ -170,7 +177,7 @@ function decideWithPolicy(command: DecideRequest, state: EngineState): AuditEven
   const evaluation = evaluate(state.policy, policyInput(command.subject), state.usage);
   return verdictEvent(
     command.subject.request,
-    { ...verdictFields(evaluation), policyVersion: state.policy.version },
+    { ...verdictFields(evaluation, state.policy), policyVersion: state.policy.version },
     state.shadow ?? false,
   );
 }

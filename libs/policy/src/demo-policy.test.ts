@@ -325,12 +325,18 @@ function input(who: Who, sql: string, extra: Extra = {}): PolicyInput {
   };
 }
 
+// The cases state access decisions. Masking is a property of the whole table: agents on demo
+// get the demo-pii plan with everything they may run (allowed: 'mask'; approve: the plan waits
+// with it), everyone else and every denial none.
 describe('demo policy, SQL through the real parser', () => {
   for (const [who, sql, decision, rule, extra] of CASES) {
     const ctx = extra ? ` (${JSON.stringify(extra)})` : '';
     test(`given ${who}${ctx}, when ${sql}, then ${decision} by ${rule ?? 'the default'}`, () => {
       const e = evaluate(policy, input(who, sql, extra));
-      assert.deepEqual({ decision: e.decision, rule: e.ruleId }, { decision, rule }, e.reason);
+      const masked = who === 'agent' && decision !== 'deny';
+      const expected = masked && decision === 'allow' ? 'mask' : decision;
+      assert.deepEqual({ decision: e.decision, rule: e.ruleId }, { decision: expected, rule }, e.reason);
+      assert.deepEqual(e.masking, masked ? ['demo-pii'] : [], e.reason);
       assert.ok(e.reason.length > 0);
     });
   }
@@ -350,11 +356,17 @@ test('given a DELETE, when decided, then the approval spec is carried through', 
 test('given a request matching several rules, when explained, then every matching rule is listed', () => {
   const e = evaluate(policy, input('agent', 'select * from public.customers; delete from secrets.api_keys'));
   const ids = e.matches.map((m) => `${m.statement}:${m.ruleId}`);
-  assert.deepEqual(ids, ['0:agents-read-public', '1:agents-delete-needs-approval', '1:agents-no-secrets']);
+  assert.deepEqual(ids, [
+    '0:agents-read-public',
+    '1:agents-delete-needs-approval',
+    '1:agents-no-secrets',
+    '0:agents-mask-pii',
+    '1:agents-mask-pii',
+  ]);
   assert.deepEqual(
     e.statements.map((s) => [s.decision, s.ruleId]),
     [
-      ['allow', 'agents-read-public'],
+      ['mask', 'agents-read-public'],
       ['deny', 'agents-no-secrets'],
     ],
   );

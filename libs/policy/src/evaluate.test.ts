@@ -15,8 +15,12 @@ import {
   type StatementFacts,
 } from './index.js';
 
+// Mask rules name sets the policy defines; the matcher cases share these two.
+const MASKING_SETS = '\nmasking: { pii: { detectors: [email] }, cards: { detectors: [card] } }\n';
+
 export function policyOf(yaml: string): CompiledPolicy {
-  const r = compilePolicy([{ name: 'p.yaml', text: `policy: t\n${yaml}` }]);
+  const sets = /^masking:/m.test(yaml) ? '' : MASKING_SETS;
+  const r = compilePolicy([{ name: 'p.yaml', text: `policy: t\n${yaml}${sets}` }]);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.policy;
 }
@@ -267,10 +271,42 @@ const CASES: Case[] = [
     rule: 'ask',
   },
   {
-    name: 'mask overrides allow',
+    name: 'a mask rule on what an allow rule allows (the allow rule is named)',
     policy: `${READ_PUBLIC}  - { id: m, description: d, match: { sql: { reads: [public.t] } }, action: mask, masking: pii }`,
     input: req(),
     decision: 'mask',
+    rule: 'read',
+  },
+  {
+    name: 'a mask rule alone (it grants nothing)',
+    policy: `rules:
+  - { id: m, description: d, match: { sql: { reads: [public.t] } }, action: mask, masking: pii }`,
+    input: req(),
+    decision: 'deny',
+    rule: null,
+  },
+  {
+    name: 'a mask rule on what a deny rule refuses',
+    policy: `${READ_PUBLIC}  - { id: m, description: d, match: { sql: { reads: [public.t] } }, action: mask, masking: pii }
+  - { id: no, description: d, match: { sql: { reads: [public.t] } }, action: deny }`,
+    input: req(),
+    decision: 'deny',
+    rule: 'no',
+  },
+  {
+    name: 'a mask rule whose plain list names one of the relations read (lists mean "any" in mask rules)',
+    policy: `${READ_PUBLIC}  - { id: m, description: d, match: { sql: { reads: [public.t] } }, action: mask, masking: pii }`,
+    input: req({ statements: [select('public.u', 'public.t')] }),
+    decision: 'mask',
+    rule: 'read',
+  },
+  {
+    name: 'a mask rule that cannot tell under an unknown search_path (fails closed)',
+    policy: `rules:
+  - { id: any-t, description: d, match: { sql: { classes: [select], reads: [t] } }, action: allow }
+  - { id: m, description: d, match: { sql: { reads: [public.t] } }, action: mask, masking: pii }`,
+    input: req({ statements: [select('t')], searchPathKnown: false }),
+    decision: 'deny',
     rule: 'm',
   },
   {
@@ -601,12 +637,33 @@ test('given an unknown search_path, when a rule fails closed, then the match is 
 });
 
 test('given masks on two statements, when evaluated, then both rule sets are in the plan', () => {
-  const p = policyOf(`rules:
-  - { id: a, description: d, match: { sql: { reads: [public.a] } }, action: mask, masking: pii }
+  const p = policyOf(`${READ_PUBLIC}  - { id: a, description: d, match: { sql: { reads: [public.a] } }, action: mask, masking: pii }
   - { id: b, description: d, match: { sql: { reads: [public.b] } }, action: mask, masking: cards }`);
   const e = evaluate(p, req({ statements: [select('public.a'), select('public.b')] }));
   assert.equal(e.decision, 'mask');
   assert.deepEqual(e.masking, ['pii', 'cards']);
+});
+
+test('given two mask rules on one statement, when evaluated, then both sets, in rule order, and the reason names both', () => {
+  const p = policyOf(`${READ_PUBLIC}  - { id: b, description: d, match: { sql: { reads: [public.a] } }, action: mask, masking: cards }
+  - { id: a, description: d, match: { sql: { reads: [public.*] } }, action: mask, masking: pii }`);
+  const e = evaluate(p, req({ statements: [select('public.a')] }));
+  assert.deepEqual([e.decision, e.ruleId, e.masking], ['mask', 'read', ['cards', 'pii']]);
+  assert.equal(e.reason, 'read public; masked by b (masking rule set cards), a (masking rule set pii)');
+});
+
+test('given a masked statement beside one that needs approval, when evaluated, then approve and the plan waits with it', () => {
+  const p =
+    policyOf(`${READ_PUBLIC}  - { id: ask, description: d, match: { sql: { classes: [delete] } }, action: approve, approval: { groups: [a] } }
+  - { id: m, description: d, match: { sql: { reads: [public.a] } }, action: mask, masking: pii }`);
+  const e = evaluate(p, req({ statements: [select('public.a'), facts('DeleteStmt', ['delete'])] }));
+  assert.deepEqual([e.decision, e.ruleId, e.masking], ['approve', 'ask', ['pii']]);
+});
+
+test('given a masked statement beside a denied one, when evaluated, then deny and no plan', () => {
+  const p = policyOf(`${READ_PUBLIC}  - { id: m, description: d, match: { sql: { reads: [public.a] } }, action: mask, masking: pii }`);
+  const e = evaluate(p, req({ statements: [select('public.a'), facts('DeleteStmt', ['delete'])] }));
+  assert.deepEqual([e.decision, e.masking], ['deny', []]);
 });
 
 test('given a protocol no rule covers, then the reason says so', () => {

@@ -5,6 +5,8 @@
 //
 // Precedence: deny > approve > mask > allow > (no rule: default deny). Per statement the
 // highest-ranked matching rule decides; the request gets the highest-ranked statement decision.
+// Mask rules never grant: a statement some allow rule allows becomes `mask` when mask rules
+// match it too, and a statement nothing allows stays denied (docs/policy.md, "Masking").
 import type { StatementClass, StatementFacts } from './facts.js';
 import { anyGlob, refMatches, showRef, type ResolutionContext, type Tri } from './names.js';
 import type {
@@ -98,7 +100,9 @@ function mergeFacts(own: StatementFacts, more: readonly StatementFacts[]): State
   };
 }
 
-const restrictive = (a: RuleAction): boolean => a === 'deny' || a === 'approve';
+// Only allow rules grant; mask rules are read like deny and approve rules (conservatively for
+// what they do: when in doubt, mask).
+const grants = (a: RuleAction): boolean => a === 'allow';
 
 /** Evaluates one request against a policy. `usage` feeds the budget and rate rules. */
 export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: UsageState): Evaluation {
@@ -144,13 +148,21 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
 
   const byId = rulesById(policy);
   const effective = (m: RuleMatch): Decision => (m.failClosed ? 'deny' : m.action);
+  // A mask match that failed closed is a denial like any other; the rest only add masking.
+  const masks = (m: RuleMatch): boolean => m.action === 'mask' && !m.failClosed;
   const statements: StatementDecision[] = units.map((unit) => {
+    const mine = matches.filter((m) => m.statement === unit.index);
     const winner = pick(
-      matches.filter((m) => m.statement === unit.index),
+      mine.filter((m) => !masks(m)),
       effective,
     );
-    if (winner) return { index: unit.index, kind: unit.kind, decision: effective(winner), ruleId: winner.ruleId, reason: winner.reason };
-    return { index: unit.index, kind: unit.kind, decision: 'deny', ruleId: null, reason: defaultReason(unit, input, policy) };
+    if (!winner) return { index: unit.index, kind: unit.kind, decision: 'deny', ruleId: null, reason: defaultReason(unit, input, policy) };
+    const decision = effective(winner);
+    const masking = decision === 'allow' ? mine.filter(masks) : [];
+    if (masking.length === 0) return { index: unit.index, kind: unit.kind, decision, ruleId: winner.ruleId, reason: winner.reason };
+    // The allowing rule stays the one named: it decided access; the reason names the masks.
+    const by = masking.map((m) => `${m.ruleId} (masking rule set ${byId.get(m.ruleId)?.masking})`).join(', ');
+    return { index: unit.index, kind: unit.kind, decision: 'mask', ruleId: winner.ruleId, reason: `${winner.reason}; masked by ${by}` };
   });
 
   // The request: the guardrails' matches and each statement's decision, highest rank wins;
@@ -178,17 +190,18 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
     const rule = byId.get(ruleId);
     if (rule?.approval) approval = { ...rule.approval, ruleId };
   }
-  const masking =
-    decision === 'mask'
-      ? [
-          ...new Set(
-            statements
-              .filter((s) => s.decision === 'mask' && s.ruleId !== null)
-              .map((s) => byId.get(s.ruleId!)?.masking)
-              .filter((x): x is string => typeof x === 'string'),
-          ),
-        ]
-      : [];
+  // Every mask rule that matched a statement the request may run (allowed, or waiting for
+  // approval), in rule order (matches are collected rule by rule): the plan is their merge.
+  // An approval keeps the plan: what is approved later is the masked request.
+  const masking: string[] = [];
+  if (decision !== 'deny') {
+    const runnable = new Set(statements.filter((s) => s.decision !== 'deny').map((s) => s.index));
+    for (const m of matches) {
+      if (!masks(m) || m.statement === null || !runnable.has(m.statement)) continue;
+      const set = byId.get(m.ruleId)?.masking;
+      if (set && !masking.includes(set)) masking.push(set);
+    }
+  }
   return { decision, policyVersion: policy.version, ruleId, reason, matches, statements, approval, masking };
 }
 
@@ -212,7 +225,7 @@ function pick(ms: readonly RuleMatch[], effective: (m: RuleMatch) => Decision): 
 
 function defaultReason(unit: Unit, input: PolicyInput, policy: CompiledPolicy): string {
   if (input.protocol !== 'postgres') {
-    const covered = policy.rules.some((r) => r.when.protocols?.includes(input.protocol) && !restrictive(r.action));
+    const covered = policy.rules.some((r) => r.when.protocols?.includes(input.protocol) && grants(r.action));
     return covered
       ? `no rule allows this ${input.protocol} request (default deny)`
       : `no rule covers protocol ${input.protocol} (default deny)`;
@@ -350,7 +363,7 @@ function accessMatch(
   ctx: ResolutionContext,
   statementCount: number,
 ): Omit<RuleMatch, 'statement'> | null {
-  const permissive = !restrictive(rule.action);
+  const permissive = grants(rule.action);
   const hit = (failClosed = false, why = ''): Omit<RuleMatch, 'statement'> => ({
     ruleId: rule.id,
     action: rule.action,

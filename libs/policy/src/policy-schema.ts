@@ -1,6 +1,7 @@
 // The JSON Schema every policy file is validated against (ajv, draft-07). One file may hold
 // any of the top-level keys; the files of a directory are merged (rules and tests in file-name
 // order). docs/policy.md explains each key with examples.
+import { DETECTOR_NAMES, PLAN_LIMITS } from '@agentgate/masking';
 import { BOOLEAN_FLAGS, CLASS_NAMES } from './facts.js';
 
 const globList = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } as const;
@@ -191,6 +192,64 @@ const rule = {
   ],
 } as const;
 
+// Masking rule sets (top-level `masking:`). A strategy is a word; YAML's bare `null` is the
+// `null` strategy too, so `strategy: null` means what it says rather than "no strategy".
+const MASK_STRATEGIES = ['redact', 'partial', 'null', 'tokenize', null];
+const keep = { type: 'integer', minimum: 0, maximum: PLAN_LIMITS.maxPartialKeep } as const;
+const glob = { type: 'string', minLength: 1, maxLength: PLAN_LIMITS.globLength } as const;
+const typeRef = {
+  oneOf: [
+    { type: 'string', minLength: 1, maxLength: 64 },
+    { type: 'integer', minimum: 1, maximum: 0xffffffff },
+  ],
+} as const;
+const maskingSet = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    description: { type: 'string' },
+    columns: {
+      type: 'array',
+      maxItems: PLAN_LIMITS.rules,
+      items: {
+        type: 'object',
+        required: ['strategy'],
+        additionalProperties: false,
+        properties: {
+          schema: glob,
+          table: glob,
+          column: glob,
+          type: { oneOf: [typeRef, { type: 'array', items: typeRef, minItems: 1, maxItems: PLAN_LIMITS.types }] },
+          strategy: { enum: [...MASK_STRATEGIES, 'keep', 'detect'] },
+          keep,
+        },
+      },
+    },
+    detectors: {
+      oneOf: [
+        { type: 'array', items: { enum: [...DETECTOR_NAMES] }, uniqueItems: true },
+        {
+          type: 'object',
+          propertyNames: { enum: [...DETECTOR_NAMES] },
+          additionalProperties: {
+            oneOf: [
+              { enum: MASK_STRATEGIES },
+              {
+                type: 'object',
+                required: ['strategy'],
+                additionalProperties: false,
+                properties: { strategy: { enum: MASK_STRATEGIES }, keep },
+              },
+            ],
+          },
+        },
+      ],
+    },
+    defaultDetectorStrategy: { enum: MASK_STRATEGIES },
+  },
+} as const;
+
 const testCase = {
   type: 'object',
   required: ['name', 'expect'],
@@ -231,6 +290,7 @@ const testCase = {
       properties: {
         decision: { enum: ['allow', 'deny', 'approve', 'mask'] },
         rule: { type: ['string', 'null'], description: 'the deciding rule id; null = the default' },
+        masking: { type: 'array', items: { type: 'string' }, description: 'the masking rule sets applied, in order' },
       },
     },
   },
@@ -249,6 +309,7 @@ export const POLICY_FILE_SCHEMA = {
       propertyNames: { pattern: '^[a-z0-9][a-z0-9._-]*$' },
       additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },
     },
+    masking: { type: 'object', propertyNames: { pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }, additionalProperties: maskingSet },
     rules: { type: 'array', items: rule },
     tests: { type: 'array', items: testCase },
   },

@@ -26,9 +26,15 @@ test('given the demo policy, when its tests run, then all pass and every rule is
     [],
   );
   assert.ok(results.length >= 30);
-  const decided = new Set(results.map((r) => r.actual.rule));
+  // A mask rule never decides access (the allow rule is named), so it counts when it masked.
+  const decided = new Set([
+    ...results.map((r) => r.actual.rule),
+    ...results.flatMap((r) =>
+      r.actual.decision === 'mask' ? r.evaluation.matches.filter((m) => m.action === 'mask').map((m) => m.ruleId) : [],
+    ),
+  ]);
   const untested = loaded.policy.rules.map((r) => r.id).filter((id) => !decided.has(id));
-  assert.deepEqual(untested, [], 'every rule of the demo policy decides at least one of its tests');
+  assert.deepEqual(untested, [], 'every rule of the demo policy decides (or masks) at least one of its tests');
   assert.equal(loaded.policy.name, 'demo');
 });
 
@@ -58,4 +64,35 @@ tests:
     ],
   );
   assert.deepEqual(results[1]?.source, { file: 'p.yaml', line: 7 });
+});
+
+test('given expectations on masking, when the tests run, then the sets and their order must match', () => {
+  const r = compilePolicy([
+    {
+      name: 'p.yaml',
+      text: `policy: t
+masking: { pii: { detectors: [email] }, cards: { detectors: [card] } }
+rules:
+  - { id: read, description: d, match: { sql: { classes: [select] } }, action: allow }
+  - { id: m-pii, description: d, match: { sql: { reads: [public.customers] } }, action: mask, masking: pii }
+  - { id: m-cards, description: d, match: { sql: { reads: [public.customers] } }, action: mask, masking: cards }
+tests:
+  - { name: ok, sql: select * from public.customers, expect: { decision: mask, rule: read, masking: [pii, cards] } }
+  - { name: order, sql: select * from public.customers, expect: { decision: mask, masking: [cards, pii] } }
+  - { name: none, sql: select 1, expect: { decision: allow, masking: [] } }
+  - { name: unasserted, sql: select * from public.customers, expect: { decision: mask } }
+`,
+    },
+  ]);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  const results = runPolicyTests(r.policy, r.tests, analyze);
+  assert.deepEqual(
+    results.map((x) => [x.name, x.pass, x.actual.masking]),
+    [
+      ['ok', true, ['pii', 'cards']],
+      ['order', false, ['pii', 'cards']],
+      ['none', true, []],
+      ['unasserted', true, ['pii', 'cards']],
+    ],
+  );
 });

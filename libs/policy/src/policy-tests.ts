@@ -13,8 +13,8 @@ export interface PolicyTestResult {
   name: string;
   pass: boolean;
   source: { file: string; line: number };
-  expected: { decision: string; rule?: string | null };
-  actual: { decision: string; rule: string | null; reason: string };
+  expected: { decision: string; rule?: string | null; masking?: string[] };
+  actual: { decision: string; rule: string | null; reason: string; masking: readonly string[] };
   evaluation: Evaluation;
 }
 
@@ -66,17 +66,23 @@ export function testInput(t: PolicyTestCase, analyze: AnalyzeSql): PolicyInput {
   return input;
 }
 
-/** Runs every test case; a case passes when the decision (and, if given, the deciding rule) is as expected. */
+/**
+ * Runs every test case; a case passes when the decision is as expected, and so are the deciding
+ * rule and the masking rule sets (in order) when the case names them.
+ */
 export function runPolicyTests(policy: CompiledPolicy, tests: readonly PolicyTestCase[], analyze: AnalyzeSql): PolicyTestResult[] {
   return tests.map((t) => {
     const evaluation = evaluate(policy, testInput(t, analyze));
     const ruleOk = t.expect.rule === undefined || t.expect.rule === evaluation.ruleId;
+    const masking = t.expect.masking;
+    const maskingOk =
+      masking === undefined || (masking.length === evaluation.masking.length && masking.every((m, i) => m === evaluation.masking[i]));
     return {
       name: t.name,
-      pass: evaluation.decision === t.expect.decision && ruleOk,
+      pass: evaluation.decision === t.expect.decision && ruleOk && maskingOk,
       source: t.source,
       expected: t.expect,
-      actual: { decision: evaluation.decision, rule: evaluation.ruleId, reason: evaluation.reason },
+      actual: { decision: evaluation.decision, rule: evaluation.ruleId, reason: evaluation.reason, masking: evaluation.masking },
       evaluation,
     };
   });

@@ -1,4 +1,5 @@
 // The compiled policy, what a request looks like to it, and what an evaluation says.
+import type { MaskingPlan } from '@agentgate/masking';
 import type { StatementClass, StatementFacts } from './facts.js';
 
 /** What a rule does when it matches. */
@@ -130,6 +131,8 @@ export interface CompiledPolicy {
   description: string | null;
   rules: readonly CompiledRule[];
   principalSets: Readonly<Record<string, readonly string[]>>;
+  /** Masking rule sets by name (top-level `masking:`), each compiled to a valid masking plan. */
+  masking: Readonly<Record<string, MaskingPlan>>;
 }
 
 /** Who is asking (the verified identity; never the token). */
@@ -199,6 +202,10 @@ export interface Evaluation {
   matches: readonly RuleMatch[];
   statements: readonly StatementDecision[];
   approval: (ApprovalSpec & { ruleId: string }) | null;
-  /** Masking rule sets to apply (decision 'mask'). */
+  /**
+   * The masking rule sets of every mask rule that matched a statement this request may run
+   * (decided allow, or approve), in rule order; empty when the request is denied. Non-empty
+   * with decision 'mask' (or 'approve': the plan waits with the request).
+   */
   masking: readonly string[];
 }

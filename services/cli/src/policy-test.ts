@@ -50,11 +50,13 @@ export async function policyTest(o: PolicyTestOptions, io: CliIo, analyze?: Anal
         if (o.verbose) io.out(`ok    ${r.name}\n`);
         continue;
       }
-      const want = `${r.expected.decision}${r.expected.rule !== undefined ? ` by ${r.expected.rule ?? 'the default'}` : ''}`;
+      const sets = (m: readonly string[]): string => ` masking [${m.join(', ')}]`;
+      const want = `${r.expected.decision}${r.expected.rule !== undefined ? ` by ${r.expected.rule ?? 'the default'}` : ''}${r.expected.masking ? sets(r.expected.masking) : ''}`;
+      const got = `${r.actual.decision} by ${r.actual.rule ?? 'the default'}${r.expected.masking ? sets(r.actual.masking) : ''}`;
       io.out(
         `FAIL  ${r.name} (${r.source.file}:${r.source.line})\n` +
           `      expected ${want}\n` +
-          `      got      ${r.actual.decision} by ${r.actual.rule ?? 'the default'}: ${r.actual.reason}\n`,
+          `      got      ${got}: ${r.actual.reason}\n`,
       );
     }
     const summary = `${results.length - failed.length} passed, ${failed.length} failed (${version}, ${results.length} cases)\n`;

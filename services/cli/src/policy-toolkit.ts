@@ -84,7 +84,7 @@ export async function loadCandidate(dir: string): Promise<CandidatePolicy> {
     .filter((t) => !t.pass)
     .map((t) => ({
       name: `${t.name} (${t.source.file}:${t.source.line})`,
-      message: `expected ${t.expected.decision}${t.expected.rule ? ` by ${t.expected.rule}` : ''}, got ${t.actual.decision} by ${t.actual.rule ?? 'the default'}: ${t.actual.reason}`,
+      message: `expected ${t.expected.decision}${t.expected.rule ? ` by ${t.expected.rule}` : ''}${t.expected.masking ? ` masking [${t.expected.masking.join(', ')}]` : ''}, got ${t.actual.decision} by ${t.actual.rule ?? 'the default'}${t.expected.masking ? ` masking [${t.actual.masking.join(', ')}]` : ''}: ${t.actual.reason}`,
     }));
   const policy = result.policy;
   return {
@@ -110,7 +110,7 @@ export async function loadCandidate(dir: string): Promise<CandidatePolicy> {
         classification = { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] };
       }
       try {
-        const fields = verdictFields(evaluate(policy, policyInput({ request, classification, ...(sql ? { sql } : {}) })));
+        const fields = verdictFields(evaluate(policy, policyInput({ request, classification, ...(sql ? { sql } : {}) })), policy);
         return { decision: fields.decision, ruleId: fields.ruleId, reason: fields.reason, facts };
       } catch (err) {
         // As the processor does: a request the policy cannot evaluate is denied (fail closed).
