@@ -89,7 +89,7 @@ test('psql: meta-commands, \\x, a failed transaction rolled back, \\copy both wa
       '\\d public.customers',
       '\\dt public.*',
       '\\x on',
-      'select id, name, email from public.customers where id = 7;',
+      'select id, name, phone from public.customers where id = 7;',
       '\\x off',
       `\\copy (select id, name from public.customers where id <= 25 order by id) to '${csv}' csv`,
       "select 1 as one; select 2 as two; select count(*) from public.orders where status = 'paid';",
