@@ -11,10 +11,16 @@ import { actingAgent, createSessionQuota } from './session-quota.js';
 import { resolveCredential } from './connections.js';
 import { FunctionLookups } from './function-lookup.js';
 import { FunctionResolver } from './function-resolver.js';
+import { CatalogConnections } from './catalog-connection.js';
+import { RelationCatalog, RelationReply, relationMessages } from './relation-catalog.js';
 
 // Function OIDs answered per (connection, role) kept at most; an unused lookup connection closes after this.
 const MAX_FUNCTION_ANSWERS = 10_000;
 const FUNCTION_LOOKUP_IDLE_MS = 5000;
+// Table names for masking: cached this long (DDL through the gateway drops them at once), and
+// at most this many tables per connection.
+const RELATION_TTL_MS = 60_000;
+const MAX_RELATIONS_PER_CONNECTION = 10_000;
 
 export interface IngressServer {
   listen(host: string, port: number): Promise<number>;
@@ -25,7 +31,9 @@ export interface IngressServer {
   metrics(): string;
 }
 
-export function createIngressServer(base: Omit<SessionDeps, 'resolveFunction'> & { logger: Logger }): IngressServer {
+export function createIngressServer(
+  base: Omit<SessionDeps, 'resolveFunction' | 'resolveRelations' | 'invalidateRelations'> & { logger: Logger },
+): IngressServer {
   // FunctionCall OIDs are resolved on lookup connections of the gateway's own, cached (function-resolver.ts).
   const resolver = new FunctionResolver({ ttlMs: base.config.functionCacheTtlMs, maxEntries: MAX_FUNCTION_ANSWERS, now: Date.now });
   const lookups = new FunctionLookups({
@@ -37,10 +45,28 @@ export function createIngressServer(base: Omit<SessionDeps, 'resolveFunction'> &
     resolvePassword: resolveCredential,
     logger: base.logger,
   });
+  // Result columns are named on catalog connections of the gateway's own, cached (relation-catalog.ts).
+  const relationConnections = new CatalogConnections({
+    connectTimeoutMs: base.config.upstreamConnectTimeoutMs,
+    queryTimeoutMs: base.config.functionLookupTimeoutMs,
+    idleCloseMs: FUNCTION_LOOKUP_IDLE_MS,
+    maxMessageBytes: base.config.maxMessageBytes,
+    env: base.env,
+    resolvePassword: resolveCredential,
+    logger: base.logger,
+    applicationName: 'agentgate catalog lookup',
+    timeoutCode: 'AG_ERR_MASKING_UNSUPPORTED',
+  });
+  const relations = new RelationCatalog({ ttlMs: RELATION_TTL_MS, maxEntriesPerConnection: MAX_RELATIONS_PER_CONNECTION, now: Date.now });
   const deps: SessionDeps & { logger: Logger } = {
     ...base,
     resolveFunction: (connection, login, oid) =>
       resolver.resolve(connection.name, login.username, oid, lookups.lookupFor(connection, login)),
+    resolveRelations: (connection, login, oids) =>
+      relations.resolve(connection.name, oids, (missing) =>
+        relationConnections.query(connection, login, relationMessages(missing), new RelationReply()),
+      ),
+    invalidateRelations: (connection) => relations.invalidate(connection),
   };
   const sessions = new Set<AgentSession>();
   const byId = new Map<string, AgentSession>();
@@ -133,6 +159,7 @@ export function createIngressServer(base: Omit<SessionDeps, 'resolveFunction'> &
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...sessions].map((s) => s.terminate('AG_ERR_SHUTTING_DOWN', 'shutdown')));
       lookups.close();
+      relationConnections.close();
       await closed;
     },
     kill(sessionId, message) {

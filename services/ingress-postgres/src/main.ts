@@ -8,6 +8,8 @@ import { createSqlParserPool, parserPoolMetrics } from '@agentgate/sql';
 import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
+import { loadMaskingKeys } from './masking-keys.js';
+import { MaskingPlans } from './result-masking.js';
 import { loadIdentityConfig } from './identity-config.js';
 import { kafkaAuditSink } from './audit-log.js';
 import { connectStages, statementStages } from './stage-metrics.js';
@@ -22,6 +24,8 @@ await runService({
   loadConfig: () => loadConfig(env),
   async start(config, logger) {
     const catalog = loadConnectionCatalog(config.connectionsFile, env);
+    // Read once at start like every credential: a key that cannot be read fails the start.
+    const maskingPlans = new MaskingPlans(loadMaskingKeys(config.connectionsFile, env));
     const identity = createTokenVerifier(loadIdentityConfig(config.identityFile));
     const tls =
       config.tlsCertFile && config.tlsKeyFile
@@ -61,6 +65,7 @@ await runService({
     const server = createIngressServer({
       config,
       catalog,
+      maskingPlans,
       env,
       logger,
       verdicts,

@@ -19,6 +19,8 @@ import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
 import { newTiming, observeStatement, type StatementTiming } from './stage-metrics.js';
 import { GatewayError } from '@agentgate/errors';
 import { redactValue, redactValues } from './audit-redaction.js';
+import type { ResultMasking } from './result-masking.js';
+import { maskDataRow, planRowMasking } from './row-masking.js';
 import {
   decodeCommandComplete,
   decodeErrorFields,
@@ -94,6 +96,8 @@ export class StatementResponse {
   onOk: (() => void) | undefined;
   /** Its way through the ingress, for the stage histograms (stage-metrics.ts). */
   readonly timing: StatementTiming = newTiming();
+  /** What the verdict's masking plan does to this result; undefined when it plans none. */
+  masking: ResultMasking | undefined;
 
   constructor(
     readonly requestId: string,
@@ -161,6 +165,11 @@ export type Expectation =
   | { kind: 'execute'; response: StatementResponse }
   | { kind: 'simple'; responses: StatementResponse[]; next: number; failed?: boolean }
   | { kind: 'sync' }
+  /**
+   * A Describe of the portal the gateway added after a Bind whose verdict masks the result: its
+   * RowDescription (with the formats the Bind chose) names the columns, and it is not relayed.
+   */
+  | { kind: 'describe-masking'; response: StatementResponse }
   /** A fast-path FunctionCall: its result ('V') or error, then ReadyForQuery. */
   | { kind: 'function-call'; response: StatementResponse; binaryResult: boolean }
   | { kind: 'local'; frames: Buffer[] }
@@ -184,6 +193,8 @@ export interface PumpHooks {
   parameterStatus?(name: string, value: string): void;
   /** ReadyForQuery arrived with this transaction status. */
   ready?(status: TransactionStatus): void;
+  /** A statement completed with this command tag (DDL may rename what masking names). */
+  completed?(commandTag: string): void;
   /**
    * The pump cannot go on (target gone, audit log down): the session must end. `targetEnded`
    * is true when the target itself ended the session with a FATAL or PANIC ErrorResponse,
@@ -203,6 +214,40 @@ function isSessionEnding(raw: Buffer): boolean {
   const severity = decodeErrorFields(raw).severity;
   return severity === 'FATAL' || severity === 'PANIC';
 }
+
+/**
+ * A row of a masked result as it may reach the agent: DataRow cells by the plan's columns;
+ * COPY TO data (text format, one row per CopyData) through the plan's detectors. A DataRow
+ * before any RowDescription cannot be attributed, so it is refused rather than relayed.
+ */
+function maskedRow(masking: ResultMasking, frame: BackendFrame): Buffer {
+  if (frame.type === 'D') {
+    if (!masking.rows) throw new GatewayError('AG_ERR_MASKING_UNSUPPORTED', 'a masked result sent rows before describing its columns');
+    return maskDataRow(frame.raw, masking.rows, masking.plan, masking.tally);
+  }
+  const text = utf8Lenient.decode(frame.raw.subarray(5));
+  const masked = masking.plan.maskText(text);
+  if (masked.fired.length === 0) return frame.raw;
+  for (const d of masked.fired) masking.tally.record({ kind: 'detect', label: 'copy' }, { value: null, masked: true, fired: [d] });
+  // A detector whose strategy is null blanks the whole row: COPY has no NULL for a row.
+  const body = Buffer.from(masked.text ?? '[REDACTED:copy-row]\n', 'utf8');
+  const out = Buffer.alloc(5 + body.length);
+  out[0] = 0x64; // 'd'
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+/** CopyOutResponse: Int8 overall format (0 text, 1 binary). Binary COPY data is not masked, so it is refused. */
+function refuseBinaryCopy(raw: Buffer): void {
+  if (raw[5] === 1)
+    throw new GatewayError(
+      'AG_ERR_MASKING_UNSUPPORTED',
+      'policy masks this result and binary COPY is not masked; use COPY in text or CSV format',
+    );
+}
+
+const utf8Lenient = new TextDecoder('utf-8');
 
 export class ResponsePump {
   private readonly queue: Expectation[] = [];
@@ -334,9 +379,23 @@ export class ResponsePump {
     else if (head?.kind === 'simple' && head.next < head.responses.length) r = head.responses[head.next];
     if (r === undefined) return false;
     r.bytes += frame.raw.length;
-    r.addRow(frame.raw);
-    if (!this.sink.write(frame.raw)) this.mustDrain = true;
+    const out = r.masking ? maskedRow(r.masking, frame) : frame.raw;
+    r.addRow(out);
+    if (!this.sink.write(out)) this.mustDrain = true;
     return true;
+  }
+
+  /** Plans the masking of a result from its RowDescription (naming its tables on the target first). */
+  private async planMasking(masking: ResultMasking, raw: Buffer): Promise<void> {
+    const columns = decodeRowDescription(raw);
+    const tableOids = [...new Set(columns.filter((c) => c.tableOid !== 0).map((c) => c.tableOid))];
+    const relationOf = tableOids.length > 0 ? await masking.relations(tableOids) : () => undefined;
+    masking.rows = planRowMasking(columns, masking.connection, masking.plan, relationOf);
+  }
+
+  private completed(r: StatementResponse, tag: string): void {
+    r.commandTags.push(tag);
+    this.hooks.completed?.(tag);
   }
 
   private async forward(frame: BackendFrame): Promise<void> {
@@ -379,6 +438,12 @@ export class ResponsePump {
           this.queue.shift();
         }
         return this.forward(frame);
+      case 'describe-masking':
+        if (frame.type === 'E') return this.extendedError(frame);
+        this.queue.shift();
+        // RowDescription or NoData: what the gateway asked, so nothing reaches the agent.
+        if (frame.type === 'T' && head.response.masking) await this.planMasking(head.response.masking, frame.raw);
+        return;
       case 'describe-statement':
         if (frame.type === 'E') return this.extendedError(frame);
         if (frame.type !== 't') this.queue.shift();
@@ -428,11 +493,16 @@ export class ResponsePump {
     r.bytes += frame.raw.length;
     switch (frame.type) {
       case 'D':
-      case 'd':
-        r.addRow(frame.raw);
-        return this.forward(frame);
+      case 'd': {
+        const out = r.masking ? maskedRow(r.masking, frame) : frame.raw;
+        r.addRow(out);
+        return this.forward({ type: frame.type, raw: out });
+      }
       case 'T':
         r.columns = decodeRowDescription(frame.raw).map((c) => ({ name: c.name, typeOid: c.typeOid }));
+        return this.forward(frame);
+      case 'H':
+        if (r.masking) refuseBinaryCopy(frame.raw);
         return this.forward(frame);
       case 's':
         // PortalSuspended: the same statement goes on with the next Execute.
@@ -440,7 +510,7 @@ export class ResponsePump {
         return this.forward(frame);
       case 'C':
       case 'I':
-        if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
+        if (frame.type === 'C') this.completed(r, decodeCommandComplete(frame.raw));
         await this.record(r, 'ok');
         this.queue.shift();
         return this.forward(frame);
@@ -491,18 +561,24 @@ export class ResponsePump {
     switch (frame.type) {
       case 'T':
         if (r) r.columns = decodeRowDescription(frame.raw).map((c) => ({ name: c.name, typeOid: c.typeOid }));
+        if (r?.masking) await this.planMasking(r.masking, frame.raw);
+        return this.forward(frame);
+      case 'H':
+        if (r?.masking) refuseBinaryCopy(frame.raw);
         return this.forward(frame);
       case 'D':
-      case 'd':
-        r?.addRow(frame.raw);
-        return this.forward(frame);
+      case 'd': {
+        const out = r?.masking ? maskedRow(r.masking, frame) : frame.raw;
+        r?.addRow(out);
+        return this.forward({ type: frame.type, raw: out });
+      }
       case 'C':
       case 'I':
         // One completion per statement of the string: more than the gateway split means the
         // server read the string differently from the gateway's parser, and what ran was not
         // what was decided. The session ends before the completion is released.
         if (!r || head.next >= head.responses.length) throw mismatch('more statements completed than the gateway parsed');
-        if (frame.type === 'C') r.commandTags.push(decodeCommandComplete(frame.raw));
+        if (frame.type === 'C') this.completed(r, decodeCommandComplete(frame.raw));
         await this.record(r, 'ok');
         head.next++;
         return this.forward(frame);

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { GatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
-import type { Actor } from '@agentgate/events';
+import type { Actor, VerdictIssued } from '@agentgate/events';
 import {
   FrontendParser,
   authenticationCleartextPassword,
@@ -38,6 +38,9 @@ import { clientWantsNotices, decideStartupParameters, type StartupParameter } fr
 import type { ResolvedFunction } from './function-resolver.js';
 import { StatementFlow } from './statement-flow.js';
 import { connectStages } from './stage-metrics.js';
+import { invalidatesRelations } from './relation-catalog.js';
+import { MaskingPlans, type ResultMasking } from './result-masking.js';
+import type { RelationInfo } from './row-masking.js';
 import { openUpstream, TargetStartupError, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
 
@@ -81,6 +84,16 @@ export interface SessionDeps {
   nowUs: () => number;
   /** The function a FunctionCall's OID names on the target, for sessions of `connection` logged in as `login` (function-resolver.ts). */
   resolveFunction(connection: PostgresConnection, login: TargetLogin, oid: number): Promise<ResolvedFunction>;
+  /** Compiled masking plans by verdict (result-masking.ts); without it, a verdict that masks is refused. */
+  maskingPlans?: MaskingPlans;
+  /** Names the tables `oids` of `connection` on the target, as `login` sees them (relation-catalog.ts). */
+  resolveRelations?(
+    connection: PostgresConnection,
+    login: TargetLogin,
+    oids: readonly number[],
+  ): Promise<(oid: number) => RelationInfo | undefined>;
+  /** DDL completed on `connection`: table and column names may have changed. */
+  invalidateRelations?(connection: string): void;
 }
 
 type Phase = 'startup' | 'awaiting-password' | 'authenticating' | 'ready' | 'closing' | 'closed';
@@ -388,6 +401,9 @@ export class AgentSession {
         ended: (err, targetEnded) => void this.upstreamEnded(err, targetEnded),
         parameterStatus: (name, value) => this.flow?.onParameterStatus(name, value),
         ready: (status) => this.flow?.onReady(status),
+        completed: (tag) => {
+          if (invalidatesRelations(tag)) this.deps.invalidateRelations?.(connection.name);
+        },
       },
       this.upstream.takeFrame,
     );
@@ -401,6 +417,7 @@ export class AgentSession {
       upstream,
       connectionName: connection.name,
       resolveFunction: (oid) => this.deps.resolveFunction(connection, login, oid),
+      maskingFor: (verdict) => this.maskingFor(verdict, connection, login),
       errorFrame: (severity, error, detail) => this.errorFrame(severity, error, detail),
       checkTokenStillValid: () => this.checkTokenStillValid(),
       end: () => this.finish({ reason: 'client-terminate', code: null }),
@@ -431,6 +448,18 @@ export class AgentSession {
     this.leavePreAuth();
     this.armIdleTimer();
     void this.pump.run();
+  }
+
+  /** The masking a verdict plans for this session's statement (see StatementFlowDeps.maskingFor). */
+  private maskingFor(verdict: VerdictIssued, connection: PostgresConnection, login: TargetLogin): ResultMasking | undefined {
+    if (verdict.maskingPlan.length === 0) return undefined;
+    const plans = this.deps.maskingPlans;
+    const resolve = this.deps.resolveRelations;
+    if (!plans || !resolve)
+      throw new GatewayError('AG_ERR_MASKING_UNSUPPORTED', 'policy masks this result and this gateway applies no masking');
+    const plan = plans.forVerdict(verdict.maskingPlan);
+    if (!plan) return undefined;
+    return MaskingPlans.start(plan, connection.name, (oids) => resolve.call(this.deps, connection, login, oids));
   }
 
   /**

@@ -27,6 +27,7 @@ import type { IngressConfig } from './config.js';
 import { functionCallSql, type ResolvedFunction } from './function-resolver.js';
 import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus, type LexingSettings } from './lexing.js';
 import { StatementResponse, type ResponsePump, type SampleLimits } from './response-pump.js';
+import type { ResultMasking } from './result-masking.js';
 import { resolveSqlReferences, type SqlLevelEffect, type SqlReferences } from './sql-references.js';
 import type { UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
@@ -52,6 +53,12 @@ export interface StatementFlowDeps {
    * role; throws AG_ERR_FUNCTION_UNKNOWN or AG_ERR_FUNCTION_LOOKUP_FAILED (function-resolver.ts).
    */
   resolveFunction(oid: number): Promise<ResolvedFunction>;
+  /**
+   * The masking an allow verdict plans for its result, ready to apply (result-masking.ts);
+   * undefined when it plans none. Throws AG_ERR_MASKING_UNSUPPORTED when the plan cannot be
+   * applied: the statement is then refused.
+   */
+  maskingFor?(verdict: VerdictIssued): ResultMasking | undefined;
   /** The session's ErrorResponse for a gateway error (severity, SQLSTATE, detail with the session id). */
   errorFrame(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): Buffer;
   /** Throws AG_ERR_TOKEN_EXPIRED once the agent's token has expired. */
@@ -67,6 +74,8 @@ export class StatementFlow {
   private batch: FrontendMessage[] = [];
   /** Responses of portals that are executing or suspended (fetch size), by portal name. */
   private readonly portalResponses = new Map<string, StatementResponse>();
+  /** The masking of each bound portal whose verdict planned one: every Execute of it is masked. */
+  private readonly portalMasking = new Map<string, ResultMasking>();
   /** standard_conforming_strings and client_encoding as the target last reported them. */
   private lexing: LexingSettings = DEFAULT_LEXING;
   /** After a refusal in a batch without Sync, the server skips everything up to the agent's Sync. */
@@ -143,7 +152,10 @@ export class StatementFlow {
   /** ReadyForQuery from the target. */
   onReady(status: TransactionStatus): void {
     this.protocol.ready(status);
-    if (status === 'I') this.portalResponses.clear();
+    if (status === 'I') {
+      this.portalResponses.clear();
+      this.portalMasking.clear();
+    }
   }
 
   /** Statements recorded so far. */
@@ -222,8 +234,10 @@ export class StatementFlow {
           this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, [], statement.references.runs),
           timing,
         );
-        if (verdict.payload.decision !== 'allow') {
-          const error = await this.recordDenial(writer, requestId, verdict.payload);
+        const response = verdict.payload.decision === 'allow' ? this.allowedResponse(requestId, verdict.payload) : undefined;
+        if (!(response instanceof StatementResponse)) {
+          const error = response ?? (await this.recordDenial(writer, requestId, verdict.payload));
+          if (response) await this.recordUnmaskable(writer, requestId, response);
           // PostgreSQL runs a string as one implicit transaction: an error undoes what ran before
           // it. The gateway refuses before anything runs, so the earlier statements never run.
           for (const r of allowed) {
@@ -232,7 +246,6 @@ export class StatementFlow {
           }
           return { error, verdict: verdict.payload };
         }
-        const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
         Object.assign(response.timing, timing);
         this.applyOnSend(statement.references.effect, response, requestId);
         allowed.push(response);
@@ -280,7 +293,11 @@ export class StatementFlow {
       if (verdict.payload.decision !== 'allow') {
         return { error: await this.recordDenial(writer, requestId, verdict.payload), verdict: verdict.payload };
       }
-      const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
+      const response = this.allowedResponse(requestId, verdict.payload);
+      if (!(response instanceof StatementResponse)) {
+        await this.recordUnmaskable(writer, requestId, response);
+        return { error: response, verdict: verdict.payload };
+      }
       this.deps.pump.expect({ kind: 'function-call', response, binaryResult: message.resultFormat === 1 });
       this.deps.upstream.send(message.raw);
       return undefined;
@@ -423,7 +440,11 @@ export class StatementFlow {
         const error = await this.recordDenial(writer, requestId, verdict.payload);
         return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
       }
-      const response = new StatementResponse(requestId, this.sampleLimits(verdict.payload));
+      const response = this.allowedResponse(requestId, verdict.payload);
+      if (!(response instanceof StatementResponse)) {
+        await this.recordUnmaskable(writer, requestId, response);
+        return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', response) } };
+      }
       Object.assign(response.timing, timing);
       this.applyOnSend(references.effect, response, requestId);
       allowed.push({ requestId, sql: decision.sql, covers: decision.covers, response });
@@ -450,7 +471,9 @@ export class StatementFlow {
       case 'Bind': {
         const response = covering?.response;
         this.portalResponses.delete(message.portal);
+        this.portalMasking.delete(message.portal);
         if (response) this.portalResponses.set(message.portal, response);
+        if (response?.masking) this.portalMasking.set(message.portal, response.masking);
         pump.expect({
           kind: 'single',
           confirmed: () =>
@@ -469,6 +492,7 @@ export class StatementFlow {
           // A portal bound in an earlier batch and already run to completion once.
           const known = this.protocol.portals.get(message.portal);
           response = new StatementResponse(known?.requestId ?? '');
+          response.masking = this.portalMasking.get(message.portal);
           this.portalResponses.set(message.portal, response);
         }
         pump.expect({ kind: 'execute', response });
@@ -482,7 +506,10 @@ export class StatementFlow {
           kind: 'single',
           confirmed: () => {
             this.protocol.closed(message.target, message.name);
-            if (message.target === 'P') this.portalResponses.delete(message.name);
+            if (message.target === 'P') {
+              this.portalResponses.delete(message.name);
+              this.portalMasking.delete(message.name);
+            }
           },
         });
         break;
@@ -498,6 +525,13 @@ export class StatementFlow {
     if (message.type === 'Bind') this.unconfirmed.portals.add(message.portal);
     if (message.type === 'Close' && message.target === 'P') this.unconfirmed.portals.add(message.name);
     this.deps.upstream.send(message.raw);
+    // A masked result's columns are named from the portal's own description (the Bind chose
+    // their formats), which the gateway asks for itself: the agent may never Describe it.
+    const masked = message.type === 'Bind' ? covering?.response.masking : undefined;
+    if (message.type === 'Bind' && masked && covering) {
+      pump.expect({ kind: 'describe-masking', response: covering.response });
+      this.deps.upstream.send(serialize.describe({ type: 'P', name: message.portal }));
+    }
   }
 
   private sqlDetail(
@@ -527,6 +561,29 @@ export class StatementFlow {
       parameters: redactValues(parameters),
       resolvedText: resolved === null ? null : auditedText(resolved.text, this.deps.config.auditMaxSqlBytes).text,
     };
+  }
+
+  /**
+   * The response of an allowed statement, with the masking its verdict plans; or the error when
+   * the plan cannot be applied here, and then the statement does not run (fail closed).
+   */
+  private allowedResponse(requestId: string, verdict: VerdictIssued): StatementResponse | GatewayError {
+    const response = new StatementResponse(requestId, this.sampleLimits());
+    try {
+      response.masking = this.deps.maskingFor?.(verdict);
+    } catch (err) {
+      return toGatewayError(err, 'AG_ERR_MASKING_UNSUPPORTED');
+    }
+    return response;
+  }
+
+  /** Records that an allowed statement did not run because its masking could not be applied. */
+  private async recordUnmaskable(writer: ChainWriter, requestId: string, error: GatewayError): Promise<void> {
+    await writer.record(
+      'ResponseObserved',
+      emptyResponse(requestId, 'failed', error.code, error.message),
+      this.deps.config.auditWriteTimeoutMs,
+    );
   }
 
   /** Records a denied request's response (nothing ran) and returns the error the agent gets. */
@@ -651,9 +708,8 @@ export class StatementFlow {
     return false;
   }
 
-  /** Sample rows go into the audit log only when the verdict plans no masking (masking is not applied yet). */
-  private sampleLimits(verdict: VerdictIssued): SampleLimits {
-    if (verdict.maskingPlan.length > 0) return { rows: 0, bytes: 0 };
+  /** How many first rows a response keeps for the audit log (masked as the agent got them, then redacted). */
+  private sampleLimits(): SampleLimits {
     return { rows: this.deps.config.sampleRows, bytes: this.deps.config.sampleBytes };
   }
 }

@@ -12,7 +12,8 @@ function isDigit(c: number): boolean {
  * Card numbers, 13-19 digits, plain or in groups of 3-6 digits joined by one space or one dash
  * (the same separator throughout). A run of digit groups is split into the longest valid window
  * first, so `4111 1111 1111 1111 2024` still finds the card and a 20-digit id finds nothing.
- * Digits directly after `<digit>.` or before `.<digit>` are decimals, not cards.
+ * Digits directly after `<digit>.` or before `.<digit>` are decimals, not cards, and digits
+ * touching a letter or `_` are part of a word (a hex digest, a UUID, an identifier), not a card.
  */
 export const cardDetector: Detector = {
   name: 'card',
@@ -54,12 +55,20 @@ export const cardDetector: Detector = {
       i = j;
       if (runDigits < 13) continue;
       if (isDecimalEdge(text, runStart, runEnd)) continue;
-      pickWindows(text, starts, ends, 0, starts.length, out);
+      // A first or last group touching a letter belongs to a word, not to a card.
+      const lo = isWordChar(text.charCodeAt(runStart - 1)) ? 1 : 0;
+      const hi = isWordChar(text.charCodeAt(runEnd)) ? starts.length - 1 : starts.length;
+      if (lo >= hi) continue;
+      pickWindows(text, starts, ends, lo, hi, out);
     }
     if (out.length > 1) out.sort((a, b) => a.start - b.start);
     return out;
   },
 };
+
+function isWordChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
 
 function isDecimalEdge(text: string, start: number, end: number): boolean {
   const before = text.charCodeAt(start - 1);
