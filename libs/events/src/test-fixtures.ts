@@ -83,6 +83,7 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
         bytes: 40,
         sampleRows: [],
         sampleTruncated: false,
+        masking: [],
         resultDigest: 'ab'.repeat(32),
         errorCode: null,
         errorMessage: null,

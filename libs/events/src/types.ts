@@ -141,6 +141,13 @@ export interface ResponseObserved {
   resultDigest: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** Cells masked for the agent, by `column:<label>` and `detector:<name>` (MaskingTally keys). */
+  masking: MaskingCount[];
+}
+
+export interface MaskingCount {
+  key: string;
+  count: number;
 }
 
 export interface SessionClosed {

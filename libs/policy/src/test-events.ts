@@ -53,6 +53,7 @@ export function responseEvent(requestId: string, timeUs: number, commandTags: st
       bytes: 1,
       sampleRows: [],
       sampleTruncated: false,
+      masking: [],
       resultDigest: null,
       errorCode: null,
       errorMessage: null,

@@ -20,6 +20,7 @@ import { newTiming, observeStatement, type StatementTiming } from './stage-metri
 import { GatewayError } from '@agentgate/errors';
 import { redactValue, redactValues } from './audit-redaction.js';
 import type { ResultMasking } from './result-masking.js';
+import { maskMessageFields, maskNotification } from './message-masking.js';
 import { maskDataRow, planRowMasking } from './row-masking.js';
 import {
   decodeCommandComplete,
@@ -146,6 +147,7 @@ export class StatementResponse {
       errorCode: this.error?.code ?? null,
       // The server's message may quote a value (invalid input syntax for type integer: "...").
       errorMessage: redactValue(this.error?.message ?? null),
+      masking: this.masking ? Object.entries(this.masking.tally.toJSON()).map(([key, count]) => ({ key, count })) : [],
     };
   }
 }
@@ -238,6 +240,22 @@ function maskedRow(masking: ResultMasking, frame: BackendFrame): Buffer {
   return out;
 }
 
+/** The statement an expectation answers for, when it has one. */
+function expectationResponse(e: Expectation): StatementResponse | undefined {
+  switch (e.kind) {
+    case 'execute':
+    case 'function-call':
+    case 'describe-masking':
+      return e.response;
+    case 'simple':
+      return e.responses[Math.min(e.next, e.responses.length - 1)];
+    case 'single':
+      return e.response;
+    default:
+      return undefined;
+  }
+}
+
 /** CopyOutResponse: Int8 overall format (0 text, 1 binary). Binary COPY data is not masked, so it is refused. */
 function refuseBinaryCopy(raw: Buffer): void {
   if (raw[5] === 1)
@@ -259,6 +277,12 @@ export class ResponsePump {
   private readonly idleWaiters: (() => void)[] = [];
   /** The agent's socket asked to wait before the next write. */
   private mustDrain = false;
+  /**
+   * The masking of the session's latest statement that had one: notices and notifications
+   * arrive outside any statement's result, and are masked by it (before the first masked
+   * statement, a session's policy has masked nothing yet).
+   */
+  private lastMasking: ResultMasking | undefined;
 
   constructor(
     private readonly nextFrame: () => Promise<BackendFrame>,
@@ -288,6 +312,8 @@ export class ResponsePump {
 
   /** Announces what the target will answer to a message about to be forwarded (call before sending). */
   expect(expectation: Expectation): void {
+    const masking = expectationResponse(expectation)?.masking;
+    if (masking) this.lastMasking = masking;
     if (this.skipping && expectation.kind !== 'sync' && expectation.kind !== 'local') {
       // The target ignores these up to Sync: they never run.
       if (expectation.kind === 'execute' || expectation.kind === 'function-call') void this.skip(expectation.response);
@@ -399,7 +425,22 @@ export class ResponsePump {
   }
 
   private async forward(frame: BackendFrame): Promise<void> {
-    if (!this.sink.write(frame.raw)) await this.sink.drained();
+    if (!this.sink.write(this.maskedMessage(frame))) await this.sink.drained();
+  }
+
+  /** Errors, notices and notifications as they may reach the agent: values they quote masked. */
+  private maskedMessage(frame: BackendFrame): Buffer {
+    if (frame.type !== 'E' && frame.type !== 'N' && frame.type !== 'A') return frame.raw;
+    const masking = this.currentMasking() ?? this.lastMasking;
+    if (!masking) return frame.raw;
+    return frame.type === 'A'
+      ? maskNotification(frame.raw, masking.plan, masking.tally)
+      : maskMessageFields(frame.raw, masking.plan, masking.tally);
+  }
+
+  private currentMasking(): ResultMasking | undefined {
+    const head = this.queue[0];
+    return head ? expectationResponse(head)?.masking : undefined;
   }
 
   private async handle(frame: BackendFrame): Promise<void> {
