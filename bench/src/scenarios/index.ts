@@ -5,6 +5,7 @@ import { connectSetup } from './connect.js';
 import { type BenchContext, conninfo, directQuery } from './context.js';
 import { fleet } from './fleet.js';
 import { kafkaFloor } from './kafka-floor.js';
+import { masking } from './masking.js';
 import { migration } from './migration.js';
 import { processors } from './processors.js';
 import { runOk } from './proc.js';
@@ -15,7 +16,7 @@ export { renderScenarios, renderStageTable, type ScenarioResults } from './rende
 export type { BenchContext } from './context.js';
 export { snapshotMetrics, stageTable, type StageTable } from './stages.js';
 
-export const SCENARIOS = ['floor', 'stages', 'fleet', 'migration', 'bulk', 'connect', 'processors'] as const;
+export const SCENARIOS = ['floor', 'stages', 'fleet', 'migration', 'bulk', 'connect', 'processors', 'masking'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 async function attempt<T>(ctx: BenchContext, name: string, body: () => Promise<T>): Promise<Outcome<T>> {
@@ -70,5 +71,6 @@ export async function runScenarios(
       await ensurePgbenchTables(ctx);
       return processors(ctx);
     });
+  if (want('masking')) r.masking = await attempt(ctx, 'masking', () => masking(ctx));
   return r;
 }

@@ -6,6 +6,7 @@ import type { BulkRun } from './bulk.js';
 import type { ConnectRun } from './connect.js';
 import type { FleetResult } from './fleet.js';
 import type { KafkaFloorResult } from './kafka-floor.js';
+import type { MaskingResults } from './masking.js';
 import type { MigrationRun } from './migration.js';
 import type { ProcessorsResult } from './processors.js';
 import type { StageTable } from './stages.js';
@@ -22,6 +23,7 @@ export interface ScenarioResults {
   bulk?: Outcome<BulkRun[]>;
   connect?: Outcome<ConnectRun[]>;
   processors?: Outcome<ProcessorsResult>;
+  masking?: Outcome<MaskingResults>;
 }
 
 export const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -145,6 +147,39 @@ export function renderScenarios(r: ScenarioResults): string {
       ),
       '',
       `2/1: ${ratio(v.runs[1]?.tps, v.runs[0]?.tps)}. Command: \`${v.command}\`, then again with a second processor (same consumer group, its own AG_INSTANCE_ID and admin port) started and stopped by the bench. Verdicts per processor (\`agentgate_policy_verdicts_total\` before and after; the stack's processor first) show the partitions split; '-' tps means no transaction completed in the run.`,
+    ]),
+    ...section('Masking (issue 13), each beside its unmasked baseline', r.masking, (v) => [
+      table(
+        ['what', 'masked', 'unmasked', 'target'],
+        [
+          [
+            `cells/s on one core, every detector on (${fmt(v.cells.meanChars, 1)} chars mean, ${fmt(v.cells.firedShare * 100, 1)}% fired)`,
+            fmt(v.cells.perSecond, 0),
+            '-',
+            '1,000,000',
+          ],
+          [
+            '100-row result of public.customers, p50 ms (p99)',
+            `${fmt(v.hundredRows.masked.p50, 2)} (${fmt(v.hundredRows.masked.p99, 2)})`,
+            `${fmt(v.hundredRows.unmasked.p50, 2)} (${fmt(v.hundredRows.unmasked.p99, 2)})`,
+            `added < 1 ms: ${fmt(v.hundredRows.masked.p50 - v.hundredRows.unmasked.p50, 2)} ms`,
+          ],
+          [
+            `${v.bulk.rows.toLocaleString('en')}-row result through psql, s`,
+            fmt(v.bulk.maskedSeconds, 2),
+            fmt(v.bulk.unmaskedSeconds, 2),
+            `masked/unmasked rate ${ratio(v.bulk.unmaskedSeconds, v.bulk.maskedSeconds)}`,
+          ],
+          [
+            'ingress resident memory during the masked result, MiB',
+            `${fmt(v.bulk.ingressPeakRssMiB, 0)} peak`,
+            `${fmt(v.bulk.ingressRssBeforeMiB, 0)} before`,
+            'bounded',
+          ],
+        ],
+      ),
+      '',
+      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked); ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
     ]),
   ].join('\n');
 }

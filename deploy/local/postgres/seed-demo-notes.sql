@@ -60,3 +60,7 @@ e+tXRhN1ATHQu8dDf24+5FV/B6003xJcBizW+6mi+A==
   (5001, 'Test customer with well-known values; do not contact.')
 ) AS v(id, note)
 WHERE c.id = v.id AND c.notes IS DISTINCT FROM v.note;
+
+-- E-mails are unique, so a duplicate is refused with the value in the error's detail
+-- (`Key (email)=(...) already exists.`): the case the gateway masks in error fields.
+CREATE UNIQUE INDEX IF NOT EXISTS customers_email_key ON public.customers (email);

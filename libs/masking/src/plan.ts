@@ -2,7 +2,15 @@
 // compiled form that the ingress applies to every cell.
 import { type ColumnRef, type ColumnRule, type MaskStrategy, compileColumnRules } from './column-rules.js';
 import { DETECTORS, isDetectorName, scan } from './detectors/registry.js';
-import { type MaskingKeyRing, createTokenizer, partialMask, redactionMarker, tokenFormatForDetector, tokenFormatOf } from './strategies.js';
+import {
+  type MaskingKeyRing,
+  type TokenFormat,
+  createTokenizer,
+  partialMask,
+  redactionMarker,
+  tokenFormatForDetector,
+  tokenFormatOf,
+} from './strategies.js';
 import type { Detector, DetectorName } from './types.js';
 
 /** The plan format version this library reads and writes. */
@@ -153,6 +161,7 @@ export interface CompiledPlan {
 }
 
 const NONE: readonly DetectorName[] = Object.freeze([]);
+const MAX_REMEMBERED_TOKENS = 10_000;
 
 function columnLabel(ref: ColumnRef): string {
   return [ref.schema, ref.table, ref.column ?? '?'].filter((p) => p !== undefined).join('.');
@@ -181,6 +190,19 @@ function applyStrategy(strategy: MaskStrategy, value: string, label: string, tok
  */
 export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): CompiledPlan {
   const tokenizer = createTokenizer(keyRing.current);
+  // Results repeat their values (the same e-mail on every page of a report): one HMAC per
+  // distinct value and format, remembered for the life of the compiled plan, bounded.
+  const tokens = new Map<string, string>();
+  const tokenize = (value: string, format: TokenFormat): string => {
+    const key = `${format}\u0000${value}`;
+    let token = tokens.get(key);
+    if (token === undefined) {
+      token = tokenizer.tokenize(value, format);
+      if (tokens.size >= MAX_REMEMBERED_TOKENS) tokens.clear();
+      tokens.set(key, token);
+    }
+    return token;
+  };
   const matchColumn = compileColumnRules(plan.rules);
   const detectors: Detector[] = plan.detectors.map((n) => DETECTORS[n]);
   const strategyOf = (name: DetectorName): MaskStrategy => plan.detectorStrategies?.[name] ?? plan.defaultDetectorStrategy;
@@ -194,9 +216,7 @@ export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): 
     for (const m of matches) {
       if (!fired.includes(m.detector)) fired.push(m.detector);
       const span = text.slice(m.start, m.end);
-      const masked = applyStrategy(strategyOf(m.detector), span, m.detector, () =>
-        tokenizer.tokenize(span, tokenFormatForDetector(m.detector)),
-      );
+      const masked = applyStrategy(strategyOf(m.detector), span, m.detector, () => tokenize(span, tokenFormatForDetector(m.detector)));
       if (masked === null) return { text: null, fired: detectorsIn(matches) };
       out += text.slice(at, m.start) + masked;
       at = m.end;
@@ -205,7 +225,7 @@ export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): 
   }
 
   function columnValue(strategy: MaskStrategy, value: string): string | null {
-    return applyStrategy(strategy, value, 'column', () => tokenizer.tokenize(value, tokenFormatOf(value)));
+    return applyStrategy(strategy, value, 'column', () => tokenize(value, tokenFormatOf(value)));
   }
 
   return {

@@ -1,0 +1,141 @@
+// Masking (issue 13), each figure beside its unmasked baseline in the same run:
+//   - cells/s through maskText with every detector on (in process, one core);
+//   - a 100-row result of public.customers as demo-agent (masked by the demo policy: column
+//     rules and detectors) and as report-agent (readonly-agents: the same rows unmasked);
+//   - a large computed result through psql as demo-agent on demo (every cell scanned by the
+//     detectors) and as dba-agent on scratch (no plan), with the ingress's peak RSS.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { compileMaskingPlan, DETECTOR_NAMES } from '@agentgate/masking';
+import { maskingCorpus } from '../masking-corpus.js';
+import { type LatencyStats, summarize } from '../scenario-stats.js';
+import type { BenchContext } from './context.js';
+import { runOk } from './proc.js';
+
+export interface MaskingResults {
+  cells: { perSecond: number; cells: number; meanChars: number; firedShare: number };
+  hundredRows: { masked: LatencyStats; unmasked: LatencyStats; query: string };
+  bulk: {
+    rows: number;
+    maskedSeconds: number;
+    unmaskedSeconds: number;
+    ingressPeakRssMiB: number;
+    ingressRssBeforeMiB: number;
+    command: string;
+  };
+}
+
+function cellsPerSecond(seconds: number): MaskingResults['cells'] {
+  const corpus = maskingCorpus(100_000);
+  const plan = compileMaskingPlan(
+    { version: 1, rules: [], detectors: [...DETECTOR_NAMES], defaultDetectorStrategy: { kind: 'redact' } },
+    { current: { id: 'bench', secret: new Uint8Array(32).fill(1) } },
+  );
+  let fired = 0;
+  const pass = (): void => {
+    for (const cell of corpus) if (plan.maskText(cell).fired.length > 0) fired++;
+  };
+  pass();
+  fired = 0;
+  let cells = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < seconds) {
+    pass();
+    cells += corpus.length;
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+  const meanChars = corpus.reduce((s, c) => s + c.length, 0) / corpus.length;
+  return { perSecond: cells / elapsed, cells, meanChars, firedShare: fired / cells };
+}
+
+function tokenFor(ctx: BenchContext, identity: string): string {
+  return execFileSync('node', [join(ctx.root, 'scripts/token.mjs'), identity], { encoding: 'utf8' }).trim();
+}
+
+async function latencies(ctx: BenchContext, identity: string, sql: string, n: number): Promise<LatencyStats> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: ctx.ingressPort,
+    database: 'demo',
+    user: identity,
+    password: tokenFor(ctx, identity),
+    application_name: `${ctx.runId}_masking`,
+    ssl: { ca: readFileSync(ctx.caFile, 'utf8'), servername: 'localhost' },
+  });
+  await client.connect();
+  try {
+    for (let i = 0; i < 5; i++) await client.query(sql);
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      const r = await client.query(sql);
+      ms.push(performance.now() - t);
+      if (r.rowCount !== 100) throw new Error(`expected 100 rows, got ${r.rowCount}`);
+    }
+    return summarize(ms);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The ingress's resident set in MiB, from /proc (its pid from the stack's run directory). */
+function ingressRssMiB(ctx: BenchContext): number {
+  const pid = readFileSync(join(ctx.root, '.stack/run/ingress-postgres.pid'), 'utf8').trim();
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+export async function masking(ctx: BenchContext): Promise<MaskingResults> {
+  const cells = cellsPerSecond(ctx.quick ? 1 : 3);
+  ctx.log(`masking: ${Math.round(cells.perSecond)} cells/s`);
+  const query = 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 100';
+  const n = ctx.quick ? 50 : 300;
+  const masked = await latencies(ctx, 'demo-agent', query, n);
+  const unmasked = await latencies(ctx, 'report-agent', query, n);
+  ctx.log(`masking: 100 rows p50 ${masked.p50.toFixed(2)} ms masked, ${unmasked.p50.toFixed(2)} ms unmasked`);
+
+  const rows = ctx.quick ? 100_000 : 1_000_000;
+  const sql = `select g, 'row number '||g||' of the masked result' from generate_series(1,${rows}) g`;
+  const base = `host=127.0.0.1 port=${ctx.ingressPort} sslmode=require application_name=${ctx.runId}_masking_bulk`;
+  const unmaskedRun = await runOk('psql', ['-X', '-q', '-At', '-c', sql, `${base} dbname=scratch user=dba-agent`], {
+    env: { ...ctx.env, PGPASSWORD: ctx.token },
+    keepStdout: false,
+  });
+  const before = ingressRssMiB(ctx);
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, ingressRssMiB(ctx));
+  }, 50);
+  let maskedRun: Awaited<ReturnType<typeof runOk>>;
+  try {
+    maskedRun = await runOk('psql', ['-X', '-q', '-At', '-c', sql, `${base} dbname=demo user=demo-agent`], {
+      env: { ...ctx.env, PGPASSWORD: tokenFor(ctx, 'demo-agent') },
+      keepStdout: false,
+    });
+  } finally {
+    clearInterval(sampler);
+  }
+  if (maskedRun.stdoutBytes !== unmaskedRun.stdoutBytes) {
+    throw new Error(
+      `masked and unmasked results differ in size (${maskedRun.stdoutBytes} vs ${unmaskedRun.stdoutBytes}) though nothing in them is a secret`,
+    );
+  }
+  ctx.log(
+    `masking: ${rows} rows ${(maskedRun.ms / 1000).toFixed(2)} s masked, ${(unmaskedRun.ms / 1000).toFixed(2)} s unmasked, ingress RSS peak ${peak.toFixed(0)} MiB`,
+  );
+  return {
+    cells,
+    hundredRows: { masked, unmasked, query },
+    bulk: {
+      rows,
+      maskedSeconds: maskedRun.ms / 1000,
+      unmaskedSeconds: unmaskedRun.ms / 1000,
+      ingressPeakRssMiB: peak,
+      ingressRssBeforeMiB: before,
+      command: `psql -X -q -At -c "${sql}" "host=127.0.0.1 port=${ctx.ingressPort} dbname=demo user=demo-agent sslmode=require" (masked) and the same with dbname=scratch user=dba-agent (no plan)`,
+    },
+  };
+}
