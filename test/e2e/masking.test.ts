@@ -4,8 +4,10 @@
 // holds (read directly as its admin).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
-import { pgConfig, psql, targetQuery, token, uniqueMarker } from '../support/stack.js';
+import { ROOT, pgConfig, psql, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
 const JANE = { card: '4111111111111111', iban: 'DE89370400440532013000', ssn: '078-05-1120', email: 'jane.roe@example.com' };
 const TOKEN_EMAIL = /^tok_[0-9a-f]+@d[0-9a-f]+\.invalid$/;
@@ -113,4 +115,36 @@ test('other groups are not masked: dba-agent on scratch reads its own values as 
   clients.push(c);
   const { rows } = await c.query<{ v: string }>(`SELECT '${JANE.card}' AS v`);
   assert.equal(rows[0]?.v, JANE.card);
+});
+
+function ingressRssMiB(): number {
+  const pid = readFileSync(join(ROOT, '.stack/run/ingress-postgres.pid'), 'utf8').trim();
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+}
+
+test('a 1,000,000-row masked result streams through with bounded ingress memory, every pasted card masked', async () => {
+  const before = ingressRssMiB();
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, ingressRssMiB());
+  }, 50);
+  let r: Awaited<ReturnType<typeof psql>>;
+  try {
+    r = await psql(
+      [
+        '-At',
+        '-c',
+        "select g, case when g % 1000 = 0 then 'card 4111111111111111 pasted' else 'row '||g end from generate_series(1,1000000) g",
+      ],
+      { applicationName: uniqueMarker('e2e_mask_bulk') },
+    );
+  } finally {
+    clearInterval(sampler);
+  }
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1_000_000);
+  assert.equal(lines.filter((l) => l.endsWith('|card [REDACTED:card] pasted')).length, 1000);
+  assert.ok(!r.stdout.includes('4111111111111111'));
+  assert.ok(peak - before < 256, `ingress RSS grew by ${Math.round(peak - before)} MiB (from ${Math.round(before)} MiB)`);
 });
