@@ -4,10 +4,13 @@
 // holds (read directly as its admin).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { ROOT, pgConfig, psql, targetQuery, token, uniqueMarker } from '../support/stack.js';
+import { startInstance } from '../support/instances.js';
+import { ROOT, pgConfig, psql, stack, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
 const JANE = { card: '4111111111111111', iban: 'DE89370400440532013000', ssn: '078-05-1120', email: 'jane.roe@example.com' };
 const TOKEN_EMAIL = /^tok_[0-9a-f]+@d[0-9a-f]+\.invalid$/;
@@ -147,4 +150,42 @@ test('a 1,000,000-row masked result streams through with bounded ingress memory,
   assert.equal(lines.filter((l) => l.endsWith('|card [REDACTED:card] pasted')).length, 1000);
   assert.ok(!r.stdout.includes('4111111111111111'));
   assert.ok(peak - before < 256, `ingress RSS grew by ${Math.round(peak - before)} MiB (from ${Math.round(before)} MiB)`);
+});
+
+test('a token is the same through another ingress instance with the same key, and differs under another key', async () => {
+  const q = 'SELECT email FROM public.customers WHERE id = 5001';
+  const tokenVia = async (port: number): Promise<string | undefined> => {
+    const c = new pg.Client({ ...pgConfig({ applicationName: uniqueMarker('e2e_mask_instances') }), port });
+    c.on('error', () => {});
+    await c.connect();
+    try {
+      return (await c.query<{ email: string }>(q)).rows[0]?.email;
+    } finally {
+      await c.end();
+    }
+  };
+  const here = await tokenVia(stack.ingressPort);
+  assert.match(here ?? '', TOKEN_EMAIL);
+  // Another key: the same connections file but for its maskingKeys, in a directory of the test's own.
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-mask-key-'));
+  writeFileSync(join(dir, 'key'), randomBytes(32).toString('hex'), { mode: 0o600 });
+  const connections = JSON.parse(readFileSync(join(ROOT, 'deploy/connections.json'), 'utf8')) as Record<string, unknown>;
+  connections['maskingKeys'] = { current: { id: 'e2e-other', credential: `file:${join(dir, 'key')}` } };
+  writeFileSync(join(dir, 'connections.json'), JSON.stringify(connections));
+  const same = await startInstance({ service: 'ingress-postgres', name: uniqueMarker('mask-same') });
+  const other = await startInstance({
+    service: 'ingress-postgres',
+    name: uniqueMarker('mask-other'),
+    env: { AG_CONNECTIONS_FILE: join(dir, 'connections.json') },
+  });
+  try {
+    await Promise.all([same.ready(60_000), other.ready(60_000)]);
+    assert.equal(await tokenVia(same.pgPort!), here, 'same key, same token, whichever instance');
+    const otherToken = await tokenVia(other.pgPort!);
+    assert.match(otherToken ?? '', TOKEN_EMAIL);
+    assert.notEqual(otherToken, here, 'another key, another token');
+  } finally {
+    await Promise.all([same.stop(), other.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
