@@ -33,6 +33,7 @@ export {
   type CellMaskResult,
   type CompiledPlan,
   compileMaskingPlan,
+  copyOutAllowed,
   MASKING_PLAN_VERSION,
   type MaskingPlan,
   MaskingTally,

@@ -27,6 +27,18 @@ export interface MaskingPlan {
   readonly detectors: readonly DetectorName[];
   readonly detectorStrategies?: Readonly<Partial<Record<DetectorName, MaskStrategy>>>;
   readonly defaultDetectorStrategy: MaskStrategy;
+  /**
+   * COPY TO output has no column description, so column rules cannot apply to it: only the
+   * detectors can. `detectors` accepts that (every value a column rule masks is also found by a
+   * detector); absent, COPY TO is refused under a plan whose column rules mask anything.
+   */
+  readonly copyOut?: 'detectors';
+}
+
+/** Whether COPY TO output may pass under `plan` with its detectors applied (see MaskingPlan.copyOut). */
+export function copyOutAllowed(plan: MaskingPlan): boolean {
+  if (plan.copyOut === 'detectors') return true;
+  return plan.rules.every((r) => r.strategy.kind === 'keep' || r.strategy.kind === 'detect');
 }
 
 /** Why a plan was refused: the JSON path of the offending value and what is wrong with it. */
@@ -40,7 +52,7 @@ export const PLAN_LIMITS = { rules: 500, globLength: 256, types: 32, maxPartialK
 const MASK_KINDS = new Set(['redact', 'partial', 'null', 'tokenize']);
 const COLUMN_KINDS = new Set([...MASK_KINDS, 'keep', 'detect']);
 const RULE_KEYS = new Set(['connection', 'schema', 'table', 'column', 'type', 'strategy']);
-const PLAN_KEYS = new Set(['version', 'rules', 'detectors', 'detectorStrategies', 'defaultDetectorStrategy']);
+const PLAN_KEYS = new Set(['version', 'rules', 'detectors', 'detectorStrategies', 'defaultDetectorStrategy', 'copyOut']);
 
 class Invalid {
   constructor(
@@ -120,6 +132,8 @@ export function validateMaskingPlan(input: unknown): PlanValidation {
       }
     }
     checkStrategy(input['defaultDetectorStrategy'], '$.defaultDetectorStrategy', MASK_KINDS);
+    if (input['copyOut'] !== undefined && input['copyOut'] !== 'detectors')
+      throw new Invalid('$.copyOut', 'must be "detectors" when given');
     return { ok: true, plan: input as unknown as MaskingPlan };
   } catch (e) {
     if (e instanceof Invalid) return { ok: false, path: e.path, reason: e.reason };

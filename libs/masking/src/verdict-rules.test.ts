@@ -1,7 +1,15 @@
 // The plan <-> verdict rules encoding: round trips, the exact wire form, and what is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DETECTOR_NAMES, fromVerdictRules, type MaskingPlan, toVerdictRules, type VerdictMaskingRule } from './index.js';
+import {
+  copyOutAllowed,
+  DETECTOR_NAMES,
+  fromVerdictRules,
+  type MaskingPlan,
+  toVerdictRules,
+  validateMaskingPlan,
+  type VerdictMaskingRule,
+} from './index.js';
 
 const plan: MaskingPlan = {
   version: 1,
@@ -98,3 +106,29 @@ for (const [what, rules, reason] of refused) {
     if (!r.ok) assert.match(r.reason, reason);
   });
 }
+
+test('copyOut travels as copy:out, once, and only as "detectors"; COPY TO passes only where it or no masking column rule allows', () => {
+  const plan: MaskingPlan = {
+    version: 1,
+    rules: [{ column: 'ssn', strategy: { kind: 'redact' } }],
+    detectors: ['us-ssn'],
+    defaultDetectorStrategy: { kind: 'redact' },
+    copyOut: 'detectors',
+  };
+  const rules = toVerdictRules(plan);
+  assert.deepEqual(rules.at(-1), { target: 'copy:out', strategy: 'detectors', detector: null });
+  const back = fromVerdictRules(rules);
+  assert.ok(back.ok);
+  assert.equal(back.plan.copyOut, 'detectors');
+  assert.equal(copyOutAllowed(back.plan), true);
+  const { copyOut: _omitted, ...strict } = plan;
+  assert.equal(copyOutAllowed(strict), false, 'a column rule that masks, without copyOut: COPY TO refused');
+  assert.equal(
+    copyOutAllowed({ ...strict, rules: [{ column: 'id', strategy: { kind: 'keep' } }] }),
+    true,
+    'keep and detect rules mask nothing',
+  );
+  assert.equal(fromVerdictRules([...rules, { target: 'copy:out', strategy: 'detectors', detector: null }]).ok, false);
+  assert.equal(fromVerdictRules([...rules.slice(0, -1), { target: 'copy:out', strategy: 'raw', detector: null }]).ok, false);
+  assert.equal(validateMaskingPlan({ ...plan, copyOut: 'yes' }).ok, false);
+});

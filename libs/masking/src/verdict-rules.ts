@@ -8,6 +8,7 @@
 //   type:<t1>,<t2>                         <column strategy>         null      a column rule on types only
 //   detectors:default                      <mask strategy>           null      defaultDetectorStrategy (exactly one)
 //   detector:<name>                        <mask strategy>           <name>    an enabled detector and its strategy
+//   copy:out                               detectors                 null      copyOut (at most one)
 //
 //   column strategy = mask strategy | keep | detect
 //   mask strategy   = redact | partial | partial:<keep> | null | tokenize
@@ -34,6 +35,7 @@ export interface VerdictMaskingRule {
 export type VerdictRulesDecoding = { readonly ok: true; readonly plan: MaskingPlan } | { readonly ok: false; readonly reason: string };
 
 const DEFAULT_TARGET = 'detectors:default';
+const COPY_OUT_TARGET = 'copy:out';
 
 function encodePart(s: string | undefined): string {
   if (s === undefined) return '';
@@ -72,6 +74,7 @@ export function toVerdictRules(plan: MaskingPlan): VerdictMaskingRule[] {
     const s = plan.detectorStrategies?.[d] ?? plan.defaultDetectorStrategy;
     out.push({ target: `detector:${d}`, strategy: strategyText(s), detector: d });
   }
+  if (plan.copyOut === 'detectors') out.push({ target: COPY_OUT_TARGET, strategy: 'detectors', detector: null });
   return out;
 }
 
@@ -129,6 +132,7 @@ export function fromVerdictRules(rules: readonly VerdictMaskingRule[]): VerdictR
     const detectors: DetectorName[] = [];
     const strategies = new Map<DetectorName, MaskStrategy>();
     let fallback: MaskStrategy | undefined;
+    let copyOut: 'detectors' | undefined;
     rules.forEach((r, i) => {
       const at = (reason: string): Bad => new Bad(`rule ${i}: ${reason}`);
       try {
@@ -144,6 +148,12 @@ export function fromVerdictRules(rules: readonly VerdictMaskingRule[]): VerdictR
           return;
         }
         if (r.detector !== null) throw new Bad('only detector: targets name a detector');
+        if (target === COPY_OUT_TARGET) {
+          if (copyOut) throw new Bad('copy:out is listed twice');
+          if (r.strategy !== 'detectors') throw new Bad(`copy:out must be "detectors", not ${JSON.stringify(r.strategy)}`);
+          copyOut = 'detectors';
+          return;
+        }
         if (target === DEFAULT_TARGET) {
           if (fallback) throw new Bad('detectors:default is listed twice');
           fallback = parseStrategy(r.strategy, false) as MaskStrategy;
@@ -180,6 +190,7 @@ export function fromVerdictRules(rules: readonly VerdictMaskingRule[]): VerdictR
       detectors,
       ...(Object.keys(perDetector).length > 0 ? { detectorStrategies: perDetector } : {}),
       defaultDetectorStrategy: fallback,
+      ...(copyOut ? { copyOut } : {}),
     };
     const valid = validateMaskingPlan(plan);
     if (!valid.ok) throw new Bad(`${valid.path}: ${valid.reason}`);

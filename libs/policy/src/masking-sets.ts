@@ -4,6 +4,7 @@
 import {
   type ColumnRule,
   type ColumnStrategy,
+  copyOutAllowed,
   type DetectorName,
   MASKING_PLAN_VERSION,
   type MaskingPlan,
@@ -34,6 +35,8 @@ export interface RawMaskingSet {
   }[];
   detectors?: DetectorName[] | Partial<Record<DetectorName, RawDetectorStrategy>>;
   defaultDetectorStrategy?: RawStrategyName;
+  /** `detectors`: COPY TO output may pass with the detectors applied (MaskingPlan.copyOut). */
+  copyOut?: 'detectors';
 }
 
 /** When a detector's strategy is not given: redact, the strategy that keeps nothing of the value. */
@@ -91,6 +94,7 @@ export function compileMaskingSet(raw: RawMaskingSet, err: (message: string, pat
     detectors,
     ...(Object.keys(perDetector).length > 0 ? { detectorStrategies: perDetector } : {}),
     defaultDetectorStrategy: fallback,
+    ...(raw.copyOut === 'detectors' ? { copyOut: 'detectors' as const } : {}),
   };
   if (!ok) return null;
   // The schema checked the shapes; this is the library's own check (names, limits) on the result.
@@ -126,12 +130,15 @@ export function mergeMaskingPlans(plans: readonly MaskingPlan[]): MaskingPlan {
       strategies[d] = p.detectorStrategies?.[d] ?? p.defaultDetectorStrategy;
     }
   }
+  // COPY TO under detectors only when every set whose column rules mask allows it.
+  const copyOut = plans.every((p) => copyOutAllowed(p));
   return {
     version: MASKING_PLAN_VERSION,
     rules,
     detectors,
     detectorStrategies: strategies,
     defaultDetectorStrategy: first.defaultDetectorStrategy,
+    ...(copyOut ? { copyOut: 'detectors' as const } : {}),
   };
 }
 

@@ -209,6 +209,7 @@ const maskingSet = {
   minProperties: 1,
   properties: {
     description: { type: 'string' },
+    copyOut: { const: 'detectors', description: 'COPY TO output may pass with the detectors applied (column rules cannot apply to it)' },
     columns: {
       type: 'array',
       maxItems: PLAN_LIMITS.rules,

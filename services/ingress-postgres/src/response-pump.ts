@@ -19,6 +19,7 @@ import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
 import { newTiming, observeStatement, type StatementTiming } from './stage-metrics.js';
 import { GatewayError } from '@agentgate/errors';
 import { redactValue, redactValues } from './audit-redaction.js';
+import { copyOutAllowed } from '@agentgate/masking';
 import type { ResultMasking } from './result-masking.js';
 import { maskMessageFields, maskNotification } from './message-masking.js';
 import { maskDataRow, planRowMasking } from './row-masking.js';
@@ -256,13 +257,23 @@ function expectationResponse(e: Expectation): StatementResponse | undefined {
   }
 }
 
-/** CopyOutResponse: Int8 overall format (0 text, 1 binary). Binary COPY data is not masked, so it is refused. */
-function refuseBinaryCopy(raw: Buffer): void {
+/**
+ * CopyOutResponse: Int8 overall format (0 text, 1 binary). COPY data has no column description:
+ * only the plan's detectors can apply, so COPY TO passes only where the plan allows that
+ * (copyOutAllowed), and binary COPY, which detectors cannot read, never does.
+ */
+function checkCopyOut(masking: ResultMasking, raw: Buffer): void {
   if (raw[5] === 1)
     throw new GatewayError(
       'AG_ERR_MASKING_UNSUPPORTED',
       'policy masks this result and binary COPY is not masked; use COPY in text or CSV format',
     );
+  if (!copyOutAllowed(masking.plan.plan)) {
+    throw new GatewayError(
+      'AG_ERR_MASKING_UNSUPPORTED',
+      'policy masks columns of this result and COPY TO output cannot be masked by column; use SELECT, or a masking set with copyOut: detectors',
+    );
+  }
 }
 
 const utf8Lenient = new TextDecoder('utf-8');
@@ -543,7 +554,7 @@ export class ResponsePump {
         r.columns = decodeRowDescription(frame.raw).map((c) => ({ name: c.name, typeOid: c.typeOid }));
         return this.forward(frame);
       case 'H':
-        if (r.masking) refuseBinaryCopy(frame.raw);
+        if (r.masking) checkCopyOut(r.masking, frame.raw);
         return this.forward(frame);
       case 's':
         // PortalSuspended: the same statement goes on with the next Execute.
@@ -605,7 +616,7 @@ export class ResponsePump {
         if (r?.masking) await this.planMasking(r.masking, frame.raw);
         return this.forward(frame);
       case 'H':
-        if (r?.masking) refuseBinaryCopy(frame.raw);
+        if (r?.masking) checkCopyOut(r.masking, frame.raw);
         return this.forward(frame);
       case 'D':
       case 'd': {
