@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import { createEventSerde, topicNames } from '@agentgate/events';
-import { sessionIdFor } from '../support/audit.js';
+import { eventKindCounts, sessionIdFor } from '../support/audit.js';
 import { quietKafka, readRange } from '../support/kafka-range.js';
 import { clickhouse, countsReaching, eventually, kafkaAs, pgConfig, stack, token, uniqueMarker } from '../support/stack.js';
 
@@ -63,17 +63,7 @@ test('card, e-mail, SSN, AWS key, echoed value and role password reach the agent
   const sessionId = await eventually(() => sessionIdFor(ch, db, app), 10_000, 100);
   const expected = { opened: 1, requests: 5, verdicts: 5, responses: 5, closed: 1 };
   const counts = await countsReaching(
-    async () => {
-      const r = await ch.query({
-        query: `SELECT countIf(event_type = 'SessionOpened') AS opened, countIf(event_type = 'RequestObserved') AS requests,
-                       countIf(event_type = 'VerdictIssued') AS verdicts, countIf(event_type = 'ResponseObserved') AS responses,
-                       countIf(event_type = 'SessionClosed') AS closed
-                FROM ${quoteIdentifier(db)}.events FINAL WHERE session_id = ${quoteString(sessionId)}`,
-        format: 'JSONEachRow',
-      });
-      const [row] = await r.json<Record<keyof typeof expected, string>>();
-      return Object.fromEntries(Object.keys(expected).map((k) => [k, Number(row?.[k as keyof typeof expected] ?? 0)])) as typeof expected;
-    },
+    () => eventKindCounts(ch, quoteIdentifier(db), `session_id = ${quoteString(sessionId)}`),
     expected,
     15_000,
   );

@@ -11,6 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import { clickhouse, countsReaching, kafkaAs, pgConfig, psql, stack, token, uniqueMarker } from '../support/stack.js';
+import { eventKindCounts } from '../support/audit.js';
 
 interface Needle {
   secret: string;
@@ -173,18 +174,12 @@ test('neither a target password nor a used token appears in Kafka, ClickHouse or
   const db = stack.clickhouseDatabase;
   const expected = { opened: 4, requests: 4, verdicts: 4, responses: 4, closed: 4 };
   const counts = await countsReaching(
-    async () => {
-      const r = await ch.query({
-        query: `SELECT countIf(event_type = 'SessionOpened') AS opened, countIf(event_type = 'RequestObserved') AS requests,
-                     countIf(event_type = 'VerdictIssued') AS verdicts, countIf(event_type = 'ResponseObserved') AS responses,
-                     countIf(event_type = 'SessionClosed') AS closed
-              FROM ${db}.events FINAL
-              WHERE session_id IN (SELECT session_id FROM ${db}.events WHERE event_type = 'SessionOpened' AND payload_json LIKE ${quoteString(`%"clientApplication":"${app}"%`)})`,
-        format: 'JSONEachRow',
-      });
-      const [row] = await r.json<Record<keyof typeof expected, string>>();
-      return Object.fromEntries(Object.keys(expected).map((k) => [k, Number(row?.[k as keyof typeof expected] ?? 0)])) as typeof expected;
-    },
+    () =>
+      eventKindCounts(
+        ch,
+        db,
+        `session_id IN (SELECT session_id FROM ${db}.events WHERE event_type = 'SessionOpened' AND payload_json LIKE ${quoteString(`%"clientApplication":"${app}"%`)})`,
+      ),
     expected,
     10_000,
   ).finally(() => ch.close());

@@ -31,6 +31,29 @@ export async function sessionIdFor(ch: ClickHouseClient, db: string, application
   return rows[0]?.session_id;
 }
 
+/** Events of each kind, counted apart (they reach ClickHouse from different topics). */
+export interface EventKindCounts {
+  opened: number;
+  requests: number;
+  verdicts: number;
+  responses: number;
+  closed: number;
+}
+
+/** Deduplicated events of each kind among the sessions `sessionFilter` (a SQL condition on session_id) selects. */
+export async function eventKindCounts(ch: ClickHouseClient, db: string, sessionFilter: string): Promise<EventKindCounts> {
+  const r = await ch.query({
+    query: `SELECT countIf(event_type = 'SessionOpened') AS opened, countIf(event_type = 'RequestObserved') AS requests,
+                   countIf(event_type = 'VerdictIssued') AS verdicts, countIf(event_type = 'ResponseObserved') AS responses,
+                   countIf(event_type = 'SessionClosed') AS closed
+            FROM ${db}.events FINAL WHERE ${sessionFilter}`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await r.json<Record<keyof EventKindCounts, string>>();
+  const n = (k: keyof EventKindCounts): number => Number(row?.[k] ?? 0);
+  return { opened: n('opened'), requests: n('requests'), verdicts: n('verdicts'), responses: n('responses'), closed: n('closed') };
+}
+
 /** Every event of a session, deduplicated and in chain order. */
 export async function sessionEvents(ch: ClickHouseClient, db: string, sessionId: string): Promise<EventRowView[]> {
   const r = await ch.query({
