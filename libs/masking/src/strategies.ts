@@ -16,8 +16,13 @@ export function redactionMarker(label: string): string {
 /** Default number of trailing characters `partial` keeps. */
 export const DEFAULT_PARTIAL_KEEP = 4;
 
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
+
 function isAlnum(ch: string): boolean {
-  return /^[\p{L}\p{N}]$/u.test(ch);
+  const c = ch.charCodeAt(0);
+  // ASCII, the common case, without the regular expression.
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return LETTER_OR_DIGIT.test(ch);
 }
 
 /**

@@ -106,3 +106,12 @@ test('a plan with only keep rules and no detector work lets rows pass untouched'
   const masking = planRowMasking([col('id', 16384, 1, 20)], 'demo', plan, relations);
   assert.equal(masking.passThrough, true);
 });
+
+test('a masked column whose bytes are not UTF-8 is replaced whole, never passed as it came', () => {
+  const masking = planRowMasking([col('notes', 16384, 8)], 'demo', plan, relations);
+  const raw = dataRow(['x']);
+  // One cell of two bytes that are no UTF-8: 0xff 0xfe.
+  const bad = Buffer.concat([raw.subarray(0, 7), Buffer.from([0, 0, 0, 2, 0xff, 0xfe])]);
+  bad.writeInt32BE(bad.length - 1, 1);
+  assert.deepEqual(dataRowValues(maskDataRow(bad, masking, plan)), ['[REDACTED:undecodable]']);
+});

@@ -8,6 +8,7 @@
 //   DataRow 'D': Int32 length, Int16 n, then per column Int32 length (-1 = NULL) and the bytes.
 //   In binary format the text-like types (text, varchar, bpchar, name, json, xml, unknown) send
 //   exactly the UTF-8 bytes of their text form, so they mask as text does.
+import { isUtf8 } from 'node:buffer';
 import { GatewayError } from '@agentgate/errors';
 import type { CellMasker, CompiledPlan, MaskingTally } from '@agentgate/masking';
 
@@ -125,7 +126,6 @@ export function planRowMasking(
   return { maskers, passThrough };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const UNDECODABLE = Buffer.from('[REDACTED:undecodable]');
 
 /**
@@ -149,15 +149,13 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
     const end = offset + length;
     const masker = masking.maskers[i];
     if (masker !== undefined) {
-      let text: string;
-      try {
-        text = utf8.decode(frame.subarray(offset, end));
-      } catch {
+      if (!isUtf8(frame.subarray(offset, end))) {
         // Not UTF-8 (a SQL_ASCII database, raw bytes): what a detector cannot read is not passed.
         replaced.push([start, end, UNDECODABLE]);
         offset = end;
         continue;
       }
+      const text = frame.toString('utf8', offset, end);
       const result = plan.maskCell(masker, text);
       tally?.record(masker, result);
       if (result.masked) replaced.push([start, end, result.value === null ? null : Buffer.from(result.value, 'utf8')]);
