@@ -110,6 +110,7 @@ const NEGATIVE: [DetectorName, string][] = [
   ['card', 'md5 132d6c1408f4111111111111111b54b6'], // Luhn-valid digits inside a hex digest
   ['card', 'id_4111111111111111'], // part of an identifier
   ['card', 'x4111111111111111y'], // glued to letters: a word, as in a hex digest (precision over recall)
+  ['email', 'tok_3f2a9c0d1e2b4a5c@d0a1b2c3d4e5f.invalid'], // a token: .invalid holds no mailbox (RFC 2606)
   ['card', '4111 1111 1111 1112'],
   ['card', '9876543210123456'], // no brand
   ['card', '1234567812345670'], // Luhn valid, no brand

@@ -126,11 +126,12 @@ export function planRowMasking(
   return { maskers, passThrough };
 }
 
-const UNDECODABLE = Buffer.from('[REDACTED:undecodable]');
+const UNDECODABLE = '[REDACTED:undecodable]';
 
 /**
  * Masks one DataRow frame. Returns the same Buffer when nothing changed (the common case), else
- * a new frame. `tally` counts every masked cell by column rule and detector.
+ * a new frame written in one allocation. `tally` counts every masked cell by column rule and
+ * detector.
  */
 export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPlan, tally?: MaskingTally): Buffer {
   if (masking.passThrough) return frame;
@@ -139,8 +140,11 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
     throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `DataRow has ${count} columns, RowDescription had ${masking.maskers.length}`);
   }
   let offset = 7;
-  // Cells replaced: [start of the length word, end of the bytes, new value (null = SQL NULL)].
-  const replaced: [number, number, Buffer | null][] = [];
+  // Cells replaced: where each starts (its length word) and ends, and its new value (null = SQL NULL).
+  let starts: number[] | undefined;
+  let ends: number[] | undefined;
+  let values: (string | null)[] | undefined;
+  let grow = 0;
   for (let i = 0; i < count; i++) {
     const start = offset;
     const length = frame.readInt32BE(offset);
@@ -149,35 +153,44 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
     const end = offset + length;
     const masker = masking.maskers[i];
     if (masker !== undefined) {
-      if (!isUtf8(frame.subarray(offset, end))) {
-        // Not UTF-8 (a SQL_ASCII database, raw bytes): what a detector cannot read is not passed.
-        replaced.push([start, end, UNDECODABLE]);
-        offset = end;
-        continue;
-      }
       const text = frame.toString('utf8', offset, end);
-      const result = plan.maskCell(masker, text);
-      tally?.record(masker, result);
-      if (result.masked) replaced.push([start, end, result.value === null ? null : Buffer.from(result.value, 'utf8')]);
+      let value: string | null | undefined;
+      // U+FFFD stands in for bytes that are not UTF-8 (a SQL_ASCII database, raw bytes): what a
+      // detector cannot read is not passed. A genuine U+FFFD is told apart by the check.
+      if (text.includes('\uFFFD') && !isUtf8(frame.subarray(offset, end))) value = UNDECODABLE;
+      else {
+        const result = plan.maskCell(masker, text);
+        tally?.record(masker, result);
+        if (result.masked) value = result.value;
+      }
+      if (value !== undefined) {
+        (starts ??= []).push(start);
+        (ends ??= []).push(end);
+        (values ??= []).push(value);
+        grow += (value === null ? 0 : Buffer.byteLength(value, 'utf8')) - length;
+      }
     }
     offset = end;
   }
-  if (replaced.length === 0) return frame;
-  const head = Buffer.alloc(7);
-  head[0] = 0x44; // 'D'; the length is written once the frame is assembled
-  head.writeInt16BE(count, 5);
-  const parts: Buffer[] = [head];
+  if (!values || !starts || !ends) return frame;
+  const out = Buffer.allocUnsafe(frame.length + grow);
+  frame.copy(out, 0, 0, 7);
   let at = 7;
-  for (const [start, end, value] of replaced) {
-    parts.push(frame.subarray(at, start));
-    const len = Buffer.alloc(4);
-    len.writeInt32BE(value === null ? -1 : value.length, 0);
-    parts.push(len);
-    if (value !== null) parts.push(value);
-    at = end;
+  let pos = 7;
+  for (let k = 0; k < values.length; k++) {
+    pos += frame.copy(out, pos, at, starts[k]);
+    const value = values[k]!;
+    if (value === null) {
+      out.writeInt32BE(-1, pos);
+      pos += 4;
+    } else {
+      const written = out.write(value, pos + 4, 'utf8');
+      out.writeInt32BE(written, pos);
+      pos += 4 + written;
+    }
+    at = ends[k]!;
   }
-  parts.push(frame.subarray(at));
-  const out = Buffer.concat(parts);
-  out.writeInt32BE(out.length - 1, 1);
-  return out;
+  pos += frame.copy(out, pos, at);
+  out.writeInt32BE(pos - 1, 1);
+  return pos === out.length ? out : out.subarray(0, pos);
 }
