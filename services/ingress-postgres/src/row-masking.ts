@@ -141,9 +141,7 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
   }
   let offset = 7;
   // Cells replaced: where each starts (its length word) and ends, and its new value (null = SQL NULL).
-  let starts: number[] | undefined;
-  let ends: number[] | undefined;
-  let values: (string | null)[] | undefined;
+  let replaced: { start: number; end: number; value: string | null }[] | undefined;
   let grow = 0;
   for (let i = 0; i < count; i++) {
     const start = offset;
@@ -164,22 +162,20 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
         if (result.masked) value = result.value;
       }
       if (value !== undefined) {
-        (starts ??= []).push(start);
-        (ends ??= []).push(end);
-        (values ??= []).push(value);
+        if (replaced === undefined) replaced = [];
+        replaced.push({ start, end, value });
         grow += (value === null ? 0 : Buffer.byteLength(value, 'utf8')) - length;
       }
     }
     offset = end;
   }
-  if (!values || !starts || !ends) return frame;
+  if (replaced === undefined) return frame;
   const out = Buffer.allocUnsafe(frame.length + grow);
   frame.copy(out, 0, 0, 7);
   let at = 7;
   let pos = 7;
-  for (let k = 0; k < values.length; k++) {
-    pos += frame.copy(out, pos, at, starts[k]);
-    const value = values[k]!;
+  for (const { start, end, value } of replaced) {
+    pos += frame.copy(out, pos, at, start);
     if (value === null) {
       out.writeInt32BE(-1, pos);
       pos += 4;
@@ -188,7 +184,7 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
       out.writeInt32BE(written, pos);
       pos += 4 + written;
     }
-    at = ends[k]!;
+    at = end;
   }
   pos += frame.copy(out, pos, at);
   out.writeInt32BE(pos - 1, 1);
