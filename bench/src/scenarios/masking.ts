@@ -55,8 +55,8 @@ function tokenFor(ctx: BenchContext, identity: string): string {
   return execFileSync('node', [join(ctx.root, 'scripts/token.mjs'), identity], { encoding: 'utf8' }).trim();
 }
 
-async function latencies(ctx: BenchContext, identity: string, sql: string, n: number): Promise<LatencyStats> {
-  const client = new pg.Client({
+function client(ctx: BenchContext, identity: string): pg.Client {
+  return new pg.Client({
     host: '127.0.0.1',
     port: ctx.ingressPort,
     database: 'demo',
@@ -65,19 +65,38 @@ async function latencies(ctx: BenchContext, identity: string, sql: string, n: nu
     application_name: `${ctx.runId}_masking`,
     ssl: { ca: readFileSync(ctx.caFile, 'utf8'), servername: 'localhost' },
   });
-  await client.connect();
+}
+
+/**
+ * The same query as demo-agent (masked) and report-agent (unmasked), alternating one after the
+ * other on two sessions, so both see the same machine at the same moment.
+ */
+async function latencies(ctx: BenchContext, sql: string, n: number): Promise<{ masked: LatencyStats; unmasked: LatencyStats }> {
+  const masked = client(ctx, 'demo-agent');
+  const unmasked = client(ctx, 'report-agent');
+  await masked.connect();
+  await unmasked.connect();
   try {
-    for (let i = 0; i < 5; i++) await client.query(sql);
-    const ms: number[] = [];
-    for (let i = 0; i < n; i++) {
+    const timed = async (c: pg.Client, into: number[]): Promise<void> => {
       const t = performance.now();
-      const r = await client.query(sql);
-      ms.push(performance.now() - t);
+      const r = await c.query(sql);
+      into.push(performance.now() - t);
       if (r.rowCount !== 100) throw new Error(`expected 100 rows, got ${r.rowCount}`);
+    };
+    const warm: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await timed(masked, warm);
+      await timed(unmasked, warm);
     }
-    return summarize(ms);
+    const m: number[] = [];
+    const u: number[] = [];
+    for (let i = 0; i < n; i++) {
+      await timed(masked, m);
+      await timed(unmasked, u);
+    }
+    return { masked: summarize(m), unmasked: summarize(u) };
   } finally {
-    await client.end();
+    await Promise.all([masked.end(), unmasked.end()]);
   }
 }
 
@@ -92,9 +111,7 @@ export async function masking(ctx: BenchContext): Promise<MaskingResults> {
   const cells = cellsPerSecond(ctx.quick ? 1 : 3);
   ctx.log(`masking: ${Math.round(cells.perSecond)} cells/s`);
   const query = 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 100';
-  const n = ctx.quick ? 50 : 300;
-  const masked = await latencies(ctx, 'demo-agent', query, n);
-  const unmasked = await latencies(ctx, 'report-agent', query, n);
+  const { masked, unmasked } = await latencies(ctx, query, ctx.quick ? 100 : 600);
   ctx.log(`masking: 100 rows p50 ${masked.p50.toFixed(2)} ms masked, ${unmasked.p50.toFixed(2)} ms unmasked`);
 
   const rows = ctx.quick ? 100_000 : 1_000_000;
