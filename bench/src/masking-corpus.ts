@@ -1,18 +1,9 @@
 // A corpus of result cells for the masking micro-benchmark: about 95% ordinary cells (names,
 // ids, timestamps, prices, short sentences) and 5% carrying a secret, generated from a fixed
 // seed so every run measures the same cells.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@agentgate/pg-wire/testing';
 
-let rnd = prng(42);
+let rnd = mulberry32(42);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 const int = (n: number): number => Math.floor(rnd() * n);
 const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[int(16)]).join('');
@@ -47,6 +38,6 @@ const secret: (() => string)[] = [
 
 /** `n` cells, the same ones for the same `n`. */
 export function maskingCorpus(n: number): string[] {
-  rnd = prng(42);
+  rnd = mulberry32(42);
   return Array.from({ length: n }, () => (rnd() < 0.05 ? pick(secret) : pick(ordinary))());
 }

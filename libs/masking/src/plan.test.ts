@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '@agentgate/pg-wire/testing';
 import {
   type CellMasker,
   DETECTOR_NAMES,
@@ -133,18 +134,6 @@ test('forColumn and maskCell: column rules first, detectors otherwise; NULL stay
   });
 });
 
-// A small deterministic PRNG (mulberry32) so the property test is reproducible.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SECRETS = [
   '4111111111111111',
   '5500 0000 0000 0004',
@@ -187,7 +176,7 @@ const BENIGN = [
 const NOISE = 'abcXYZ0123456789 .:-_@/+=()%\'"';
 
 test('property: maskText never throws, never leaks a matched value, and leaves match-free text identical', () => {
-  const rnd = prng(20240115);
+  const rnd = mulberry32(20240115);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const tokenizing = compileMaskingPlan({ ...plan, detectorStrategies: {}, defaultDetectorStrategy: { kind: 'tokenize' } }, keyRing);
   let withMatches = 0;
