@@ -16,7 +16,10 @@ import { runOk } from './proc.js';
 
 export interface MaskingResults {
   cells: { perSecond: number; cells: number; meanChars: number; firedShare: number };
-  hundredRows: { masked: LatencyStats; unmasked: LatencyStats; query: string };
+  /** `addedMs`: the median of masked minus unmasked over adjacent pairs (drift cancels out). */
+  hundredRows: { masked: LatencyStats; unmasked: LatencyStats; addedMs: number; query: string };
+  /** The same for an empty result of the same query: the part of the added time not spent on rows. */
+  zeroRows?: { addedMs: number; query: string };
   bulk: {
     rows: number;
     maskedSeconds: number;
@@ -71,7 +74,12 @@ function client(ctx: BenchContext, identity: string): pg.Client {
  * The same query as demo-agent (masked) and report-agent (unmasked), alternating one after the
  * other on two sessions, so both see the same machine at the same moment.
  */
-async function latencies(ctx: BenchContext, sql: string, n: number): Promise<{ masked: LatencyStats; unmasked: LatencyStats }> {
+async function latencies(
+  ctx: BenchContext,
+  sql: string,
+  n: number,
+  rows: number,
+): Promise<{ masked: LatencyStats; unmasked: LatencyStats; addedMs: number }> {
   const masked = client(ctx, 'demo-agent');
   const unmasked = client(ctx, 'report-agent');
   await masked.connect();
@@ -81,7 +89,7 @@ async function latencies(ctx: BenchContext, sql: string, n: number): Promise<{ m
       const t = performance.now();
       const r = await c.query(sql);
       into.push(performance.now() - t);
-      if (r.rowCount !== 100) throw new Error(`expected 100 rows, got ${r.rowCount}`);
+      if (r.rowCount !== rows) throw new Error(`expected ${rows} rows, got ${r.rowCount}`);
     };
     const warm: number[] = [];
     for (let i = 0; i < 20; i++) {
@@ -94,7 +102,8 @@ async function latencies(ctx: BenchContext, sql: string, n: number): Promise<{ m
       await timed(masked, m);
       await timed(unmasked, u);
     }
-    return { masked: summarize(m), unmasked: summarize(u) };
+    const pairs = m.map((t, i) => t - u[i]!);
+    return { masked: summarize(m), unmasked: summarize(u), addedMs: summarize(pairs).p50 };
   } finally {
     await Promise.all([masked.end(), unmasked.end()]);
   }
@@ -111,8 +120,13 @@ export async function masking(ctx: BenchContext): Promise<MaskingResults> {
   const cells = cellsPerSecond(ctx.quick ? 1 : 3);
   ctx.log(`masking: ${Math.round(cells.perSecond)} cells/s`);
   const query = 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 100';
-  const { masked, unmasked } = await latencies(ctx, query, ctx.quick ? 100 : 600);
-  ctx.log(`masking: 100 rows p50 ${masked.p50.toFixed(2)} ms masked, ${unmasked.p50.toFixed(2)} ms unmasked`);
+  const { masked, unmasked, addedMs } = await latencies(ctx, query, ctx.quick ? 100 : 600, 100);
+  ctx.log(
+    `masking: 100 rows p50 ${masked.p50.toFixed(2)} ms masked, ${unmasked.p50.toFixed(2)} ms unmasked, added ${addedMs.toFixed(2)} ms`,
+  );
+  const emptyQuery = 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 0';
+  const empty = await latencies(ctx, emptyQuery, ctx.quick ? 100 : 400, 0);
+  ctx.log(`masking: 0 rows added ${empty.addedMs.toFixed(2)} ms`);
 
   const rows = ctx.quick ? 100_000 : 1_000_000;
   const sql = `select g, 'row number '||g||' of the masked result' from generate_series(1,${rows}) g`;
@@ -145,7 +159,8 @@ export async function masking(ctx: BenchContext): Promise<MaskingResults> {
   );
   return {
     cells,
-    hundredRows: { masked, unmasked, query },
+    hundredRows: { masked, unmasked, addedMs, query },
+    zeroRows: { addedMs: empty.addedMs, query: emptyQuery },
     bulk: {
       rows,
       maskedSeconds: maskedRun.ms / 1000,

@@ -162,8 +162,11 @@ export function renderScenarios(r: ScenarioResults): string {
             '100-row result of public.customers, p50 ms (p99)',
             `${fmt(v.hundredRows.masked.p50, 2)} (${fmt(v.hundredRows.masked.p99, 2)})`,
             `${fmt(v.hundredRows.unmasked.p50, 2)} (${fmt(v.hundredRows.unmasked.p99, 2)})`,
-            `added < 1 ms: ${fmt(v.hundredRows.masked.p50 - v.hundredRows.unmasked.p50, 2)} ms`,
+            `added < 1 ms: ${fmt(v.hundredRows.addedMs, 2)} ms`,
           ],
+          ...(v.zeroRows
+            ? [['the same query returning 0 rows: added ms (the part not spent on rows)', fmt(v.zeroRows.addedMs, 2), '-', '-']]
+            : []),
           [
             `${v.bulk.rows.toLocaleString('en')}-row result through psql, s`,
             fmt(v.bulk.maskedSeconds, 2),
@@ -179,7 +182,7 @@ export function renderScenarios(r: ScenarioResults): string {
         ],
       ),
       '',
-      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
+      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the median of the differences of adjacent pairs; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
     ]),
   ].join('\n');
 }

@@ -10,6 +10,7 @@ export {
   type MaskingKey,
   type MaskingKeyRing,
   partialMask,
+  partialMaskAsciiBytes,
   REDACTION_MARKER_FORMAT,
   redactionMarker,
   type TokenFormat,

@@ -175,6 +175,16 @@ const BENIGN = [
 ];
 const NOISE = 'abcXYZ0123456789 .:-_@/+=()%\'"';
 
+test('the tally adds up cells of two result columns drawn from the same table column under one key', () => {
+  const first = compiled.forColumn({ connection: 'c', schema: 'public', table: 'customers', column: 'card', typeName: 'text' });
+  const second = compiled.forColumn({ connection: 'c', schema: 'public', table: 'customers', column: 'card', typeName: 'text' });
+  const notes = compiled.forColumn({ connection: 'c', schema: 'public', table: 'customers', column: 'notes' });
+  const tally = new MaskingTally();
+  for (const m of [first, second, first]) tally.record(m, compiled.maskCell(m, '4111 1111 1111 1111'));
+  for (const v of ['jane.roe@example.com', 'a@example.org and b@example.org', 'plain']) tally.record(notes, compiled.maskCell(notes, v));
+  assert.deepEqual(tally.toJSON(), { 'column:public.customers.card': 3, 'detector:email': 2 });
+});
+
 test('property: maskText never throws, never leaks a matched value, and leaves match-free text identical', () => {
   const rnd = mulberry32(20240115);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;

@@ -176,6 +176,7 @@ export interface CompiledPlan {
 
 const NONE: readonly DetectorName[] = Object.freeze([]);
 const MAX_REMEMBERED_TOKENS = 10_000;
+const COLUMN_MARKER = redactionMarker('column');
 
 function columnLabel(ref: ColumnRef): string {
   return [ref.schema, ref.table, ref.column ?? '?'].filter((p) => p !== undefined).join('.');
@@ -238,8 +239,34 @@ export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): 
     return { text: out + text.slice(at), fired };
   }
 
+  // A column's cell is tokenized whole, in the format its shape gives: remembered by value alone,
+  // so a repeated value costs one lookup, not the shape tests.
+  const columnTokens = new Map<string, string>();
+  const columnToken = (value: string): string => {
+    let token = columnTokens.get(value);
+    if (token === undefined) {
+      token = tokenize(value, tokenFormatOf(value));
+      if (columnTokens.size >= MAX_REMEMBERED_TOKENS) columnTokens.clear();
+      columnTokens.set(value, token);
+    }
+    return token;
+  };
+
   function columnValue(strategy: MaskStrategy, value: string): string | null {
-    return applyStrategy(strategy, value, 'column', () => tokenize(value, tokenFormatOf(value)));
+    switch (strategy.kind) {
+      case 'redact':
+        return COLUMN_MARKER;
+      case 'partial':
+        return partialMask(value, strategy.keep);
+      case 'null':
+        return null;
+      case 'tokenize':
+        return columnToken(value);
+      default: {
+        const never: never = strategy;
+        throw new TypeError(`unknown strategy ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   return {
@@ -273,23 +300,28 @@ function detectorsIn(matches: readonly { detector: DetectorName }[]): DetectorNa
  * detector however many spans it matched). The caller owns and accumulates it.
  */
 export class MaskingTally {
-  private readonly counts = new Map<string, number>();
+  // Counted per column masker and per detector name, keys spelled out only in toJSON: the
+  // counting runs once per masked cell, on the rows' hot path.
+  private readonly byColumn = new Map<CellMasker, number>();
+  private readonly byDetector = new Map<DetectorName, number>();
 
   /** Adds one cell's outcome. */
   record(masker: CellMasker, result: CellMaskResult): void {
     if (!result.masked) return;
-    if (masker.kind === 'column') this.bump(`column:${masker.label}`);
-    for (const d of result.fired) this.bump(`detector:${d}`);
-  }
-
-  private bump(key: string): void {
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    if (masker.kind === 'column') this.byColumn.set(masker, (this.byColumn.get(masker) ?? 0) + 1);
+    for (const d of result.fired) this.byDetector.set(d, (this.byDetector.get(d) ?? 0) + 1);
   }
 
   /** The counts as a plain object with sorted keys, e.g. `{ "column:public.customers.card": 3, "detector:email": 5 }`. */
   toJSON(): Record<string, number> {
+    const counts = new Map<string, number>();
+    const add = (key: string, n: number): void => {
+      counts.set(key, (counts.get(key) ?? 0) + n);
+    };
+    for (const [masker, n] of this.byColumn) add(`column:${masker.label}`, n);
+    for (const [name, n] of this.byDetector) add(`detector:${name}`, n);
     const out: Record<string, number> = {};
-    for (const k of [...this.counts.keys()].sort()) out[k] = this.counts.get(k)!;
+    for (const k of [...counts.keys()].sort()) out[k] = counts.get(k)!;
     return out;
   }
 }

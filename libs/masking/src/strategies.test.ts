@@ -7,6 +7,7 @@ import {
   isIban,
   luhnValid,
   partialMask,
+  partialMaskAsciiBytes,
   redactionMarker,
   scan,
   tokenFormatOf,
@@ -31,6 +32,30 @@ test('partial keeps the last N letters and digits and every separator', () => {
   assert.equal(partialMask('x'), '*');
   assert.equal(partialMask('secret', 0), '******');
   assert.equal(partialMask(''), '');
+});
+
+test('partial on ASCII bytes is partial on the text, in a copy; bytes that are not ASCII are left to the text path', () => {
+  const values = [
+    '4111 1111 1111 1111',
+    'DE89370400440532013000',
+    'jane.roe@example.com',
+    '078-05-1120',
+    'ab12',
+    'x',
+    '',
+    '--',
+    'A1-b2-C3',
+  ];
+  for (const v of values) {
+    for (const keep of [0, 2, 4, 6, 40]) {
+      const input = Buffer.from(v);
+      const out = partialMaskAsciiBytes(input, keep);
+      assert.equal(out?.toString(), partialMask(v, keep), `${v} keep ${keep}`);
+      assert.notEqual(out, input);
+    }
+  }
+  assert.equal(Buffer.from('4111 1111').toString(), '4111 1111', 'the input is untouched');
+  assert.equal(partialMaskAsciiBytes(Buffer.from('Zoë 4111111111111111')), undefined);
 });
 
 test('tokens are deterministic per key and differ between keys', () => {

@@ -31,17 +31,69 @@ function isAlnum(ch: string): boolean {
  * letters and digits are kept (rounded down), so a short value is never shown whole.
  */
 export function partialMask(value: string, keep: number = DEFAULT_PARTIAL_KEEP): string {
+  if (isAscii(value)) return partialMaskAscii(value, keep);
   const chars = Array.from(value);
   let alnums = 0;
   for (const ch of chars) if (isAlnum(ch)) alnums++;
-  const shown = Math.min(Math.max(0, Math.floor(keep)), Math.floor(alnums / 2));
-  let toMask = alnums - shown;
+  let toMask = alnums - shownCount(alnums, keep);
   let out = '';
   for (const ch of chars) {
     if (toMask > 0 && isAlnum(ch)) {
       out += '*';
       toMask--;
     } else out += ch;
+  }
+  return out;
+}
+
+function shownCount(alnums: number, keep: number): number {
+  return Math.min(Math.max(0, Math.floor(keep)), Math.floor(alnums / 2));
+}
+
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+function isAsciiAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** partialMask of an ASCII value: one character per code unit, no array of characters. */
+function partialMaskAscii(value: string, keep: number): string {
+  let alnums = 0;
+  for (let i = 0; i < value.length; i++) if (isAsciiAlnum(value.charCodeAt(i))) alnums++;
+  let toMask = alnums - shownCount(alnums, keep);
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < value.length && toMask > 0; i++) {
+    if (!isAsciiAlnum(value.charCodeAt(i))) continue;
+    out += `${value.slice(copied, i)}*`;
+    copied = i + 1;
+    toMask--;
+  }
+  return out + value.slice(copied);
+}
+
+/**
+ * partialMask of a value given as UTF-8 bytes, done on the bytes when they are all ASCII (a
+ * copy, never the input); undefined when they are not, for the caller to decode and use
+ * partialMask. Same result as partialMask on the decoded text.
+ */
+export function partialMaskAsciiBytes(bytes: Uint8Array, keep: number = DEFAULT_PARTIAL_KEEP): Buffer | undefined {
+  let alnums = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c > 127) return undefined;
+    if (isAsciiAlnum(c)) alnums++;
+  }
+  let toMask = alnums - shownCount(alnums, keep);
+  const out = Buffer.from(bytes);
+  for (let i = 0; i < out.length && toMask > 0; i++) {
+    if (isAsciiAlnum(out[i]!)) {
+      out[i] = 0x2a; // '*'
+      toMask--;
+    }
   }
   return out;
 }

@@ -10,7 +10,7 @@
 //   exactly the UTF-8 bytes of their text form, so they mask as text does.
 import { isUtf8 } from 'node:buffer';
 import { GatewayError } from '@agentgate/errors';
-import type { CellMasker, CompiledPlan, MaskingTally } from '@agentgate/masking';
+import { type CellMasker, type CellMaskResult, type CompiledPlan, type MaskingTally, partialMaskAsciiBytes } from '@agentgate/masking';
 
 /** One result column as RowDescription reports it, with the format its rows arrive in. */
 export interface ResultColumn {
@@ -128,6 +128,39 @@ export function planRowMasking(
 
 const UNDECODABLE = '[REDACTED:undecodable]';
 
+function ignoresValue(masker: CellMasker): boolean {
+  return masker.kind === 'column' && (masker.strategy.kind === 'redact' || masker.strategy.kind === 'null');
+}
+
+/** The masked value of the cell at frame[from, to); undefined when it stays as it is. */
+function maskCellOf(
+  frame: Buffer,
+  from: number,
+  to: number,
+  masker: CellMasker,
+  plan: CompiledPlan,
+  tally: MaskingTally | undefined,
+): string | Buffer | null | undefined {
+  // Partial masking of ASCII keeps the length and works on the bytes: nothing to decode.
+  if (masker.kind === 'column' && masker.strategy.kind === 'partial') {
+    const bytes = partialMaskAsciiBytes(frame.subarray(from, to), masker.strategy.keep);
+    if (bytes !== undefined) {
+      tally?.record(masker, MASKED_BY_COLUMN);
+      return bytes;
+    }
+  }
+  // A whole-cell redact or null does not read the value: it is not decoded.
+  const text = ignoresValue(masker) ? '' : frame.toString('utf8', from, to);
+  // U+FFFD stands in for bytes that are not UTF-8 (a SQL_ASCII database, raw bytes): what a
+  // detector cannot read is not passed. A genuine U+FFFD is told apart by the check.
+  if (text.includes('\uFFFD') && !isUtf8(frame.subarray(from, to))) return UNDECODABLE;
+  const result = plan.maskCell(masker, text);
+  tally?.record(masker, result);
+  return result.masked ? result.value : undefined;
+}
+
+const MASKED_BY_COLUMN: CellMaskResult = Object.freeze({ value: null, masked: true, fired: Object.freeze([]) });
+
 /**
  * Masks one DataRow frame. Returns the same Buffer when nothing changed (the common case), else
  * a new frame written in one allocation. `tally` counts every masked cell by column rule and
@@ -141,7 +174,7 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
   }
   let offset = 7;
   // Cells replaced: where each starts (its length word) and ends, and its new value (null = SQL NULL).
-  let replaced: { start: number; end: number; value: string | null }[] | undefined;
+  let replaced: { start: number; end: number; value: string | Buffer | null }[] | undefined;
   let grow = 0;
   for (let i = 0; i < count; i++) {
     const start = offset;
@@ -151,20 +184,11 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
     const end = offset + length;
     const masker = masking.maskers[i];
     if (masker !== undefined) {
-      const text = frame.toString('utf8', offset, end);
-      let value: string | null | undefined;
-      // U+FFFD stands in for bytes that are not UTF-8 (a SQL_ASCII database, raw bytes): what a
-      // detector cannot read is not passed. A genuine U+FFFD is told apart by the check.
-      if (text.includes('\uFFFD') && !isUtf8(frame.subarray(offset, end))) value = UNDECODABLE;
-      else {
-        const result = plan.maskCell(masker, text);
-        tally?.record(masker, result);
-        if (result.masked) value = result.value;
-      }
+      const value = maskCellOf(frame, offset, end, masker, plan, tally);
       if (value !== undefined) {
         if (replaced === undefined) replaced = [];
         replaced.push({ start, end, value });
-        grow += (value === null ? 0 : Buffer.byteLength(value, 'utf8')) - length;
+        grow += (value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length) - length;
       }
     }
     offset = end;
@@ -180,7 +204,7 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
       out.writeInt32BE(-1, pos);
       pos += 4;
     } else {
-      const written = out.write(value, pos + 4, 'utf8');
+      const written = typeof value === 'string' ? out.write(value, pos + 4, 'utf8') : value.copy(out, pos + 4);
       out.writeInt32BE(written, pos);
       pos += 4 + written;
     }
