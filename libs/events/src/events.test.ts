@@ -110,6 +110,7 @@ test('topic names are prefixed and versioned', () => {
       verdicts: 't1.verdicts.v1',
       control: 't1.control.v1',
       approvals: 't1.approvals.v1',
+      approvalDecisions: 't1.approval-decisions.v1',
       policies: 't1.policies.v1',
       shadowVerdicts: 't1.shadow-verdicts.v1',
     },

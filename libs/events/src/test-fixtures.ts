@@ -122,6 +122,7 @@ export function sqlDetail(text: string, overrides: Partial<Omit<SqlRequest, 'kin
     fullTextBytes: null,
     fullTextSha256: null,
     resolvedText: null,
+    statementDigest: null,
     ...overrides,
   };
 }

@@ -6,8 +6,10 @@ export interface TopicNames {
   readonly verdicts: string;
   /** Admin commands to running sessions (kill); later issues add producers. */
   readonly control: string;
-  /** Requests waiting for a human (just-in-time approvals); later issues add producers. */
+  /** Approvals: requests, decisions, outcomes, grant uses and blast radius estimates. Keyed by approval id (by the envelope's sessionId). */
   readonly approvals: string;
+  /** Approvers' decisions and approval outcomes (ApprovalDecided, ApprovalResolved): written by the approval service only, so a grant cannot come from anywhere else. Keyed by approval id. */
+  readonly approvalDecisions: string;
   /** Published policies (PolicyPublished, schemas/policy-event.avsc). Compacted, keyed by policy name. */
   readonly policies: string;
   /** Verdicts of shadow policies: recorded, never enforced, off the verdict topic the ingress reads. Keyed by session id. */
@@ -21,12 +23,13 @@ export function topicNames(prefix = 'agentgate'): TopicNames {
     verdicts: `${prefix}.verdicts.v1`,
     control: `${prefix}.control.v1`,
     approvals: `${prefix}.approvals.v1`,
+    approvalDecisions: `${prefix}.approval-decisions.v1`,
     policies: `${prefix}.policies.v1`,
     shadowVerdicts: `${prefix}.shadow-verdicts.v1`,
   });
 }
 
-/** Topics that carry audit events (projected into ClickHouse); admin commands and shadow verdicts are audited too. */
+/** Topics that carry audit events (projected into ClickHouse); admin commands, shadow verdicts and approvals are audited too. */
 export function auditTopics(names: TopicNames): string[] {
-  return [names.ingress, names.verdicts, names.control, names.shadowVerdicts];
+  return [names.ingress, names.verdicts, names.control, names.shadowVerdicts, names.approvals, names.approvalDecisions];
 }

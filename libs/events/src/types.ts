@@ -64,6 +64,11 @@ export interface SqlRequest {
   fullTextSha256: string | null;
   /** For EXECUTE, FETCH and MOVE: the PREPARE or DECLARE whose query they run. */
   resolvedText: string | null;
+  /**
+   * Hex HMAC-SHA256 (a gateway key) of the statement as received (trimmed) and its parameters:
+   * what an approval binds to. Keyed: a plain digest would let anyone guess a redacted value.
+   */
+  statementDigest: string | null;
 }
 
 export interface SshRequest {
@@ -163,6 +168,68 @@ export interface SessionKillRequested {
   requestedBy: string;
 }
 
+export interface ApprovalRequested {
+  approvalId: string;
+  requestId: string;
+  requestSessionId: string;
+  requestHash: string;
+  pendingVerdictHash: string;
+  protocol: string;
+  connection: string | null;
+  /** The request as recorded (masked literals). */
+  text: string;
+  parameters: (string | null)[];
+  statementKinds: string[];
+  /** Binds a grant to one statement: identity, connection, statement, parameters. */
+  statementDigest: string;
+  policyVersion: string;
+  ruleId: string;
+  reason: string;
+  approverGroups: string[];
+  quorum: number;
+  /** When not empty: one approval from each of these groups as well. */
+  quorumGroups: string[];
+  expiresAtUs: number;
+  grantScope: GrantScope;
+  grantSec: number;
+  notify: string[];
+}
+
+export type GrantScope = 'statement' | 'window';
+
+export interface ApprovalDecided {
+  approvalId: string;
+  decision: 'approve' | 'deny';
+  comment: string | null;
+}
+
+export type ApprovalOutcome = 'approved' | 'denied' | 'expired';
+
+export interface ApprovalResolved {
+  approvalId: string;
+  outcome: ApprovalOutcome;
+  decidedBy: string[];
+  grantScope: GrantScope | null;
+  grantExpiresAtUs: number | null;
+}
+
+export interface GrantUsed {
+  approvalId: string;
+  requestId: string;
+  requestSessionId: string;
+  verdictHash: string;
+  /** The use is given back: its request never ran. */
+  released: boolean;
+}
+
+export interface BlastRadiusEstimated {
+  approvalId: string;
+  requestId: string;
+  estimatedRows: number | null;
+  planSummary: string | null;
+  error: string | null;
+}
+
 /** Payload type by event type name (the Avro record name of the payload branch). */
 export interface PayloadByType {
   SessionOpened: SessionOpened;
@@ -171,6 +238,11 @@ export interface PayloadByType {
   ResponseObserved: ResponseObserved;
   SessionClosed: SessionClosed;
   SessionKillRequested: SessionKillRequested;
+  ApprovalRequested: ApprovalRequested;
+  ApprovalDecided: ApprovalDecided;
+  ApprovalResolved: ApprovalResolved;
+  GrantUsed: GrantUsed;
+  BlastRadiusEstimated: BlastRadiusEstimated;
 }
 
 export type EventType = keyof PayloadByType;
@@ -182,6 +254,11 @@ export const EVENT_TYPES: readonly EventType[] = [
   'ResponseObserved',
   'SessionClosed',
   'SessionKillRequested',
+  'ApprovalRequested',
+  'ApprovalDecided',
+  'ApprovalResolved',
+  'GrantUsed',
+  'BlastRadiusEstimated',
 ];
 
 /** An audit event: the envelope plus one typed payload. */

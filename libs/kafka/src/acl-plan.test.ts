@@ -7,6 +7,7 @@ const topics = {
   verdicts: 'p.verdicts.v1',
   control: 'p.control.v1',
   approvals: 'p.approvals.v1',
+  approvalDecisions: 'p.approval-decisions.v1',
   policies: 'p.policies.v1',
   shadowVerdicts: 'p.shadow-verdicts.v1',
 };
@@ -18,7 +19,11 @@ test('only the policy processor may write verdicts, only the ingress requests, o
   assert.deepEqual(writers(topics.verdicts), [PRINCIPALS.policyProcessor]);
   assert.deepEqual(writers(topics.ingress), [PRINCIPALS.ingressPostgres]);
   assert.deepEqual(writers(topics.control), [PRINCIPALS.operator]);
-  assert.deepEqual(writers(topics.approvals), []);
+  assert.deepEqual(writers(topics.approvals), [PRINCIPALS.ingressPostgres, PRINCIPALS.policyProcessor]);
+});
+
+test('only the approval service may write the decisions grants come from', () => {
+  assert.deepEqual(writers(topics.approvalDecisions), [PRINCIPALS.approvalService]);
 });
 
 test('only operators may publish policies; only the policy processor may write shadow verdicts', () => {
@@ -30,8 +35,17 @@ test('readers read only what they need', () => {
   const reads = (principal: string): string[] =>
     grants.filter((g) => g.principal === principal && g.resource === 'topic' && g.operation === 'read').map((g) => g.name);
   assert.deepEqual(reads(PRINCIPALS.ingressPostgres), [topics.verdicts, topics.control]);
-  assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress, topics.policies]);
-  assert.deepEqual(reads(PRINCIPALS.projector), [topics.ingress, topics.verdicts, topics.control, topics.shadowVerdicts, topics.policies]);
+  assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress, topics.policies, topics.approvals, topics.approvalDecisions]);
+  assert.deepEqual(reads(PRINCIPALS.approvalService), [topics.approvals, topics.approvalDecisions]);
+  assert.deepEqual(reads(PRINCIPALS.projector), [
+    topics.ingress,
+    topics.verdicts,
+    topics.control,
+    topics.shadowVerdicts,
+    topics.approvals,
+    topics.approvalDecisions,
+    topics.policies,
+  ]);
   assert.deepEqual(reads(PRINCIPALS.operator), []);
 });
 

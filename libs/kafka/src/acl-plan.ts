@@ -11,6 +11,7 @@ export const PRINCIPALS = Object.freeze({
   ingressPostgres: 'ingress-postgres',
   policyProcessor: 'policy-processor',
   projector: 'projector',
+  approvalService: 'approval-service',
   /** Administrators' tools (the CLI's kill, policy publish): the only writers of the control and policies topics. */
   operator: 'operator',
 });
@@ -20,6 +21,7 @@ export const GROUP_PREFIXES = Object.freeze({
   ingressPostgres: 'agentgate-ingress-postgres',
   policyProcessor: 'agentgate-policy-processor',
   projector: 'agentgate-projector',
+  approvalService: 'agentgate-approval-service',
 });
 
 export type AclOperation = 'read' | 'write' | 'describe';
@@ -37,6 +39,7 @@ export interface AuditTopicNames {
   verdicts: string;
   control: string;
   approvals: string;
+  approvalDecisions: string;
   policies: string;
   shadowVerdicts: string;
 }
@@ -50,9 +53,10 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   const group = (principal: string, prefix: string): void => {
     grants.push({ principal, resource: 'group', name: prefix, pattern: 'prefixed', operation: 'read' });
   };
-  const { ingressPostgres, policyProcessor, projector, operator } = PRINCIPALS;
-  // Ingress: writes what it observes, reads verdicts and admin commands.
+  const { ingressPostgres, policyProcessor, projector, approvalService, operator } = PRINCIPALS;
+  // Ingress: writes what it observes (and blast radius estimates for approvals), reads verdicts and admin commands.
   topic(ingressPostgres, topics.ingress, 'write', 'describe');
+  topic(ingressPostgres, topics.approvals, 'write', 'describe');
   topic(ingressPostgres, topics.verdicts, 'read', 'describe');
   topic(ingressPostgres, topics.control, 'read', 'describe');
   group(ingressPostgres, GROUP_PREFIXES.ingressPostgres);
@@ -62,9 +66,24 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   topic(policyProcessor, topics.policies, 'read', 'describe');
   topic(policyProcessor, topics.verdicts, 'write', 'describe');
   topic(policyProcessor, topics.shadowVerdicts, 'write', 'describe');
+  // ... and of approval requests and grant uses; it reads approvals' outcomes to grant.
+  topic(policyProcessor, topics.approvals, 'read', 'write', 'describe');
+  topic(policyProcessor, topics.approvalDecisions, 'read', 'describe');
   group(policyProcessor, GROUP_PREFIXES.policyProcessor);
+  // Approval service: rebuilds its state from approvals and its own decisions; the only writer of decisions.
+  topic(approvalService, topics.approvals, 'read', 'describe');
+  topic(approvalService, topics.approvalDecisions, 'read', 'write', 'describe');
+  group(approvalService, GROUP_PREFIXES.approvalService);
   // Projector: reads every audit topic and the policy publications (their audit trail), writes none.
-  for (const name of [topics.ingress, topics.verdicts, topics.control, topics.shadowVerdicts, topics.policies]) {
+  for (const name of [
+    topics.ingress,
+    topics.verdicts,
+    topics.control,
+    topics.shadowVerdicts,
+    topics.approvals,
+    topics.approvalDecisions,
+    topics.policies,
+  ]) {
     topic(projector, name, 'read', 'describe');
   }
   group(projector, GROUP_PREFIXES.projector);

@@ -143,7 +143,14 @@ interface RawRule {
   except?: RawRequestConditions;
   action: RuleAction;
   message?: string;
-  approval?: { groups: string[]; quorum?: number; expiry?: string; grant?: string };
+  approval?: {
+    groups: string[];
+    quorum?: number | 'each-group';
+    expiry?: string;
+    grant?: string;
+    scope?: 'statement' | 'window';
+    notify?: string[];
+  };
   masking?: string;
   per?: 'actor' | 'subject';
   window?: string;
@@ -303,9 +310,13 @@ function compileRule(
   const approval: ApprovalSpec | null = raw.approval
     ? {
         groups: raw.approval.groups,
-        quorum: raw.approval.quorum ?? 1,
+        quorum: raw.approval.quorum === 'each-group' ? raw.approval.groups.length : (raw.approval.quorum ?? 1),
+        quorumGroups: raw.approval.quorum === 'each-group' ? raw.approval.groups : [],
         expirySec: durationSec(raw.approval.expiry ?? '15m'),
-        grantSec: durationSec(raw.approval.grant ?? '0s'),
+        scope: raw.approval.scope ?? 'statement',
+        // A statement grant must outlive the agent's retry after a late approval.
+        grantSec: durationSec(raw.approval.grant ?? '10m'),
+        notify: raw.approval.notify ?? [],
       }
     : null;
   const base = {

@@ -350,7 +350,16 @@ test('given the search_path is unknown, when an unqualified name decides, then t
 
 test('given a DELETE, when decided, then the approval spec is carried through', () => {
   const e = evaluate(policy, input('agent', 'delete from public.orders where id = 1'));
-  assert.deepEqual(e.approval, { groups: ['approvers'], quorum: 1, expirySec: 900, grantSec: 600, ruleId: 'agents-delete-needs-approval' });
+  assert.deepEqual(e.approval, {
+    groups: ['approvers'],
+    quorum: 1,
+    quorumGroups: [],
+    expirySec: 900,
+    scope: 'statement',
+    grantSec: 600,
+    notify: [],
+    ruleId: 'agents-delete-needs-approval',
+  });
 });
 
 test('given a request matching several rules, when explained, then every matching rule is listed', () => {

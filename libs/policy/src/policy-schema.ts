@@ -159,9 +159,11 @@ const rule = {
       additionalProperties: false,
       properties: {
         groups: globList,
-        quorum: { type: 'integer', minimum: 1, maximum: 10 },
+        quorum: { anyOf: [{ type: 'integer', minimum: 1, maximum: 10 }, { const: 'each-group' }] },
         expiry: duration,
         grant: duration,
+        scope: { enum: ['statement', 'window'] },
+        notify: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' }, maxItems: 8 },
       },
     },
     masking: { type: 'string', minLength: 1 },

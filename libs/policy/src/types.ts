@@ -82,12 +82,24 @@ export interface McpCondition {
 }
 
 export interface ApprovalSpec {
+  /** Who may decide: members of any of these groups (globs). */
   groups: readonly string[];
+  /** Approvals needed. */
   quorum: number;
+  /** When not empty (`quorum: each-group`): one approval from a member of each of these groups. */
+  quorumGroups: readonly string[];
   /** How long a request may wait for its approvals, in seconds. */
   expirySec: number;
-  /** How long an approval, once granted, covers the same statement shape, in seconds. */
+  /**
+   * What an approval grants: `statement`, one execution of the approved statement (same
+   * identity, connection, statement and parameters) within `grantSec`; `window`, any statement
+   * this rule matches on the connection, for the same identity, for `grantSec`.
+   */
+  scope: 'statement' | 'window';
+  /** How long a grant lasts once approved, in seconds. */
   grantSec: number;
+  /** Notification channels of the approval service (deploy/approval-channels.json). */
+  notify: readonly string[];
 }
 
 interface RuleBase {

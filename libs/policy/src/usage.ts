@@ -157,6 +157,11 @@ export function evolveUsage(state: UsageState, event: AuditEvent): UsageState {
     case 'VerdictIssued':
     case 'SessionClosed':
     case 'SessionKillRequested':
+    case 'ApprovalRequested':
+    case 'ApprovalDecided':
+    case 'ApprovalResolved':
+    case 'GrantUsed':
+    case 'BlastRadiusEstimated':
       return state;
     default: {
       const never: never = event;

@@ -10,6 +10,7 @@ import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
 import { loadMaskingKeys } from './masking-keys.js';
 import { MaskingPlans } from './result-masking.js';
+import { statementDigester } from './statement-digest.js';
 import { loadIdentityConfig } from './identity-config.js';
 import { kafkaAuditSink } from './audit-log.js';
 import { connectStages, statementStages } from './stage-metrics.js';
@@ -25,7 +26,9 @@ await runService({
   async start(config, logger) {
     const catalog = loadConnectionCatalog(config.connectionsFile, env);
     // Read once at start like every credential: a key that cannot be read fails the start.
-    const maskingPlans = new MaskingPlans(loadMaskingKeys(config.connectionsFile, env));
+    const maskingKeys = loadMaskingKeys(config.connectionsFile, env);
+    const maskingPlans = new MaskingPlans(maskingKeys);
+    const statementDigest = statementDigester(maskingKeys);
     const identity = createTokenVerifier(loadIdentityConfig(config.identityFile));
     const tls =
       config.tlsCertFile && config.tlsKeyFile
@@ -66,6 +69,7 @@ await runService({
       config,
       catalog,
       maskingPlans,
+      statementDigest,
       env,
       logger,
       verdicts,

@@ -40,6 +40,7 @@ import { StatementFlow } from './statement-flow.js';
 import { connectStages } from './stage-metrics.js';
 import { invalidatesRelations } from './relation-catalog.js';
 import { MaskingPlans, type ResultMasking } from './result-masking.js';
+import type { StatementDigester } from './statement-digest.js';
 import type { RelationInfo } from './row-masking.js';
 import { openUpstream, TargetStartupError, type UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
@@ -86,6 +87,8 @@ export interface SessionDeps {
   resolveFunction(connection: PostgresConnection, login: TargetLogin, oid: number): Promise<ResolvedFunction>;
   /** Compiled masking plans by verdict (result-masking.ts); without it, a verdict that masks is refused. */
   maskingPlans?: MaskingPlans;
+  /** The keyed statement digest approvals bind to (statement-digest.ts); without it, none is recorded. */
+  statementDigest?: StatementDigester;
   /** Names the tables `oids` of `connection` on the target, as `login` sees them (relation-catalog.ts). */
   resolveRelations?(
     connection: PostgresConnection,
@@ -418,6 +421,7 @@ export class AgentSession {
       connectionName: connection.name,
       resolveFunction: (oid) => this.deps.resolveFunction(connection, login, oid),
       maskingFor: (verdict) => this.maskingFor(verdict, connection, login),
+      ...(this.deps.statementDigest ? { statementDigest: this.deps.statementDigest } : {}),
       errorFrame: (severity, error, detail) => this.errorFrame(severity, error, detail),
       checkTokenStillValid: () => this.checkTokenStillValid(),
       end: () => this.finish({ reason: 'client-terminate', code: null }),

@@ -28,6 +28,7 @@ import { functionCallSql, type ResolvedFunction } from './function-resolver.js';
 import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus, type LexingSettings } from './lexing.js';
 import { StatementResponse, type ResponsePump, type SampleLimits } from './response-pump.js';
 import type { ResultMasking } from './result-masking.js';
+import type { StatementDigester } from './statement-digest.js';
 import { resolveSqlReferences, type SqlLevelEffect, type SqlReferences } from './sql-references.js';
 import type { UpstreamSession } from './upstream.js';
 import type { VerdictFeed } from './verdict-feed.js';
@@ -59,6 +60,8 @@ export interface StatementFlowDeps {
    * applied: the statement is then refused.
    */
   maskingFor?(verdict: VerdictIssued): ResultMasking | undefined;
+  /** The keyed digest of a statement and its parameters that approvals bind to (statement-digest.ts). */
+  statementDigest?: StatementDigester;
   /** The session's ErrorResponse for a gateway error (severity, SQLSTATE, detail with the session id). */
   errorFrame(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): Buffer;
   /** Throws AG_ERR_TOKEN_EXPIRED once the agent's token has expired. */
@@ -560,6 +563,7 @@ export class StatementFlow {
       preparedName,
       parameters: redactValues(parameters),
       resolvedText: resolved === null ? null : auditedText(resolved.text, this.deps.config.auditMaxSqlBytes).text,
+      statementDigest: this.deps.statementDigest?.(text, resolvedText, parameters) ?? null,
     };
   }
 

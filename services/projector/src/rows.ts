@@ -56,6 +56,26 @@ function payloadColumns(event: AuditEvent): Partial<EventRow> {
       return { outcome: event.payload.reason, error_code: event.payload.errorCode ?? '' };
     case 'SessionKillRequested':
       return { request_id: event.payload.targetSessionId, outcome: event.payload.reason };
+    // Approval events: the approval's chain (sessionId = approval id) or a one-event chain;
+    // request_id names the request they are about, the decision or outcome goes alongside.
+    case 'ApprovalRequested':
+      return {
+        request_id: event.payload.requestId,
+        protocol: event.payload.protocol,
+        connection: event.payload.connection ?? '',
+        sql_text: event.payload.text,
+        decision: 'pending_approval',
+        rule_id: event.payload.ruleId,
+        policy_version: event.payload.policyVersion,
+      };
+    case 'ApprovalDecided':
+      return { decision: event.payload.decision };
+    case 'ApprovalResolved':
+      return { outcome: event.payload.outcome };
+    case 'GrantUsed':
+      return { request_id: event.payload.requestId, outcome: event.payload.released ? 'released' : 'used' };
+    case 'BlastRadiusEstimated':
+      return { request_id: event.payload.requestId, row_count: event.payload.estimatedRows ?? 0, error_code: event.payload.error ?? '' };
     default: {
       const unknown: never = event;
       return unknown;
