@@ -57,6 +57,22 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'a result column policy masks cannot be masked as asked (binary format of its type, or a table the gateway cannot name)',
   },
+  AG_ERR_APPROVAL_PENDING: {
+    retriable: true,
+    summary: 'the statement waits for approval and was not decided in time; run it again once approved',
+  },
+  AG_ERR_APPROVAL_DENIED: { retriable: false, summary: 'an approver denied the statement' },
+  AG_ERR_APPROVAL_EXPIRED: { retriable: false, summary: 'the approval request expired undecided' },
+  AG_ERR_APPROVAL_NOT_FOUND: { retriable: false, summary: 'no such approval request' },
+  AG_ERR_APPROVAL_CLOSED: { retriable: false, summary: 'the approval request is already decided or expired' },
+  AG_ERR_APPROVAL_FORBIDDEN: { retriable: false, summary: 'the caller is not an approver of this request' },
+  AG_ERR_APPROVAL_SELF: {
+    retriable: false,
+    summary: 'an approver may not decide their own request, nor one made by an agent acting for them',
+  },
+  AG_ERR_APPROVAL_DUPLICATE: { retriable: false, summary: 'the approver has already decided this request' },
+  AG_ERR_UNAUTHENTICATED: { retriable: false, summary: 'no valid bearer token' },
+  AG_ERR_BAD_REQUEST: { retriable: false, summary: 'the request is malformed' },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */

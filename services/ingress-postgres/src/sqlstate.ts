@@ -57,6 +57,20 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_FUNCTION_LOOKUP_FAILED: '58000',
   // feature_not_supported: the result asked for is refused as a whole, nothing of it sent raw.
   AG_ERR_MASKING_UNSUPPORTED: '0A000',
+  // lock_not_available: the statement did not run and may be run again (once approved), as
+  // after a lock timeout; the approval id is in the message and detail.
+  AG_ERR_APPROVAL_PENDING: '55P03',
+  // insufficient_privilege, as for any denial.
+  AG_ERR_APPROVAL_DENIED: '42501',
+  AG_ERR_APPROVAL_EXPIRED: '42501',
+  // Codes of the approval service's API; an ingress does not raise them.
+  AG_ERR_APPROVAL_NOT_FOUND: '42704',
+  AG_ERR_APPROVAL_CLOSED: '55000',
+  AG_ERR_APPROVAL_FORBIDDEN: '42501',
+  AG_ERR_APPROVAL_SELF: '42501',
+  AG_ERR_APPROVAL_DUPLICATE: '55000',
+  AG_ERR_UNAUTHENTICATED: '28000',
+  AG_ERR_BAD_REQUEST: '08P01',
 };
 
 /** SQLSTATE for an agentgate error code. */
