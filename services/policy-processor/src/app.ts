@@ -21,8 +21,18 @@ import {
   resilientConsumer,
   type ResilientConsumer,
   type OffsetCommitter,
+  catchUpConsumer,
+  type CatchUpConsumer,
 } from '@agentgate/kafka';
-import { policyKey, type AuditEvent, type EventSerde, type PolicySerde, type RequestDetail, type TopicNames } from '@agentgate/events';
+import {
+  policyKey,
+  type AuditEvent,
+  type AuditEventOf,
+  type EventSerde,
+  type PolicySerde,
+  type RequestDetail,
+  type TopicNames,
+} from '@agentgate/events';
 import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
 import { type GatewayError, toGatewayError } from '@agentgate/errors';
@@ -32,6 +42,8 @@ import { policyFeed, type PolicyFeed } from './policy-feed.js';
 import { policyHolder } from './policy-holder.js';
 import { SessionContexts, type SessionKnowledge } from './session-context.js';
 import { asShadowVerdict } from './shadow.js';
+import { ApprovalBook } from './approval-book.js';
+import { decideApproval, finalVerdict, grantUsedEvent, type Waiter } from './approval-decider.js';
 import { readBackWindow } from './usage-window.js';
 
 const MAX_INFLIGHT_SENDS = 64;
@@ -81,6 +93,20 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   // Time from a request's record to its verdict being ready to send, summed over all verdicts.
   let lagSumUs = 0;
 
+  // Approvals (approval-book.ts): everything the approvals and approval-decisions topics hold,
+  // and the requests of this instance's sessions that wait for theirs.
+  const book = new ApprovalBook();
+  let approvalFeed: CatchUpConsumer | undefined;
+  const waiters = new Map<string, Waiter & { approvalId: string }>();
+  // Requests allowed under a grant while their ingress may have stopped waiting: their use is
+  // given back if the ingress records that it gave up (ResponseObserved AG_ERR_APPROVAL_PENDING).
+  const finalAllowed = new Map<
+    string,
+    { approvalId: string; verdict: AuditEventOf<'VerdictIssued'>; request: AuditEventOf<'RequestObserved'> }
+  >();
+  let approvalsRequested = 0;
+  let grantsUsed = 0;
+
   // Verdict writes not yet acknowledged (at most MAX_INFLIGHT_SENDS), and the first that failed.
   const inflight = new Set<Promise<void>>();
   let sendFailure: GatewayError | undefined;
@@ -90,6 +116,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   async function handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const verdicts: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
     const shadowVerdicts: { key: string; value: Buffer }[] = [];
+    const approvalEvents: { key: string; value: Buffer }[] = [];
     let lastOffset: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
@@ -111,14 +138,34 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           // One reference each, read once: the whole request is decided by one version.
           const { live, shadow } = policies;
           // Usage before this request: the request itself is folded in below.
-          const verdict = live.decide(event, analysis, usage);
-          if (verdict.payload.decision !== 'deny') ran = facts;
+          let verdict = live.decide(event, analysis, usage);
           // Routing hints for the ingress (routing-headers.ts): who waits, and for which request.
           const replyTo = headerText(message.headers, REPLY_TO_HEADER);
+          if (verdict.payload.decision === 'pending_approval') {
+            const spec = live.approvalSpec(verdict.payload.ruleId);
+            const decision = spec ? decideApproval(event, verdict, spec, book) : undefined;
+            if (decision) {
+              verdict = decision.verdict;
+              for (const e of decision.events) {
+                book.apply(e);
+                approvalEvents.push({ key: e.payload.approvalId, value: await serde.encode(topics.approvals, e) });
+                if (e.eventType === 'ApprovalRequested') approvalsRequested++;
+                else grantsUsed++;
+              }
+              if (decision.waitsOn !== null) {
+                waiters.set(event.payload.requestId, { request: event, pending: verdict, replyTo, approvalId: decision.waitsOn });
+              }
+            }
+          }
+          if (verdict.payload.decision !== 'deny') ran = facts;
           const headers: Record<string, string> = { [REQUEST_ID_HEADER]: verdict.payload.requestId };
           if (replyTo !== undefined) headers[REPLY_TO_HEADER] = replyTo;
           verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict), headers });
           decided++;
+          // Its approval resolved already (deciding again after a restart): the final verdict follows.
+          const waiter = waiters.get(event.payload.requestId);
+          const resolved = waiter ? book.resolution(waiter.approvalId) : undefined;
+          if (waiter && resolved) await answerWaiter(waiter, resolved, verdicts, approvalEvents);
           lagSumUs += Math.max(0, deps.nowUs() - event.timeUs);
           if (shadow) {
             const shadowVerdict = asShadowVerdict(shadow.decide(event, analysis, usage), event);
@@ -129,6 +176,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         if (event) {
           usage = engine.evolveUsage(usage, event);
           sessions.observe(event, ran);
+          if (event.eventType === 'ResponseObserved' || event.eventType === 'SessionClosed') await forgetWaiting(event, approvalEvents);
         }
       }
     }
@@ -142,6 +190,10 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       sendFailure = undefined;
       throw failure;
     }
+    // Approval requests and grant uses go out with their verdicts; a lost approval request leaves
+    // its statement waiting until the ingress gives up (fail closed), a lost use is written
+    // again when the request is decided again after the restart this failure causes.
+    if (approvalEvents.length > 0) track(producer!.send({ topic: topics.approvals, acks: -1, messages: approvalEvents }));
     if (verdicts.length > 0) track(producer!.send({ topic: topics.verdicts, acks: -1, messages: verdicts }));
     if (shadowVerdicts.length > 0) track(producer!.send({ topic: topics.shadowVerdicts, acks: -1, messages: shadowVerdicts }));
     while (inflight.size > MAX_INFLIGHT_SENDS) await Promise.race(inflight);
@@ -150,6 +202,67 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       committer?.processed(batch.topic, batch.partition, lastOffset);
     }
     await heartbeat();
+  }
+
+  type Outgoing = { key: string; value: Buffer; headers?: Record<string, string> }[];
+
+  /** Queues the final verdict of a waiting request whose approval `resolution` settled. */
+  async function answerWaiter(
+    waiter: Waiter & { approvalId: string },
+    resolution: AuditEventOf<'ApprovalResolved'>,
+    verdictsOut: Outgoing,
+    approvalsOut: Outgoing,
+  ): Promise<void> {
+    const requestId = waiter.request.payload.requestId;
+    waiters.delete(requestId);
+    const answer = finalVerdict(waiter, resolution, book);
+    // An approved grant another waiting request took: this one waits until its ingress gives up.
+    if (!answer) return;
+    for (const e of answer.events) {
+      book.apply(e);
+      approvalsOut.push({ key: e.payload.approvalId, value: await serde.encode(topics.approvals, e) });
+      grantsUsed++;
+      finalAllowed.set(requestId, { approvalId: waiter.approvalId, verdict: answer.verdict, request: waiter.request });
+    }
+    const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
+    if (waiter.replyTo !== undefined) headers[REPLY_TO_HEADER] = waiter.replyTo;
+    verdictsOut.push({ key: answer.verdict.sessionId, value: await serde.encode(topics.verdicts, answer.verdict), headers });
+    decided++;
+  }
+
+  /** A request's response or its session's end: it no longer waits; an unused grant use is given back. */
+  async function forgetWaiting(event: AuditEvent, approvalsOut: Outgoing): Promise<void> {
+    if (event.eventType === 'SessionClosed') {
+      for (const [id, w] of waiters) if (w.request.sessionId === event.sessionId) waiters.delete(id);
+      return;
+    }
+    if (event.eventType !== 'ResponseObserved') return;
+    const requestId = event.payload.requestId;
+    waiters.delete(requestId);
+    const allowed = finalAllowed.get(requestId);
+    if (!allowed) return;
+    finalAllowed.delete(requestId);
+    // The ingress gave up before the allow reached it: the statement never ran.
+    if (event.payload.errorCode === 'AG_ERR_APPROVAL_PENDING') {
+      const release = grantUsedEvent(allowed.request, allowed.approvalId, allowed.verdict, true, event.timeUs);
+      book.apply(release);
+      approvalsOut.push({ key: allowed.approvalId, value: await serde.encode(topics.approvals, release) });
+    }
+  }
+
+  /** One event of the approvals or approval-decisions topic; outcomes answer waiting requests. */
+  async function onApprovalEvent(event: AuditEvent): Promise<void> {
+    book.apply(event);
+    if (event.eventType !== 'ApprovalResolved') return;
+    const waiting = [...waiters.values()].filter((w) => w.approvalId === event.payload.approvalId);
+    if (waiting.length === 0) return;
+    const verdictsOut: Outgoing = [];
+    const approvalsOut: Outgoing = [];
+    // Oldest first: a one-statement grant goes to the request that asked first.
+    waiting.sort((a, b) => a.request.timeUs - b.request.timeUs);
+    for (const w of waiting) await answerWaiter(w, event, verdictsOut, approvalsOut);
+    if (approvalsOut.length > 0) track(producer!.send({ topic: topics.approvals, acks: -1, messages: approvalsOut }));
+    if (verdictsOut.length > 0) track(producer!.send({ topic: topics.verdicts, acks: -1, messages: verdictsOut }));
   }
 
   function track(sent: Promise<unknown>): void {
@@ -175,6 +288,8 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           { topic: topics.ingress, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
           { topic: topics.verdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
           { topic: topics.shadowVerdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
+          { topic: topics.approvals, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
+          { topic: topics.approvalDecisions, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
           { topic: topics.policies, numPartitions: 1, configs: POLICY_TOPIC_CONFIG },
         ]);
       } finally {
@@ -228,6 +343,28 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       }
       producer = kafka.producer({ allowAutoTopicCreation: false });
       await producer.connect();
+      // Every approval and grant before the first decision: a grant used before this start must
+      // not be used again, and a pending approval is joined rather than asked for twice.
+      approvalFeed = catchUpConsumer({
+        kafka,
+        topics: [topics.approvals, topics.approvalDecisions],
+        groupPrefix: `${config.consumerGroup}-approvals`,
+        logger,
+        what: 'the approvals',
+        async onMessage(topic, partition, message) {
+          if (!message.value) return;
+          try {
+            await onApprovalEvent((await serde.decode(message.value)).event);
+          } catch (err) {
+            undecodable++;
+            logger.error(
+              { code: toGatewayError(err).code, topic, partition, offset: message.offset },
+              'skipping undecodable approval event',
+            );
+          }
+        },
+      });
+      await approvalFeed.start();
       consumer = resilientConsumer({
         kafka,
         logger,
@@ -285,6 +422,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       await consumer?.stop();
       await Promise.allSettled(inflight);
       await peers?.stop();
+      await approvalFeed?.stop();
       await feed?.stop();
       await producer?.disconnect().catch(() => {});
     },
@@ -292,6 +430,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     readiness: () => ({
       consumerJoined: consumer?.ready ?? false,
       policiesRead: feed?.ready ?? false,
+      approvalsRead: approvalFeed?.ready ?? false,
       [`livePolicy=${policies.live.version}`]: true,
       ...(policies.shadow ? { [`shadowPolicy=${policies.shadow.version}`]: true } : {}),
     }),
@@ -306,6 +445,9 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       `# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total ${decided}\n` +
       `# TYPE agentgate_policy_peer_usage_events_total counter\nagentgate_policy_peer_usage_events_total ${peerEvents}\n` +
       `# TYPE agentgate_policy_shadow_verdicts_total counter\nagentgate_policy_shadow_verdicts_total ${shadowDecided}\n` +
+      `# TYPE agentgate_approvals_requested_total counter\nagentgate_approvals_requested_total ${approvalsRequested}\n` +
+      `# TYPE agentgate_approval_grant_uses_total counter\nagentgate_approval_grant_uses_total ${grantsUsed}\n` +
+      `# TYPE agentgate_approvals_waiting gauge\nagentgate_approvals_waiting ${waiters.size}\n` +
       `# TYPE agentgate_policy_undecodable_total counter\nagentgate_policy_undecodable_total ${undecodable}\n` +
       `# TYPE agentgate_policy_request_to_verdict_seconds summary\n` +
       `agentgate_policy_request_to_verdict_seconds_sum ${lagSumUs / 1e6}\nagentgate_policy_request_to_verdict_seconds_count ${decided}\n`,

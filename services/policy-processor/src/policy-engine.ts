@@ -13,6 +13,7 @@ import {
   type PolicyState,
   type SqlInput,
   type UsageState,
+  type ApprovalSpec,
   verdictEvent,
 } from '@agentgate/policy';
 
@@ -34,6 +35,8 @@ export interface LivePolicy {
   readonly longestWindowUs: number;
   /** The verdict for one request (chained onto it, not shadow), with usage before it. Pure. */
   decide(request: AuditEventOf<'RequestObserved'>, analysis: RequestAnalysis, usage: Usage): AuditEventOf<'VerdictIssued'>;
+  /** The approval an approve rule asks for; null for other rules and unknown ids. */
+  approvalSpec(ruleId: string | null): ApprovalSpec | null;
 }
 
 /** A publication's files, compiled. */
@@ -64,6 +67,7 @@ function fromState(state: PolicyState): LivePolicy {
   return {
     version: state.version,
     longestWindowUs: 0,
+    approvalSpec: () => null,
     decide: (request, analysis) =>
       verdictOf(decide({ type: 'DecideRequest', subject: { request, classification: analysis.classification } }, state)),
   };
@@ -89,6 +93,7 @@ function fromCompiled(policy: Compiled, onError: (err: unknown) => void): LivePo
   return {
     version: policy.version,
     longestWindowUs: Math.max(0, ...windows),
+    approvalSpec: (ruleId) => policy.rules.find((r) => r.id === ruleId)?.approval ?? null,
     decide(request, analysis, usage) {
       const subject = { request, classification: analysis.classification, ...(analysis.sql ? { sql: analysis.sql } : {}) };
       try {

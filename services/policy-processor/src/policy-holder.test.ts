@@ -10,7 +10,7 @@ import { readBackRanges } from './usage-window.js';
 
 const [, request, verdict] = sampleSession() as [unknown, AuditEventOf<'RequestObserved'>, AuditEventOf<'VerdictIssued'>];
 
-const fake = (version: string): LivePolicy => ({ version, longestWindowUs: 0, decide: () => verdict });
+const fake = (version: string): LivePolicy => ({ version, longestWindowUs: 0, decide: () => verdict, approvalSpec: () => null });
 const usage = initialUsage();
 /** Compiles `name:<policy>` files; anything else does not compile. */
 const engine: PolicyEngine = {
