@@ -112,7 +112,10 @@ export class ApprovalBook {
       }
       case 'ApprovalResolved': {
         const entry = this.entries.get(event.payload.approvalId);
-        if (!entry) return this.keepForLater(event.payload.approvalId, event);
+        if (!entry) {
+          this.keepForLater(event.payload.approvalId, event);
+          return;
+        }
         if (entry.status !== 'pending') break;
         this.resolutions.set(entry.approvalId, event);
         entry.status = event.payload.outcome;
@@ -122,7 +125,10 @@ export class ApprovalBook {
       }
       case 'GrantUsed': {
         const entry = this.entries.get(event.payload.approvalId);
-        if (!entry) return this.keepForLater(event.payload.approvalId, event);
+        if (!entry) {
+          this.keepForLater(event.payload.approvalId, event);
+          return;
+        }
         if (event.payload.released) entry.uses.delete(event.payload.requestId);
         else entry.uses.add(event.payload.requestId);
         break;
