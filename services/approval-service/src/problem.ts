@@ -1,0 +1,43 @@
+// Errors at the HTTP edge: a registry code becomes an RFC 9457 problem document and a status.
+// The code is the stable part; title and detail are for people.
+import { ERROR_CODES, type ErrorCode } from '@agentgate/errors';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+}
+
+/** The HTTP status of a code. */
+export function httpStatus(code: ErrorCode): number {
+  if (code.startsWith('AG_ERR_TOKEN_')) return 401;
+  switch (code) {
+    case 'AG_ERR_UNAUTHENTICATED':
+      return 401;
+    case 'AG_ERR_BAD_REQUEST':
+      return 400;
+    case 'AG_ERR_APPROVAL_NOT_FOUND':
+      return 404;
+    case 'AG_ERR_APPROVAL_FORBIDDEN':
+    case 'AG_ERR_APPROVAL_SELF':
+      return 403;
+    case 'AG_ERR_APPROVAL_CLOSED':
+    case 'AG_ERR_APPROVAL_DUPLICATE':
+    case 'AG_ERR_APPROVAL_EXPIRED':
+      return 409;
+    case 'AG_ERR_AUDIT_UNAVAILABLE':
+    case 'AG_ERR_IDP_UNAVAILABLE':
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+export function problem(code: ErrorCode, detail?: string, status = httpStatus(code)): Problem {
+  const { summary } = ERROR_CODES[code];
+  return { type: `https://agentgate.dev/errors/${code}`, title: summary, status, detail: detail ?? summary, code };
+}
