@@ -17,6 +17,7 @@ import {
   verifyChain,
   verifyStoredChain,
   type AuditEvent,
+  type AuditEventOf,
 } from './index.js';
 
 test('canonical JSON sorts keys, keeps array order and refuses non-integers', () => {
@@ -86,6 +87,27 @@ test('given a verdict the ingress gave up on, when the session goes on, then the
   // But a verdict the ingress did adopt cannot be removed unnoticed.
   const session = sampleSession();
   assert.equal(verifyChain(session.filter((e) => e.eventType !== 'VerdictIssued')).ok, false);
+});
+
+test('given a statement sent for approval whose final verdict the ingress gave up on, the chain holds with or without the late final verdict', () => {
+  const [opened, request, verdict] = sampleSession() as [AuditEvent, AuditEvent, AuditEvent];
+  const pending = chainEvent(
+    { ...withoutChain(verdict), payload: { ...(verdict as AuditEventOf<'VerdictIssued'>).payload, decision: 'pending_approval' as const } },
+    { seq: verdict.seq, prevHash: verdict.prevHash },
+  ) as AuditEvent;
+  const late = chainEvent(
+    { ...withoutChain(verdict), eventId: 'late-final' },
+    { seq: pending.seq + 1, prevHash: pending.hash },
+  ) as AuditEvent;
+  const closed = chainEvent(
+    { ...withoutChain(sampleSession()[4]!), payload: { reason: 'client-terminate', errorCode: null, durationUs: 1, requestCount: 1 } },
+    linkAfterAbandonedVerdict(pending),
+  ) as AuditEvent;
+  assert.deepEqual(verifyChain([opened, request, pending, closed]), { ok: true, length: 4 });
+  assert.deepEqual(verifyChain([opened, request, pending, late, closed]), { ok: true, length: 5 });
+  // An allow verdict's slot is not skippable that way: only a pending one waits for another verdict.
+  const afterAllow = chainEvent({ ...withoutChain(closed) }, linkAfterAbandonedVerdict(verdict)) as AuditEvent;
+  assert.equal(verifyChain([opened, request, verdict, afterAllow]).ok, false);
 });
 
 test('events written with the first schema version still decode after a field is added', () => {

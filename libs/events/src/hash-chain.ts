@@ -61,13 +61,17 @@ export function linkAfterAbandonedVerdict(request: Pick<AuditEvent, 'seq' | 'has
 
 interface ParsedEntry extends StoredChainEntry {
   eventType: string;
+  /** A verdict that sends its request for approval: its final verdict may be abandoned too. */
+  pendingApproval: boolean;
 }
 
 /**
  * Verifies one session's stored events from seq 0 on. Each event must hash to its stored
  * hash and link to the event before it; the one exception is an abandoned verdict slot
  * (see linkAfterAbandonedVerdict): an event may link to the RequestObserved two places
- * back when the slot between holds nothing or a verdict of that same request. Shadow verdicts
+ * back when the slot between holds nothing or a verdict of that same request. The same holds
+ * after a pending verdict (approval): its final verdict's slot may be abandoned when the
+ * ingress stops waiting. Shadow verdicts
  * (a policy on trial) share the live verdict's slot but are not part of the chain: each must
  * hash to its text and chain onto the request it answers, and is otherwise skipped.
  */
@@ -99,7 +103,7 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
     } else if (previous && previous.hash === entry.prevHash) {
       // the ordinary case
     } else if (
-      twoBack?.eventType === 'RequestObserved' &&
+      (twoBack?.eventType === 'RequestObserved' || twoBack?.pendingApproval === true) &&
       twoBack.hash === entry.prevHash &&
       (previous === undefined || (previous.eventType === 'VerdictIssued' && previous.prevHash === twoBack.hash))
     ) {
@@ -107,7 +111,11 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
     } else {
       return broken(previous || twoBack ? 'prevHash does not match the previous event' : `expected seq ${entry.seq - 1} before it`);
     }
-    bySeq.set(entry.seq, { ...entry, eventType: typeof parsed.eventType === 'string' ? parsed.eventType : '' });
+    bySeq.set(entry.seq, {
+      ...entry,
+      eventType: typeof parsed.eventType === 'string' ? parsed.eventType : '',
+      pendingApproval: payloadBranch(parsed, 'VerdictIssued')?.['decision'] === 'pending_approval',
+    });
   }
   // Each shadow verdict must answer a request of this chain: the slot after it, chained onto it.
   for (const shadow of shadows) {
@@ -129,9 +137,13 @@ export function verifyStoredChain(entries: readonly StoredChainEntry[]): ChainVe
  * hashed text, so it cannot be set on a live verdict afterwards without breaking its hash.
  */
 function isShadowVerdict(parsed: { eventType?: unknown; payload?: unknown }): boolean {
-  if (parsed.eventType !== 'VerdictIssued' || parsed.payload === null || typeof parsed.payload !== 'object') return false;
-  const branch = Object.values(parsed.payload as Record<string, unknown>)[0] as { shadow?: unknown } | undefined;
-  return branch?.shadow === true;
+  return payloadBranch(parsed, 'VerdictIssued')?.['shadow'] === true;
+}
+
+/** The payload of a stored event of type `eventType` (its wrapped union branch), if it is one. */
+function payloadBranch(parsed: { eventType?: unknown; payload?: unknown }, eventType: string): Record<string, unknown> | undefined {
+  if (parsed.eventType !== eventType || parsed.payload === null || typeof parsed.payload !== 'object') return undefined;
+  return Object.values(parsed.payload as Record<string, unknown>)[0] as Record<string, unknown> | undefined;
 }
 
 /** Verifies in-memory events of one session. */

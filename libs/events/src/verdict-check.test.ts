@@ -41,3 +41,19 @@ test('given an authentic shadow verdict of the request, when checked, then it is
   const shadow = rechain({ ...verdict, eventId: `${verdict.eventId}-shadow`, payload: { ...verdict.payload, shadow: true } });
   assert.deepEqual(checkVerdict(shadow, request, trusted), { ok: false, rejection: 'shadow' });
 });
+
+test('given a request sent for approval, its final verdict counts only chained onto the pending verdict, and a second pending one does not', () => {
+  const pending = rechain({ ...verdict, payload: { ...verdict.payload, decision: 'pending_approval', approvalId: 'a1' } });
+  const final = chainEvent(
+    { ...verdict, eventId: 'final', payload: { ...verdict.payload, approvalId: 'a1' } },
+    { seq: pending.seq + 1, prevHash: pending.hash },
+  ) as AuditEventOf<'VerdictIssued'>;
+  assert.deepEqual(checkVerdict(final, request, trusted, pending), { ok: true });
+  assert.deepEqual(checkVerdict(final, request, trusted), { ok: false, rejection: 'chain' }, 'not an answer to the request itself');
+  assert.deepEqual(checkVerdict(pending, request, trusted, pending), { ok: false, rejection: 'chain' });
+  const pendingAgain = chainEvent(
+    { ...pending, eventId: 'again' },
+    { seq: pending.seq + 1, prevHash: pending.hash },
+  ) as AuditEventOf<'VerdictIssued'>;
+  assert.deepEqual(checkVerdict(pendingAgain, request, trusted, pending), { ok: false, rejection: 'chain' });
+});

@@ -2,7 +2,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@agentgate/observability';
-import { GatewayError } from '@agentgate/errors';
+import { GatewayError, toGatewayError } from '@agentgate/errors';
 import { errorResponse } from '@agentgate/pg-wire';
 import type { AgentIdentity, SessionDeps } from './session.js';
 import { AgentSession } from './session.js';
@@ -13,6 +13,7 @@ import { FunctionLookups } from './function-lookup.js';
 import { FunctionResolver } from './function-resolver.js';
 import { CatalogConnections } from './catalog-connection.js';
 import { RelationCatalog, RelationReply, relationMessages } from './relation-catalog.js';
+import { blastRadiusEvent, ExplainReply, explainMessages } from './blast-radius.js';
 
 // Function OIDs answered per (connection, role) kept at most; an unused lookup connection closes after this.
 const MAX_FUNCTION_ANSWERS = 10_000;
@@ -32,7 +33,11 @@ export interface IngressServer {
 }
 
 export function createIngressServer(
-  base: Omit<SessionDeps, 'resolveFunction' | 'resolveRelations' | 'invalidateRelations'> & { logger: Logger },
+  base: Omit<SessionDeps, 'resolveFunction' | 'resolveRelations' | 'invalidateRelations' | 'estimateBlastRadius'> & {
+    logger: Logger;
+    /** Where blast radius estimates for approvals are recorded. */
+    approvalsTopic: string;
+  },
 ): IngressServer {
   // FunctionCall OIDs are resolved on lookup connections of the gateway's own, cached (function-resolver.ts).
   const resolver = new FunctionResolver({ ttlMs: base.config.functionCacheTtlMs, maxEntries: MAX_FUNCTION_ANSWERS, now: Date.now });
@@ -67,6 +72,19 @@ export function createIngressServer(
         relationConnections.query(connection, login, relationMessages(missing), new RelationReply()),
       ),
     invalidateRelations: (connection) => relations.invalidate(connection),
+    estimateBlastRadius: (connection, login, approval) => {
+      const timeoutMs = base.config.blastRadiusTimeoutMs;
+      void relationConnections
+        .query(connection, login, explainMessages(approval.text, approval.parameters, timeoutMs), new ExplainReply())
+        .catch((err: unknown) => ({ estimatedRows: null, planSummary: null, error: `no estimate: ${toGatewayError(err).code}` }))
+        .then((radius) => {
+          const event = blastRadiusEvent(approval.approvalId, approval.requestId, radius, base.config.instanceId, base.nowUs());
+          return base.sink.write(base.approvalsTopic, event, base.config.auditWriteTimeoutMs);
+        })
+        .catch((err: unknown) =>
+          base.logger.warn({ code: toGatewayError(err).code, approvalId: approval.approvalId }, 'blast radius estimate not recorded'),
+        );
+    },
   };
   const sessions = new Set<AgentSession>();
   const byId = new Map<string, AgentSession>();

@@ -26,6 +26,12 @@ export interface IngressConfig extends PipelineConfig {
   controlGroup: string;
   /** Budget for "request durable + verdict received"; past it the agent gets 08006. */
   verdictTimeoutMs: number;
+  /** How long a statement sent for approval is held for its decision before the agent gets AG_ERR_APPROVAL_PENDING. */
+  approvalWaitMs: number;
+  /** Where approvers decide (the approval service's base URL), named in the notice an agent gets. */
+  approvalsUrl: string;
+  /** Budget for the blast radius estimate (EXPLAIN) of a statement sent for approval. */
+  blastRadiusTimeoutMs: number;
   /** Budget for writing one audit event (session, response) before failing closed. */
   auditWriteTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
@@ -79,6 +85,9 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Ingre
     verdictProducers: r.list('AG_VERDICT_PRODUCERS', ['policy-processor']),
     controlGroup: r.string('AG_CONTROL_GROUP', `agentgate-ingress-postgres-control.${instanceName}`),
     verdictTimeoutMs: r.int('AG_VERDICT_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
+    approvalWaitMs: r.int('AG_APPROVAL_WAIT_MS', 30_000, { min: 0, max: 3_600_000 }),
+    approvalsUrl: r.string('AG_PUBLIC_APPROVALS_URL', 'http://127.0.0.1:18080'),
+    blastRadiusTimeoutMs: r.int('AG_BLAST_RADIUS_TIMEOUT_MS', 2000, { min: 100, max: 60_000 }),
     auditWriteTimeoutMs: r.int('AG_AUDIT_WRITE_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     upstreamConnectTimeoutMs: r.int('AG_UPSTREAM_CONNECT_TIMEOUT_MS', 5000, { min: 100, max: 600_000 }),
     startupTimeoutMs: r.int('AG_PG_STARTUP_TIMEOUT_MS', 3000, { min: 100, max: 600_000 }),

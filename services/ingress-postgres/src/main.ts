@@ -35,7 +35,10 @@ await runService({
         ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
         : undefined;
     const topics = topicNames(config.topicPrefix);
-    const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts, topics.control] });
+    const serde = await createEventSerde({
+      registryUrl: config.registryUrl,
+      topics: [topics.ingress, topics.verdicts, topics.control, topics.approvals],
+    });
     const kafka = createKafka({
       brokers: config.kafkaBrokers,
       auth: config.kafkaAuth,
@@ -77,6 +80,7 @@ await runService({
       tls,
       sink,
       ingressTopic: topics.ingress,
+      approvalsTopic: topics.approvals,
       parser,
       newId: randomUUID,
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),

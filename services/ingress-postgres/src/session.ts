@@ -76,6 +76,12 @@ export interface SessionDeps {
   catalog: ConnectionCatalog;
   sink: AuditSink;
   ingressTopic: string;
+  /** Estimates a statement's blast radius for its approval and records it (app.ts); never awaited. */
+  estimateBlastRadius?(
+    connection: PostgresConnection,
+    login: TargetLogin,
+    approval: { approvalId: string; requestId: string; text: string; parameters: (string | null)[] },
+  ): void;
   verdicts: VerdictFeed;
   /** Parses off the event loop (a worker pool), so one long statement does not stall other sessions. */
   parser: AsyncSqlParser;
@@ -422,6 +428,7 @@ export class AgentSession {
       resolveFunction: (oid) => this.deps.resolveFunction(connection, login, oid),
       maskingFor: (verdict) => this.maskingFor(verdict, connection, login),
       ...(this.deps.statementDigest ? { statementDigest: this.deps.statementDigest } : {}),
+      estimateBlastRadius: (approval) => this.deps.estimateBlastRadius?.(connection, login, approval),
       errorFrame: (severity, error, detail) => this.errorFrame(severity, error, detail),
       checkTokenStillValid: () => this.checkTokenStillValid(),
       end: () => this.finish({ reason: 'client-terminate', code: null }),

@@ -3,8 +3,8 @@
 // statements and portals follows what the target confirmed, and a refusal leaves the target's
 // transaction as a server-side error would. The session (session.ts) owns the sockets; this
 // owns what goes through them after login.
-import { GatewayError, toGatewayError } from '@agentgate/errors';
-import type { AuditEventOf, ResponseObserved, SqlRequest, VerdictIssued } from '@agentgate/events';
+import { GatewayError, isGatewayError, toGatewayError } from '@agentgate/errors';
+import { type AuditEventOf, derivedEventId, type ResponseObserved, type SqlRequest, type VerdictIssued } from '@agentgate/events';
 import { newTiming, type StatementTiming } from './stage-metrics.js';
 import { withDeadline } from '@agentgate/kafka';
 import {
@@ -15,6 +15,7 @@ import {
   type BatchRefusal,
   type FrontendMessage,
   type FunctionCallMessage,
+  noticeResponse,
   type PlannedMessage,
   type TransactionStatus,
 } from '@agentgate/pg-wire';
@@ -28,6 +29,7 @@ import { functionCallSql, type ResolvedFunction } from './function-resolver.js';
 import { DEFAULT_LEXING, lexingDependsOnSettings, unfollowableLexing, withParameterStatus, type LexingSettings } from './lexing.js';
 import { StatementResponse, type ResponsePump, type SampleLimits } from './response-pump.js';
 import type { ResultMasking } from './result-masking.js';
+import { ESTIMATED_KINDS } from './blast-radius.js';
 import type { StatementDigester } from './statement-digest.js';
 import { resolveSqlReferences, type SqlLevelEffect, type SqlReferences } from './sql-references.js';
 import type { UpstreamSession } from './upstream.js';
@@ -62,6 +64,11 @@ export interface StatementFlowDeps {
   maskingFor?(verdict: VerdictIssued): ResultMasking | undefined;
   /** The keyed digest of a statement and its parameters that approvals bind to (statement-digest.ts). */
   statementDigest?: StatementDigester;
+  /**
+   * Starts the blast radius estimate of a statement sent for approval (blast-radius.ts), off the
+   * statement's path: its result is an event for approvers, never awaited here.
+   */
+  estimateBlastRadius?(approval: { approvalId: string; requestId: string; text: string; parameters: (string | null)[] }): void;
   /** The session's ErrorResponse for a gateway error (severity, SQLSTATE, detail with the session id). */
   errorFrame(severity: 'ERROR' | 'FATAL', error: GatewayError, detail?: string): Buffer;
   /** Throws AG_ERR_TOKEN_EXPIRED once the agent's token has expired. */
@@ -175,6 +182,7 @@ export class StatementFlow {
     requestId: string,
     detail: SqlRequest,
     timing?: StatementTiming,
+    raw?: RawStatement,
   ): Promise<AuditEventOf<'VerdictIssued'>> {
     if (timing) timing.requestAt = performance.now();
     const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
@@ -194,7 +202,51 @@ export class StatementFlow {
         throw err;
       }
       writer.adopt(verdict);
-      return verdict;
+      if (verdict.payload.decision !== 'pending_approval' || verdict.payload.approvalId === null) return verdict;
+      this.deps.verdicts.cancel(requestId);
+      return await this.awaitApproval(writer, request, verdict, detail, raw);
+    } finally {
+      this.deps.verdicts.cancel(requestId);
+    }
+  }
+
+  /**
+   * Holds a statement sent for approval: the agent is told where to approve it (a notice), and
+   * the statement waits up to the approval wait for its final verdict, chained onto the pending
+   * one. Past the wait the pending verdict is what the caller gets (refused with
+   * AG_ERR_APPROVAL_PENDING), and the final verdict's slot is left to a late one.
+   */
+  private async awaitApproval(
+    writer: ChainWriter,
+    request: AuditEventOf<'RequestObserved'>,
+    pending: AuditEventOf<'VerdictIssued'>,
+    detail: SqlRequest,
+    raw: RawStatement | undefined,
+  ): Promise<AuditEventOf<'VerdictIssued'>> {
+    const approvalId = pending.payload.approvalId!;
+    const requestId = request.payload.requestId;
+    const wait = this.deps.verdicts.expect(requestId);
+    this.deps.pump.expect({
+      kind: 'local',
+      frames: [approvalNotice(approvalId, this.deps.config.approvalsUrl, this.deps.config.approvalWaitMs)],
+    });
+    // Estimated once per approval, by the request that asked for it (the processor derives the id).
+    if (raw && approvalId === derivedEventId(requestId, 'approval') && detail.statementKinds.some((k) => ESTIMATED_KINDS.has(k))) {
+      this.deps.estimateBlastRadius?.({ approvalId, requestId, text: raw.text, parameters: raw.parameters });
+    }
+    try {
+      const final = await withDeadline(
+        wait.answerTo(request, pending),
+        Math.max(this.deps.config.approvalWaitMs, 1),
+        'AG_ERR_APPROVAL_PENDING',
+        'approval',
+      );
+      writer.adopt(final);
+      return final;
+    } catch (err) {
+      if (!isGatewayError(err, 'AG_ERR_APPROVAL_PENDING')) throw err;
+      writer.abandonVerdict(pending);
+      return pending;
     } finally {
       this.deps.verdicts.cancel(requestId);
     }
@@ -236,6 +288,7 @@ export class StatementFlow {
           requestId,
           this.sqlDetail(statement.text, statement.kind, statement.kinds, 'simple', null, [], statement.references.runs),
           timing,
+          { text: statement.text, parameters: [] },
         );
         const response = verdict.payload.decision === 'allow' ? this.allowedResponse(requestId, verdict.payload) : undefined;
         if (!(response instanceof StatementResponse)) {
@@ -438,7 +491,14 @@ export class StatementFlow {
         references.runs,
       );
       const timing = newTiming(receivedAt);
-      const verdict = await this.decideStatement(writer, requestId, detail, timing);
+      const raw = decision.bind ? textParameters(decision.bind.params, decision.bind.paramFormats) : [];
+      const verdict = await this.decideStatement(
+        writer,
+        requestId,
+        detail,
+        timing,
+        raw ? { text: decision.sql, parameters: raw } : undefined,
+      );
       if (verdict.payload.decision !== 'allow') {
         const error = await this.recordDenial(writer, requestId, verdict.payload);
         return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
@@ -752,11 +812,40 @@ function unknownStatementError(name: string): GatewayError {
 
 const NO_REFERENCES: SqlReferences = { runs: null, unknownStatement: null, effect: null };
 
+/** A statement as the agent sent it, for the blast radius estimate (never recorded). */
+interface RawStatement {
+  text: string;
+  parameters: (string | null)[];
+}
+
+/** Bound parameters as text, or null when one is in binary format (the estimate then is not made). */
+function textParameters(params: readonly (Buffer | null)[], formats: readonly number[]): (string | null)[] | null {
+  const binary = (i: number): boolean => (formats.length === 1 ? formats[0] : formats[i]) === 1;
+  if (params.some((p, i) => p !== null && binary(i))) return null;
+  return params.map((p) => (p === null ? null : p.toString('utf8')));
+}
+
+/** Tells the agent its statement waits for approval, and where an approver decides it. */
+function approvalNotice(approvalId: string, approvalsUrl: string, waitMs: number): Buffer {
+  return noticeResponse({
+    severity: 'NOTICE',
+    code: '00000',
+    message: `agentgate: this statement needs approval ${approvalId}; waiting up to ${Math.round(waitMs / 1000)} s`,
+    detail: `approve at ${approvalsUrl}/v1/approvals/${approvalId} or with: npx agentgate approvals approve ${approvalId}`,
+    hint: 'If the wait ends first, run the same statement again once it is approved.',
+  });
+}
+
 function denialError(verdict: VerdictIssued): GatewayError {
   if (verdict.decision === 'pending_approval') {
+    return verdict.approvalId === null
+      ? new GatewayError('AG_ERR_POLICY_DENIED', 'statement needs approval, and no approval could be requested')
+      : new GatewayError('AG_ERR_APPROVAL_PENDING', `statement waits for approval ${verdict.approvalId}; run it again once it is approved`);
+  }
+  if (verdict.errorCode === 'AG_ERR_APPROVAL_DENIED' || verdict.errorCode === 'AG_ERR_APPROVAL_EXPIRED') {
     return new GatewayError(
-      'AG_ERR_POLICY_DENIED',
-      `statement needs approval ${verdict.approvalId ?? ''} (approvals are not enabled in this version)`,
+      verdict.errorCode,
+      `statement ${verdict.errorCode === 'AG_ERR_APPROVAL_DENIED' ? 'denied' : 'not approved in time'}: approval ${verdict.approvalId ?? ''}`,
     );
   }
   return new GatewayError('AG_ERR_POLICY_DENIED', `statement refused by policy rule ${verdict.ruleId ?? '(default)'}`);

@@ -14,8 +14,11 @@ type Request = AuditEventOf<'RequestObserved'>;
 
 /** One request's wait for its verdict, registered before the request is written. */
 export interface VerdictWait {
-  /** Resolves with the first verdict that authentically answers `request` (the durable event). */
-  answerTo(request: Request): Promise<Verdict>;
+  /**
+   * Resolves with the first verdict that authentically answers `request` (the durable event),
+   * chained onto `after`: the request, or the pending verdict when waiting for the final one.
+   */
+  answerTo(request: Request, after?: Verdict): Promise<Verdict>;
 }
 
 export interface VerdictFeed {
@@ -28,6 +31,8 @@ export interface VerdictFeed {
 
 interface Waiter {
   request: Request | undefined;
+  /** The pending verdict a final verdict must chain onto; undefined for the first verdict. */
+  after: Verdict | undefined;
   /** When the request became durable (performance.now()). */
   durableAt: number;
   /** Verdicts that arrived before the request was durable; checked once it is. */
@@ -68,12 +73,13 @@ export class VerdictWaiters {
   expect(requestId: string): VerdictWait {
     let waiter!: Waiter;
     const answer = new Promise<Verdict>((resolve, reject) => {
-      waiter = { request: undefined, durableAt: 0, early: [], resolve, reject };
+      waiter = { request: undefined, after: undefined, durableAt: 0, early: [], resolve, reject };
     });
     this.waiters.set(requestId, waiter);
     return {
-      answerTo: (request) => {
+      answerTo: (request, after) => {
         waiter.request = request;
+        waiter.after = after;
         waiter.durableAt = performance.now();
         const early = waiter.early.splice(0);
         for (const verdict of early) if (this.offer(requestId, waiter, verdict)) break;
@@ -95,14 +101,14 @@ export class VerdictWaiters {
   }
 
   private offer(requestId: string, waiter: Waiter, verdict: Verdict): boolean {
-    const check = checkVerdict(verdict, waiter.request as Request, this.trustedProducers);
+    const check = checkVerdict(verdict, waiter.request as Request, this.trustedProducers, waiter.after ?? (waiter.request as Request));
     if (!check.ok) {
       this.rejections[check.rejection]++;
       this.onRejected(check.rejection, verdict);
       return false;
     }
     this.waiters.delete(requestId);
-    this.waitSeconds.observe('verdict', (performance.now() - waiter.durableAt) / 1000);
+    if (!waiter.after) this.waitSeconds.observe('verdict', (performance.now() - waiter.durableAt) / 1000);
     waiter.resolve(verdict);
     return true;
   }
