@@ -6,6 +6,7 @@
 // keyed by approval id, idempotent and acknowledged by all in-sync replicas before a caller is
 // told they are written.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Producer } from 'kafkajs';
 import type { AuditEvent, EventSerde, TopicNames } from '@agentgate/events';
 import { GatewayError, toGatewayError } from '@agentgate/errors';
@@ -62,11 +63,19 @@ export function createKafkaLog(deps: KafkaLogDeps): KafkaLog {
         admin,
         readTopics.map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
       );
-      const offsets = [];
-      for (const topic of readTopics) {
-        for (const p of await admin.fetchTopicOffsets(topic)) offsets.push({ topic, partition: p.partition, low: p.low, high: p.high });
+      // A topic created a moment ago may not have its leaders yet: asked again, briefly.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const offsets = [];
+          for (const topic of readTopics) {
+            for (const p of await admin.fetchTopicOffsets(topic)) offsets.push({ topic, partition: p.partition, low: p.low, high: p.high });
+          }
+          return catchUp(offsets);
+        } catch (err) {
+          if (attempt >= 10 || (err as { retriable?: boolean }).retriable !== true) throw err;
+          await sleep(500);
+        }
       }
-      return catchUp(offsets);
     } finally {
       await admin.disconnect();
     }
@@ -107,7 +116,9 @@ export function createKafkaLog(deps: KafkaLogDeps): KafkaLog {
               const live = tracker.done;
               deps.onEvents(events, live);
               const last = batch.messages.at(-1)?.offset ?? batch.lastOffset();
-              if (!live && tracker.advance(batch.topic, batch.partition, (BigInt(last) + 1n).toString())) {
+              // Nothing left behind this batch: compaction or control records may leave gaps before the end.
+              const next = batch.offsetLag() === '0' ? batch.highWatermark : (BigInt(last) + 1n).toString();
+              if (!live && tracker.advance(batch.topic, batch.partition, next)) {
                 logger.info({ read }, 'approvals caught up with the log');
               }
               await heartbeat();
