@@ -156,6 +156,7 @@ test('list: pending by default, all on request, summaries only', async () => {
   assert.equal(summary.id, APPROVAL_ID);
   assert.equal(summary.status, 'pending');
   assert.equal(summary.requester, 'demo-agent');
+  assert.deepEqual(summary.actChain, ['alice']);
   assert.equal(summary.approvals, 0);
   assert.equal(summary.url, `https://approvals.example/v1/approvals/${APPROVAL_ID}`);
   assert.equal((await call('POST', `/v1/approvals/${APPROVAL_ID}/deny`, 'bob')).statusCode, 200);

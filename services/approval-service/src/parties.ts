@@ -33,3 +33,13 @@ export function partiesMeet(a: PartyHolder, b: PartyHolder): boolean {
   const theirs = partiesOf(b);
   return partiesOf(a).some((p) => theirs.some((q) => sameParty(p, q)));
 }
+
+/**
+ * The agents acting for an identity, the current one first (how notices and the CLI show a
+ * chain: "dba-agent for alice"). libs/identity lists the principal first, then the actors from
+ * the earliest to the current; the principal is left out.
+ */
+export function actingAgents(actor: PartyHolder): string[] {
+  const links = actor.actChain.map((l) => l.subject);
+  return (links[0] === actor.subject ? links.slice(1) : links).reverse();
+}

@@ -3,13 +3,17 @@
 // parameters are shown as the audit log recorded them (literals already masked).
 import type { DelegationLink } from '@agentgate/events';
 import type { RequestedApproval } from './approval-state.js';
+import { actingAgents } from './parties.js';
 
 const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
 
 export interface ApprovalSummary {
   id: string;
   status: RequestedApproval['status'];
+  /** The principal. */
   requester: string;
+  /** The agents acting for the principal, the current one first. */
+  actChain: string[];
   connection: string | null;
   protocol: string;
   ruleId: string;
@@ -66,6 +70,7 @@ export function approvalSummary(approval: RequestedApproval, publicUrl: string):
     id: approval.approvalId,
     status: approval.status,
     requester: approval.requester?.subject ?? '',
+    actChain: approval.requester === null ? [] : actingAgents(approval.requester),
     connection: request.connection,
     protocol: request.protocol,
     ruleId: request.ruleId,
