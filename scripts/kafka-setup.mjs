@@ -20,7 +20,7 @@ const admin = createKafka({ brokers, auth, clientId: 'agentgate-setup', retry: '
 await admin.connect();
 try {
   const created = await ensureTopics(admin, [
-    ...[topics.ingress, topics.verdicts, topics.control, topics.approvals, topics.shadowVerdicts].map((topic) => ({
+    ...[topics.ingress, topics.verdicts, topics.control, topics.approvals, topics.approvalDecisions, topics.shadowVerdicts].map((topic) => ({
       topic,
       numPartitions: 6,
       configs: AUDIT_TOPIC_CONFIG,

@@ -9,13 +9,13 @@
 #   stack.sh test                   bootstrap, start if needed, run every test tier
 #   stack.sh env <instance>         the environment a service instance runs with, NAME=VALUE a line
 #
-# Components: postgres clickhouse kafka registry dev-idp policy-processor projector ingress-postgres,
+# Components: postgres clickhouse kafka registry dev-idp policy-processor projector approval-service ingress-postgres,
 # and the extra instances ingress-postgres-N and policy-processor-N (N = 2..9, see "extra instances").
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 INFRA=(postgres clickhouse kafka registry)
-SERVICES=(dev-idp policy-processor projector ingress-postgres)
+SERVICES=(dev-idp policy-processor projector approval-service ingress-postgres)
 ALL=("${INFRA[@]}" "${SERVICES[@]}")
 
 # ---------------------------------------------------------------- PostgreSQL (target)
@@ -46,6 +46,12 @@ pg_data_dir() {
   echo "$PG_DATA"
 }
 
+# A random secret file of the stack (mode 600), created once.
+ensure_secret() {
+  mkdir -p "$SECRETS_DIR" && chmod 700 "$SECRETS_DIR"
+  [ -s "$SECRETS_DIR/$1" ] || { openssl rand -hex 24 > "$SECRETS_DIR/$1"; chmod 600 "$SECRETS_DIR/$1"; }
+}
+
 pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$AG_TARGET_PG_PORT"; }
 
 admin_psql() {
@@ -61,7 +67,7 @@ start_postgres() {
   # The admin's password, one per target role the gateway logs in as (roles.sql), and the key
   # the ingress tokenizes masked values with (deploy/connections.json, maskingKeys).
   for s in target-admin-password target-demo-rw-password target-demo-ro-password target-scratch-password masking-key; do
-    [ -s "$SECRETS_DIR/$s" ] || { openssl rand -hex 24 > "$SECRETS_DIR/$s"; chmod 600 "$SECRETS_DIR/$s"; }
+    ensure_secret "$s"
   done
   if [ ! -f "$data/PG_VERSION" ]; then
     log "initialising the target PostgreSQL cluster"
@@ -222,7 +228,7 @@ kafka_java() { "${KAFKA_JVM[@]}" "$@"; }
 # SCRAM users: the broker itself, the stack's admin (super user; setup and tests), one per
 # service, and `operator` for administrators' tools. `controller` is a PLAIN credential of
 # the controller listener and lives only in server.properties.
-KAFKA_SCRAM_USERS=(broker admin ingress-postgres policy-processor projector operator)
+KAFKA_SCRAM_USERS=(broker admin ingress-postgres policy-processor projector approval-service operator)
 
 kafka_password_file() { echo "$SECRETS_DIR/kafka-$1.password"; }
 
@@ -285,8 +291,28 @@ add_missing_kafka_users() {
   done
 }
 
+# Topics, ACLs and users as this checkout's code plans them (scripts/kafka-setup.mjs, libs/kafka
+# acl-plan): run when Kafka starts, and when a running Kafka was set up by other code.
+kafka_setup_stamp() {
+  local f; for f in "$ROOT_DIR/libs/kafka/dist/acl-plan.js" "$ROOT_DIR/libs/events/dist/topics.js" "$ROOT_DIR/scripts/kafka-setup.mjs"; do
+    [ -f "$f" ] && cat "$f"
+  done | sha256sum | cut -c1-16
+  printf '%s\n' "${KAFKA_SCRAM_USERS[@]}" | sha256sum | cut -c1-16
+}
+
+run_kafka_setup() {
+  ensure_kafka_secrets
+  add_missing_kafka_users
+  env $(kafka_client_env admin) AG_KAFKA_BROKERS="127.0.0.1:${AG_KAFKA_PORT}" node "$ROOT_DIR/scripts/kafka-setup.mjs" \
+    >>"$LOG_DIR/kafka-setup.log" 2>&1 || die "Kafka topics and ACLs could not be set up, see $LOG_DIR/kafka-setup.log"
+  kafka_setup_stamp > "$KAFKA_DATA_DIR/agentgate-setup-stamp"
+}
+
 start_kafka() {
-  is_running kafka && return 0
+  if is_running kafka; then
+    [ "$(cat "$KAFKA_DATA_DIR/agentgate-setup-stamp" 2>/dev/null)" = "$(kafka_setup_stamp)" ] || run_kafka_setup
+    return 0
+  fi
   require_free_port "$AG_KAFKA_PORT" "Kafka"
   require_free_port "$AG_KAFKA_CONTROLLER_PORT" "Kafka controller"
   mkdir -p "$KAFKA_DATA_DIR" "$KAFKA_CONF_DIR" && chmod 700 "$KAFKA_CONF_DIR"
@@ -305,9 +331,7 @@ start_kafka() {
   [ -f "$KAFKA_DATA_DIR/meta.properties" ] || format_kafka
   spawn kafka "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_CONF_DIR/server.properties"
   wait_for "Kafka" 90 kafka_ready || die "Kafka did not become ready, see $LOG_DIR/kafka.log"
-  add_missing_kafka_users
-  env $(kafka_client_env admin) AG_KAFKA_BROKERS="127.0.0.1:${AG_KAFKA_PORT}" node "$ROOT_DIR/scripts/kafka-setup.mjs" \
-    >>"$LOG_DIR/kafka-setup.log" 2>&1 || die "Kafka topics and ACLs could not be set up, see $LOG_DIR/kafka-setup.log"
+  run_kafka_setup
 }
 
 # ---------------------------------------------------------------- Apicurio Registry
@@ -373,6 +397,10 @@ AG_LOG_DIR=${LOG_DIR}
 AG_INGRESS_POSTGRES_ADMIN_PORT=${AG_INGRESS_POSTGRES_ADMIN_PORT}
 AG_POLICY_PROCESSOR_ADMIN_PORT=${AG_POLICY_PROCESSOR_ADMIN_PORT}
 AG_PROJECTOR_ADMIN_PORT=${AG_PROJECTOR_ADMIN_PORT}
+AG_APPROVAL_SERVICE_PORT=${AG_APPROVAL_SERVICE_PORT}
+AG_APPROVAL_SERVICE_ADMIN_PORT=${AG_APPROVAL_SERVICE_ADMIN_PORT}
+AG_PUBLIC_APPROVALS_URL=http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}
+AG_APPROVAL_CHANNELS_FILE=${ROOT_DIR}/deploy/approval-channels.json
 AG_IDENTITY_FILE=${ROOT_DIR}/deploy/identity.json
 AG_DEV_IDP_HOST=127.0.0.1
 AG_DEV_IDP_PORT=${AG_DEV_IDP_PORT}
@@ -433,6 +461,7 @@ admin_port_of() {
     ingress-postgres) if [ "$n" = 1 ]; then echo "$AG_INGRESS_POSTGRES_ADMIN_PORT"; else echo $((EXTRA_INGRESS_ADMIN_BASE + n)); fi ;;
     policy-processor) if [ "$n" = 1 ]; then echo "$AG_POLICY_PROCESSOR_ADMIN_PORT"; else echo $((EXTRA_PROCESSOR_ADMIN_BASE + n)); fi ;;
     projector) echo "$AG_PROJECTOR_ADMIN_PORT" ;;
+    approval-service) echo "$AG_APPROVAL_SERVICE_ADMIN_PORT" ;;
     dev-idp) echo "$AG_DEV_IDP_ADMIN_PORT" ;;
   esac
 }
@@ -477,6 +506,10 @@ start_service() {
       if [ "$n" = 1 ]; then require_free_port "$AG_PG_INGRESS_PORT" "PostgreSQL ingress"
       else require_free_port "$(pg_port_of "$name")" "PostgreSQL ingress $name"; fi ;;
     dev-idp) require_free_port "$AG_DEV_IDP_PORT" "development IdP"; mkdir -p "$DATA_DIR/dev-idp" ;;
+    approval-service)
+      require_free_port "$AG_APPROVAL_SERVICE_PORT" "approval service"
+      # The key its webhook notifications are signed with (deploy/approval-channels.json).
+      ensure_secret approval-webhook-secret ;;
   esac
   local admin_port; admin_port=$(admin_port_of "$name")
   require_free_port "$admin_port" "$name admin"
@@ -494,7 +527,7 @@ stop_service() { stop_pid "$1" 15; }
 start_component() {
   case $1 in
     postgres|clickhouse|kafka|registry) "start_$1" ;;
-    dev-idp|policy-processor|projector|ingress-postgres) start_service "$1" ;;
+    dev-idp|policy-processor|projector|approval-service|ingress-postgres) start_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) start_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -506,7 +539,7 @@ stop_component() {
     clickhouse) stop_pid clickhouse 20 ;;
     kafka) stop_pid kafka 30 ;;
     registry) stop_pid registry 20 ;;
-    dev-idp|policy-processor|projector|ingress-postgres) stop_service "$1" ;;
+    dev-idp|policy-processor|projector|approval-service|ingress-postgres) stop_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) stop_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -544,6 +577,8 @@ cmd_start() {
   fi
   if all_running && extras_running ${extras[@]+"${extras[@]}"}; then
     log "the stack is already running"
+    # Topics, ACLs and users as this code plans them (set up again only when they changed).
+    start_kafka
     ensure_demo_policy
     print_connect_info
     return 0
@@ -597,6 +632,7 @@ stack_pids() {
 STACK_PORTS=()
 stack_ports() {
   STACK_PORTS=("$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT"
+    "$AG_APPROVAL_SERVICE_PORT" "$AG_APPROVAL_SERVICE_ADMIN_PORT"
     "$AG_DEV_IDP_PORT" "$AG_DEV_IDP_ADMIN_PORT"
     "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT")
   local x; for x in "$@"; do
@@ -613,7 +649,7 @@ cmd_stop() {
     whole=1
     # Extra instances first: ingresses before processors, as for the first instances.
     mapfile -t extras < <(extra_instances | sort)
-    components=(${extras[@]+"${extras[@]}"} ingress-postgres policy-processor projector dev-idp registry kafka clickhouse postgres)
+    components=(${extras[@]+"${extras[@]}"} ingress-postgres approval-service policy-processor projector dev-idp registry kafka clickhouse postgres)
   fi
   local before; before=$(stack_pids | tr '\n' ' ')
   local c; for c in "${components[@]}"; do stop_component "$c"; done
@@ -654,6 +690,7 @@ status_ready() {
     dev-idp) http_ok "http://127.0.0.1:${AG_DEV_IDP_ADMIN_PORT}/readyz" && tcp_open "$AG_DEV_IDP_PORT" ;;
     policy-processor) http_ok "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/readyz" ;;
     projector) http_ok "http://127.0.0.1:${AG_PROJECTOR_ADMIN_PORT}/readyz" ;;
+    approval-service) http_ok "http://127.0.0.1:${AG_APPROVAL_SERVICE_ADMIN_PORT}/readyz" && tcp_open "$AG_APPROVAL_SERVICE_PORT" ;;
     ingress-postgres) http_ok "http://127.0.0.1:${AG_INGRESS_POSTGRES_ADMIN_PORT}/readyz" && tcp_open "$AG_PG_INGRESS_PORT" ;;
     ingress-postgres-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" && tcp_open "$(pg_port_of "$1")" ;;
     policy-processor-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" ;;
@@ -669,6 +706,7 @@ status_ports() {
     dev-idp) echo "${AG_DEV_IDP_PORT} oidc, ${AG_DEV_IDP_ADMIN_PORT} admin" ;;
     policy-processor) echo "${AG_POLICY_PROCESSOR_ADMIN_PORT} admin" ;;
     projector) echo "${AG_PROJECTOR_ADMIN_PORT} admin" ;;
+    approval-service) echo "${AG_APPROVAL_SERVICE_PORT} http (approvers), ${AG_APPROVAL_SERVICE_ADMIN_PORT} admin" ;;
     ingress-postgres) echo "${AG_PG_INGRESS_PORT} postgres (agents connect here), ${AG_INGRESS_POSTGRES_ADMIN_PORT} admin" ;;
     ingress-postgres-*) echo "$(pg_port_of "$1") postgres, $(admin_port_of "$1") admin" ;;
     policy-processor-*) echo "$(admin_port_of "$1") admin" ;;
@@ -703,6 +741,7 @@ agentgate is running on 127.0.0.1
   PostgreSQL ingress   PGPASSWORD=\$(npm run -s token -- demo-agent) psql "host=127.0.0.1 port=${AG_PG_INGRESS_PORT} dbname=demo user=demo-agent sslmode=require"
   ClickHouse (SOC)     curl -u reader:\$(cat ${SECRETS_DIR}/clickhouse-reader.password) 'http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT+event_type,count()+FROM+agentgate.events+GROUP+BY+event_type'
   Kafka ${AG_KAFKA_PORT} (SASL_SSL, SCRAM-SHA-512; credentials in ${SECRETS_DIR}/kafka-*.password)   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
+  approvals            http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}/v1/approvals   AGENTGATE_TOKEN=\$(npm run -s token -- alice) npx agentgate approvals list
   development IdP      http://127.0.0.1:${AG_DEV_IDP_PORT}   local CA ${TLS_DIR}/ca.crt
   logs in ${LOG_DIR}; stop with: npm stop
 EOF
@@ -740,7 +779,7 @@ case "${1:-}" in
   env)
     [ $# -eq 2 ] || { echo "usage: $0 env <instance>" >&2; exit 2; }
     case $2 in
-      dev-idp | policy-processor | projector | ingress-postgres | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
+      dev-idp | policy-processor | projector | approval-service | ingress-postgres | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
       *) die "unknown service instance $2" ;;
     esac ;;
   bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;

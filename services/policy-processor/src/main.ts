@@ -23,7 +23,10 @@ await runService({
       policySerde: await createPolicySerde({ registryUrl: config.registryUrl, topic: topics.policies }),
       // The instance is named in logs and metrics; verdicts name only the service.
       logger: logger.child({ instance: config.instanceId }),
-      serde: await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts, topics.shadowVerdicts] }),
+      serde: await createEventSerde({
+        registryUrl: config.registryUrl,
+        topics: [topics.ingress, topics.verdicts, topics.shadowVerdicts, topics.approvals, topics.approvalDecisions],
+      }),
       kafka: createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger }),
       parser,
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
