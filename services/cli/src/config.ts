@@ -29,6 +29,8 @@ export interface CliConfig {
   ingressHost: string;
   ingressPort: number;
   tlsCaFile: string;
+  /** The approval service's REST API (AGENTGATE_APPROVALS_URL), without a trailing slash. */
+  approvalsUrl: string;
   /** AGENTGATE_TOKEN: the caller's access token, or null. Never printed. */
   token: string | null;
 }
@@ -60,6 +62,7 @@ export function loadConfig(env: EnvMap, repoRoot: string): Readonly<CliConfig> {
     ingressHost: r.string('AG_PG_INGRESS_HOST', '127.0.0.1'),
     ingressPort: r.int('AG_PG_INGRESS_PORT', 15432, { min: 1, max: 65535 }),
     tlsCaFile: r.string('AG_TLS_CA_FILE', join(stackDir, 'tls/ca.crt')),
+    approvalsUrl: r.url('AGENTGATE_APPROVALS_URL', 'http://127.0.0.1:18080').replace(/\/+$/, ''),
     token: token === '' ? null : token,
   });
 }

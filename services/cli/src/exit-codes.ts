@@ -20,7 +20,9 @@ const TOKEN_HINT = 'get a fresh token: export AGENTGATE_TOKEN=$(npx agentgate to
 
 /** What to tell the user next, by error code; undefined when the message says it all. */
 export function hintFor(code: ErrorCode): string | undefined {
-  if (code === 'AG_ERR_AUDIT_UNAVAILABLE' || code === 'AG_ERR_IDP_UNAVAILABLE') return STATUS_HINT;
+  // UPSTREAM_UNAVAILABLE: in the CLI, the approval service (the only HTTP service it calls by that code).
+  if (code === 'AG_ERR_AUDIT_UNAVAILABLE' || code === 'AG_ERR_IDP_UNAVAILABLE' || code === 'AG_ERR_UPSTREAM_UNAVAILABLE')
+    return STATUS_HINT;
   if (code === 'AG_ERR_AUTH_REQUIRED' || code.startsWith('AG_ERR_TOKEN_')) return TOKEN_HINT;
   return undefined;
 }

@@ -3,6 +3,7 @@
 // process, so tests drive `run` directly.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { EnvMap } from '@agentgate/config';
+import { registerApprovals } from './approvals-commands.js';
 import { openAuditReader, type AuditReader } from './backends.js';
 import { loadConfig, type CliConfig } from './config.js';
 import { connections } from './connections.js';
@@ -43,7 +44,8 @@ function sessionId(value: string): string {
 
 const ENVIRONMENT = `
 Environment (defaults fit the local stack, see docs/cli.md):
-  AGENTGATE_TOKEN          your access token (whoami, connections, kill)
+  AGENTGATE_TOKEN          your access token (whoami, connections, kill, approvals)
+  AGENTGATE_APPROVALS_URL  http://127.0.0.1:18080 (the approval service, for approvals)
   AG_CLICKHOUSE_URL        http://127.0.0.1:18123      AG_CLICKHOUSE_DATABASE  agentgate
   AG_KAFKA_BROKERS         127.0.0.1:19092             AG_REGISTRY_URL         http://127.0.0.1:18081/apis/ccompat/v7
   AG_IDENTITY_FILE         deploy/identity.json        AG_ADMIN_GROUPS         gateway-admins
@@ -238,6 +240,8 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
     command('policy', 'policy as code: test, publish and replay policies', '  npx agentgate policy publish deploy/policies/demo');
   registerPolicyPipeline(policyCommand, { io: ctx.io, configOf, withAudit, setExit });
 
+  registerApprovals(program, { io: ctx.io, configOf, setExit });
+
   return program;
 }
 
@@ -258,8 +262,9 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Asked-for help and the version are successes; everything else commander refuses is usage.
-      return HELP_OR_VERSION.has(error.code) ? EXIT.ok : EXIT.usage;
+      // Asked-for help and the version are successes; everything else commander refuses is usage,
+      // including the help it shows for a command group named without a subcommand (exit code 1).
+      return HELP_OR_VERSION.has(error.code) && error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const name = argv.find((a) => (COMMANDS as readonly string[]).includes(a)) ?? '';
     const { exitCode: code, text } = describeFailure(name, error);
