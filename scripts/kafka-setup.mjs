@@ -20,11 +20,13 @@ const admin = createKafka({ brokers, auth, clientId: 'agentgate-setup', retry: '
 await admin.connect();
 try {
   const created = await ensureTopics(admin, [
-    ...[topics.ingress, topics.verdicts, topics.control, topics.approvals, topics.approvalDecisions, topics.shadowVerdicts].map((topic) => ({
-      topic,
-      numPartitions: 6,
-      configs: AUDIT_TOPIC_CONFIG,
-    })),
+    ...[topics.ingress, topics.verdicts, topics.control, topics.approvals, topics.approvalDecisions, topics.shadowVerdicts].map(
+      (topic) => ({
+        topic,
+        numPartitions: 6,
+        configs: AUDIT_TOPIC_CONFIG,
+      }),
+    ),
     // Keyed by policy name and compacted: the latest publication of each policy is kept forever.
     { topic: topics.policies, numPartitions: 1, configs: POLICY_TOPIC_CONFIG },
   ]);
