@@ -357,9 +357,12 @@ test('given a DELETE, when decided, then the approval spec is carried through', 
     expirySec: 900,
     scope: 'statement',
     grantSec: 600,
-    notify: [],
+    notify: ['ops-webhook'],
     ruleId: 'agents-delete-needs-approval',
   });
+  const two = evaluate(policy, input('agent', 'delete from public.customers where id = 1'));
+  assert.equal(two.approval?.quorum, 2);
+  assert.equal(two.approval?.ruleId, 'agents-delete-customers-needs-two');
 });
 
 test('given a request matching several rules, when explained, then every matching rule is listed', () => {

@@ -68,9 +68,10 @@ function decideOne(command: DecisionCommand, state: ApprovalState): DecideResult
   const { request } = approval;
   // Who may decide is checked before the time: a caller who may not decide changes nothing,
   // not even an expiry (the expiry timer writes that within a second anyway).
-  if (!memberOfAny(command.approver.groups, request.approverGroups)) return refuse('AG_ERR_APPROVAL_FORBIDDEN');
+  // Self first: the requester, and anyone in its delegation chain, is told why, approver or not.
   // A request without a recorded requester cannot be shown not to be the approver's own.
   if (approval.requester === null || partiesMeet(command.approver, approval.requester)) return refuse('AG_ERR_APPROVAL_SELF');
+  if (!memberOfAny(command.approver.groups, request.approverGroups)) return refuse('AG_ERR_APPROVAL_FORBIDDEN');
   if (request.expiresAtUs <= command.nowUs) return refuse('AG_ERR_APPROVAL_EXPIRED', [expired(approval, command.nowUs)]);
   if (approval.decisions.some((d) => d.approver.subject === command.approver.subject)) return refuse('AG_ERR_APPROVAL_DUPLICATE');
 

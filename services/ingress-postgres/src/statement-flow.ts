@@ -313,7 +313,7 @@ export class StatementFlow {
       this.deps.upstream.send(raw);
       return undefined;
     });
-    if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict));
+    if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict, denied.error));
   }
 
   /**
@@ -358,7 +358,7 @@ export class StatementFlow {
       this.deps.upstream.send(message.raw);
       return undefined;
     });
-    if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict));
+    if (denied) await this.refuseSimple(denied.error, denialDetail(denied.verdict, denied.error));
   }
 
   /**
@@ -501,7 +501,7 @@ export class StatementFlow {
       );
       if (verdict.payload.decision !== 'allow') {
         const error = await this.recordDenial(writer, requestId, verdict.payload);
-        return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload)) } };
+        return { allowed, denied: { decision: d, frame: this.deps.errorFrame('ERROR', error, denialDetail(verdict.payload, error)) } };
       }
       const response = this.allowedResponse(requestId, verdict.payload);
       if (!(response instanceof StatementResponse)) {
@@ -851,8 +851,9 @@ function denialError(verdict: VerdictIssued): GatewayError {
   return new GatewayError('AG_ERR_POLICY_DENIED', `statement refused by policy rule ${verdict.ruleId ?? '(default)'}`);
 }
 
-function denialDetail(verdict: VerdictIssued): string {
-  return `code=${verdict.errorCode ?? 'AG_ERR_POLICY_DENIED'}; rule=${verdict.ruleId ?? 'default'}; policy=${verdict.policyVersion}; request=${verdict.requestId}; reason=${verdict.reason}`;
+function denialDetail(verdict: VerdictIssued, error: GatewayError): string {
+  const approval = verdict.approvalId === null ? '' : `; approval=${verdict.approvalId}`;
+  return `code=${error.code}; rule=${verdict.ruleId ?? 'default'}; policy=${verdict.policyVersion}; request=${verdict.requestId}${approval}; reason=${verdict.reason}`;
 }
 
 function emptyResponse(requestId: string, outcome: ResponseObserved['outcome'], errorCode: string, errorMessage: string): ResponseObserved {
