@@ -373,7 +373,8 @@ test('on demo, a PREPARE or DECLARE is refused by the rule for the statement it 
     };
     // An EXECUTE on its own is unknown to the policy (denied); it runs because it is judged as its SELECT.
     assert.deepEqual(await refusedBy(`prepare r as select count(*) from ${t}; execute r`), []);
-    assert.deepEqual(await refusedBy(`prepare p as delete from ${t} where x = 1; execute p`), ['42501 agents-delete-needs-approval']);
+    // (A DELETE would wait for approval: test/e2e/approvals.test.ts.)
+    assert.deepEqual(await refusedBy(`prepare p as update ${t} set x = 1; execute p`), ['42501 agents-update-without-where']);
     assert.deepEqual(await refusedBy('begin; declare c cursor for select * from secrets.api_keys; fetch 1 from c; commit'), [
       '42501 agents-no-secrets',
     ]);
