@@ -6,12 +6,14 @@
 // whose wait runs out.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac, randomInt } from 'node:crypto';
+import { join } from 'node:path';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import pg from 'pg';
 import { sessionEvents, verifySession, type EventRowView } from '../support/audit.js';
 import { startInstance, type ServiceInstance } from '../support/instances.js';
-import { clickhouse, eventually, pgConfig, stack, stackCommand, stackSecret, token, uniqueMarker } from '../support/stack.js';
+import { ROOT, clickhouse, eventually, pgConfig, stack, stackCommand, stackSecret, token, uniqueMarker } from '../support/stack.js';
 
 const APPROVALS = 'http://127.0.0.1:18080';
 const WEBHOOK_PORT = 18089;
@@ -189,6 +191,16 @@ test('in time: the DELETE waits, an approver approves, it runs; the log holds re
     assert.equal(finalVerdict.prev_hash, pendingVerdict.hash);
     assert.equal(resolved.prev_hash, decided.hash);
     assert.equal(response.prev_hash, finalVerdict.hash);
+    // And the chain tool a user runs says so, for the session and for the approval.
+    for (const chainId of [links.requestSessionId, pending.id]) {
+      const r = spawnSync(process.execPath, [join(ROOT, 'services/cli/bin/agentgate.js'), 'verify-chain', '--session', chainId, '--json'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).broken, [], chainId);
+    }
   } finally {
     await ch.close();
   }
@@ -238,7 +250,19 @@ test('quorum of two: one approval is not enough, two run the statement, and a de
   const running = c.query(`DELETE FROM public.customers WHERE id = ${ok}`);
   const a = await approvalFor(String(ok), 'pending');
   assert.equal((await decide('alice', a.id, 'approve')).view?.status, 'pending', 'one of two');
-  assert.equal((await decide('carol', a.id, 'approve')).view?.status, 'approved');
+  // The second approval through the CLI, as an approver runs it.
+  const cli = spawnSync(
+    process.execPath,
+    [join(ROOT, 'services/cli/bin/agentgate.js'), 'approvals', 'approve', a.id, '--comment', 'second', '--json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, AGENTGATE_TOKEN: token('carol') },
+    },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(JSON.parse(cli.stdout).status, 'approved');
   assert.equal(((await running) as pg.QueryResult).command, 'DELETE');
   // One approval, then a deny: ended, and the waiting agent gets the denial.
   const denied = uid();

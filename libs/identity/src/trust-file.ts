@@ -1,6 +1,7 @@
 // The trusted-issuer file (deploy/identity.json) shared by every component that verifies
 // tokens: the ingress and the CLI must trust exactly the same issuers and audiences.
-// Pure: the caller reads the file; createTokenVerifier validates the values.
+// parseTrustFile is pure; loadTrustFile reads the file first. createTokenVerifier validates the values.
+import { readFileSync } from 'node:fs';
 import { GatewayError } from '@agentgate/errors';
 import type { TrustedIssuer, VerifierOptions } from './types.js';
 
@@ -29,4 +30,15 @@ export function parseTrustFile(text: string, source: string): TrustFileOptions {
     throw new GatewayError('AG_ERR_CONFIG_INVALID', `identity file ${source}: "maxTokenBytes" must be a number`);
   }
   return { issuers: issuers as TrustedIssuer[], ...(maxTokenBytes === undefined ? {} : { maxTokenBytes }) };
+}
+
+/** Reads and parses the trust file at `path` (services call it once at start); AG_ERR_CONFIG_INVALID when unreadable. */
+export function loadTrustFile(path: string): TrustFileOptions {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read identity file ${path}`, { cause });
+  }
+  return parseTrustFile(text, path);
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEventSerde, topicNames } from '@agentgate/events';
 import { toGatewayError } from '@agentgate/errors';
-import { auditActor, createTokenVerifier } from '@agentgate/identity';
+import { auditActor, createTokenVerifier, loadTrustFile } from '@agentgate/identity';
 import { createKafka } from '@agentgate/kafka';
 import { runService } from '@agentgate/observability';
 import { buildApprovalApp } from './app.js';
@@ -9,7 +9,6 @@ import { newRequests } from './approval-state.js';
 import { createApprovalStore } from './approval-store.js';
 import { createCommandRunner } from './commands.js';
 import { loadConfig } from './config.js';
-import { loadIdentityConfig } from './identity-config.js';
 import { createKafkaLog } from './kafka-log.js';
 import { createNotifier, loadChannels } from './notify/index.js';
 import { requestNotice } from './request-notice.js';
@@ -21,7 +20,7 @@ await runService({
   loadConfig: () => loadConfig(process.env),
   async start(config, logger) {
     const topics = topicNames(config.topicPrefix);
-    const verifier = createTokenVerifier(loadIdentityConfig(config.identityFile));
+    const verifier = createTokenVerifier(loadTrustFile(config.identityFile));
     const notifier = createNotifier(loadChannels(config.channelsFile), { fetch, sleep: (ms) => sleep(ms), logger });
     const store = createApprovalStore();
     const kafka = createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { createEventSerde, topicNames } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
-import { createTokenVerifier } from '@agentgate/identity';
+import { createTokenVerifier, loadTrustFile } from '@agentgate/identity';
 import { createSqlParserPool, parserPoolMetrics } from '@agentgate/sql';
 import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
@@ -11,7 +11,6 @@ import { loadConnectionCatalog } from './connections.js';
 import { loadMaskingKeys } from './masking-keys.js';
 import { MaskingPlans } from './result-masking.js';
 import { statementDigester } from './statement-digest.js';
-import { loadIdentityConfig } from './identity-config.js';
 import { kafkaAuditSink } from './audit-log.js';
 import { connectStages, statementStages } from './stage-metrics.js';
 import { kafkaVerdictFeed } from './verdict-feed.js';
@@ -29,7 +28,7 @@ await runService({
     const maskingKeys = loadMaskingKeys(config.connectionsFile, env);
     const maskingPlans = new MaskingPlans(maskingKeys);
     const statementDigest = statementDigester(maskingKeys);
-    const identity = createTokenVerifier(loadIdentityConfig(config.identityFile));
+    const identity = createTokenVerifier(loadTrustFile(config.identityFile));
     const tls =
       config.tlsCertFile && config.tlsKeyFile
         ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
