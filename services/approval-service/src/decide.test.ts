@@ -91,6 +91,12 @@ test('self-approval: the requester itself is refused', () => {
   assert.equal(codeOf(when(given(requested({}, requester)), 'approve', bob)), 'AG_ERR_APPROVAL_SELF');
 });
 
+test('self-approval: a requester outside the approver groups is told it is its own request, not only that it may not approve', () => {
+  const requester = person('demo-agent', ['agents']);
+  assert.equal(codeOf(when(given(requested({}, requester)), 'approve', requester)), 'AG_ERR_APPROVAL_SELF');
+  assert.equal(codeOf(when(given(requested({}, requester)), 'approve', person('dave', ['agents']))), 'AG_ERR_APPROVAL_FORBIDDEN');
+});
+
 test('self-approval: the human an agent acts for is refused (demo-agent for alice, alice approves)', () => {
   assert.equal(codeOf(when(given(requested({}, AGENT_FOR_ALICE)), 'approve', alice)), 'AG_ERR_APPROVAL_SELF');
   assert.equal(codeOf(when(given(requested({}, AGENT_FOR_ALICE)), 'deny', alice)), 'AG_ERR_APPROVAL_SELF');
