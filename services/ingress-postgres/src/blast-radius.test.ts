@@ -26,15 +26,29 @@ test('a DELETE plan gives the rows its modifying node reads, and what it modifie
   assert.equal(summarizePlan('[]').error, 'the plan is empty');
 });
 
-test('the estimate runs read-only under a statement timeout, as EXPLAIN without ANALYZE, one statement in one Parse, then rolls back', () => {
-  const wire = explainMessages('DELETE FROM orders WHERE id = $1', ['7'], 2000).toString('latin1');
-  assert.match(wire, /BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = 2000/);
-  assert.match(wire, /EXPLAIN \(FORMAT JSON, VERBOSE\) DELETE FROM orders WHERE id = \$1/);
-  assert.doesNotMatch(wire, /ANALYZE/);
-  assert.match(wire, /ROLLBACK/);
-  // The statement is in a Parse ('P'), not in a simple Query where several could run.
-  const parseAt = wire.indexOf('EXPLAIN');
-  assert.equal(wire.lastIndexOf('P', parseAt), wire.lastIndexOf('P\u0000', parseAt));
+/** Frontend messages of a buffer: type byte, Int32 length (itself included), body. */
+function messages(wire: Buffer): { type: string; body: string }[] {
+  const out: { type: string; body: string }[] = [];
+  for (let at = 0; at < wire.length; ) {
+    const length = wire.readInt32BE(at + 1);
+    out.push({ type: String.fromCharCode(wire[at]!), body: wire.toString('utf8', at + 5, at + 1 + length) });
+    at += 1 + length;
+  }
+  return out;
+}
+
+test('the estimate runs read-only under a statement timeout, as EXPLAIN without ANALYZE, the statement alone in a Parse, then rolls back', () => {
+  const sent = messages(explainMessages('DELETE FROM orders WHERE id = $1', ['7'], 2000));
+  assert.deepEqual(
+    sent.map((m) => m.type),
+    ['Q', 'P', 'B', 'E', 'S', 'Q'],
+  );
+  assert.match(sent[0]!.body, /^BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = 2000\0$/);
+  // Parse: unnamed statement (empty name), then the query: the server refuses several statements here.
+  assert.match(sent[1]!.body, /^\0EXPLAIN \(FORMAT JSON, VERBOSE\) DELETE FROM orders WHERE id = \$1\0/);
+  assert.ok(sent.every((m) => !/ANALYZE/.test(m.body)));
+  assert.ok(sent[2]!.body.includes('7'), 'the parameter is bound');
+  assert.match(sent[5]!.body, /^ROLLBACK\0$/);
 });
 
 test('the reply waits for all three ReadyForQuery and reports a refusal by SQLSTATE only', () => {

@@ -8,21 +8,8 @@ export const SLACK_STATEMENT_MAX = 2000;
 /** The `type` of every JSON notification, so receivers can route on it. */
 export const JSON_EVENT_TYPE = 'agentgate.approval.requested';
 
-/** The receiver-facing JSON document (format `json`). */
-export interface JsonNotification {
-  type: typeof JSON_EVENT_TYPE;
-  approvalId: string;
-  url: string;
-  requester: string;
-  actChain: string[];
-  connection: string | null;
-  text: string;
-  ruleId: string;
-  reason: string;
-  /** ISO 8601, UTC. */
-  expiresAt: string;
-  approverGroups: string[];
-}
+/** The receiver-facing JSON document (format `json`): the notice with its expiry as ISO 8601 (UTC). */
+export type JsonNotification = { type: typeof JSON_EVENT_TYPE } & Omit<ApprovalNotice, 'expiresAtUs'> & { expiresAt: string };
 
 export function expiresAtIso(notice: ApprovalNotice): string {
   return new Date(Math.floor(notice.expiresAtUs / 1000)).toISOString();
