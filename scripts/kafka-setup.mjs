@@ -3,7 +3,7 @@
 // the broker is ready, and by docker-compose's kafka-setup service.
 //   AG_KAFKA_BROKERS, AG_KAFKA_USERNAME (admin), AG_KAFKA_PASSWORD_FILE, AG_KAFKA_CA_FILE, AG_TOPIC_PREFIX
 import { EnvReader, readKafkaAuth } from '@agentgate/config';
-import { topicNames } from '@agentgate/events';
+import { auditTopics, topicNames } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, createKafka, ensureTopics, pipelineAcls, toKafkaAcls } from '@agentgate/kafka';
 
 const r = new EnvReader(process.env);
@@ -20,13 +20,7 @@ const admin = createKafka({ brokers, auth, clientId: 'agentgate-setup', retry: '
 await admin.connect();
 try {
   const created = await ensureTopics(admin, [
-    ...[topics.ingress, topics.verdicts, topics.control, topics.approvals, topics.approvalDecisions, topics.shadowVerdicts].map(
-      (topic) => ({
-        topic,
-        numPartitions: 6,
-        configs: AUDIT_TOPIC_CONFIG,
-      }),
-    ),
+    ...auditTopics(topics).map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
     // Keyed by policy name and compacted: the latest publication of each policy is kept forever.
     { topic: topics.policies, numPartitions: 1, configs: POLICY_TOPIC_CONFIG },
   ]);

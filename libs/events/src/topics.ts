@@ -14,6 +14,10 @@ export interface TopicNames {
   readonly policies: string;
   /** Verdicts of shadow policies: recorded, never enforced, off the verdict topic the ingress reads. Keyed by session id. */
   readonly shadowVerdicts: string;
+  /** Signed checkpoints of chain heads (CheckpointSigned): written by the checkpoint service only. One partition, keyed by the checkpointer's chain. */
+  readonly checkpoints: string;
+  /** Legal holds and retention (LegalHoldChanged, RetentionApplied): written by the audit API only. Keyed by the envelope's sessionId. */
+  readonly governance: string;
 }
 
 /** Topic names under an optional prefix (`agentgate` unless given). */
@@ -26,10 +30,21 @@ export function topicNames(prefix = 'agentgate'): TopicNames {
     approvalDecisions: `${prefix}.approval-decisions.v1`,
     policies: `${prefix}.policies.v1`,
     shadowVerdicts: `${prefix}.shadow-verdicts.v1`,
+    checkpoints: `${prefix}.checkpoints.v1`,
+    governance: `${prefix}.governance.v1`,
   });
 }
 
-/** Topics that carry audit events (projected into ClickHouse); admin commands, shadow verdicts and approvals are audited too. */
+/** Topics that carry audit events (projected into ClickHouse); admin commands, shadow verdicts, approvals, checkpoints and governance are audited too. */
 export function auditTopics(names: TopicNames): string[] {
-  return [names.ingress, names.verdicts, names.control, names.shadowVerdicts, names.approvals, names.approvalDecisions];
+  return [
+    names.ingress,
+    names.verdicts,
+    names.control,
+    names.shadowVerdicts,
+    names.approvals,
+    names.approvalDecisions,
+    names.checkpoints,
+    names.governance,
+  ];
 }

@@ -230,6 +230,46 @@ export interface BlastRadiusEstimated {
   error: string | null;
 }
 
+export interface ChainHead {
+  sessionId: string;
+  /** The highest seq of the session's chain seen so far (shadow verdicts excluded). */
+  seq: number;
+  hash: string;
+  /** Events of the session seen so far, shadow verdicts included. */
+  events: number;
+}
+
+/** A signed statement of chain heads (see schemas/audit-event.avsc). */
+export interface CheckpointSigned {
+  checkpointerId: string;
+  algorithm: 'Ed25519';
+  keyId: string;
+  publicKey: string;
+  coveredFromUs: number;
+  coveredUntilUs: number;
+  heads: ChainHead[];
+  previousCheckpointHash: string | null;
+  signedText: string;
+  signature: string;
+}
+
+export interface LegalHoldChanged {
+  heldSessionId: string;
+  action: 'add' | 'remove';
+  reason: string;
+  requestedBy: string;
+}
+
+export interface RetentionApplied {
+  partition: string;
+  action: 'drop' | 'keep';
+  tables: string[];
+  rows: number;
+  heldSessions: string[];
+  cutoffUs: number;
+  requestedBy: string;
+}
+
 /** Payload type by event type name (the Avro record name of the payload branch). */
 export interface PayloadByType {
   SessionOpened: SessionOpened;
@@ -243,6 +283,9 @@ export interface PayloadByType {
   ApprovalResolved: ApprovalResolved;
   GrantUsed: GrantUsed;
   BlastRadiusEstimated: BlastRadiusEstimated;
+  CheckpointSigned: CheckpointSigned;
+  LegalHoldChanged: LegalHoldChanged;
+  RetentionApplied: RetentionApplied;
 }
 
 export type EventType = keyof PayloadByType;
@@ -259,6 +302,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   'ApprovalResolved',
   'GrantUsed',
   'BlastRadiusEstimated',
+  'CheckpointSigned',
+  'LegalHoldChanged',
+  'RetentionApplied',
 ];
 
 /** An audit event: the envelope plus one typed payload. */

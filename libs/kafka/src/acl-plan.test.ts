@@ -10,6 +10,8 @@ const topics = {
   approvalDecisions: 'p.approval-decisions.v1',
   policies: 'p.policies.v1',
   shadowVerdicts: 'p.shadow-verdicts.v1',
+  checkpoints: 'p.checkpoints.v1',
+  governance: 'p.governance.v1',
 };
 const grants = pipelineAcls(topics);
 const writers = (topic: string): string[] =>
@@ -24,6 +26,11 @@ test('only the policy processor may write verdicts, only the ingress requests, o
 
 test('only the approval service may write the decisions grants come from', () => {
   assert.deepEqual(writers(topics.approvalDecisions), [PRINCIPALS.approvalService]);
+});
+
+test('only the checkpointer may sign checkpoints, only the audit API may write holds and retention', () => {
+  assert.deepEqual(writers(topics.checkpoints), [PRINCIPALS.checkpointer]);
+  assert.deepEqual(writers(topics.governance), [PRINCIPALS.auditApi]);
 });
 
 test('only operators may publish policies; only the policy processor may write shadow verdicts', () => {

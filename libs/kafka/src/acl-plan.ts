@@ -12,6 +12,10 @@ export const PRINCIPALS = Object.freeze({
   policyProcessor: 'policy-processor',
   projector: 'projector',
   approvalService: 'approval-service',
+  /** Signs checkpoints of every chain's head: reads the audit topics, the only writer of checkpoints. */
+  checkpointer: 'checkpointer',
+  /** Search, replay, verification, reports, legal holds and retention: the only writer of governance events. */
+  auditApi: 'audit-api',
   /** Administrators' tools (the CLI's kill, policy publish): the only writers of the control and policies topics. */
   operator: 'operator',
 });
@@ -22,6 +26,8 @@ export const GROUP_PREFIXES = Object.freeze({
   policyProcessor: 'agentgate-policy-processor',
   projector: 'agentgate-projector',
   approvalService: 'agentgate-approval-service',
+  checkpointer: 'agentgate-checkpointer',
+  auditApi: 'agentgate-audit-api',
 });
 
 export type AclOperation = 'read' | 'write' | 'describe';
@@ -42,6 +48,8 @@ export interface AuditTopicNames {
   approvalDecisions: string;
   policies: string;
   shadowVerdicts: string;
+  checkpoints: string;
+  governance: string;
 }
 
 /** Every grant the pipeline needs; anything not listed is denied by the broker. */
@@ -53,7 +61,16 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   const group = (principal: string, prefix: string): void => {
     grants.push({ principal, resource: 'group', name: prefix, pattern: 'prefixed', operation: 'read' });
   };
-  const { ingressPostgres, policyProcessor, projector, approvalService, operator } = PRINCIPALS;
+  const { ingressPostgres, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } = PRINCIPALS;
+  const chained = [
+    topics.ingress,
+    topics.verdicts,
+    topics.control,
+    topics.shadowVerdicts,
+    topics.approvals,
+    topics.approvalDecisions,
+    topics.governance,
+  ];
   // Ingress: writes what it observes (and blast radius estimates for approvals), reads verdicts and admin commands.
   topic(ingressPostgres, topics.ingress, 'write', 'describe');
   topic(ingressPostgres, topics.approvals, 'write', 'describe');
@@ -82,11 +99,20 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
     topics.shadowVerdicts,
     topics.approvals,
     topics.approvalDecisions,
+    topics.checkpoints,
+    topics.governance,
     topics.policies,
   ]) {
     topic(projector, name, 'read', 'describe');
   }
   group(projector, GROUP_PREFIXES.projector);
+  // Checkpointer: reads every hash-chained topic, the only writer of checkpoints (it reads its own to resume its chain).
+  for (const name of chained) topic(checkpointer, name, 'read', 'describe');
+  topic(checkpointer, topics.checkpoints, 'read', 'write', 'describe');
+  group(checkpointer, GROUP_PREFIXES.checkpointer);
+  // Audit API: the only writer of legal holds and retention records (it reads them back to list holds).
+  topic(auditApi, topics.governance, 'read', 'write', 'describe');
+  group(auditApi, GROUP_PREFIXES.auditApi);
   // Operators: the only writers of admin commands and of policies.
   topic(operator, topics.control, 'write', 'describe');
   topic(operator, topics.policies, 'write', 'describe');

@@ -162,6 +162,9 @@ export function evolveUsage(state: UsageState, event: AuditEvent): UsageState {
     case 'ApprovalResolved':
     case 'GrantUsed':
     case 'BlastRadiusEstimated':
+    case 'CheckpointSigned':
+    case 'LegalHoldChanged':
+    case 'RetentionApplied':
       return state;
     default: {
       const never: never = event;

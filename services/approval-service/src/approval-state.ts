@@ -146,6 +146,9 @@ function evolveApproval(approval: Approval, event: AuditEvent): Approval {
     case 'ResponseObserved':
     case 'SessionClosed':
     case 'SessionKillRequested':
+    case 'CheckpointSigned':
+    case 'LegalHoldChanged':
+    case 'RetentionApplied':
       return approval;
     default: {
       const unreachable: never = event;

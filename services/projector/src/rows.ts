@@ -76,6 +76,13 @@ function payloadColumns(event: AuditEvent): Partial<EventRow> {
       return { request_id: event.payload.requestId, outcome: event.payload.released ? 'released' : 'used' };
     case 'BlastRadiusEstimated':
       return { request_id: event.payload.requestId, row_count: event.payload.estimatedRows ?? 0, error_code: event.payload.error ?? '' };
+    // Checkpoints, legal holds and retention: their own chains; the payload stays in payload_json.
+    case 'CheckpointSigned':
+      return { outcome: `${event.payload.heads.length} heads` };
+    case 'LegalHoldChanged':
+      return { request_id: event.payload.heldSessionId, decision: event.payload.action, outcome: event.payload.reason };
+    case 'RetentionApplied':
+      return { decision: event.payload.action, outcome: event.payload.partition, row_count: event.payload.rows };
     default: {
       const unknown: never = event;
       return unknown;
