@@ -73,10 +73,6 @@ export const ERROR_CODES = {
   AG_ERR_APPROVAL_DUPLICATE: { retriable: false, summary: 'the approver has already decided this request' },
   AG_ERR_UNAUTHENTICATED: { retriable: false, summary: 'no valid bearer token' },
   AG_ERR_BAD_REQUEST: { retriable: false, summary: 'the request is malformed' },
-  AG_ERR_FORBIDDEN: { retriable: false, summary: 'the caller lacks the group this requires' },
-  AG_ERR_NOT_FOUND: { retriable: false, summary: 'no such session or resource' },
-  AG_ERR_AUDIT_STORE_UNAVAILABLE: { retriable: true, summary: 'the audit store (ClickHouse) is unavailable' },
-  AG_ERR_CHECKPOINT_INVALID: { retriable: false, summary: 'a checkpoint does not verify' },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */

@@ -13,6 +13,7 @@ import {
   sampleSession,
   sha256Hex,
   toAvro,
+  auditTopics,
   topicNames,
   verifyChain,
   verifyStoredChain,
@@ -135,8 +136,18 @@ test('topic names are prefixed and versioned', () => {
       approvalDecisions: 't1.approval-decisions.v1',
       policies: 't1.policies.v1',
       shadowVerdicts: 't1.shadow-verdicts.v1',
+      checkpoints: 't1.checkpoints.v1',
+      governance: 't1.governance.v1',
     },
   );
+});
+
+test('checkpoints and governance records are audit topics, projected with the rest; policies and verdict feeds are not duplicated', () => {
+  const names = topicNames('t1');
+  const audit = auditTopics(names);
+  assert.ok(audit.includes(names.checkpoints) && audit.includes(names.governance));
+  assert.equal(audit.includes(names.policies), false);
+  assert.equal(new Set(audit).size, audit.length);
 });
 
 function pick(v: ReturnType<typeof verifyChain>): object {

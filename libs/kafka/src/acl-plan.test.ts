@@ -44,15 +44,18 @@ test('readers read only what they need', () => {
   assert.deepEqual(reads(PRINCIPALS.ingressPostgres), [topics.verdicts, topics.control]);
   assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress, topics.policies, topics.approvals, topics.approvalDecisions]);
   assert.deepEqual(reads(PRINCIPALS.approvalService), [topics.approvals, topics.approvalDecisions]);
-  assert.deepEqual(reads(PRINCIPALS.projector), [
+  const chained = [
     topics.ingress,
     topics.verdicts,
     topics.control,
     topics.shadowVerdicts,
     topics.approvals,
     topics.approvalDecisions,
-    topics.policies,
-  ]);
+    topics.governance,
+  ];
+  assert.deepEqual(reads(PRINCIPALS.projector), [...chained, topics.checkpoints, topics.policies]);
+  assert.deepEqual(reads(PRINCIPALS.checkpointer), [...chained, topics.checkpoints]);
+  assert.deepEqual(reads(PRINCIPALS.auditApi), [topics.governance]);
   assert.deepEqual(reads(PRINCIPALS.operator), []);
 });
 

@@ -62,6 +62,7 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
     grants.push({ principal, resource: 'group', name: prefix, pattern: 'prefixed', operation: 'read' });
   };
   const { ingressPostgres, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } = PRINCIPALS;
+  // The topics whose events are links of a per-session hash chain (checkpoints chain only onto each other).
   const chained = [
     topics.ingress,
     topics.verdicts,
@@ -92,19 +93,7 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   topic(approvalService, topics.approvalDecisions, 'read', 'write', 'describe');
   group(approvalService, GROUP_PREFIXES.approvalService);
   // Projector: reads every audit topic and the policy publications (their audit trail), writes none.
-  for (const name of [
-    topics.ingress,
-    topics.verdicts,
-    topics.control,
-    topics.shadowVerdicts,
-    topics.approvals,
-    topics.approvalDecisions,
-    topics.checkpoints,
-    topics.governance,
-    topics.policies,
-  ]) {
-    topic(projector, name, 'read', 'describe');
-  }
+  for (const name of [...chained, topics.checkpoints, topics.policies]) topic(projector, name, 'read', 'describe');
   group(projector, GROUP_PREFIXES.projector);
   // Checkpointer: reads every hash-chained topic, the only writer of checkpoints (it reads its own to resume its chain).
   for (const name of chained) topic(checkpointer, name, 'read', 'describe');

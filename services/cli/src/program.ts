@@ -4,7 +4,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { EnvMap } from '@agentgate/config';
 import { registerApprovals } from './approvals-commands.js';
-import { registerAuditCommands } from './audit-commands.js';
 import { openAuditReader, type AuditReader } from './backends.js';
 import { loadConfig, type CliConfig } from './config.js';
 import { connections } from './connections.js';
@@ -12,13 +11,11 @@ import { EXIT, describeFailure } from './exit-codes.js';
 import { kill, SESSION_ID } from './kill.js';
 import type { CliIo } from './output.js';
 import { registerPolicyPipeline } from './policy-commands.js';
-import { registerReportCommands } from './report-commands.js';
 import { policyTest } from './policy-test.js';
 import { psql } from './psql.js';
 import { sessions } from './sessions.js';
 import { token } from './token.js';
 import { verifyChain } from './verify-chain.js';
-import { registerVerifyCommands } from './verify-commands.js';
 import { whoami } from './whoami.js';
 
 export interface RunContext {
@@ -244,10 +241,6 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
   registerPolicyPipeline(policyCommand, { io: ctx.io, configOf, withAudit, setExit });
 
   registerApprovals(program, { io: ctx.io, configOf, setExit });
-  const auditContext = { io: ctx.io, configOf, withAudit, setExit, env: ctx.env };
-  registerVerifyCommands(program, auditContext);
-  registerAuditCommands(program, auditContext);
-  registerReportCommands(program, auditContext);
 
   return program;
 }

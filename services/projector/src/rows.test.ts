@@ -41,3 +41,23 @@ test('given an event without an actor, both are empty', () => {
   assert.equal(row.subject, '');
   assert.equal(row.actor, '');
 });
+
+test('a legal hold names the held session and its action; retention its partition and rows', () => {
+  const [opened] = sampleSession();
+  assert.ok(opened);
+  const envelope = { ...opened, actor: null };
+  const hold: AuditEvent = {
+    ...envelope,
+    eventType: 'LegalHoldChanged',
+    payload: { heldSessionId: 'session-under-hold', action: 'add', reason: 'case 42', requestedBy: 'bob' },
+  };
+  const holdRow = eventRow({ event: hold, canonicalText: canonicalEventText(hold) }, position, 0);
+  assert.deepEqual([holdRow.request_id, holdRow.decision, holdRow.outcome], ['session-under-hold', 'add', 'case 42']);
+  const retention: AuditEvent = {
+    ...envelope,
+    eventType: 'RetentionApplied',
+    payload: { partition: '202601', action: 'drop', tables: ['events'], rows: 12, heldSessions: [], cutoffUs: 0, requestedBy: 'erin' },
+  };
+  const retentionRow = eventRow({ event: retention, canonicalText: canonicalEventText(retention) }, position, 0);
+  assert.deepEqual([retentionRow.decision, retentionRow.outcome, retentionRow.row_count], ['drop', '202601', 12]);
+});
