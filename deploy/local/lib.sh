@@ -36,8 +36,13 @@ pid_file() { echo "$RUN_DIR/$1.pid"; }
 
 # True when the component's recorded pid is alive.
 is_running() {
-  local f; f=$(pid_file "$1")
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+  local f pid; f=$(pid_file "$1")
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  kill -0 "$pid" 2>/dev/null || return 1
+  # A process killed with SIGKILL stays a zombie until its parent (here often init) reaps it:
+  # kill -0 still succeeds, but it runs nothing.
+  case $(ps -o stat= -p "$pid" 2>/dev/null) in Z*) return 1 ;; esac
 }
 
 # Who listens on a TCP port of 127.0.0.1 (pid or empty).

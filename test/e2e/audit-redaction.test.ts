@@ -68,7 +68,7 @@ test('card, e-mail, SSN, AWS key, echoed value and role password reach the agent
     15_000,
   );
   assert.deepEqual(counts, expected);
-  // Every column of every row of the session, duplicates included (no FINAL).
+  // Every column of every row of the session, duplicates included (the events table keeps every row it is given).
   const rows = await ch.query({
     query: `SELECT * FROM ${quoteIdentifier(db)}.events WHERE session_id = ${quoteString(sessionId)}`,
     format: 'JSONEachRow',

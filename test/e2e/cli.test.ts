@@ -194,7 +194,7 @@ test('kill: refused without a token and for a non-admin; an admin ends the sessi
   // request the refused callers might have slipped through would be there too.
   const rows = await eventually(async () => {
     const r = await ch.query({
-      query: `SELECT subject, actor, actor_issuer, actor_groups, token_id, payload_json, canonical_text FROM ${stack.clickhouseDatabase}.events FINAL
+      query: `SELECT subject, actor, actor_issuer, actor_groups, token_id, payload_json, canonical_text FROM ${stack.clickhouseDatabase}.events
               WHERE event_type = 'SessionKillRequested' AND request_id = ${quoteString(sessionId)}`,
       format: 'JSONEachRow',
     });

@@ -188,7 +188,7 @@ test('quotas count the acting agent: acting for many principals does not lift it
       const sessionId = await sessionIdFor(ch, stack.clickhouseDatabase, applicationName);
       if (!sessionId) return undefined;
       const r = await ch.query({
-        query: `SELECT subject, actor, actor_chain FROM ${stack.clickhouseDatabase}.events FINAL
+        query: `SELECT subject, actor, actor_chain FROM ${stack.clickhouseDatabase}.events
                 WHERE session_id = ${quoteString(sessionId)} AND event_type = 'SessionOpened'`,
         format: 'JSONEachRow',
       });

@@ -44,7 +44,7 @@ interface SessionAudit {
 async function auditOf(sessionId: string, expected: { requests: number; verdicts: number; responses: number }): Promise<SessionAudit> {
   const read = async (): Promise<SessionAudit> => {
     const r = await ch.query({
-      query: `SELECT event_type, decision, rule_id, payload_json FROM ${db}.events FINAL WHERE session_id = ${quoteString(sessionId)} ORDER BY seq`,
+      query: `SELECT event_type, decision, rule_id, payload_json FROM ${db}.events WHERE session_id = ${quoteString(sessionId)} ORDER BY seq`,
       format: 'JSONEachRow',
     });
     const rows = await r.json<{ event_type: string; decision: string; rule_id: string; payload_json: string }>();

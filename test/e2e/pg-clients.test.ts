@@ -329,7 +329,7 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
     return Number(row?.n ?? 0) > 0 ? true : undefined;
   }, 5000);
   const r = await ch.query({
-    query: `SELECT row_count FROM ${stack.clickhouseDatabase}.events FINAL WHERE event_type = 'ResponseObserved' AND session_id IN (${sessions})`,
+    query: `SELECT row_count FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'ResponseObserved' AND session_id IN (${sessions})`,
     format: 'JSONEachRow',
   });
   const responses = await r.json<{ row_count: string }>();
@@ -377,7 +377,7 @@ test('exactly one request and one verdict per statement executed upstream, count
       const r = await ch.query({
         query: `SELECT countIf(event_type = 'RequestObserved') AS requests, countIf(event_type = 'VerdictIssued') AS verdicts,
                      countIf(event_type = 'ResponseObserved' AND outcome = 'ok') AS ok
-              FROM ${stack.clickhouseDatabase}.events FINAL
+              FROM ${stack.clickhouseDatabase}.events
               WHERE request_id IN (SELECT request_id FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'RequestObserved' AND sql_text LIKE ${quoteString(`%${table}%`)})`,
         format: 'JSONEachRow',
       });

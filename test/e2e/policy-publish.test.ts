@@ -178,12 +178,12 @@ async function verdictsOf(sessionId: string): Promise<VerdictRow[]> {
   const sql = new Map(
     (
       await rows<{ request_id: string; sql_text: string }>(
-        `SELECT request_id, sql_text FROM ${db}.events FINAL WHERE ${where} AND event_type = 'RequestObserved'`,
+        `SELECT request_id, sql_text FROM ${db}.events WHERE ${where} AND event_type = 'RequestObserved'`,
       )
     ).map((r) => [r.request_id, r.sql_text]),
   );
   const verdicts = await rows<Omit<VerdictRow, 'sql_text'>>(
-    `SELECT request_id, decision, rule_id, policy_version, shadow FROM ${db}.events FINAL WHERE ${where} AND event_type = 'VerdictIssued'`,
+    `SELECT request_id, decision, rule_id, policy_version, shadow FROM ${db}.events WHERE ${where} AND event_type = 'VerdictIssued'`,
   );
   return verdicts.map((v) => ({ ...v, shadow: Number(v.shadow), sql_text: sql.get(v.request_id) ?? '' }));
 }

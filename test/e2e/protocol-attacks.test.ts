@@ -55,7 +55,7 @@ async function requestsOf(sessionId: string, count: number): Promise<RecordedSql
   try {
     return await eventually(async () => {
       const r = await ch.query({
-        query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events FINAL WHERE session_id = ${quoteString(sessionId)} AND event_type = 'RequestObserved' ORDER BY seq`,
+        query: `SELECT payload_json FROM ${stack.clickhouseDatabase}.events WHERE session_id = ${quoteString(sessionId)} AND event_type = 'RequestObserved' ORDER BY seq`,
         format: 'JSONEachRow',
       });
       const rows = await r.json<{ payload_json: string }>();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClickHouse } from '@agentgate/clickhouse';
-import { ROOT, stack, stackSecret } from '../support/stack.js';
+import { ROOT, clickhouse, stack, stackSecret } from '../support/stack.js';
 
 const reader = createClickHouse({
   url: stack.clickhouseUrl,
@@ -34,6 +34,8 @@ const NON_EMPTY = new Set([
   'Approval requests and how they ended',
   'Sessions by delegation chain',
   'The slowest statements',
+  'Requests with their verdict, approval and outcome (requests view)',
+  'Masking exposure by agent and connection (masking_exposure view)',
 ]);
 
 test('the document holds at least 12 queries, and each named as non-empty here is in it', () => {
@@ -50,7 +52,42 @@ for (const { name, sql } of QUERIES) {
   });
 }
 
-test('the reader cannot write or create', async () => {
-  await assert.rejects(reader.command({ query: 'CREATE TABLE agentgate.soc_probe (a UInt8) ENGINE = Memory' }));
-  await assert.rejects(reader.command({ query: "INSERT INTO agentgate.events (event_id) VALUES ('soc-probe')" }));
+/** ClickHouse's error code of a refused statement ('164' READONLY, '291' DATABASE_ACCESS_DENIED). */
+async function refusal(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+  } catch (err) {
+    return String((err as { code?: unknown }).code);
+  }
+  return 'accepted';
+}
+
+test('the reader cannot insert, create, alter or drop: readonly', async () => {
+  const READONLY = '164';
+  assert.equal(await refusal(() => reader.command({ query: 'CREATE TABLE agentgate.soc_probe (a UInt8) ENGINE = Memory' })), READONLY);
+  assert.equal(await refusal(() => reader.command({ query: "INSERT INTO agentgate.events (event_id) VALUES ('soc-probe')" })), READONLY);
+  assert.equal(
+    await refusal(() => reader.command({ query: "ALTER TABLE agentgate.events DELETE WHERE event_id = 'soc-probe'" })),
+    READONLY,
+  );
+  assert.equal(await refusal(() => reader.command({ query: 'DROP TABLE agentgate.events' })), READONLY);
+  // readonly=2, not 1: a query may still bound itself.
+  const result = await reader.query({
+    query: 'SELECT count() AS n FROM agentgate.events SETTINGS max_execution_time = 30',
+    format: 'JSONEachRow',
+  });
+  assert.equal((await result.json()).length, 1);
+});
+
+test('the reader cannot read another database', async () => {
+  const admin = clickhouse('default');
+  const database = `soc_probe_${process.pid}`;
+  try {
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await admin.command({ query: `CREATE TABLE IF NOT EXISTS ${database}.secrets (a String) ENGINE = Memory` });
+    assert.equal(await refusal(() => reader.query({ query: `SELECT * FROM ${database}.secrets`, format: 'JSONEachRow' })), '291');
+  } finally {
+    await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await admin.close();
+  }
 });

@@ -46,7 +46,7 @@ export async function eventKindCounts(ch: ClickHouseClient, db: string, sessionF
     query: `SELECT countIf(event_type = 'SessionOpened') AS opened, countIf(event_type = 'RequestObserved') AS requests,
                    countIf(event_type = 'VerdictIssued') AS verdicts, countIf(event_type = 'ResponseObserved') AS responses,
                    countIf(event_type = 'SessionClosed') AS closed
-            FROM ${db}.events FINAL WHERE ${sessionFilter}`,
+            FROM ${db}.events WHERE ${sessionFilter}`,
     format: 'JSONEachRow',
   });
   const [row] = await r.json<Record<keyof EventKindCounts, string>>();
@@ -57,7 +57,7 @@ export async function eventKindCounts(ch: ClickHouseClient, db: string, sessionF
 /** Every event of a session, deduplicated and in chain order. */
 export async function sessionEvents(ch: ClickHouseClient, db: string, sessionId: string): Promise<EventRowView[]> {
   const r = await ch.query({
-    query: `SELECT * FROM ${db}.events FINAL WHERE session_id = ${quoteString(sessionId)} ORDER BY seq`,
+    query: `SELECT * FROM ${db}.events WHERE session_id = ${quoteString(sessionId)} ORDER BY seq`,
     format: 'JSONEachRow',
   });
   return (await r.json<EventRowView>()).map((row) => ({

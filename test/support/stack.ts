@@ -136,7 +136,8 @@ export function targetQuery(sql: string, database = 'demo'): string {
 /** Starts or stops one component of the local stack. */
 export function stackCommand(command: 'start' | 'stop', component: string): void {
   const r = spawnSync('bash', [join(ROOT, 'deploy/local/stack.sh'), command, component], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`stack.sh ${command} ${component} failed: ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`stack.sh ${command} ${component} failed (status ${r.status}, signal ${r.signal}): ${r.stderr}${r.stdout}`);
 }
 
 /** Polls until `probe` returns a value or the timeout passes. */

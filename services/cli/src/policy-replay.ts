@@ -161,7 +161,7 @@ interface VerdictRow {
 
 /** Recorded requests of the window, oldest first; values quoted by @agentgate/clickhouse. */
 export function requestsQuery(database: string, sinceUs: number, untilUs: number): string {
-  return `SELECT session_id, request_id, time_us, hash, canonical_text FROM ${quoteIdentifier(database)}.events FINAL
+  return `SELECT session_id, request_id, time_us, hash, canonical_text FROM ${quoteIdentifier(database)}.events
     WHERE event_type = 'RequestObserved' AND time_us >= ${quoteUInt(sinceUs)} AND time_us < ${quoteUInt(untilUs)}
     ORDER BY time_us, session_id, seq`;
 }

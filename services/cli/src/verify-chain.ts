@@ -46,7 +46,7 @@ export function chainQuery(database: string, options: Pick<VerifyChainOptions, '
     options.session !== undefined
       ? `WHERE session_id = ${quoteString(options.session)}`
       : `WHERE session_id IN (SELECT session_id FROM ${db}.events GROUP BY session_id ORDER BY max(time_us) DESC LIMIT ${quoteUInt(options.limit)})`;
-  return `SELECT session_id, seq, hash, prev_hash, canonical_text FROM ${db}.events FINAL ${filter} ORDER BY session_id, seq`;
+  return `SELECT session_id, seq, hash, prev_hash, canonical_text FROM ${db}.events ${filter} ORDER BY session_id, seq`;
 }
 
 /** Groups rows by session and verifies each chain. Pure. */

@@ -21,10 +21,11 @@ import { quoteIdentifier, quoteString, type ClickHouseClient } from '@agentgate/
 import { toGatewayError } from '@agentgate/errors';
 import type { Logger } from '@agentgate/observability';
 import type { ProjectorConfig } from './config.js';
-import { ensureProjection } from './ddl.js';
+import { planEventInsert, storedIdQueries, storedIdsOf } from './dedup.js';
+import { migrate } from './migrations.js';
 import { createBatcher, type Batch, type Batcher, type Position, type StoredPosition, type Target } from './batcher.js';
 import { insertSecondsHistogram, projectorMetrics } from './metrics.js';
-import { eventRow, publicationRow, type EventRow } from './rows.js';
+import { eventRow, publicationRow, type EventRow } from '@agentgate/audit-store';
 
 export interface ProjectorDeps {
   config: Readonly<ProjectorConfig>;
@@ -87,6 +88,8 @@ export function createProjector(deps: ProjectorDeps): Projector {
   const highWatermarks = new Map<string, { topic: string; partition: number; highWatermark: bigint; firstRead: bigint }>();
   let projected = 0;
   let rejected = 0;
+  let duplicatesDropped = 0;
+  let idConflicts = 0;
   const bump = (m: Map<string, number>, table: string, n = 1): void => {
     m.set(table, (m.get(table) ?? 0) + n);
   };
@@ -134,26 +137,43 @@ export function createProjector(deps: ProjectorDeps): Projector {
     return all;
   }
 
+  /** The event rows not stored yet: identical copies of stored events dropped, different ones under a stored id flagged. */
+  async function withoutStoredCopies(eventRows: readonly EventRow[]): Promise<readonly EventRow[]> {
+    const answers: { event_id: string; hash: string }[] = [];
+    for (const query of storedIdQueries(config.clickhouseDatabase, eventRows)) {
+      const result = await clickhouse.query({ query, format: 'JSONEachRow' });
+      answers.push(...(await result.json<{ event_id: string; hash: string }>()));
+    }
+    const plan = planEventInsert(eventRows, storedIdsOf(answers));
+    duplicatesDropped += plan.duplicates;
+    if (plan.conflicts > 0) {
+      idConflicts += plan.conflicts;
+      logger.warn({ conflicts: plan.conflicts }, 'events with an id already stored under another hash: kept and flagged (id_conflict)');
+    }
+    return plan.insert;
+  }
+
   /** Inserts one batch; false when it failed (its rows are back in the queue). */
   async function flush(table: string): Promise<boolean> {
     let batch: Batch<EventRow> | undefined = batcher.take(table);
     if (!batch) return true;
     try {
       if (batch.check) batch = batcher.landed(batch.id, await readStored(table, batch.partitions));
-      if (batch.rows.length > 0) {
+      const values = table === 'events' ? await withoutStoredCopies(batch.rows) : batch.rows;
+      if (values.length > 0) {
         const started = performance.now();
         // One INSERT is one block: it lands whole or not at all.
-        await clickhouse.insert({ table: `${config.clickhouseDatabase}.${table}`, values: batch.rows, format: 'JSONEachRow' });
+        await clickhouse.insert({ table: `${config.clickhouseDatabase}.${table}`, values, format: 'JSONEachRow' });
         const seconds = (performance.now() - started) / 1000;
         insertSeconds.observe(table, seconds);
-        bump(rows, table, batch.rows.length);
+        bump(rows, table, values.length);
         bump(batches, table);
-        logger.debug({ table, rows: batch.rows.length, ms: Math.round(seconds * 1000) }, 'inserted');
+        logger.debug({ table, rows: values.length, ms: Math.round(seconds * 1000) }, 'inserted');
         if (table === 'events_rejected') {
-          rejected += batch.rows.length;
-          logger.warn({ count: batch.rows.length }, 'rejected undecodable events');
+          rejected += values.length;
+          logger.warn({ count: values.length }, 'rejected undecodable events');
         } else {
-          projected += batch.rows.length;
+          projected += values.length;
         }
       }
       batcher.succeeded(batch.id);
@@ -324,7 +344,8 @@ export function createProjector(deps: ProjectorDeps): Projector {
 
   return {
     async start() {
-      await ensureProjection(clickhouse, config.clickhouseDatabase);
+      const applied = await migrate(clickhouse, config.clickhouseDatabase);
+      if (applied.length > 0) logger.info({ versions: applied }, 'applied migrations of the audit database');
       batcher = createBatcher({ maxRows: config.batchRows, maxAgeMs: config.batchMaxMs }, await readAllStored());
       const admin = kafka.admin();
       await admin.connect();
@@ -393,6 +414,10 @@ export function createProjector(deps: ProjectorDeps): Projector {
     },
     readiness: () => ({ consumerJoined: consumer?.ready ?? false }),
     metrics: () =>
-      projectorMetrics({ rows, batches, failures, insertSeconds, projected, rejected, highWatermarks }, batcher.partitions(), nowMs()),
+      projectorMetrics(
+        { rows, batches, failures, insertSeconds, projected, rejected, duplicatesDropped, idConflicts, highWatermarks },
+        batcher.partitions(),
+        nowMs(),
+      ),
   };
 }

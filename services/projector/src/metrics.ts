@@ -26,6 +26,10 @@ export interface ProjectorCounters {
   /** Rows of audit events and policy publications (the rest are rejects). */
   projected: number;
   rejected: number;
+  /** Copies of events already stored (same id, same hash): no second row. */
+  duplicatesDropped: number;
+  /** Different events under an id already stored: kept, flagged id_conflict. */
+  idConflicts: number;
   /** Per partition: the high watermark at its last fetch, and the first offset this run read (earlier ones were committed before). */
   highWatermarks: ReadonlyMap<string, { topic: string; partition: number; highWatermark: bigint; firstRead: bigint }>;
 }
@@ -41,6 +45,14 @@ export function projectorMetrics(c: ProjectorCounters, partitions: readonly Part
   };
   out.push('# TYPE agentgate_projector_events_total counter', `agentgate_projector_events_total ${c.projected}`);
   out.push('# TYPE agentgate_projector_rejected_total counter', `agentgate_projector_rejected_total ${c.rejected}`);
+  out.push(
+    '# HELP agentgate_projector_duplicates_dropped_total Copies of stored events (same id and hash) given no second row.',
+    '# TYPE agentgate_projector_duplicates_dropped_total counter',
+    `agentgate_projector_duplicates_dropped_total ${c.duplicatesDropped}`,
+    '# HELP agentgate_projector_id_conflicts_total Different events under a stored id: kept and flagged.',
+    '# TYPE agentgate_projector_id_conflicts_total counter',
+    `agentgate_projector_id_conflicts_total ${c.idConflicts}`,
+  );
   perTable('agentgate_projector_rows_inserted_total', 'Rows ClickHouse accepted.', c.rows);
   perTable('agentgate_projector_batches_total', 'INSERTs ClickHouse accepted.', c.batches);
   perTable('agentgate_projector_insert_failures_total', 'INSERTs that failed (retried after a backoff).', c.failures);

@@ -1,5 +1,8 @@
-// Pure mapping from a decoded audit event to its ClickHouse row.
-import { canonicalJson, sha256Hex, type AuditEvent, type DecodedEvent, type PolicyPublished } from '@agentgate/events';
+// Pure mapping from a decoded audit event to its ClickHouse row. The columns split in two:
+// those derived from the event (eventColumns), which the verifier recomputes from the stored
+// canonical text and compares cell by cell, and those about storage (hash validity, Kafka
+// position, projection time, a conflicting id), which no event text can vouch for.
+import { canonicalJson, fromAvro, sha256Hex, type AuditEvent, type DecodedEvent, type PolicyPublished } from '@agentgate/events';
 
 export interface KafkaPosition {
   topic: string;
@@ -90,9 +93,8 @@ function payloadColumns(event: AuditEvent): Partial<EventRow> {
   }
 }
 
-/** The row for one event; `hash_valid` records whether the stored text still hashes to `hash`. */
-export function eventRow(decoded: DecodedEvent, position: KafkaPosition, projectedAtMs: number): EventRow {
-  const { event, canonicalText } = decoded;
+/** The columns derived from an event and its canonical text: each one is checkable against the hashed text. */
+export function eventColumns(event: AuditEvent, canonicalText: string): EventRow {
   // The payload exactly as its writer encoded it (wrapped union), not as this build maps it.
   const writerForm = JSON.parse(canonicalText) as { payload?: Record<string, unknown> };
   return {
@@ -104,9 +106,7 @@ export function eventRow(decoded: DecodedEvent, position: KafkaPosition, project
     event_date: new Date(Math.floor(event.timeUs / 1000)).toISOString().slice(0, 10),
     producer: event.producer,
     prev_hash: event.prevHash ?? '',
-    hash: event.hash,
-    hash_valid: sha256Hex(canonicalText) === event.hash ? 1 : 0,
-    // The principal and the acting agent, never one column for both (see ddl.ts).
+    // The principal and the acting agent, never one column for both (see migrations.ts).
     subject: event.actor?.subject ?? '',
     actor: event.actor ? actingAgent(event.actor) : '',
     actor_issuer: event.actor?.issuer ?? '',
@@ -127,12 +127,29 @@ export function eventRow(decoded: DecodedEvent, position: KafkaPosition, project
     error_code: '',
     ...payloadColumns(event),
     payload_json: canonicalJson(Object.values(writerForm.payload ?? {})[0] ?? {}),
+  } as EventRow;
+}
+
+/** The event a stored canonical text describes (the text leaves the hash out; the row holds it). */
+export function eventFromCanonicalText(canonicalText: string, hash: string): AuditEvent {
+  const avro = JSON.parse(canonicalText) as Record<string, unknown>;
+  return fromAvro({ ...avro, hash });
+}
+
+/** The row for one event; `hash_valid` records whether the stored text still hashes to `hash`. */
+export function eventRow(decoded: DecodedEvent, position: KafkaPosition, projectedAtMs: number, idConflict = false): EventRow {
+  const { event, canonicalText } = decoded;
+  return {
+    ...eventColumns(event, canonicalText),
+    hash: event.hash,
+    hash_valid: sha256Hex(canonicalText) === event.hash ? 1 : 0,
     canonical_text: canonicalText,
+    id_conflict: idConflict ? 1 : 0,
     kafka_topic: position.topic,
     kafka_partition: position.partition,
     kafka_offset: Number(position.offset),
     projected_at: clickhouseDateTime(projectedAtMs),
-  } as EventRow;
+  };
 }
 
 /** The policy_publications row for one publication. */

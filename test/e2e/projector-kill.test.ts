@@ -1,0 +1,117 @@
+// The projector killed with SIGKILL three times while 50,000 statements run through the gateway:
+// ClickHouse must end with exactly one row per event the pipeline wrote to Kafka in that span,
+// none lost, none twice. Counted against Kafka itself (each audit partition's offsets before
+// and after), not against anything the projector says about itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { quoteString, quoteUInt } from '@agentgate/clickhouse';
+import { auditTopics, topicNames } from '@agentgate/events';
+import { topicEnds, type TopicEnds } from '../support/kafka-range.js';
+import { ROOT, clickhouse, eventually, kafkaAs, stack, stackCommand, token } from '../support/stack.js';
+
+const STATEMENTS = Number(process.env['AG_KILL_TEST_STATEMENTS'] ?? 50_000);
+const CLIENTS = 8;
+const KILLS = 3;
+const ADMIN_PORT = Number(process.env['AG_PROJECTOR_ADMIN_PORT'] ?? 15482);
+
+function pgbench(transactionsPerClient: number): Promise<{ code: number | null; out: string }> {
+  const script = join(tmpdir(), `agentgate-kill-${process.pid}.sql`);
+  writeFileSync(script, 'SELECT 1;\n');
+  const conninfo = `host=${stack.ingressHost} port=${stack.ingressPort} dbname=scratch user=dba-agent sslmode=verify-full sslrootcert=${stack.caFile} application_name=e2e_projector_kill`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('pgbench', ['-n', '-f', script, '-c', String(CLIENTS), '-j', '2', '-t', String(transactionsPerClient), conninfo], {
+      env: { ...process.env, PGPASSWORD: token('dba-agent') },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+/**
+ * SIGKILL, then wait until the process is gone (reaped, or a zombie: this machine's init does not
+ * reap) and its admin port is closed (a dying process's other threads hold its sockets a moment longer).
+ */
+async function killProjector(): Promise<void> {
+  const pid = Number(readFileSync(join(ROOT, '.stack/run/projector.pid'), 'utf8').trim());
+  process.kill(pid, 'SIGKILL');
+  await eventually(async () => {
+    const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
+    const listening = spawnSync('ss', ['-Hltn', `sport = :${ADMIN_PORT}`], { encoding: 'utf8' }).stdout.trim();
+    return (stat === '' || stat.startsWith('Z')) && listening === '' ? true : undefined;
+  }, 15_000);
+}
+
+/** Messages per partition in [from, to). */
+function spans(from: TopicEnds, to: TopicEnds): { topic: string; partition: number; from: bigint; to: bigint }[] {
+  return Object.entries(to).flatMap(([topic, partitions]) =>
+    Object.entries(partitions).map(([p, end]) => ({ topic, partition: Number(p), from: from[topic]?.[Number(p)] ?? 0n, to: end })),
+  );
+}
+
+test(`kill -9 of the projector three times during ${STATEMENTS} statements: exactly one row per event`, {
+  timeout: 20 * 60_000,
+}, async () => {
+  const kafka = new kafkajs.Kafka({ clientId: 'e2e-projector-kill', logLevel: kafkajs.logLevel.NOTHING, ...kafkaAs('admin') });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ch = clickhouse();
+  try {
+    const topics = auditTopics(topicNames());
+    const before = await topicEnds(admin, topics);
+    const run = pgbench(Math.ceil(STATEMENTS / CLIENTS));
+    const killedAfterRows: number[] = [];
+    for (let k = 0; k < KILLS; k += 1) {
+      // Let the projector insert for a while, then kill it mid-stream and bring it back.
+      await new Promise((r) => setTimeout(r, 8_000));
+      const rows = Number(
+        (await (await ch.query({ query: 'SELECT count() AS n FROM events', format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n,
+      );
+      killedAfterRows.push(rows);
+      await killProjector();
+      stackCommand('start', 'projector');
+    }
+    const result = await run;
+    assert.equal(result.code, 0, result.out);
+    assert.match(result.out, new RegExp(`number of transactions actually processed: ${Math.ceil(STATEMENTS / CLIENTS) * CLIENTS}`));
+    const after = await topicEnds(admin, topics);
+    const produced = spans(before, after);
+    const expected = produced.reduce((n, s) => n + Number(s.to - s.from), 0);
+    assert.ok(expected >= STATEMENTS * 2, `the pipeline wrote ${expected} events for ${STATEMENTS} statements`);
+    const inSpan = produced
+      .filter((s) => s.to > s.from)
+      .map(
+        (s) =>
+          `(kafka_topic = ${quoteString(s.topic)} AND kafka_partition = ${quoteUInt(s.partition)} AND kafka_offset >= ${quoteUInt(Number(s.from))} AND kafka_offset < ${quoteUInt(Number(s.to))})`,
+      )
+      .join(' OR ');
+    const counts = await eventually(
+      async () => {
+        const r = await ch.query({
+          query: `SELECT count() AS rows, uniqExact(event_id) AS ids, uniqExact(kafka_topic, kafka_partition, kafka_offset) AS positions FROM events WHERE ${inSpan}`,
+          format: 'JSONEachRow',
+        });
+        const [row] = await r.json<{ rows: string; ids: string; positions: string }>();
+        const c = { rows: Number(row?.rows), ids: Number(row?.ids), positions: Number(row?.positions) };
+        return c.rows >= expected ? c : undefined;
+      },
+      5 * 60_000,
+      1_000,
+    );
+    assert.deepEqual(counts, { rows: expected, ids: expected, positions: expected }, `kills after ${killedAfterRows.join(', ')} rows`);
+  } finally {
+    await admin.disconnect();
+    await ch.close();
+  }
+});
