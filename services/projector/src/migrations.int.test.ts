@@ -97,9 +97,14 @@ test('the requests view joins request, verdict and response; masking exposure co
   const database = newDatabase('views');
   await migrate(clickhouse, database);
   await clickhouse.insert({ table: `${database}.events`, values: sampleRows('s-views'), format: 'JSONEachRow' });
-  const [request] = await query<{ sql_text: string; decision: string; outcome: string; actor: string; duration_us: string }>(
-    `SELECT sql_text, decision, outcome, actor, duration_us FROM ${database}.requests`,
-  );
+  const [request] = await query<{
+    sql_text: string;
+    decision: string;
+    outcome: string;
+    actor: string;
+    duration_us: string;
+    connection: string;
+  }>(`SELECT sql_text, decision, outcome, actor, duration_us, connection FROM ${database}.requests`);
   const [opened, observed, verdict, response] = sampleSession();
   assert.ok(opened && observed && verdict && response);
   assert.equal(request?.decision, verdict.eventType === 'VerdictIssued' ? verdict.payload.decision : '');
@@ -109,6 +114,8 @@ test('the requests view joins request, verdict and response; masking exposure co
     observed.eventType === 'RequestObserved' && observed.payload.detail.kind === 'sql' ? observed.payload.detail.text : '',
   );
   assert.equal(Number(request?.duration_us), response.timeUs - observed.timeUs);
+  assert.equal(request?.connection, observed.eventType === 'RequestObserved' ? (observed.payload.connection ?? '') : 'not a request');
+  assert.notEqual(request?.connection, '');
   // A response that masked three cells of one column and one value by detector.
   const masked = sampleRows('s-mask').map((row) =>
     row['event_type'] === 'ResponseObserved'

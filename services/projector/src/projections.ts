@@ -93,6 +93,8 @@ const SPECS: Spec[] = [
       agg('subject', 'anyIf', 'String, UInt8', "subject, event_type = 'RequestObserved'"),
       agg('actor', 'anyIf', 'String, UInt8', "actor, event_type = 'RequestObserved'"),
       agg('protocol', 'anyIf', 'String, UInt8', "protocol, event_type = 'RequestObserved'"),
+      // The request names its connection in its payload (the column holds it on SessionOpened only).
+      agg('connection', 'anyIf', 'String, UInt8', "visitParamExtractString(payload_json, 'connection'), event_type = 'RequestObserved'"),
       agg('statement_kind', 'anyIf', 'String, UInt8', "statement_kind, event_type = 'RequestObserved'"),
       agg('sql_text', 'anyIf', 'String, UInt8', "sql_text, event_type = 'RequestObserved'"),
       agg('decision', 'argMaxIf', 'String, UInt64, UInt8', "decision, time_us, event_type = 'VerdictIssued' AND shadow = 0"),
