@@ -18,6 +18,10 @@ install_debian_packages() {
   command -v perl >/dev/null || missing+=("perl")
   command -v ss >/dev/null || missing+=("iproute2")
   command -v openssl >/dev/null || missing+=("openssl")
+  # `agentgate report --format pdf` prints through headless Chromium; its tests rasterise and
+  # read the PDF with poppler (pdftoppm, pdftotext). Fonts come with Chromium's fontconfig (DejaVu).
+  command -v chromium >/dev/null || missing+=("chromium")
+  command -v pdftoppm >/dev/null || missing+=("poppler-utils")
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -73,6 +73,8 @@ export const ERROR_CODES = {
   AG_ERR_APPROVAL_DUPLICATE: { retriable: false, summary: 'the approver has already decided this request' },
   AG_ERR_UNAUTHENTICATED: { retriable: false, summary: 'no valid bearer token' },
   AG_ERR_BAD_REQUEST: { retriable: false, summary: 'the request is malformed' },
+  AG_ERR_FORBIDDEN: { retriable: false, summary: 'the caller is authenticated but not in a group this API serves' },
+  AG_ERR_EXPORT_INVALID: { retriable: false, summary: 'an audit export file is malformed (not a verifiable agentgate export)' },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */

@@ -11,6 +11,8 @@ import { EXIT, describeFailure } from './exit-codes.js';
 import { kill, SESSION_ID } from './kill.js';
 import type { CliIo } from './output.js';
 import { registerPolicyPipeline } from './policy-commands.js';
+import { registerReplay } from './replay-commands.js';
+import { registerReport } from './report-commands.js';
 import { policyTest } from './policy-test.js';
 import { psql } from './psql.js';
 import { sessions } from './sessions.js';
@@ -26,7 +28,7 @@ export interface RunContext {
 }
 
 /** Every command, in the order `agentgate --help` lists them. */
-export const COMMANDS = ['sessions', 'verify-chain', 'kill', 'token', 'whoami', 'connections', 'psql'] as const;
+export const COMMANDS = ['sessions', 'verify-chain', 'kill', 'token', 'whoami', 'connections', 'psql', 'replay', 'report'] as const;
 
 function integer(name: string, min: number, max: number): (value: string) => number {
   return (value) => {
@@ -241,6 +243,8 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
   registerPolicyPipeline(policyCommand, { io: ctx.io, configOf, withAudit, setExit });
 
   registerApprovals(program, { io: ctx.io, configOf, setExit });
+  registerReplay(program, { io: ctx.io, configOf, withAudit, setExit });
+  registerReport(program, { io: ctx.io, configOf, withAudit, setExit });
 
   return program;
 }

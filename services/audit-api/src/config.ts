@@ -1,0 +1,41 @@
+import { hostname } from 'node:os';
+import { EnvReader, readClickHouseAuth, type EnvMap } from '@agentgate/config';
+
+export interface AuditApiConfig {
+  serviceName: string;
+  instanceId: string;
+  logLevel: string;
+  /** /healthz, /readyz and /metrics. */
+  adminPort: number;
+  listenHost: string;
+  listenPort: number;
+  /** Trusted issuers of callers' tokens (deploy/identity.json). */
+  identityFile: string;
+  /** Callers must be members of this group. */
+  auditorGroup: string;
+  clickhouseUrl: string;
+  clickhouseDatabase: string;
+  /** The read-only `reader` login in the stack. */
+  clickhouseAuth: { username: string; password: string };
+  queryTimeoutMs: number;
+}
+
+/** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. No Kafka: it only reads ClickHouse. */
+export function loadConfig(env: EnvMap, processId = process.pid): Readonly<AuditApiConfig> {
+  const r = new EnvReader(env);
+  const serviceName = r.string('AG_SERVICE_NAME', 'audit-api');
+  return r.done({
+    serviceName,
+    instanceId: r.string('AG_INSTANCE_ID', `${serviceName}/${hostname()}/${processId}`),
+    logLevel: r.string('AG_LOG_LEVEL', 'info'),
+    adminPort: r.int('AG_AUDIT_API_ADMIN_PORT', 15486, { min: 0, max: 65535 }),
+    listenHost: r.string('AG_AUDIT_API_HOST', '127.0.0.1'),
+    listenPort: r.int('AG_AUDIT_API_PORT', 18082, { min: 0, max: 65535 }),
+    identityFile: r.string('AG_IDENTITY_FILE'),
+    auditorGroup: r.string('AG_AUDIT_API_GROUP', 'auditors'),
+    clickhouseUrl: r.url('AG_CLICKHOUSE_URL', 'http://127.0.0.1:18123'),
+    clickhouseDatabase: r.string('AG_CLICKHOUSE_DATABASE', 'agentgate'),
+    clickhouseAuth: readClickHouseAuth(r),
+    queryTimeoutMs: r.int('AG_AUDIT_API_QUERY_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
+  });
+}
