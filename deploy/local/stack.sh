@@ -9,13 +9,14 @@
 #   stack.sh test                   bootstrap, start if needed, run every test tier
 #   stack.sh env <instance>         the environment a service instance runs with, NAME=VALUE a line
 #
-# Components: postgres clickhouse kafka registry dev-idp policy-processor projector approval-service ingress-postgres,
+# Components: postgres clickhouse kafka registry dev-idp policy-processor projector checkpointer approval-service audit-api
+# ingress-postgres,
 # and the extra instances ingress-postgres-N and policy-processor-N (N = 2..9, see "extra instances").
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 INFRA=(postgres clickhouse kafka registry)
-SERVICES=(dev-idp policy-processor projector approval-service ingress-postgres)
+SERVICES=(dev-idp policy-processor projector checkpointer approval-service audit-api ingress-postgres)
 ALL=("${INFRA[@]}" "${SERVICES[@]}")
 
 # ---------------------------------------------------------------- PostgreSQL (target)
@@ -228,7 +229,7 @@ kafka_java() { "${KAFKA_JVM[@]}" "$@"; }
 # SCRAM users: the broker itself, the stack's admin (super user; setup and tests), one per
 # service, and `operator` for administrators' tools. `controller` is a PLAIN credential of
 # the controller listener and lives only in server.properties.
-KAFKA_SCRAM_USERS=(broker admin ingress-postgres policy-processor projector approval-service operator)
+KAFKA_SCRAM_USERS=(broker admin ingress-postgres policy-processor projector approval-service checkpointer audit-api operator)
 
 kafka_password_file() { echo "$SECRETS_DIR/kafka-$1.password"; }
 
@@ -399,6 +400,10 @@ AG_POLICY_PROCESSOR_ADMIN_PORT=${AG_POLICY_PROCESSOR_ADMIN_PORT}
 AG_PROJECTOR_ADMIN_PORT=${AG_PROJECTOR_ADMIN_PORT}
 AG_APPROVAL_SERVICE_PORT=${AG_APPROVAL_SERVICE_PORT}
 AG_APPROVAL_SERVICE_ADMIN_PORT=${AG_APPROVAL_SERVICE_ADMIN_PORT}
+AG_CHECKPOINTER_ADMIN_PORT=${AG_CHECKPOINTER_ADMIN_PORT}
+AG_AUDIT_API_PORT=${AG_AUDIT_API_PORT}
+AG_AUDIT_API_ADMIN_PORT=${AG_AUDIT_API_ADMIN_PORT}
+AG_CHECKPOINT_KEYS_FILE=${RUN_DIR}/checkpoint-keys.json
 AG_PUBLIC_APPROVALS_URL=http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}
 AG_APPROVAL_CHANNELS_FILE=${ROOT_DIR}/deploy/approval-channels.json
 AG_IDENTITY_FILE=${ROOT_DIR}/deploy/identity.json
@@ -462,6 +467,8 @@ admin_port_of() {
     policy-processor) if [ "$n" = 1 ]; then echo "$AG_POLICY_PROCESSOR_ADMIN_PORT"; else echo $((EXTRA_PROCESSOR_ADMIN_BASE + n)); fi ;;
     projector) echo "$AG_PROJECTOR_ADMIN_PORT" ;;
     approval-service) echo "$AG_APPROVAL_SERVICE_ADMIN_PORT" ;;
+    checkpointer) echo "$AG_CHECKPOINTER_ADMIN_PORT" ;;
+    audit-api) echo "$AG_AUDIT_API_ADMIN_PORT" ;;
     dev-idp) echo "$AG_DEV_IDP_ADMIN_PORT" ;;
   esac
 }
@@ -482,6 +489,9 @@ service_env() {
   # Each service acts as its own Kafka principal (and the projector as ClickHouse's `projector`).
   local credentials; credentials=$(kafka_client_env "$service")
   [ "$service" = projector ] && credentials="$credentials $(clickhouse_client_env projector)"
+  # The audit API reads ClickHouse as the SOC does: read-only, the agentgate database only.
+  [ "$service" = audit-api ] && credentials="$credentials $(clickhouse_client_env reader)"
+  [ "$service" = checkpointer ] && credentials="$credentials AG_CHECKPOINT_KEY_FILE=$SECRETS_DIR/checkpoint-signing.key AG_CHECKPOINT_PUBLIC_KEY_FILE=$RUN_DIR/checkpoint-keys.json"
   [ "$service" = dev-idp ] && credentials=""
   if [ -n "$credentials" ]; then printf '%s\n' $credentials; fi
   echo "AG_SERVICE_NAME=$service"
@@ -510,6 +520,8 @@ start_service() {
       require_free_port "$AG_APPROVAL_SERVICE_PORT" "approval service"
       # The key its webhook notifications are signed with (deploy/approval-channels.json).
       ensure_secret approval-webhook-secret ;;
+    checkpointer) ensure_checkpoint_key ;;
+    audit-api) require_free_port "$AG_AUDIT_API_PORT" "audit API" ;;
   esac
   local admin_port; admin_port=$(admin_port_of "$name")
   require_free_port "$admin_port" "$name admin"
@@ -522,12 +534,26 @@ start_service() {
 
 stop_service() { stop_pid "$1" 15; }
 
+# The key id of the checkpoint signing key (as in checkpoint-keys.json), or "(none yet)".
+checkpoint_key_id() {
+  sed -n 's/.*"keyId": *"\([0-9a-f]*\)".*/\1/p' "$RUN_DIR/checkpoint-keys.json" 2>/dev/null | head -1 | grep . || echo "(none yet)"
+}
+
+# The checkpoint service's Ed25519 signing key (PKCS#8 PEM, mode 600), created once; its public
+# key is published by the service itself (.stack/run/checkpoint-keys.json) and in reports.
+ensure_checkpoint_key() {
+  mkdir -p "$SECRETS_DIR" && chmod 700 "$SECRETS_DIR"
+  local f="$SECRETS_DIR/checkpoint-signing.key"
+  [ -s "$f" ] && return 0
+  (umask 077 && openssl genpkey -algorithm ed25519 -out "$f") || die "could not create the checkpoint signing key"
+}
+
 # ---------------------------------------------------------------- commands
 
 start_component() {
   case $1 in
     postgres|clickhouse|kafka|registry) "start_$1" ;;
-    dev-idp|policy-processor|projector|approval-service|ingress-postgres) start_service "$1" ;;
+    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres) start_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) start_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -539,7 +565,7 @@ stop_component() {
     clickhouse) stop_pid clickhouse 20 ;;
     kafka) stop_pid kafka 30 ;;
     registry) stop_pid registry 20 ;;
-    dev-idp|policy-processor|projector|approval-service|ingress-postgres) stop_service "$1" ;;
+    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres) stop_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) stop_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -691,6 +717,8 @@ status_ready() {
     policy-processor) http_ok "http://127.0.0.1:${AG_POLICY_PROCESSOR_ADMIN_PORT}/readyz" ;;
     projector) http_ok "http://127.0.0.1:${AG_PROJECTOR_ADMIN_PORT}/readyz" ;;
     approval-service) http_ok "http://127.0.0.1:${AG_APPROVAL_SERVICE_ADMIN_PORT}/readyz" && tcp_open "$AG_APPROVAL_SERVICE_PORT" ;;
+    checkpointer) http_ok "http://127.0.0.1:${AG_CHECKPOINTER_ADMIN_PORT}/readyz" ;;
+    audit-api) http_ok "http://127.0.0.1:${AG_AUDIT_API_ADMIN_PORT}/readyz" && tcp_open "$AG_AUDIT_API_PORT" ;;
     ingress-postgres) http_ok "http://127.0.0.1:${AG_INGRESS_POSTGRES_ADMIN_PORT}/readyz" && tcp_open "$AG_PG_INGRESS_PORT" ;;
     ingress-postgres-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" && tcp_open "$(pg_port_of "$1")" ;;
     policy-processor-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" ;;
@@ -707,6 +735,8 @@ status_ports() {
     policy-processor) echo "${AG_POLICY_PROCESSOR_ADMIN_PORT} admin" ;;
     projector) echo "${AG_PROJECTOR_ADMIN_PORT} admin" ;;
     approval-service) echo "${AG_APPROVAL_SERVICE_PORT} http (approvers), ${AG_APPROVAL_SERVICE_ADMIN_PORT} admin" ;;
+    checkpointer) echo "${AG_CHECKPOINTER_ADMIN_PORT} admin" ;;
+    audit-api) echo "${AG_AUDIT_API_PORT} http (auditors), ${AG_AUDIT_API_ADMIN_PORT} admin" ;;
     ingress-postgres) echo "${AG_PG_INGRESS_PORT} postgres (agents connect here), ${AG_INGRESS_POSTGRES_ADMIN_PORT} admin" ;;
     ingress-postgres-*) echo "$(pg_port_of "$1") postgres, $(admin_port_of "$1") admin" ;;
     policy-processor-*) echo "$(admin_port_of "$1") admin" ;;
@@ -742,6 +772,8 @@ agentgate is running on 127.0.0.1
   ClickHouse (SOC)     curl -u reader:\$(cat ${SECRETS_DIR}/clickhouse-reader.password) 'http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT+event_type,count()+FROM+agentgate.events+GROUP+BY+event_type'
   Kafka ${AG_KAFKA_PORT} (SASL_SSL, SCRAM-SHA-512; credentials in ${SECRETS_DIR}/kafka-*.password)   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
   approvals            http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}/v1/approvals   AGENTGATE_TOKEN=\$(npm run -s token -- alice) npx agentgate approvals list
+  audit API            curl -H "authorization: Bearer \$(npm run -s token -- bob)" http://127.0.0.1:${AG_AUDIT_API_PORT}/v1/requests   npx agentgate replay <session>
+  verify               npx agentgate verify --since 24h   (checkpoints signed by key $(checkpoint_key_id), trusted keys in ${RUN_DIR}/checkpoint-keys.json)
   development IdP      http://127.0.0.1:${AG_DEV_IDP_PORT}   local CA ${TLS_DIR}/ca.crt
   logs in ${LOG_DIR}; stop with: npm stop
 EOF
@@ -786,7 +818,7 @@ case "${1:-}" in
   # For docker-compose (deploy/docker/init-secrets.sh): certificates and service credentials.
   tls) ensure_tls; ensure_kafka_tls ;;
   secrets)
-    ensure_kafka_secrets; ensure_clickhouse_secrets
+    ensure_kafka_secrets; ensure_clickhouse_secrets; ensure_checkpoint_key
     mkdir -p "$STACK_DIR/conf/docker"
     render_clickhouse_users '<ip>::/0</ip>' "$STACK_DIR/conf/docker/clickhouse-users.xml" ;;
   *) echo "usage: $0 start [--ingress N] [--processors N] [component...] | stop [component...] | status | test | env <instance>" >&2; exit 2 ;;

@@ -33,6 +33,8 @@ export interface CliConfig {
   approvalsUrl: string;
   /** AGENTGATE_TOKEN: the caller's access token, or null. Never printed. */
   token: string | null;
+  /** Trusted checkpoint signing keys (`{"keys":[{"keyId","publicKey","comment"}]}`), for `verify`. */
+  checkpointKeysFile: string;
 }
 
 /** Parses the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -64,5 +66,7 @@ export function loadConfig(env: EnvMap, repoRoot: string): Readonly<CliConfig> {
     tlsCaFile: r.string('AG_TLS_CA_FILE', join(stackDir, 'tls/ca.crt')),
     approvalsUrl: r.url('AGENTGATE_APPROVALS_URL', 'http://127.0.0.1:18080').replace(/\/+$/, ''),
     token: token === '' ? null : token,
+    // Read by `verify` only; the checkpointer publishes its public key there in the local stack.
+    checkpointKeysFile: r.string('AG_CHECKPOINT_KEYS_FILE', join(stackDir, 'run/checkpoint-keys.json')),
   });
 }

@@ -49,6 +49,8 @@ const VALID: Record<(typeof COMMANDS)[number], string[]> = {
   psql: ['psql', 'demo', '--as', 'demo-agent'],
   replay: ['replay', '00000000-0000-4000-8000-000000000000'],
   report: ['report', '--since', '24h', '--format', 'json'],
+  verify: ['verify', '--since', '24h'],
+  export: ['export', '--since', '24h', '--out', '/nonexistent/export.jsonl'],
 };
 
 for (const name of COMMANDS) {

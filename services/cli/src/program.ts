@@ -13,6 +13,7 @@ import type { CliIo } from './output.js';
 import { registerPolicyPipeline } from './policy-commands.js';
 import { registerReplay } from './replay-commands.js';
 import { registerReport } from './report-commands.js';
+import { registerVerify } from './verify-commands.js';
 import { policyTest } from './policy-test.js';
 import { psql } from './psql.js';
 import { sessions } from './sessions.js';
@@ -28,7 +29,19 @@ export interface RunContext {
 }
 
 /** Every command, in the order `agentgate --help` lists them. */
-export const COMMANDS = ['sessions', 'verify-chain', 'kill', 'token', 'whoami', 'connections', 'psql', 'replay', 'report'] as const;
+export const COMMANDS = [
+  'sessions',
+  'verify-chain',
+  'kill',
+  'token',
+  'whoami',
+  'connections',
+  'psql',
+  'replay',
+  'report',
+  'verify',
+  'export',
+] as const;
 
 function integer(name: string, min: number, max: number): (value: string) => number {
   return (value) => {
@@ -54,9 +67,10 @@ Environment (defaults fit the local stack, see docs/cli.md):
   AG_CONNECTIONS_FILE      deploy/connections.json     AG_DEV_IDP_ISSUER       http://127.0.0.1:14000
   AG_DEV_IDP_CLIENTS_FILE  .stack/secrets/dev-idp-clients.json
   AG_PG_INGRESS_PORT       15432                       AG_TLS_CA_FILE          .stack/tls/ca.crt
+  AG_CHECKPOINT_KEYS_FILE  .stack/run/checkpoint-keys.json (trusted checkpoint keys, for verify and report)
 
 Exit codes: 0 ok, 1 failure (or a broken chain), 2 usage or configuration error,
-            3 verify-chain matched no session.`;
+            3 verify-chain, verify, export or replay matched nothing.`;
 
 const JSON_FLAG = ['--json', 'print one JSON document on stdout and nothing else'] as const;
 const TOKEN_FILE = ['--token-file <path>', 'read the access token from this file instead of AGENTGATE_TOKEN'] as const;
@@ -245,6 +259,7 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
   registerApprovals(program, { io: ctx.io, configOf, setExit });
   registerReplay(program, { io: ctx.io, configOf, withAudit, setExit });
   registerReport(program, { io: ctx.io, configOf, withAudit, setExit });
+  registerVerify(program, { io: ctx.io, configOf, withAudit, setExit });
 
   return program;
 }

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
+import { keyIdOf, publicKeyBase64 } from '@agentgate/audit-verify';
 import type { AuditReader } from './backends.js';
 import type { CliConfig } from './config.js';
 import { parseInstant, parseVerification, registerReport, sensitiveColumns, type ReportCommandContext } from './report-commands.js';
 
 const NOW = Date.UTC(2026, 10, 2, 12, 0, 0);
+const { publicKey } = generateKeyPairSync('ed25519');
+const KEYS_FILE = '/stack/run/checkpoint-keys.json';
+const KEYS = JSON.stringify({ keys: [{ keyId: keyIdOf(publicKey), publicKey: publicKeyBase64(publicKey) }] });
 
 interface Harness {
   out: string[];
@@ -16,7 +21,8 @@ interface Harness {
   exit: number | undefined;
 }
 
-async function runReport(args: string[], files: Record<string, string> = {}): Promise<Harness> {
+async function runReport(args: string[], extraFiles: Record<string, string> = {}): Promise<Harness> {
+  const files: Record<string, string> = { [KEYS_FILE]: KEYS, ...extraFiles };
   const h: Harness = { out: [], err: [], queries: [], written: [], pdfInputs: [], exit: undefined };
   const reader: AuditReader = {
     async rows<T>(query: string): Promise<T[]> {
@@ -27,7 +33,7 @@ async function runReport(args: string[], files: Record<string, string> = {}): Pr
   };
   const ctx: ReportCommandContext = {
     io: { out: (s) => h.out.push(s), err: (s) => h.err.push(s) },
-    configOf: () => ({ clickhouseDatabase: 'agentgate' }) as CliConfig,
+    configOf: () => ({ clickhouseDatabase: 'agentgate', checkpointKeysFile: KEYS_FILE }) as CliConfig,
     withAudit: (run) => run(reader),
     setExit: (code) => {
       h.exit = code;
@@ -83,16 +89,18 @@ test('a report over the last 24 h goes to stdout as CSV', async () => {
   assert.match(csv, /report,period,2026-11-01T12:00:00\.000Z,2026-11-02T12:00:00\.000Z/);
   assert.match(csv, /report,generated,2026-11-02T12:00:00\.000Z/);
   assert.match(csv, /denied,count,denied attempts,4/);
-  assert.equal(h.queries.length, 9);
+  // Nine section queries, then the verification of the period: the checkpoint chain and the sessions.
+  assert.equal(h.queries.length, 11);
   assert.ok(h.queries.every((q) => !q.includes('FINAL') || q.includes('policy_publications FINAL')));
 });
 
 test('the default format is JSON with every section', async () => {
   const h = await runReport([]);
   assert.equal(h.exit, 0);
-  const doc = JSON.parse(h.out.join('')) as { period: { since: string }; verification: unknown; summary: unknown[] };
+  const doc = JSON.parse(h.out.join('')) as { period: { since: string }; verification: { ok: boolean } | null; summary: unknown[] };
   assert.equal(doc.period.since, '2026-11-01T12:00:00.000Z');
-  assert.equal(doc.verification, null);
+  // Nothing stored in the period: nothing verified, which is not a pass.
+  assert.equal(doc.verification?.ok, false);
   assert.ok(doc.summary.length > 5);
 });
 
@@ -154,4 +162,18 @@ test('a file that is not a verification report is refused by name', async () => 
   assert.match(h.err.join(''), /bad\.json.*AG_ERR_CONFIG_INVALID/);
   const missing = await runReport(['--verification', 'nope.json']);
   assert.equal(missing.exit, 1);
+});
+
+test('without --verification the report verifies the period itself against the trusted keys', async () => {
+  const h = await runReport(['--since', '24h', '--format', 'json']);
+  assert.equal(h.exit, 0, h.err.join(''));
+  assert.ok(
+    h.queries.some((q) => q.includes("session_id LIKE 'checkpoint/%'")),
+    'the checkpoint chain is read',
+  );
+  const report = JSON.parse(h.out.join('')) as { verification: { trustedKeys: { keyId: string }[] } | null };
+  assert.deepEqual(
+    report.verification?.trustedKeys.map((k) => k.keyId),
+    [keyIdOf(publicKey)],
+  );
 });

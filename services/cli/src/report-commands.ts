@@ -4,13 +4,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { htmlToPdf, toCsv, toHtml, toJson, type ComplianceReport } from '@agentgate/audit-report';
-import type { VerificationReport } from '@agentgate/audit-verify';
+import { verifyAudit, type VerificationReport } from '@agentgate/audit-verify';
 import { GatewayError } from '@agentgate/errors';
 import type { AuditReader } from './backends.js';
 import type { CliConfig } from './config.js';
 import { describeFailure } from './exit-codes.js';
 import type { CliIo } from './output.js';
 import { collectReport, DEFAULT_SENSITIVE_COLUMNS } from './report-queries.js';
+import { parseTrustedKeys, readScopeRows } from './verify-commands.js';
 
 export interface ReportCommandContext {
   io: CliIo;
@@ -140,10 +141,19 @@ export function registerReport(program: Command, ctx: ReportCommandContext): Com
     if (o.format === 'pdf' && o.out === undefined) {
       throw new GatewayError('AG_ERR_CONFIG_INVALID', 'a PDF report needs --out <file> (stdout carries text only)');
     }
-    const verification = o.verification === undefined ? null : parseVerification(await readVerification(o.verification), o.verification);
+    const given = o.verification === undefined ? null : parseVerification(await readVerification(o.verification), o.verification);
     const c = ctx.configOf();
+    // Without a saved verification, the report verifies the period itself against the trusted keys.
+    const trustedKeys = given === null ? parseTrustedKeys(await readVerification(c.checkpointKeysFile), c.checkpointKeysFile) : [];
     let report: ComplianceReport | undefined;
     await ctx.withAudit(async (audit) => {
+      const verification =
+        given ??
+        verifyAudit({
+          since: new Date(sinceMs).toISOString(),
+          rows: await readScopeRows(audit, c.clickhouseDatabase, { sinceUs: sinceMs * 1000, untilUs: untilMs * 1000 }),
+          trustedKeys,
+        });
       report = await collectReport(
         audit,
         {
@@ -190,7 +200,10 @@ export function registerReport(program: Command, ctx: ReportCommandContext): Com
         .default([...DEFAULT_SENSITIVE_COLUMNS], DEFAULT_SENSITIVE_COLUMNS.join(','))
         .argParser(sensitiveColumns),
     )
-    .option('--verification <file>', 'a verification report (`agentgate verify --json`) to include with its checkpoint signatures')
+    .option(
+      '--verification <file>',
+      'include this verification report (`agentgate verify --json`) instead of verifying the period now against AG_CHECKPOINT_KEYS_FILE',
+    )
     .option('--title <text>', 'the report title', 'agentgate compliance report')
     .option('--chromium <path>', 'the Chromium binary for pdf (default: chromium in PATH)')
     .addOption(new Option('--pdf-timeout <seconds>', 'how long Chromium may take').default(120).argParser(positive('--pdf-timeout', 3600)))

@@ -71,6 +71,8 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_APPROVAL_DUPLICATE: '55000',
   AG_ERR_UNAUTHENTICATED: '28000',
   AG_ERR_BAD_REQUEST: '08P01',
+  AG_ERR_FORBIDDEN: '42501',
+  AG_ERR_EXPORT_INVALID: '22023',
 };
 
 /** SQLSTATE for an agentgate error code. */
