@@ -198,6 +198,15 @@ test('the audit API: replay for an auditor, refused without the group, search fi
       assert.deepEqual(((await r.json()) as { requests: unknown[] }).requests, [], `${field}=${JSON.stringify(payload)}`);
     }
   }
+  // The API verifies like the CLI: the trail's session is checked and nothing is wrong with it.
+  const verified = await fetch(`${AUDIT_API}/v1/verify?${new URLSearchParams({ since: startedAt })}`, { headers: auth('bob') });
+  assert.equal(verified.status, 200);
+  const report = (await verified.json()) as Verification & { eventsChecked: number };
+  assert.ok(report.eventsChecked > 0);
+  assert.deepEqual(
+    report.findings.filter((f) => f.sessionId === trailSession && f.kind !== 'uncovered'),
+    [],
+  );
   const [events] = await rows<{ n: string }>('SELECT count() AS n FROM events');
   assert.ok(Number(events?.n) > 0, 'the events table is still there');
 });

@@ -23,3 +23,12 @@ export {
   type ExportReader,
 } from './export-file.js';
 export { storedRow, world as sampleAuditLog, type World as SampleAuditLog } from './test-world.js';
+export {
+  checkpointRowsQuery,
+  namedSessionsQuery,
+  parseTrustedKeys,
+  readScopeRows,
+  sessionRowsQuery,
+  type RowQuery,
+  type RowScope,
+} from './scope.js';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ReplayRow } from '@agentgate/audit-report';
 import type { Actor } from '@agentgate/events';
 import { GatewayError } from '@agentgate/errors';
+import { sampleAuditLog, type StoredEventRow, type TrustedKey, type VerificationReport } from '@agentgate/audit-verify';
 import { buildAuditApp } from './app.js';
 
 function person(subject: string, groups: string[]): Actor {
@@ -51,7 +52,7 @@ function replayRows(session: string): ReplayRow[] {
   ];
 }
 
-async function harness(options: { rows?: (sql: string) => unknown[]; failQuery?: boolean } = {}) {
+async function harness(options: { rows?: (sql: string) => unknown[]; failQuery?: boolean; keys?: TrustedKey[] } = {}) {
   const queries: string[] = [];
   const app = await buildAuditApp({
     verifyToken: async (token) => {
@@ -65,6 +66,7 @@ async function harness(options: { rows?: (sql: string) => unknown[]; failQuery?:
       return (options.rows?.(sql) ?? []) as T[];
     },
     database: 'agentgate',
+    trustedKeys: async () => options.keys ?? [],
     auditorGroup: 'auditors',
   });
   const get = (url: string, token?: string) =>
@@ -233,4 +235,28 @@ test('ClickHouse failures are 503 AG_ERR_AUDIT_UNAVAILABLE', async () => {
   const { get } = await harness({ failQuery: true });
   assertProblem(await get('/v1/requests', 'bob'), 503, 'AG_ERR_AUDIT_UNAVAILABLE');
   assertProblem(await get('/v1/sessions/s1/replay', 'bob'), 503, 'AG_ERR_AUDIT_UNAVAILABLE');
+});
+
+test('verify: the log of the period against the trusted keys; clean, then a row removed is named; since is required', async () => {
+  const log = sampleAuditLog();
+  const rowsFor = (rows: StoredEventRow[]) => (sql: string) => {
+    const checkpoint = (r: StoredEventRow) => r.session_id.startsWith('checkpoint/');
+    if (sql.includes("session_id LIKE 'checkpoint/%'") && !sql.includes('NOT LIKE')) return rows.filter(checkpoint);
+    if (sql.includes('NOT LIKE')) return rows.filter((r) => !checkpoint(r));
+    return rows.filter((r) => sql.includes(`'${r.session_id}'`));
+  };
+  const clean = await harness({ rows: rowsFor(log.rows), keys: log.signer.trusted });
+  const ok = await clean.get('/v1/verify?since=2020-01-01T00:00:00Z', 'bob');
+  assert.equal(ok.statusCode, 200, ok.body);
+  const report = ok.json() as VerificationReport;
+  assert.equal(report.ok, true);
+  assert.ok(report.checkpoints.length > 0 && report.checkpoints.every((c) => c.valid));
+  const [victim] = log.rows.filter((r) => !r.session_id.startsWith('checkpoint/') && r.seq === '2');
+  assert.ok(victim);
+  const cut = await harness({ rows: rowsFor(log.rows.filter((r) => r !== victim)), keys: log.signer.trusted });
+  const found = (await cut.get('/v1/verify?since=2020-01-01T00:00:00Z', 'bob')).json() as VerificationReport;
+  assert.equal(found.ok, false);
+  assert.ok(found.findings.some((f) => f.kind === 'missing' && f.sessionId === victim.session_id && f.seq === 2));
+  assertProblem(await clean.get('/v1/verify', 'bob'), 400, 'AG_ERR_BAD_REQUEST');
+  assertProblem(await clean.get('/v1/verify?since=2020-01-01T00:00:00Z', 'mallory'), 403, 'AG_ERR_FORBIDDEN');
 });

@@ -3,6 +3,7 @@
 // tested with inject(). Every /v1 route needs a bearer token of a member of the auditors' group;
 // errors are RFC 9457 problem documents carrying the registry code.
 import { buildTranscript, replayQuery, transcriptText, type ReplayRow } from '@agentgate/audit-report';
+import { readScopeRows, verifyAudit, type TrustedKey } from '@agentgate/audit-verify';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import type { Actor } from '@agentgate/events';
 import { GatewayError, isGatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
@@ -25,6 +26,8 @@ export interface AuditAppDeps {
   /** Runs one read query; rows as JSON objects. Throws AG_ERR_AUDIT_UNAVAILABLE when ClickHouse fails. */
   query<T>(sql: string): Promise<T[]>;
   database: string;
+  /** The trusted checkpoint keys, read when a verification runs (the checkpointer publishes them). */
+  trustedKeys(): Promise<TrustedKey[]>;
   /** Callers must be members of this group. */
   auditorGroup: string;
   logger?: Logger;
@@ -66,6 +69,15 @@ const SEARCH_SCHEMA = {
       limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
       offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
     },
+  },
+} as const;
+
+const VERIFY_SCHEMA = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['since'],
+    properties: { since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' } },
   },
 } as const;
 
@@ -182,6 +194,19 @@ export async function buildAuditApp(deps: AuditAppDeps): Promise<FastifyInstance
       return transcript;
     },
   );
+
+  // The same verification as `agentgate verify --since`: chains, projected columns, signed checkpoints.
+  app.get<{ Querystring: { since: string; until?: string } }>('/v1/verify', { schema: VERIFY_SCHEMA }, async (request) => {
+    const sinceUs = microseconds('since', request.query.since);
+    const untilUs = request.query.until === undefined ? null : microseconds('until', request.query.until);
+    if (untilUs !== null && sinceUs >= untilUs) throw new GatewayError('AG_ERR_BAD_REQUEST', 'since must be before until');
+    const trustedKeys = await deps.trustedKeys();
+    const rows = await readScopeRows(deps.query, deps.database, { sinceUs, untilUs });
+    const report = verifyAudit({ since: new Date(sinceUs / 1000).toISOString(), rows, trustedKeys });
+    const failures = report.findings.filter((f) => f.kind !== 'uncovered').length;
+    deps.logger?.info({ auditor: request.auditor?.subject, events: report.eventsChecked, failures }, 'audit log verified');
+    return report;
+  });
 
   return app;
 }

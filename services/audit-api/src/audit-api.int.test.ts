@@ -334,6 +334,7 @@ const TOKENS: Record<string, Actor> = {
 
 async function app(verifyToken?: (token: string) => Promise<Actor>) {
   return buildAuditApp({
+    trustedKeys: async () => [],
     verifyToken:
       verifyToken ??
       (async (token) => {

@@ -18,6 +18,8 @@ export interface AuditApiConfig {
   /** The read-only `reader` login in the stack. */
   clickhouseAuth: { username: string; password: string };
   queryTimeoutMs: number;
+  /** Trusted checkpoint signing keys (`{"keys":[...]}`), read at each verification. */
+  checkpointKeysFile: string;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. No Kafka: it only reads ClickHouse. */
@@ -37,5 +39,6 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Audit
     clickhouseDatabase: r.string('AG_CLICKHOUSE_DATABASE', 'agentgate'),
     clickhouseAuth: readClickHouseAuth(r),
     queryTimeoutMs: r.int('AG_AUDIT_API_QUERY_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
+    checkpointKeysFile: r.string('AG_CHECKPOINT_KEYS_FILE'),
   });
 }

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { parseTrustedKeys } from '@agentgate/audit-verify';
 import { createClickHouse } from '@agentgate/clickhouse';
 import { GatewayError } from '@agentgate/errors';
 import { auditActor, createTokenVerifier, loadTrustFile } from '@agentgate/identity';
@@ -35,6 +37,17 @@ await runService({
         }
       },
       database: config.clickhouseDatabase,
+      async trustedKeys() {
+        let text: string;
+        try {
+          text = await readFile(config.checkpointKeysFile, 'utf8');
+        } catch (cause) {
+          throw new GatewayError('AG_ERR_CONFIG_INVALID', `the trusted checkpoint keys cannot be read (${config.checkpointKeysFile})`, {
+            cause,
+          });
+        }
+        return parseTrustedKeys(text, config.checkpointKeysFile);
+      },
       auditorGroup: config.auditorGroup,
       logger,
     });

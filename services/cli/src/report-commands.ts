@@ -4,14 +4,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { htmlToPdf, toCsv, toHtml, toJson, type ComplianceReport } from '@agentgate/audit-report';
-import { verifyAudit, type VerificationReport } from '@agentgate/audit-verify';
+import { parseTrustedKeys, readScopeRows, verifyAudit, type VerificationReport } from '@agentgate/audit-verify';
 import { GatewayError } from '@agentgate/errors';
 import type { AuditReader } from './backends.js';
 import type { CliConfig } from './config.js';
 import { describeFailure } from './exit-codes.js';
 import type { CliIo } from './output.js';
 import { collectReport, DEFAULT_SENSITIVE_COLUMNS } from './report-queries.js';
-import { parseTrustedKeys, readScopeRows } from './verify-commands.js';
 
 export interface ReportCommandContext {
   io: CliIo;
@@ -151,7 +150,7 @@ export function registerReport(program: Command, ctx: ReportCommandContext): Com
         given ??
         verifyAudit({
           since: new Date(sinceMs).toISOString(),
-          rows: await readScopeRows(audit, c.clickhouseDatabase, { sinceUs: sinceMs * 1000, untilUs: untilMs * 1000 }),
+          rows: await readScopeRows((sql) => audit.rows(sql), c.clickhouseDatabase, { sinceUs: sinceMs * 1000, untilUs: untilMs * 1000 }),
           trustedKeys,
         });
       report = await collectReport(

@@ -3,10 +3,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command, CommanderError } from 'commander';
-import { sampleAuditLog, parseExport, type StoredEventRow, type VerificationReport } from '@agentgate/audit-verify';
+import {
+  namedSessionsQuery,
+  parseExport,
+  parseTrustedKeys,
+  sampleAuditLog,
+  sessionRowsQuery,
+  type StoredEventRow,
+  type VerificationReport,
+} from '@agentgate/audit-verify';
 import type { AuditReader } from './backends.js';
 import type { CliConfig } from './config.js';
-import { namedSessionsQuery, parseTrustedKeys, registerVerify, sessionRowsQuery, type VerifyCommandContext } from './verify-commands.js';
+import { registerVerify, type VerifyCommandContext } from './verify-commands.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const KEYS = '/keys.json';

@@ -4,23 +4,19 @@
 // reads the exit code, so "nothing was checked" (3) never looks like a pass (0).
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createPublicKey } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
-  checkpointNamedSessions,
   createExportReader,
   exportLines,
-  keyIdOf,
+  parseTrustedKeys,
+  readScopeRows,
   verifyAudit,
   type FindingKind,
-  type StoredEventRow,
-  type TrustedKey,
   type VerificationReport,
 } from '@agentgate/audit-verify';
-import { quoteIdentifier, quoteString, quoteUInt } from '@agentgate/clickhouse';
 import { GatewayError, isGatewayError } from '@agentgate/errors';
 import type { AuditReader } from './backends.js';
 import type { CliConfig } from './config.js';
@@ -66,90 +62,6 @@ export async function readExportFile(lines: (path: string) => AsyncIterable<stri
     throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read the export file at ${path} (check --file)`, { cause });
   }
   return reader.end();
-}
-
-const CHECKPOINT_LIKE = 'checkpoint/%';
-/** Session ids per IN list: well under ClickHouse's default max_query_size (256 KiB). */
-const IN_CHUNK = 500;
-
-/** The scope of rows read: sessions with events in [sinceUs, untilUs), all when sinceUs is null. */
-export interface RowScope {
-  sinceUs: number | null;
-  untilUs: number | null;
-}
-
-/** Every checkpoint row, whatever the scope: each checkpointer's chain is checked whole. */
-export function checkpointRowsQuery(database: string): string {
-  const db = quoteIdentifier(database);
-  return `SELECT * FROM ${db}.events WHERE session_id LIKE ${quoteString(CHECKPOINT_LIKE)} ORDER BY session_id, seq`;
-}
-
-/** All rows of the sessions with an event in the scope (checkpoint chains apart). */
-export function sessionRowsQuery(database: string, scope: RowScope): string {
-  const db = quoteIdentifier(database);
-  const notCheckpoint = `session_id NOT LIKE ${quoteString(CHECKPOINT_LIKE)}`;
-  if (scope.sinceUs === null && scope.untilUs === null) return `SELECT * FROM ${db}.events WHERE ${notCheckpoint} ORDER BY session_id, seq`;
-  const times = [
-    ...(scope.sinceUs !== null ? [`time_us >= ${quoteUInt(scope.sinceUs)}`] : []),
-    ...(scope.untilUs !== null ? [`time_us < ${quoteUInt(scope.untilUs)}`] : []),
-  ].join(' AND ');
-  return (
-    `SELECT * FROM ${db}.events WHERE session_id IN (SELECT DISTINCT session_id FROM ${db}.events WHERE ${times}) ` +
-    `AND ${notCheckpoint} ORDER BY session_id, seq`
-  );
-}
-
-/** All rows of the named sessions (each id a quoted literal). */
-export function namedSessionsQuery(database: string, sessionIds: readonly string[]): string {
-  const db = quoteIdentifier(database);
-  return `SELECT * FROM ${db}.events WHERE session_id IN (${sessionIds.map(quoteString).join(', ')}) ORDER BY session_id, seq`;
-}
-
-/**
- * The rows of a scope: every checkpoint row, the sessions with events in the scope, and the
- * sessions a checkpoint covering the scope names, so a deleted session is still looked for.
- */
-export async function readScopeRows(audit: AuditReader, database: string, scope: RowScope): Promise<StoredEventRow[]> {
-  const checkpoints = await audit.rows<StoredEventRow>(checkpointRowsQuery(database));
-  const sessions = await audit.rows<StoredEventRow>(sessionRowsQuery(database, scope));
-  const rows = [...checkpoints, ...sessions];
-  if (scope.sinceUs === null && scope.untilUs === null) return rows; // every session was read
-  const present = new Set(sessions.map((r) => r.session_id));
-  const named = checkpointNamedSessions(checkpoints, scope.sinceUs).filter((s) => !present.has(s));
-  for (let i = 0; i < named.length; i += IN_CHUNK) {
-    rows.push(...(await audit.rows<StoredEventRow>(namedSessionsQuery(database, named.slice(i, i + IN_CHUNK)))));
-  }
-  return rows;
-}
-
-/**
- * Trusted keys from a keys file: `{"keys":[{"keyId":"..","publicKey":"<base64 SPKI>","comment":".."}]}`.
- * Each key must be an Ed25519 public key whose id is its keyIdOf; anything else is AG_ERR_CONFIG_INVALID.
- */
-export function parseTrustedKeys(text: string, path: string): TrustedKey[] {
-  const bad = (why: string): GatewayError => new GatewayError('AG_ERR_CONFIG_INVALID', `trusted keys file ${path}: ${why}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw bad('not JSON');
-  }
-  const keys = (value as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw bad('expected {"keys":[{"keyId":"..","publicKey":".."}]} with at least one key');
-  return keys.map((k: unknown, i) => {
-    const { keyId, publicKey } = (k ?? {}) as { keyId?: unknown; publicKey?: unknown };
-    if (typeof keyId !== 'string' || typeof publicKey !== 'string') throw bad(`keys[${i}] needs keyId and publicKey strings`);
-    let actual: string;
-    try {
-      const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
-      if (key.asymmetricKeyType !== 'ed25519') throw new Error(String(key.asymmetricKeyType));
-      actual = keyIdOf(key);
-    } catch {
-      throw bad(`keys[${i}].publicKey is not a base64 SPKI Ed25519 public key`);
-    }
-    if (actual !== keyId) throw bad(`keys[${i}].keyId is ${keyId}, but that public key's id is ${actual}`);
-    return { keyId, publicKey };
-  });
 }
 
 /** 0 verified clean, 1 any failure finding, 3 nothing checked. */
@@ -278,7 +190,7 @@ export function registerVerify(program: Command, ctx: VerifyCommandContext): voi
         const since = o.since ?? null;
         return ctx.withAudit(async (audit) => {
           const scope = { sinceUs: since === null ? null : Date.parse(since) * 1000, untilUs: null };
-          const rows = await readScopeRows(audit, config.clickhouseDatabase, scope);
+          const rows = await readScopeRows((sql) => audit.rows(sql), config.clickhouseDatabase, scope);
           return printVerification(verifyAudit({ since, rows, trustedKeys }), o.json === true, ctx.io);
         });
       }),
@@ -304,7 +216,7 @@ export function registerVerify(program: Command, ctx: VerifyCommandContext): voi
         ctx.withAudit(async (audit) => {
           const config = ctx.configOf();
           const scope = { sinceUs: Date.parse(o.since) * 1000, untilUs: o.until === undefined ? null : Date.parse(o.until) * 1000 };
-          const rows = await readScopeRows(audit, config.clickhouseDatabase, scope);
+          const rows = await readScopeRows((sql) => audit.rows(sql), config.clickhouseDatabase, scope);
           const exportedAt = new Date(now()).toISOString();
           await writeLines(o.out, exportLines({ since: o.since, until: o.until ?? null, exportedAt, rows }));
           const checkpointRows = rows.filter((r) => r.session_id.startsWith('checkpoint/')).length;
