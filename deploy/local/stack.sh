@@ -164,7 +164,7 @@ stop_postgres() {
 CLICKHOUSE_DATA_DIR="$DATA_DIR/clickhouse"
 CLICKHOUSE_CONF_DIR="$STACK_DIR/conf/clickhouse"
 
-CLICKHOUSE_USERS=(admin projector reader)
+CLICKHOUSE_USERS=(admin projector reader retention)
 
 clickhouse_password_file() { echo "$SECRETS_DIR/clickhouse-$1.password"; }
 
@@ -194,7 +194,8 @@ ensure_clickhouse_secrets() {
 render_clickhouse_users() {
   sha() { printf '%s' "$(cat "$(clickhouse_password_file "$1")")" | sha256sum | cut -d' ' -f1; }
   CLICKHOUSE_NETWORKS=$1 CLICKHOUSE_ADMIN_SHA256=$(sha admin) CLICKHOUSE_PROJECTOR_SHA256=$(sha projector) \
-    CLICKHOUSE_READER_SHA256=$(sha reader) render "$DEPLOY_DIR/clickhouse/users.xml.template" "$2"
+    CLICKHOUSE_READER_SHA256=$(sha reader) CLICKHOUSE_RETENTION_SHA256=$(sha retention) \
+    render "$DEPLOY_DIR/clickhouse/users.xml.template" "$2"
   chmod 644 "$2"
 }
 
@@ -489,8 +490,9 @@ service_env() {
   # Each service acts as its own Kafka principal (and the projector as ClickHouse's `projector`).
   local credentials; credentials=$(kafka_client_env "$service")
   [ "$service" = projector ] && credentials="$credentials $(clickhouse_client_env projector)"
-  # The audit API reads ClickHouse as the SOC does: read-only, the agentgate database only.
-  [ "$service" = audit-api ] && credentials="$credentials $(clickhouse_client_env reader)"
+  # The audit API reads ClickHouse as the SOC does: read-only, the agentgate database only;
+  # retention drops partitions as `retention`, a login of its own.
+  [ "$service" = audit-api ] && credentials="$credentials $(clickhouse_client_env reader) AG_RETENTION_CLICKHOUSE_USER=retention AG_RETENTION_CLICKHOUSE_PASSWORD_FILE=$(clickhouse_password_file retention)"
   [ "$service" = checkpointer ] && credentials="$credentials AG_CHECKPOINT_KEY_FILE=$SECRETS_DIR/checkpoint-signing.key AG_CHECKPOINT_PUBLIC_KEY_FILE=$RUN_DIR/checkpoint-keys.json"
   [ "$service" = dev-idp ] && credentials=""
   if [ -n "$credentials" ]; then printf '%s\n' $credentials; fi

@@ -52,12 +52,17 @@ for (const { name, sql } of QUERIES) {
   });
 }
 
-/** ClickHouse's error code of a refused statement ('164' READONLY, '291' DATABASE_ACCESS_DENIED). */
+/**
+ * ClickHouse's error code of a refused statement ('164' READONLY, '291' DATABASE_ACCESS_DENIED):
+ * the client's parsed code, or (18.16's error format, which the client does not parse) the
+ * message's leading `Code: N`.
+ */
 async function refusal(run: () => Promise<unknown>): Promise<string> {
   try {
     await run();
   } catch (err) {
-    return String((err as { code?: unknown }).code);
+    const { code, message } = err as { code?: unknown; message?: string };
+    return String(code ?? /^Code: (\d+)/.exec(message ?? '')?.[1]);
   }
   return 'accepted';
 }

@@ -1,7 +1,10 @@
 // What a verification reports. Every finding names where it is (session and sequence number,
 // column, checkpoint), so an investigator can go straight to the row.
 
-/** Kinds of finding; each is a failure except `uncovered`, which only says what no checkpoint vouches for yet. */
+/**
+ * Kinds of finding; each is a failure except `uncovered`, which only says what no checkpoint
+ * vouches for yet, and `pruned`, which says what a recorded retention run legitimately dropped.
+ */
 export type FindingKind =
   /** A stored event no longer hashes to its hash, or its seq/prevHash columns differ from its hashed text. */
   | 'changed'
@@ -22,7 +25,13 @@ export type FindingKind =
   /** Two different events stored under one event id (history is kept, not merged away). */
   | 'id-conflict'
   /** Events newer than the latest checkpoint: their integrity holds by hash chain only, no signature covers them yet. */
-  | 'uncovered';
+  | 'uncovered'
+  /**
+   * A session's (or checkpoint chain's) first events are gone, and a RetentionApplied record of a
+   * partition drop accounts for them: its stored events start above seq 0, in or before the first
+   * month that retention run kept. Not a failure; the seq is the first one still stored.
+   */
+  | 'pruned';
 
 export interface Finding {
   kind: FindingKind;
@@ -56,6 +65,6 @@ export interface VerificationReport {
   /** Public keys the signatures were checked against. */
   trustedKeys: { keyId: string; publicKey: string }[];
   findings: Finding[];
-  /** True only when something was checked and no finding other than `uncovered` exists. */
+  /** True only when something was checked and no finding other than `uncovered` or `pruned` exists. */
   ok: boolean;
 }

@@ -28,7 +28,17 @@ export {
   namedSessionsQuery,
   parseTrustedKeys,
   readScopeRows,
+  retentionRowsQuery,
   sessionRowsQuery,
   type RowQuery,
   type RowScope,
 } from './scope.js';
+export {
+  checkProjections,
+  readProjections,
+  withProjectionFindings,
+  type Projected,
+  type ProjectedRequest,
+  type ProjectedSession,
+} from './projections-check.js';
+export { verifyStored } from './online.js';

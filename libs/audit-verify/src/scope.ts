@@ -42,6 +42,15 @@ export function sessionRowsQuery(database: string, scope: RowScope): string {
   );
 }
 
+/**
+ * Every retention record, whatever the scope: a drop explains checkpoints and early events that
+ * are gone (verify.ts), so it must be seen even when it is older than the scope.
+ */
+export function retentionRowsQuery(database: string): string {
+  const db = quoteIdentifier(database);
+  return `SELECT * FROM ${db}.events WHERE event_type = 'RetentionApplied' ORDER BY session_id, seq`;
+}
+
 /** All rows of the named sessions (each id a quoted literal). */
 export function namedSessionsQuery(database: string, sessionIds: readonly string[]): string {
   const db = quoteIdentifier(database);
@@ -49,8 +58,9 @@ export function namedSessionsQuery(database: string, sessionIds: readonly string
 }
 
 /**
- * The rows of a scope: every checkpoint row, the sessions with events in the scope, and the
- * sessions a checkpoint covering the scope names, so a deleted session is still looked for.
+ * The rows of a scope: every checkpoint row, every retention record, the sessions with events in
+ * the scope, and the sessions a checkpoint covering the scope names, so a deleted session is
+ * still looked for.
  */
 export async function readScopeRows(query: RowQuery, database: string, scope: RowScope): Promise<StoredEventRow[]> {
   const checkpoints = await query<StoredEventRow>(checkpointRowsQuery(database));
@@ -58,9 +68,11 @@ export async function readScopeRows(query: RowQuery, database: string, scope: Ro
   const rows = [...checkpoints, ...sessions];
   if (scope.sinceUs === null && scope.untilUs === null) return rows; // every session was read
   const present = new Set(sessions.map((r) => r.session_id));
+  for (const row of await query<StoredEventRow>(retentionRowsQuery(database))) if (!present.has(row.session_id)) rows.push(row);
   const named = checkpointNamedSessions(checkpoints, scope.sinceUs).filter((s) => !present.has(s));
   for (let i = 0; i < named.length; i += IN_CHUNK) {
-    rows.push(...(await query<StoredEventRow>(namedSessionsQuery(database, named.slice(i, i + IN_CHUNK)))));
+    // A loop, not push(...rows): a spread of a large answer overflows the call stack.
+    for (const row of await query<StoredEventRow>(namedSessionsQuery(database, named.slice(i, i + IN_CHUNK)))) rows.push(row);
   }
   return rows;
 }

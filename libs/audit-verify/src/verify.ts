@@ -7,6 +7,14 @@
 // (the event after a request, or after a pending verdict, links two back) and shadow verdicts
 // (sharing the live verdict's slot, chained onto the request) are legitimate. Unlike it, this
 // walk does not stop at the first problem: it names every one.
+//
+// Retention (services/audit-api) drops whole months, so after a recorded drop (a RetentionApplied
+// event with action drop and cutoff C among the rows) the oldest events and checkpoints are
+// legitimately gone: a session whose stored events start above seq 0, with its first stored
+// event before the end of the month C falls in (the first month that run kept), is `pruned`,
+// not missing; a checkpoint chain whose first stored checkpoint covers from C or earlier has no
+// gap before it; and heads signed by checkpoints that ended before C need no session any more.
+// Without such a record, the same rows fail exactly as before.
 import { eventColumns, eventFromCanonicalText } from '@agentgate/audit-store';
 import { GatewayError } from '@agentgate/errors';
 import { sha256Hex, type ChainHead, type CheckpointSigned } from '@agentgate/events';
@@ -258,12 +266,60 @@ function withoutDuplicates(input: readonly StoredEventRow[]): StoredEventRow[] {
   return rows;
 }
 
+/**
+ * The latest cutoff of a recorded partition drop: the largest cutoffUs of an intact
+ * RetentionApplied event with action drop, or null when no drop is recorded.
+ */
+export function retentionCutoffUs(rows: readonly StoredEventRow[]): number | null {
+  let cutoff: number | null = null;
+  for (const row of rows) {
+    if (row.event_type !== 'RetentionApplied' || sha256Hex(row.canonical_text) !== row.hash) continue;
+    let event: ReturnType<typeof eventFromCanonicalText>;
+    try {
+      event = eventFromCanonicalText(row.canonical_text, row.hash);
+    } catch {
+      continue;
+    }
+    if (event.eventType !== 'RetentionApplied' || event.payload.action !== 'drop') continue;
+    cutoff = Math.max(cutoff ?? 0, event.payload.cutoffUs);
+  }
+  return cutoff;
+}
+
+/** The end (exclusive, microseconds) of the UTC month a time falls in. */
+function monthEndUs(us: number): number {
+  const d = new Date(Math.floor(us / 1000));
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) * 1000;
+}
+
+/** The first seq still stored, when the rows before it may have been dropped by retention; else null. */
+function prunedBelow(
+  sessionId: string,
+  rows: readonly StoredEventRow[],
+  entries: readonly Entry[],
+  cutoffUs: number | null,
+): number | null {
+  if (cutoffUs === null) return null;
+  const seqs = entries.map((e) => e.seq).filter((n) => Number.isFinite(n));
+  if (seqs.length === 0) return null;
+  const first = Math.min(...seqs);
+  if (first <= 0) return null;
+  const firstRow = rows.find((r) => toInt(r.seq) === first);
+  if (firstRow === undefined) return null;
+  if (sessionId.startsWith(CHECKPOINT_PREFIX)) {
+    const checkpoint = checkpointOf(firstRow);
+    return checkpoint !== undefined && checkpoint.coveredFromUs <= cutoffUs ? first : null;
+  }
+  return toInt(firstRow.time_us) < monthEndUs(cutoffUs) ? first : null;
+}
+
 /** Verifies stored audit rows: chains, columns, checkpoints and heads. Pure. */
 export function verifyAudit(input: VerifyInput): VerificationReport {
   const sinceUs = input.since === null ? null : isoToUs(input.since);
   const findings = new FindingSet();
 
   const rows = withoutDuplicates(input.rows);
+  const cutoffUs = retentionCutoffUs(rows);
 
   checkIdConflicts(rows, findings);
 
@@ -276,14 +332,17 @@ export function verifyAudit(input: VerifyInput): VerificationReport {
 
   const chains = new Map<string, Map<number, Entry>>();
   const allEntries = new Map<string, Entry[]>();
+  const pruned = new Set<string>();
   for (const [sessionId, list] of bySession) {
     const entries = checkSessionRows(sessionId, list, findings);
     allEntries.set(sessionId, entries);
-    chains.set(sessionId, walkChain(sessionId, entries, findings));
+    const below = prunedBelow(sessionId, list, entries, cutoffUs);
+    if (below !== null) pruned.add(sessionId);
+    chains.set(sessionId, walkChain(sessionId, entries, findings, below));
   }
 
   const { checkpoints, heads } = checkCheckpoints(bySession, chains, input.trustedKeys, findings);
-  checkHeads(bySession, chains, allEntries, heads, sinceUs, findings);
+  checkHeads(bySession, chains, allEntries, heads, sinceUs, findings, { cutoffUs, pruned });
 
   const sorted = findings.sorted();
   const eventsChecked = rows.length;
@@ -294,7 +353,7 @@ export function verifyAudit(input: VerifyInput): VerificationReport {
     checkpoints,
     trustedKeys: input.trustedKeys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
     findings: sorted,
-    ok: eventsChecked > 0 && sorted.every((f) => f.kind === 'uncovered'),
+    ok: eventsChecked > 0 && sorted.every((f) => f.kind === 'uncovered' || f.kind === 'pruned'),
   };
 }
 
@@ -398,8 +457,16 @@ function checkColumns(sessionId: string, row: StoredEventRow, findings: FindingS
   }
 }
 
-/** Walks one session's chain in seq order; returns the chosen event per seq (shadow verdicts excluded). */
-function walkChain(sessionId: string, entries: readonly Entry[], findings: FindingSet): Map<number, Entry> {
+/**
+ * Walks one session's chain in seq order; returns the chosen event per seq (shadow verdicts
+ * excluded). `prunedBelow`: the first stored seq, when retention accounts for the ones before it.
+ */
+function walkChain(
+  sessionId: string,
+  entries: readonly Entry[],
+  findings: FindingSet,
+  prunedBelow: number | null = null,
+): Map<number, Entry> {
   const isCheckpointChain = sessionId.startsWith(CHECKPOINT_PREFIX);
   const live = entries.filter((e) => !e.shadow && Number.isFinite(e.seq));
   const shadows = entries.filter((e) => e.shadow && Number.isFinite(e.seq));
@@ -422,7 +489,10 @@ function walkChain(sessionId: string, entries: readonly Entry[], findings: Findi
   }
 
   const maxSeq = seqs.at(-1) ?? -1;
-  for (let seq = 0; seq < maxSeq; seq++) {
+  if (prunedBelow !== null) {
+    findings.add('pruned', sessionId, prunedBelow, `events before seq ${prunedBelow} were dropped by a recorded retention run`);
+  }
+  for (let seq = prunedBelow ?? 0; seq < maxSeq; seq++) {
     if (chain.has(seq)) continue;
     const before = chain.get(seq - 1);
     const after = chain.get(seq + 1);
@@ -530,16 +600,27 @@ function checkHeads(
   heads: readonly { head: SignedHead; coveredUntilUs: number }[],
   sinceUs: number | null,
   findings: FindingSet,
+  retention: { cutoffUs: number | null; pruned: ReadonlySet<string> },
 ): void {
   const headsBySession = new Map<string, { head: SignedHead; coveredUntilUs: number }[]>();
   for (const h of heads) headsBySession.set(h.head.sessionId, [...(headsBySession.get(h.head.sessionId) ?? []), h]);
+  const { cutoffUs } = retention;
 
   for (const [sessionId, signed] of headsBySession) {
-    const latest = signed.reduce((a, b) => (b.head.seq > a.head.seq ? b : a));
     const chain = chains.get(sessionId);
+    // After a recorded drop, heads of checkpoints that ended before the cutoff may name events retention removed.
+    const required = cutoffUs === null ? signed : signed.filter((s) => s.coveredUntilUs >= cutoffUs);
+    for (const { head } of signed) {
+      const stored = chain?.get(head.seq);
+      if (stored !== undefined && stored.hash !== head.hash) {
+        findings.add('changed', sessionId, head.seq, `the event differs from the head ${head.checkpoint} signed`);
+      }
+    }
+    if (required.length === 0) continue;
+    const latest = required.reduce((a, b) => (b.head.seq > a.head.seq ? b : a));
     if (chain === undefined || chain.size === 0) {
       // A session outside the scope is only missing when a checkpoint of the scope names it.
-      if (sinceUs === null || signed.some((s) => s.coveredUntilUs >= sinceUs)) {
+      if (sinceUs === null || required.some((s) => s.coveredUntilUs >= sinceUs)) {
         findings.add(
           'missing-session',
           sessionId,
@@ -558,13 +639,9 @@ function checkHeads(
         `stored events end at seq ${maxSeq}; ${latest.head.checkpoint} signed seq ${latest.head.seq}`,
       );
     }
-    for (const { head } of signed) {
-      const stored = chain.get(head.seq);
-      if (stored !== undefined && stored.hash !== head.hash) {
-        findings.add('changed', sessionId, head.seq, `the event differs from the head ${head.checkpoint} signed`);
-      }
-    }
-    // Events the latest head counted (shadow verdicts included) must all still be stored.
+    // Events the latest head counted (shadow verdicts included) must all still be stored;
+    // a pruned session's count includes events retention dropped, so its gaps are the walk's to name.
+    if (retention.pruned.has(sessionId)) continue;
     const counted = (allEntries.get(sessionId) ?? []).filter(
       (e) => (!e.shadow && e.seq <= latest.head.seq) || (e.shadow && e.seq <= latest.head.seq + 1),
     ).length;

@@ -1,14 +1,16 @@
-// The auditors' API (fastify): request search and session replay over agentgate.events. Built
+// The auditors' API (fastify): request search, session replay and verification over
+// agentgate.events, and legal holds and retention (governance-routes.ts). Built
 // here with everything it touches injected (token verifier, query function), run by main.ts,
 // tested with inject(). Every /v1 route needs a bearer token of a member of the auditors' group;
 // errors are RFC 9457 problem documents carrying the registry code.
 import { buildTranscript, replayQuery, transcriptText, type ReplayRow } from '@agentgate/audit-report';
-import { readScopeRows, verifyAudit, type TrustedKey } from '@agentgate/audit-verify';
+import { verifyStored, type TrustedKey } from '@agentgate/audit-verify';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import type { Actor } from '@agentgate/events';
 import { GatewayError, isGatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
 import type { Logger } from '@agentgate/observability';
 import { fastify, type FastifyInstance, type FastifyReply } from 'fastify';
+import { registerGovernanceRoutes, type GovernanceDeps } from './governance-routes.js';
 import { NOT_AN_AUDITOR, PROBLEM_CONTENT_TYPE, problem } from './problem.js';
 import {
   approvalIdsOf,
@@ -30,6 +32,8 @@ export interface AuditAppDeps {
   trustedKeys(): Promise<TrustedKey[]>;
   /** Callers must be members of this group. */
   auditorGroup: string;
+  /** Legal holds and retention (/v1/holds, /v1/retention); without it those routes do not exist. */
+  governance?: GovernanceDeps;
   logger?: Logger;
 }
 
@@ -201,12 +205,15 @@ export async function buildAuditApp(deps: AuditAppDeps): Promise<FastifyInstance
     const untilUs = request.query.until === undefined ? null : microseconds('until', request.query.until);
     if (untilUs !== null && sinceUs >= untilUs) throw new GatewayError('AG_ERR_BAD_REQUEST', 'since must be before until');
     const trustedKeys = await deps.trustedKeys();
-    const rows = await readScopeRows(deps.query, deps.database, { sinceUs, untilUs });
-    const report = verifyAudit({ since: new Date(sinceUs / 1000).toISOString(), rows, trustedKeys });
-    const failures = report.findings.filter((f) => f.kind !== 'uncovered').length;
+    const report = await verifyStored(deps.query, deps.database, { sinceUs, untilUs }, trustedKeys);
+    // uncovered and pruned (retention) are information, not failures.
+    const failures = report.findings.filter((f) => f.kind !== 'uncovered' && f.kind !== 'pruned').length;
     deps.logger?.info({ auditor: request.auditor?.subject, events: report.eventsChecked, failures }, 'audit log verified');
     return report;
   });
+
+  if (deps.governance !== undefined)
+    registerGovernanceRoutes(app, { query: deps.query, database: deps.database, governance: deps.governance, logger: deps.logger });
 
   return app;
 }

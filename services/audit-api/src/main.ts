@@ -1,11 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseTrustedKeys } from '@agentgate/audit-verify';
 import { createClickHouse } from '@agentgate/clickhouse';
+import { createEventSerde, topicNames } from '@agentgate/events';
 import { GatewayError } from '@agentgate/errors';
 import { auditActor, createTokenVerifier, loadTrustFile } from '@agentgate/identity';
+import { createKafka } from '@agentgate/kafka';
 import { runService } from '@agentgate/observability';
 import { buildAuditApp } from './app.js';
 import { loadConfig } from './config.js';
+import { createGovernancePublisher } from './governance-publisher.js';
+
+const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 await runService({
   name: 'audit-api',
@@ -19,6 +25,22 @@ await runService({
       requestTimeoutMs: config.queryTimeoutMs,
       quiet: true,
     });
+    // Drops partitions only: a login of its own (`retention`), never the reader's.
+    const retentionClickhouse = createClickHouse({
+      url: config.clickhouseUrl,
+      database: config.clickhouseDatabase,
+      ...config.retentionClickhouseAuth,
+      requestTimeoutMs: config.queryTimeoutMs,
+      quiet: true,
+    });
+    const topics = topicNames(config.topicPrefix);
+    const publisher = createGovernancePublisher({
+      kafka: createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger }),
+      serde: await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.governance] }),
+      topic: topics.governance,
+      logger,
+    });
+    await publisher.start();
     let queries = 0;
     let failures = 0;
     let reachable = false;
@@ -49,6 +71,22 @@ await runService({
         return parseTrustedKeys(text, config.checkpointKeysFile);
       },
       auditorGroup: config.auditorGroup,
+      governance: {
+        publish: (event) => publisher.publish(event),
+        async dropPartition(sql) {
+          try {
+            await retentionClickhouse.command({ query: sql });
+          } catch (cause) {
+            logger.error({ code: 'AG_ERR_AUDIT_UNAVAILABLE' }, 'ClickHouse partition drop failed');
+            throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', 'ClickHouse did not drop the partition', { cause });
+          }
+        },
+        retentionDays: config.retentionDays,
+        producer: config.serviceName,
+        newId: randomUUID,
+        nowUs,
+        projectionWaitMs: config.holdProjectionWaitMs,
+      },
       logger,
     });
     const ping = async (): Promise<void> => {
@@ -59,15 +97,24 @@ await runService({
     pinger.unref();
     await app.listen({ host: config.listenHost, port: config.listenPort });
     return {
-      readiness: () => ({ listening: app.server.listening, clickhouse: reachable }),
+      readiness: () => ({ listening: app.server.listening, clickhouse: reachable, kafkaProducer: publisher.connected }),
       metrics: () =>
         `# TYPE agentgate_audit_api_queries_total counter\nagentgate_audit_api_queries_total ${queries}\n` +
-        `# TYPE agentgate_audit_api_query_failures_total counter\nagentgate_audit_api_query_failures_total ${failures}\n`,
-      describe: () => ({ port: config.listenPort, database: config.clickhouseDatabase, group: config.auditorGroup }),
+        `# TYPE agentgate_audit_api_query_failures_total counter\nagentgate_audit_api_query_failures_total ${failures}\n` +
+        publisher.metrics(),
+      describe: () => ({
+        port: config.listenPort,
+        database: config.clickhouseDatabase,
+        group: config.auditorGroup,
+        governanceTopic: topics.governance,
+        retentionDays: config.retentionDays,
+      }),
       async stop() {
         clearInterval(pinger);
         await app.close();
+        await publisher.stop();
         await clickhouse.close();
+        await retentionClickhouse.close();
       },
     };
   },

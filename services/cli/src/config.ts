@@ -31,6 +31,8 @@ export interface CliConfig {
   tlsCaFile: string;
   /** The approval service's REST API (AGENTGATE_APPROVALS_URL), without a trailing slash. */
   approvalsUrl: string;
+  /** The audit API (AGENTGATE_AUDIT_URL): legal holds and retention; without a trailing slash. */
+  auditUrl: string;
   /** AGENTGATE_TOKEN: the caller's access token, or null. Never printed. */
   token: string | null;
   /** Trusted checkpoint signing keys (`{"keys":[{"keyId","publicKey","comment"}]}`), for `verify`. */
@@ -65,6 +67,7 @@ export function loadConfig(env: EnvMap, repoRoot: string): Readonly<CliConfig> {
     ingressPort: r.int('AG_PG_INGRESS_PORT', 15432, { min: 1, max: 65535 }),
     tlsCaFile: r.string('AG_TLS_CA_FILE', join(stackDir, 'tls/ca.crt')),
     approvalsUrl: r.url('AGENTGATE_APPROVALS_URL', 'http://127.0.0.1:18080').replace(/\/+$/, ''),
+    auditUrl: r.url('AGENTGATE_AUDIT_URL', 'http://127.0.0.1:18082').replace(/\/+$/, ''),
     token: token === '' ? null : token,
     // Read by `verify` only; the checkpointer publishes its public key there in the local stack.
     checkpointKeysFile: r.string('AG_CHECKPOINT_KEYS_FILE', join(stackDir, 'run/checkpoint-keys.json')),

@@ -14,6 +14,8 @@ import { registerPolicyPipeline } from './policy-commands.js';
 import { registerReplay } from './replay-commands.js';
 import { registerReport } from './report-commands.js';
 import { registerVerify } from './verify-commands.js';
+import { registerHolds } from './holds-commands.js';
+import { registerRetention } from './retention-commands.js';
 import { policyTest } from './policy-test.js';
 import { psql } from './psql.js';
 import { sessions } from './sessions.js';
@@ -260,6 +262,8 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
   registerReplay(program, { io: ctx.io, configOf, withAudit, setExit });
   registerReport(program, { io: ctx.io, configOf, withAudit, setExit });
   registerVerify(program, { io: ctx.io, configOf, withAudit, setExit });
+  registerHolds(program, { io: ctx.io, configOf, setExit });
+  registerRetention(program, { io: ctx.io, configOf, setExit });
 
   return program;
 }

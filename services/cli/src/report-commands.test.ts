@@ -89,8 +89,9 @@ test('a report over the last 24 h goes to stdout as CSV', async () => {
   assert.match(csv, /report,period,2026-11-01T12:00:00\.000Z,2026-11-02T12:00:00\.000Z/);
   assert.match(csv, /report,generated,2026-11-02T12:00:00\.000Z/);
   assert.match(csv, /denied,count,denied attempts,4/);
-  // Nine section queries, then the verification of the period: the checkpoint chain and the sessions.
-  assert.equal(h.queries.length, 11);
+  // Nine section queries, then the verification of the period: the checkpoint chain, the
+  // sessions, the retention records, and whether the projections exist to be checked.
+  assert.equal(h.queries.length, 13);
   assert.ok(h.queries.every((q) => !q.includes('FINAL') || q.includes('policy_publications FINAL')));
 });
 

@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { htmlToPdf, toCsv, toHtml, toJson, type ComplianceReport } from '@agentgate/audit-report';
-import { parseTrustedKeys, readScopeRows, verifyAudit, type VerificationReport } from '@agentgate/audit-verify';
+import { parseTrustedKeys, verifyStored, type VerificationReport } from '@agentgate/audit-verify';
 import { GatewayError } from '@agentgate/errors';
 import type { AuditReader } from './backends.js';
 import type { CliConfig } from './config.js';
@@ -148,11 +148,12 @@ export function registerReport(program: Command, ctx: ReportCommandContext): Com
     await ctx.withAudit(async (audit) => {
       const verification =
         given ??
-        verifyAudit({
-          since: new Date(sinceMs).toISOString(),
-          rows: await readScopeRows((sql) => audit.rows(sql), c.clickhouseDatabase, { sinceUs: sinceMs * 1000, untilUs: untilMs * 1000 }),
+        (await verifyStored(
+          (sql) => audit.rows(sql),
+          c.clickhouseDatabase,
+          { sinceUs: sinceMs * 1000, untilUs: untilMs * 1000 },
           trustedKeys,
-        });
+        ));
       report = await collectReport(
         audit,
         {

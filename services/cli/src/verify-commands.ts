@@ -14,6 +14,7 @@ import {
   parseTrustedKeys,
   readScopeRows,
   verifyAudit,
+  verifyStored,
   type FindingKind,
   type VerificationReport,
 } from '@agentgate/audit-verify';
@@ -81,7 +82,8 @@ export function verifyLines(report: VerificationReport): string[] {
   if (report.eventsChecked === 0) return [`NOTHING VERIFIED: no events found (scope: ${scope}); 0 events were checked`];
   const counts = new Map<FindingKind, number>();
   for (const f of report.findings) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
-  const failures = [...counts].filter(([kind]) => kind !== 'uncovered');
+  // uncovered (not yet signed) and pruned (removed by retention, on record) are not failures.
+  const failures = [...counts].filter(([kind]) => kind !== 'uncovered' && kind !== 'pruned');
   const failed = failures.reduce((n, [, c]) => n + c, 0);
   const valid = report.checkpoints.filter((c) => c.valid).length;
   const uncovered = counts.get('uncovered') ?? 0;
@@ -190,8 +192,8 @@ export function registerVerify(program: Command, ctx: VerifyCommandContext): voi
         const since = o.since ?? null;
         return ctx.withAudit(async (audit) => {
           const scope = { sinceUs: since === null ? null : Date.parse(since) * 1000, untilUs: null };
-          const rows = await readScopeRows((sql) => audit.rows(sql), config.clickhouseDatabase, scope);
-          return printVerification(verifyAudit({ since, rows, trustedKeys }), o.json === true, ctx.io);
+          const report = await verifyStored((sql) => audit.rows(sql), config.clickhouseDatabase, scope, trustedKeys);
+          return printVerification(report, o.json === true, ctx.io);
         });
       }),
     );

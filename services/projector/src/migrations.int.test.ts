@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createClickHouse } from '@agentgate/clickhouse';
 import { eventRow } from '@agentgate/audit-store';
+import { checkProjections, readProjections, type StoredEventRow } from '@agentgate/audit-verify';
 import { canonicalEventText, sampleSession } from '@agentgate/events';
 import { loadConfig } from './config.js';
 import { ensureProjection } from './ddl.js';
@@ -132,6 +133,29 @@ test('the requests view joins request, verdict and response; masking exposure co
       ['column:customers.card', 3],
       ['detector:iban', 1],
     ],
+  );
+});
+
+test('the projections agree with the events they aggregate; a decision forged in the requests state is named', async () => {
+  const database = newDatabase('check');
+  await migrate(clickhouse, database);
+  await clickhouse.insert({ table: `${database}.events`, values: sampleRows('s-check'), format: 'JSONEachRow' });
+  const events = await query<StoredEventRow>(`SELECT * FROM ${database}.events`);
+  const projected = await readProjections(query, database, events);
+  assert.ok(projected);
+  assert.equal(projected.requests.length, 1);
+  assert.deepEqual(checkProjections(events, projected), []);
+  // Someone with write access adds a state that wins the argMax: the request now reads as denied.
+  await clickhouse.command({
+    query:
+      `INSERT INTO ${database}.requests_state (request_id, month, decision_agg) ` +
+      `SELECT request_id, month, argMaxIfState('deny', toUInt64(9999999999999999), toUInt8(1)) FROM ${database}.requests_state GROUP BY request_id, month`,
+  });
+  const forged = await readProjections(query, database, events);
+  assert.ok(forged);
+  assert.deepEqual(
+    checkProjections(events, forged).map((f) => [f.kind, f.column]),
+    [['column-mismatch', 'requests.decision']],
   );
 });
 
