@@ -660,7 +660,7 @@ stack_pids() {
 STACK_PORTS=()
 stack_ports() {
   STACK_PORTS=("$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT"
-    "$AG_APPROVAL_SERVICE_PORT" "$AG_APPROVAL_SERVICE_ADMIN_PORT"
+    "$AG_APPROVAL_SERVICE_PORT" "$AG_APPROVAL_SERVICE_ADMIN_PORT" "$AG_AUDIT_API_PORT" "$AG_AUDIT_API_ADMIN_PORT" "$AG_CHECKPOINTER_ADMIN_PORT"
     "$AG_DEV_IDP_PORT" "$AG_DEV_IDP_ADMIN_PORT"
     "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT")
   local x; for x in "$@"; do
@@ -677,7 +677,7 @@ cmd_stop() {
     whole=1
     # Extra instances first: ingresses before processors, as for the first instances.
     mapfile -t extras < <(extra_instances | sort)
-    components=(${extras[@]+"${extras[@]}"} ingress-postgres approval-service policy-processor projector dev-idp registry kafka clickhouse postgres)
+    components=(${extras[@]+"${extras[@]}"} ingress-postgres audit-api approval-service checkpointer policy-processor projector dev-idp registry kafka clickhouse postgres)
   fi
   local before; before=$(stack_pids | tr '\n' ' ')
   local c; for c in "${components[@]}"; do stop_component "$c"; done
@@ -813,7 +813,7 @@ case "${1:-}" in
   env)
     [ $# -eq 2 ] || { echo "usage: $0 env <instance>" >&2; exit 2; }
     case $2 in
-      dev-idp | policy-processor | projector | approval-service | ingress-postgres | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
+      dev-idp | policy-processor | projector | checkpointer | approval-service | audit-api | ingress-postgres | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
       *) die "unknown service instance $2" ;;
     esac ;;
   bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;
