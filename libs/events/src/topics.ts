@@ -35,16 +35,14 @@ export function topicNames(prefix = 'agentgate'): TopicNames {
   });
 }
 
-/** Topics that carry audit events (projected into ClickHouse); admin commands, shadow verdicts, approvals, checkpoints and governance are audited too. */
+/** Topics whose events are links of a per-session hash chain (checkpoints chain only onto each other). */
+export function chainedTopics(
+  names: Pick<TopicNames, 'ingress' | 'verdicts' | 'control' | 'shadowVerdicts' | 'approvals' | 'approvalDecisions' | 'governance'>,
+): string[] {
+  return [names.ingress, names.verdicts, names.control, names.shadowVerdicts, names.approvals, names.approvalDecisions, names.governance];
+}
+
+/** Topics that carry audit events (projected into ClickHouse): the chained ones and the checkpoints. */
 export function auditTopics(names: TopicNames): string[] {
-  return [
-    names.ingress,
-    names.verdicts,
-    names.control,
-    names.shadowVerdicts,
-    names.approvals,
-    names.approvalDecisions,
-    names.checkpoints,
-    names.governance,
-  ];
+  return [...chainedTopics(names), names.checkpoints];
 }

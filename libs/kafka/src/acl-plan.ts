@@ -2,6 +2,7 @@
 // needs. The broker denies everything else (allow.everyone.if.no.acl.found=false); the
 // stack's own principals (broker, controller, admin) are super users and appear nowhere here.
 import kafkajs, { type AclEntry } from 'kafkajs';
+import { chainedTopics } from '@agentgate/events';
 
 // kafkajs is CommonJS; these enums are not visible as named ES exports.
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -62,16 +63,7 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
     grants.push({ principal, resource: 'group', name: prefix, pattern: 'prefixed', operation: 'read' });
   };
   const { ingressPostgres, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } = PRINCIPALS;
-  // The topics whose events are links of a per-session hash chain (checkpoints chain only onto each other).
-  const chained = [
-    topics.ingress,
-    topics.verdicts,
-    topics.control,
-    topics.shadowVerdicts,
-    topics.approvals,
-    topics.approvalDecisions,
-    topics.governance,
-  ];
+  const chained = chainedTopics(topics);
   // Ingress: writes what it observes (and blast radius estimates for approvals), reads verdicts and admin commands.
   topic(ingressPostgres, topics.ingress, 'write', 'describe');
   topic(ingressPostgres, topics.approvals, 'write', 'describe');

@@ -16,7 +16,7 @@ import { randomUUID, createPublicKey, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Producer } from 'kafkajs';
 import { checkpointChainId, keyIdOf } from '@agentgate/audit-verify';
-import type { AuditEvent, ChainHead, EventSerde, TopicNames } from '@agentgate/events';
+import { chainedTopics, type AuditEvent, type ChainHead, type EventSerde, type TopicNames } from '@agentgate/events';
 import { GatewayError, toGatewayError } from '@agentgate/errors';
 import { AUDIT_TOPIC_CONFIG, ensureTopics, resilientConsumer, withDeadline, type ResilientConsumer } from '@agentgate/kafka';
 import type { Logger } from '@agentgate/observability';
@@ -28,19 +28,6 @@ const WRITE_DEADLINE_MS = 10_000;
 const CATCH_UP_POLL_MS = 20;
 /** How long one wait for the rebuild at start lasts before it asks Kafka for the end offsets again. */
 const REBUILD_WAIT_MS = 60_000;
-
-/** The topics whose events are links of a per-session hash chain (libs/kafka acl-plan.ts, `chained`). */
-export function chainedTopics(topics: TopicNames): string[] {
-  return [
-    topics.ingress,
-    topics.verdicts,
-    topics.control,
-    topics.shadowVerdicts,
-    topics.approvals,
-    topics.approvalDecisions,
-    topics.governance,
-  ];
-}
 
 export interface CheckpointerOptions {
   checkpointerId: string;

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { checkpointChainId, verifyCheckpointSignature, type TrustedKey } from '@agentgate/audit-verify';
 import {
   chainEvent,
+  chainedTopics,
   createEventSerde,
   sampleSession,
   topicNames,
@@ -22,7 +23,7 @@ import {
 } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import { startAdminHttp, type AdminHttp } from './admin-http.js';
-import { chainedTopics, createCheckpointer, type Checkpointer, type CheckpointResult } from './app.js';
+import { createCheckpointer, type Checkpointer, type CheckpointResult } from './app.js';
 import { loadConfig } from './config.js';
 import { publicKeyList, writePublicKeyFile } from './public-key.js';
 

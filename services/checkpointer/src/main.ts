@@ -2,12 +2,12 @@
 // non-Ed25519 key among them), the log read from the beginning, a checkpoint every interval,
 // and the admin port with POST /checkpoint. The shell is runService's (libs/observability),
 // with an admin server of our own because the shared one takes no extra routes.
-import { createEventSerde, topicNames } from '@agentgate/events';
+import { chainedTopics, createEventSerde, topicNames } from '@agentgate/events';
 import { toGatewayError } from '@agentgate/errors';
 import { createKafka } from '@agentgate/kafka';
 import { createLogger } from '@agentgate/observability';
 import { startAdminHttp } from './admin-http.js';
-import { chainedTopics, createCheckpointer } from './app.js';
+import { createCheckpointer } from './app.js';
 import { loadConfig, type CheckpointerConfig } from './config.js';
 import { publicKeyList, writePublicKeyFile } from './public-key.js';
 

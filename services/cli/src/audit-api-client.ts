@@ -3,8 +3,7 @@
 // details (problemOf, shared with the approvals client); only a service that cannot be reached,
 // or answers with something that is not JSON, throws.
 import { GatewayError } from '@agentgate/errors';
-import { problemOf, type ApiResult } from './approvals-client.js';
-import { reasonOf } from './backends.js';
+import { restCaller, type ApiResult } from './rest-call.js';
 import { callerToken } from './caller.js';
 import type { CliConfig } from './config.js';
 
@@ -27,44 +26,14 @@ export interface AuditApiClient {
 }
 
 export function createAuditApiClient(endpoint: AuditApiEndpoint): AuditApiClient {
-  const timeoutMs = endpoint.timeoutMs ?? 60_000;
-  const doFetch = endpoint.fetch ?? fetch;
-
-  async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResult<unknown>> {
-    const url = `${endpoint.baseUrl}${path}`;
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${endpoint.token}`,
-      accept: 'application/json, application/problem+json',
-    };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      // No redirects: the bearer token goes to the configured service and nowhere else.
-      response = await doFetch(url, {
-        method,
-        headers,
-        redirect: 'error',
-        signal: AbortSignal.timeout(timeoutMs),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      text = await response.text();
-    } catch (cause) {
-      throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `the audit API at ${endpoint.baseUrl} is unreachable (${reasonOf(cause)})`, {
-        cause,
-      });
-    }
-    if (response.status < 200 || response.status > 299)
-      return { ok: false, problem: problemOf(response.status, response.statusText, text) };
-    try {
-      return { ok: true, value: JSON.parse(text) as unknown };
-    } catch {
-      throw new GatewayError(
-        'AG_ERR_PROTOCOL_VIOLATION',
-        `the audit API at ${endpoint.baseUrl} answered ${method} ${path} with HTTP ${response.status} but no JSON; is the URL right?`,
-      );
-    }
-  }
+  const call = restCaller({
+    baseUrl: endpoint.baseUrl,
+    token: endpoint.token,
+    timeoutMs: endpoint.timeoutMs ?? 60_000,
+    name: 'the audit API',
+    unreachable: 'AG_ERR_AUDIT_UNAVAILABLE',
+    ...(endpoint.fetch === undefined ? {} : { fetch: endpoint.fetch }),
+  });
 
   return {
     listHolds: () => call('GET', '/v1/holds'),
