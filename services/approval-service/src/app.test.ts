@@ -67,13 +67,17 @@ function assertProblem(res: { statusCode: number; headers: Record<string, unknow
   assert.equal(typeof body.detail, 'string');
 }
 
-test('every /v1 route needs a bearer token: 401 AG_ERR_UNAUTHENTICATED without one', async () => {
+test('every request needs a bearer token, whatever its spelling: 401 AG_ERR_UNAUTHENTICATED without one', async () => {
   const { call } = await harness();
   for (const [method, url] of [
     ['GET', '/v1/approvals'],
     ['GET', `/v1/approvals/${APPROVAL_ID}`],
     ['POST', `/v1/approvals/${APPROVAL_ID}/approve`],
     ['POST', `/v1/approvals/${APPROVAL_ID}/deny`],
+    // Percent-escaped spellings of the same routes (the router decodes them), and no route at all.
+    ['GET', '/%76%31/approvals'],
+    ['POST', `/v%31/approvals/${APPROVAL_ID}/approve`],
+    ['GET', '/nowhere'],
   ] as const) {
     const res = await call(method, url);
     assertProblem(res, 401, 'AG_ERR_UNAUTHENTICATED');

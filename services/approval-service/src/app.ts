@@ -65,8 +65,9 @@ export async function buildApprovalApp(deps: ApprovalAppDeps): Promise<FastifyIn
     reply.code(404).type(PROBLEM_CONTENT_TYPE).send({ type: 'about:blank', title: 'Not Found', status: 404 }),
   );
 
+  // Every request authenticates, whatever its URL: the router decodes percent-escapes
+  // (/%76%31/approvals is /v1/approvals), so a check on the raw URL would let one through.
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v1/')) return;
     const match = BEARER.exec(request.headers.authorization ?? '');
     if (!match) return sendProblem(reply, 'AG_ERR_UNAUTHENTICATED', 'an Authorization: Bearer token is required');
     try {

@@ -84,7 +84,8 @@ function assertProblem(res: { statusCode: number; headers: Record<string, unknow
 
 test('401 without a token, with a malformed header, or with a rejected token; nothing is queried', async () => {
   const { get, queries } = await harness();
-  for (const url of ['/v1/requests', '/v1/sessions/s1/replay']) {
+  // Percent-escaped spellings of the same routes authenticate too (the router decodes them).
+  for (const url of ['/v1/requests', '/v1/sessions/s1/replay', '/%76%31/requests', '/v%31/verify?since=2020-01-01T00:00:00Z', '/nowhere']) {
     const none = await get(url);
     assertProblem(none, 401, 'AG_ERR_UNAUTHENTICATED');
     assert.equal(none.headers['www-authenticate'], 'Bearer');
