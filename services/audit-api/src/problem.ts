@@ -1,19 +1,13 @@
 // Errors at the HTTP edge: a registry code becomes an RFC 9457 problem document and a status
 // (the approval service's pattern).
-import { ERROR_CODES, type ErrorCode } from '@agentgate/errors';
+import { PROBLEM_CONTENT_TYPE, problemDocument, type ErrorCode, type ProblemDocument } from '@agentgate/errors';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export { PROBLEM_CONTENT_TYPE };
 
 /** The code of a 403 for a caller outside the auditors' group. */
 export const NOT_AN_AUDITOR: ErrorCode = 'AG_ERR_FORBIDDEN';
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-}
+export type Problem = ProblemDocument;
 
 /** The HTTP status of a code. */
 export function httpStatus(code: ErrorCode): number {
@@ -34,6 +28,5 @@ export function httpStatus(code: ErrorCode): number {
 }
 
 export function problem(code: ErrorCode, detail?: string, status = httpStatus(code)): Problem {
-  const { summary } = ERROR_CODES[code];
-  return { type: `https://agentgate.dev/errors/${code}`, title: summary, status, detail: detail ?? summary, code };
+  return problemDocument(code, status, detail);
 }
