@@ -5,14 +5,14 @@
 // carrying the registry code.
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '@agentgate/events';
-import { isGatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
+import { installProblemHandlers, problemSender, requireBearer } from '@agentgate/http-edge';
 import type { Logger } from '@agentgate/observability';
-import { fastify, type FastifyInstance, type FastifyReply } from 'fastify';
+import { fastify, type FastifyInstance } from 'fastify';
 import { mayRead } from './access.js';
 import { requestedApproval, requestedApprovals } from './approval-state.js';
 import type { ApprovalStore } from './approval-store.js';
 import type { CommandRunner } from './commands.js';
-import { PROBLEM_CONTENT_TYPE, problem } from './problem.js';
+import { httpStatus } from './problem.js';
 import { parseDecisionBody } from './request-body.js';
 import { approvalSummary, approvalView } from './view.js';
 
@@ -38,13 +38,7 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer +([^\s]+) *$/i;
-
-function sendProblem(reply: FastifyReply, code: ErrorCode, detail?: string, status?: number): FastifyReply {
-  const body = problem(code, detail, status);
-  if (body.status === 401) reply.header('www-authenticate', 'Bearer');
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
-}
+const sendProblem = problemSender(httpStatus);
 
 export async function buildApprovalApp(deps: ApprovalAppDeps): Promise<FastifyInstance> {
   const newEventId = deps.newEventId ?? randomUUID;
@@ -52,32 +46,14 @@ export async function buildApprovalApp(deps: ApprovalAppDeps): Promise<FastifyIn
   const app = fastify({ logger: false, bodyLimit: 16 * 1024 });
   app.decorateRequest('caller', null);
 
-  app.setErrorHandler((err, _request, reply) => {
-    if (isGatewayError(err)) return sendProblem(reply, err.code, err.message);
-    const { statusCode, message } = err as { statusCode?: number; message?: string };
-    // fastify's own refusals (malformed JSON, wrong content type, too large) are the client's.
-    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500)
-      return sendProblem(reply, 'AG_ERR_BAD_REQUEST', message, statusCode);
-    deps.logger?.error({ code: toGatewayError(err).code }, 'approval API request failed');
-    return sendProblem(reply, 'AG_ERR_INTERNAL', 'internal error');
-  });
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).type(PROBLEM_CONTENT_TYPE).send({ type: 'about:blank', title: 'Not Found', status: 404 }),
-  );
-
-  // Every request authenticates, whatever its URL: the router decodes percent-escapes
-  // (/%76%31/approvals is /v1/approvals), so a check on the raw URL would let one through.
-  app.addHook('onRequest', async (request, reply) => {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    if (!match) return sendProblem(reply, 'AG_ERR_UNAUTHENTICATED', 'an Authorization: Bearer token is required');
-    try {
-      request.caller = await deps.verifyToken(match[1]!);
-    } catch (err) {
-      const e = toGatewayError(err);
-      return sendProblem(reply, e.code, e.message);
-    }
-    if (!deps.ready()) return sendProblem(reply, 'AG_ERR_AUDIT_UNAVAILABLE', 'the approval service is still reading the log');
-    return undefined;
+  installProblemHandlers(app, sendProblem, (code) => deps.logger?.error({ code }, 'approval API request failed'));
+  requireBearer(app, {
+    verifyToken: deps.verifyToken,
+    send: sendProblem,
+    admit(caller, request, reply) {
+      request.caller = caller;
+      return deps.ready() ? undefined : sendProblem(reply, 'AG_ERR_AUDIT_UNAVAILABLE', 'the approval service is still reading the log');
+    },
   });
 
   app.get<{ Querystring: { status?: string } }>('/v1/approvals', async (request, reply) => {

@@ -1,10 +1,6 @@
-// Errors at the HTTP edge: a registry code becomes an RFC 9457 problem document and a status.
-// The code is the stable part; title and detail are for people.
-import { PROBLEM_CONTENT_TYPE, problemDocument, type ErrorCode, type ProblemDocument } from '@agentgate/errors';
-
-export { PROBLEM_CONTENT_TYPE };
-
-export type Problem = ProblemDocument;
+// The approval service's HTTP status of each registry code (the problem document itself is
+// built by @agentgate/http-edge). The code is the stable part; title and detail are for people.
+import type { ErrorCode } from '@agentgate/errors';
 
 /** The HTTP status of a code. */
 export function httpStatus(code: ErrorCode): number {
@@ -29,8 +25,4 @@ export function httpStatus(code: ErrorCode): number {
     default:
       return 500;
   }
-}
-
-export function problem(code: ErrorCode, detail?: string, status = httpStatus(code)): Problem {
-  return problemDocument(code, status, detail);
 }

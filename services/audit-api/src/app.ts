@@ -7,11 +7,12 @@ import { buildTranscript, replayQuery, transcriptText, type ReplayRow } from '@a
 import { verifyStored, type TrustedKey } from '@agentgate/audit-verify';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import type { Actor } from '@agentgate/events';
-import { GatewayError, isGatewayError, toGatewayError, type ErrorCode } from '@agentgate/errors';
+import { GatewayError } from '@agentgate/errors';
+import { installProblemHandlers, problemSender, requireBearer } from '@agentgate/http-edge';
 import type { Logger } from '@agentgate/observability';
-import { fastify, type FastifyInstance, type FastifyReply } from 'fastify';
+import { fastify, type FastifyInstance } from 'fastify';
 import { registerGovernanceRoutes, type GovernanceDeps } from './governance-routes.js';
-import { NOT_AN_AUDITOR, PROBLEM_CONTENT_TYPE, problem } from './problem.js';
+import { NOT_AN_AUDITOR, PROBLEM_CONTENT_TYPE, httpStatus } from './problem.js';
 import {
   approvalIdsOf,
   approvalsQuery,
@@ -43,18 +44,12 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer +([^\s]+) *$/i;
-
 /** Longest value of a free-text filter: enough for any statement fragment, bounded for the query size. */
 export const MAX_FILTER_LENGTH = 4096;
 export const MAX_LIMIT = 1000;
 export const MAX_OFFSET = 1_000_000;
 
-function sendProblem(reply: FastifyReply, code: ErrorCode, detail?: string, status?: number): FastifyReply {
-  const body = problem(code, detail, status);
-  if (body.status === 401) reply.header('www-authenticate', 'Bearer');
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
-}
+const sendProblem = problemSender(httpStatus);
 
 const text = { type: 'string', minLength: 1, maxLength: MAX_FILTER_LENGTH } as const;
 
@@ -138,36 +133,16 @@ export async function buildAuditApp(deps: AuditAppDeps): Promise<FastifyInstance
   });
   app.decorateRequest('auditor', null);
 
-  app.setErrorHandler((err, _request, reply) => {
-    if (isGatewayError(err)) return sendProblem(reply, err.code, err.message);
-    const { statusCode, message } = err as { statusCode?: number; message?: string };
-    // fastify's own refusals (schema validation, malformed URL) are the client's.
-    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500)
-      return sendProblem(reply, 'AG_ERR_BAD_REQUEST', message, statusCode);
-    deps.logger?.error({ code: toGatewayError(err).code }, 'audit API request failed');
-    return sendProblem(reply, 'AG_ERR_INTERNAL', 'internal error');
-  });
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).type(PROBLEM_CONTENT_TYPE).send({ type: 'about:blank', title: 'Not Found', status: 404 }),
-  );
-
-  // Every request authenticates, whatever its URL: the router decodes percent-escapes
-  // (/%76%31/requests is /v1/requests), so a check on the raw URL would let one through.
-  app.addHook('onRequest', async (request, reply) => {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    if (!match) return sendProblem(reply, 'AG_ERR_UNAUTHENTICATED', 'an Authorization: Bearer token is required');
-    let caller: Actor;
-    try {
-      caller = await deps.verifyToken(match[1]!);
-    } catch (err) {
-      const e = toGatewayError(err);
-      return sendProblem(reply, e.code, e.message);
-    }
-    if (!caller.groups.includes(deps.auditorGroup)) {
-      return sendProblem(reply, NOT_AN_AUDITOR, `members of the group ${deps.auditorGroup} only`, 403);
-    }
-    request.auditor = caller;
-    return undefined;
+  installProblemHandlers(app, sendProblem, (code) => deps.logger?.error({ code }, 'audit API request failed'));
+  requireBearer(app, {
+    verifyToken: deps.verifyToken,
+    send: sendProblem,
+    admit(caller, request, reply) {
+      if (!caller.groups.includes(deps.auditorGroup))
+        return sendProblem(reply, NOT_AN_AUDITOR, `members of the group ${deps.auditorGroup} only`, 403);
+      request.auditor = caller;
+      return undefined;
+    },
   });
 
   app.get<{ Querystring: SearchQuery }>('/v1/requests', { schema: SEARCH_SCHEMA }, async (request) => {

@@ -1,0 +1,1 @@
+export { installProblemHandlers, problemSender, requireBearer, type BearerAuthentication, type SendProblem } from './edge.js';
