@@ -139,10 +139,10 @@ export function createProjector(deps: ProjectorDeps): Projector {
 
   /** The event rows not stored yet: identical copies of stored events dropped, different ones under a stored id flagged. */
   async function withoutStoredCopies(eventRows: readonly EventRow[]): Promise<readonly EventRow[]> {
-    const answers: { event_id: string; hash: string }[] = [];
+    const answers: { session_id: string; event_id: string; hash: string }[] = [];
     for (const query of storedIdQueries(config.clickhouseDatabase, eventRows)) {
       const result = await clickhouse.query({ query, format: 'JSONEachRow' });
-      answers.push(...(await result.json<{ event_id: string; hash: string }>()));
+      for (const answer of await result.json<{ session_id: string; event_id: string; hash: string }>()) answers.push(answer);
     }
     const plan = planEventInsert(eventRows, storedIdsOf(answers));
     duplicatesDropped += plan.duplicates;

@@ -5,13 +5,13 @@ import { LOOKUP_CHUNK, planEventInsert, storedIdQueries, storedIdsOf } from './d
 const row = (id: string, hash: string, session = 's1') => ({ event_id: id, hash, session_id: session, id_conflict: 0 });
 
 test('given stored events, when the same events come again, then they get no second row', () => {
-  const plan = planEventInsert([row('e1', 'h1'), row('e2', 'h2')], storedIdsOf([{ event_id: 'e1', hash: 'h1' }]));
+  const plan = planEventInsert([row('e1', 'h1'), row('e2', 'h2')], storedIdsOf([{ session_id: 's1', event_id: 'e1', hash: 'h1' }]));
   assert.deepEqual(plan.insert, [row('e2', 'h2')]);
   assert.deepEqual([plan.duplicates, plan.conflicts], [1, 0]);
 });
 
 test('given a stored event, when a different event comes under its id, then it is kept and flagged', () => {
-  const plan = planEventInsert([row('e1', 'other')], storedIdsOf([{ event_id: 'e1', hash: 'h1' }]));
+  const plan = planEventInsert([row('e1', 'other')], storedIdsOf([{ session_id: 's1', event_id: 'e1', hash: 'h1' }]));
   assert.deepEqual(plan.insert, [{ ...row('e1', 'other'), id_conflict: 1 }]);
   assert.deepEqual([plan.duplicates, plan.conflicts], [0, 1]);
 });
@@ -20,6 +20,15 @@ test('within one batch: a copy is dropped, a different event under the same id i
   const plan = planEventInsert([row('e1', 'h1'), row('e1', 'h1'), row('e1', 'h2'), row('e1', 'h2')], new Map());
   assert.deepEqual(plan.insert, [row('e1', 'h1'), { ...row('e1', 'h2'), id_conflict: 1 }]);
   assert.deepEqual([plan.duplicates, plan.conflicts], [2, 1]);
+});
+
+test('ids are compared within a session: the same id in another session is neither a copy nor a conflict', () => {
+  const plan = planEventInsert(
+    [row('e1', 'h1', 's2'), row('e1', 'h2', 's3')],
+    storedIdsOf([{ session_id: 's1', event_id: 'e1', hash: 'h1' }]),
+  );
+  assert.deepEqual(plan.insert, [row('e1', 'h1', 's2'), row('e1', 'h2', 's3')]);
+  assert.deepEqual([plan.duplicates, plan.conflicts], [0, 0]);
 });
 
 test('lookups name the sessions and ids, quoted, in chunks that stay far below max_query_size', () => {

@@ -8,8 +8,14 @@
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import type { EventRow } from '@agentgate/audit-store';
 
-/** What is stored already: event id -> the hashes stored under it. */
+/**
+ * What is stored already: (session id, event id) -> the hashes stored under it. Ids are compared
+ * within a session, as the lookup reads them (the session leads the table's sort key; a lookup
+ * across all sessions would scan the whole table on every insert).
+ */
 export type StoredIds = ReadonlyMap<string, ReadonlySet<string>>;
+
+const idKey = (sessionId: unknown, eventId: unknown): string => `${String(sessionId)}\u0000${String(eventId)}`;
 
 /** Pure: the rows to insert, identical copies dropped, conflicting ones flagged. */
 export function planEventInsert(
@@ -22,7 +28,7 @@ export function planEventInsert(
   let duplicates = 0;
   let conflicts = 0;
   for (const row of rows) {
-    const id = String(row['event_id']);
+    const id = idKey(row['session_id'], row['event_id']);
     const hash = String(row['hash']);
     const hashes = seen.get(id);
     if (hashes?.has(hash)) {
@@ -55,7 +61,7 @@ export function storedIdQueries(database: string, rows: readonly EventRow[]): st
     const sessions = [...new Set(chunk.map((r) => String(r['session_id'])))];
     const ids = [...new Set(chunk.map((r) => String(r['event_id'])))];
     queries.push(
-      `SELECT event_id, hash FROM ${quoteIdentifier(database)}.events ` +
+      `SELECT session_id, event_id, hash FROM ${quoteIdentifier(database)}.events ` +
         `WHERE session_id IN (${sessions.map(quoteString).join(', ')}) AND event_id IN (${ids.map(quoteString).join(', ')})`,
     );
   }
@@ -63,12 +69,13 @@ export function storedIdQueries(database: string, rows: readonly EventRow[]): st
 }
 
 /** Folds lookup answers into StoredIds. */
-export function storedIdsOf(answers: readonly { event_id: string; hash: string }[]): StoredIds {
+export function storedIdsOf(answers: readonly { session_id: string; event_id: string; hash: string }[]): StoredIds {
   const stored = new Map<string, Set<string>>();
-  for (const { event_id, hash } of answers) {
-    const hashes = stored.get(event_id) ?? new Set<string>();
+  for (const { session_id, event_id, hash } of answers) {
+    const key = idKey(session_id, event_id);
+    const hashes = stored.get(key) ?? new Set<string>();
     hashes.add(hash);
-    stored.set(event_id, hashes);
+    stored.set(key, hashes);
   }
   return stored;
 }
