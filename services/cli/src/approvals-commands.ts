@@ -5,6 +5,7 @@ import { approvals, type ApprovalsRequest } from './approvals.js';
 import type { CliConfig } from './config.js';
 import { describeFailure } from './exit-codes.js';
 import type { CliIo } from './output.js';
+import { serviceUrl } from './rest-call.js';
 
 export interface ApprovalsCommandContext {
   io: CliIo;
@@ -19,17 +20,6 @@ function approvalId(value: string): string {
   if (value === '' || value.length > MAX_ID || /[\s/?#%\\]/.test(value)) {
     throw new InvalidArgumentError('an approval id has no spaces or slashes; `agentgate approvals list` shows them.');
   }
-  return value;
-}
-
-function serviceUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('--url must be an http(s) URL, e.g. http://127.0.0.1:18080');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('--url must be an http(s) URL');
   return value;
 }
 

@@ -4,7 +4,7 @@
 // which wires it in.
 import { type Command, InvalidArgumentError } from 'commander';
 import { auditApiClientFor, type AuditApiClient } from './audit-api-client.js';
-import type { ApiResult } from './approvals-client.js';
+import { serviceUrl, type ApiResult } from './rest-call.js';
 import { formatProblem, problemExitCode } from './approvals-format.js';
 import type { CliConfig } from './config.js';
 import { EXIT, describeFailure } from './exit-codes.js';
@@ -29,18 +29,6 @@ function sessionId(value: string): string {
 
 function reasonText(value: string): string {
   if (value.trim() === '' || value.length > MAX_REASON) throw new InvalidArgumentError(`--reason needs 1 to ${MAX_REASON} characters.`);
-  return value;
-}
-
-/** --url: an http(s) URL. */
-export function serviceUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('--url must be an http(s) URL, e.g. http://127.0.0.1:18082');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('--url must be an http(s) URL');
   return value;
 }
 

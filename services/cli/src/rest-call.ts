@@ -1,6 +1,7 @@
 // One bearer-authenticated JSON request to one of the gateway's REST services (approvals, audit
 // API): answers come back as data, errors as RFC 9457 problem details; only a service that
 // cannot be reached, or answers with something that is not JSON, throws.
+import { InvalidArgumentError } from 'commander';
 import { GatewayError, type ErrorCode } from '@agentgate/errors';
 import { reasonOf } from './backends.js';
 
@@ -87,4 +88,16 @@ export function restCaller(service: RestService): RestCall {
       );
     }
   };
+}
+
+/** --url of a REST service: an http(s) URL (a commander argument parser). */
+export function serviceUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('--url must be an http(s) URL, e.g. http://127.0.0.1:18080');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('--url must be an http(s) URL');
+  return value;
 }

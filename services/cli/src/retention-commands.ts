@@ -4,7 +4,8 @@
 // month a session under legal hold has events in. Declared apart from program.ts.
 import { type Command, InvalidArgumentError } from 'commander';
 import { auditApiClientFor, type AuditApiClient } from './audit-api-client.js';
-import { printAnswer, serviceUrl, type GovernanceCommandContext } from './holds-commands.js';
+import { printAnswer, type GovernanceCommandContext } from './holds-commands.js';
+import { serviceUrl } from './rest-call.js';
 import { describeFailure } from './exit-codes.js';
 import { table, type CliIo } from './output.js';
 
