@@ -11,6 +11,8 @@ export interface RunningService {
   stop(): Promise<void>;
   /** Extra fields for the "started" log line (ports, versions). */
   describe?(): Record<string, unknown>;
+  /** Operator actions on the admin port (POST /<name>), e.g. the checkpointer's `checkpoint`. */
+  actions?: Record<string, () => Promise<unknown>>;
 }
 
 export interface ServiceDefinition<C extends { serviceName: string; adminPort: number; logLevel: string }> {
@@ -37,6 +39,8 @@ export async function runService<C extends { serviceName: string; adminPort: num
       port: config.adminPort,
       readiness: () => service.readiness(),
       metrics: () => service.metrics(),
+      ...(service.actions === undefined ? {} : { actions: service.actions }),
+      onActionError: (action, code) => logger.error({ action, code }, 'admin action failed'),
     });
     logger.info({ adminPort: admin.port, ...service.describe?.() }, `${definition.name} started`);
     let stopping = false;

@@ -22,9 +22,9 @@ import {
   type EventSerde,
 } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
-import { startAdminHttp, type AdminHttp } from './admin-http.js';
+import { startAdminServer, type AdminServer } from '@agentgate/observability';
 import { createCheckpointer, type Checkpointer, type CheckpointResult } from './app.js';
-import { loadConfig } from './config.js';
+import { checkpointerOptions, loadConfig } from './config.js';
 import { publicKeyList, writePublicKeyFile } from './public-key.js';
 
 const id = randomUUID().slice(0, 8);
@@ -51,21 +51,12 @@ let serde: EventSerde;
 
 interface Running {
   checkpointer: Checkpointer;
-  admin: AdminHttp;
+  admin: AdminServer;
 }
 
 async function startService(): Promise<Running> {
   const checkpointer = createCheckpointer({
-    options: {
-      checkpointerId: config.checkpointerId,
-      signingKey: config.signingKey,
-      serviceName: config.serviceName,
-      instanceId: config.instanceId,
-      consumerGroupPrefix: config.consumerGroupPrefix,
-      catchUpTimeoutMs: config.catchUpTimeoutMs,
-      maxHeadsPerCheckpoint: config.maxHeadsPerCheckpoint,
-      fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
-    },
+    options: checkpointerOptions(config),
     kafka,
     serde,
     topics,
@@ -73,12 +64,11 @@ async function startService(): Promise<Running> {
     nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
   });
   await checkpointer.start();
-  const admin = await startAdminHttp({
+  const admin = await startAdminServer({
     port: config.adminPort,
     readiness: () => checkpointer.readiness(),
     metrics: () => checkpointer.metrics(),
-    checkpoint: () => checkpointer.checkpoint(),
-    logger,
+    actions: { checkpoint: () => checkpointer.checkpoint() },
   });
   return { checkpointer, admin };
 }

@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { EnvReader, readPipelineConfig, type EnvMap, type PipelineConfig } from '@agentgate/config';
+import type { CheckpointerOptions } from './app.js';
 
 export interface CheckpointerConfig extends PipelineConfig {
   /** Names this checkpointer's own chain (checkpoint/<id>) and goes into every checkpoint it signs. */
@@ -58,4 +59,18 @@ function parseSigningKey(pem: string, r: EnvReader): KeyObject | undefined {
     return undefined;
   }
   return key;
+}
+
+/** What the checkpointer itself takes from the configuration (main.ts and the int test build it alike). */
+export function checkpointerOptions(config: Readonly<CheckpointerConfig>): CheckpointerOptions {
+  return {
+    checkpointerId: config.checkpointerId,
+    signingKey: config.signingKey,
+    serviceName: config.serviceName,
+    instanceId: config.instanceId,
+    consumerGroupPrefix: config.consumerGroupPrefix,
+    catchUpTimeoutMs: config.catchUpTimeoutMs,
+    maxHeadsPerCheckpoint: config.maxHeadsPerCheckpoint,
+    fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
+  };
 }
