@@ -86,6 +86,9 @@ function payloadColumns(event: AuditEvent): Partial<EventRow> {
       return { request_id: event.payload.heldSessionId, decision: event.payload.action, outcome: event.payload.reason };
     case 'RetentionApplied':
       return { decision: event.payload.action, outcome: event.payload.partition, row_count: event.payload.rows };
+    // The frames stay in payload_json; request_id ties them to their shell request.
+    case 'TerminalRecorded':
+      return { request_id: event.payload.requestId, row_count: event.payload.frames.length };
     default: {
       const unknown: never = event;
       return unknown;

@@ -73,9 +73,23 @@ export interface SqlRequest {
 
 export interface SshRequest {
   kind: 'ssh';
+  /** exec, shell, sftp, direct-tcpip. */
   channel: string;
   command: string | null;
   subsystem: string | null;
+  /** SFTP: open-read, open-write, read, write, remove, rename, mkdir, rmdir, setstat, readdir, stat, readlink, symlink, realpath. */
+  operation: string | null;
+  path: string | null;
+  targetPath: string | null;
+  offset: number | null;
+  length: number | null;
+  forwardHost: string | null;
+  forwardPort: number | null;
+  /** Names of the environment variables the agent asked to set (never their values). */
+  environment: string[];
+  ptyTerm: string | null;
+  ptyCols: number | null;
+  ptyRows: number | null;
 }
 
 export interface HttpHeader {
@@ -147,6 +161,30 @@ export interface ResponseObserved {
   errorCode: string | null;
   errorMessage: string | null;
   /** Cells masked for the agent, by `column:<label>` and `detector:<name>` (MaskingTally keys). */
+  masking: MaskingCount[];
+  /** SSH: the remote command's exit status or signal. */
+  exitStatus: number | null;
+  exitSignal: string | null;
+  /** SSH: each byte stream's size and digest. */
+  streams: StreamDigest[];
+}
+
+export interface StreamDigest {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** One asciicast v2 event: o output, i input, r resize ("COLSxROWS"). */
+export interface TerminalFrame {
+  offsetUs: number;
+  kind: 'o' | 'i' | 'r';
+  data: string;
+}
+
+export interface TerminalRecorded {
+  requestId: string;
+  frames: TerminalFrame[];
   masking: MaskingCount[];
 }
 
@@ -286,6 +324,7 @@ export interface PayloadByType {
   CheckpointSigned: CheckpointSigned;
   LegalHoldChanged: LegalHoldChanged;
   RetentionApplied: RetentionApplied;
+  TerminalRecorded: TerminalRecorded;
 }
 
 export type EventType = keyof PayloadByType;
@@ -305,6 +344,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'CheckpointSigned',
   'LegalHoldChanged',
   'RetentionApplied',
+  'TerminalRecorded',
 ];
 
 /** An audit event: the envelope plus one typed payload. */

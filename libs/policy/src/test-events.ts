@@ -57,6 +57,9 @@ export function responseEvent(requestId: string, timeUs: number, commandTags: st
       resultDigest: null,
       errorCode: null,
       errorMessage: null,
+      exitStatus: null,
+      exitSignal: null,
+      streams: [],
     },
   };
 }

@@ -165,6 +165,7 @@ export function evolveUsage(state: UsageState, event: AuditEvent): UsageState {
     case 'CheckpointSigned':
     case 'LegalHoldChanged':
     case 'RetentionApplied':
+    case 'TerminalRecorded':
       return state;
     default: {
       const never: never = event;

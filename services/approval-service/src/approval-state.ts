@@ -149,6 +149,7 @@ function evolveApproval(approval: Approval, event: AuditEvent): Approval {
     case 'CheckpointSigned':
     case 'LegalHoldChanged':
     case 'RetentionApplied':
+    case 'TerminalRecorded':
       return approval;
     default: {
       const unreachable: never = event;

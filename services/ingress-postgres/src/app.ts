@@ -8,7 +8,7 @@ import type { AgentIdentity, SessionDeps } from './session.js';
 import { AgentSession } from './session.js';
 import { sqlStateFor } from './sqlstate.js';
 import { actingAgent, createSessionQuota } from './session-quota.js';
-import { resolveCredential } from './connections.js';
+import { resolveCredential } from '@agentgate/ingress-core';
 import { FunctionLookups } from './function-lookup.js';
 import { FunctionResolver } from './function-resolver.js';
 import { CatalogConnections } from './catalog-connection.js';

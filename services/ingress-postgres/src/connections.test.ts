@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { admitConnection, loginFor, parseConnectionCatalog, resolveCredential } from './connections.js';
+import { resolveCredential } from '@agentgate/ingress-core';
+import { admitConnection, loginFor, parseConnectionCatalog } from './connections.js';
 import { sqlStateFor } from './sqlstate.js';
 
 // '${DIR}' is the catalog's own placeholder syntax, not a template literal.

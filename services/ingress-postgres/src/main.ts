@@ -8,13 +8,9 @@ import { createSqlParserPool, parserPoolMetrics } from '@agentgate/sql';
 import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
-import { loadMaskingKeys } from './masking-keys.js';
-import { MaskingPlans } from './result-masking.js';
 import { statementDigester } from './statement-digest.js';
-import { kafkaAuditSink } from './audit-log.js';
+import { kafkaAuditSink, kafkaControlFeed, kafkaVerdictFeed, loadMaskingKeys, MaskingPlans } from '@agentgate/ingress-core';
 import { connectStages, statementStages } from './stage-metrics.js';
-import { kafkaVerdictFeed } from './verdict-feed.js';
-import { kafkaControlFeed } from './control-feed.js';
 import { createIngressServer } from './app.js';
 
 const env = Object.freeze({ ...process.env });

@@ -148,6 +148,9 @@ export class StatementResponse {
       errorCode: this.error?.code ?? null,
       // The server's message may quote a value (invalid input syntax for type integer: "...").
       errorMessage: redactValue(this.error?.message ?? null),
+      exitStatus: null,
+      exitSignal: null,
+      streams: [],
       masking: this.masking ? Object.entries(this.masking.tally.toJSON()).map(([key, count]) => ({ key, count })) : [],
     };
   }

@@ -29,8 +29,8 @@ import type { AsyncSqlParser } from '@agentgate/sql';
 import { auditActor } from '@agentgate/identity';
 import type { Logger } from '@agentgate/observability';
 import type { IngressConfig } from './config.js';
-import { admitConnection, resolveCredential, type ConnectionCatalog, type PostgresConnection, type TargetLogin } from './connections.js';
-import { SessionAudit, type AuditSink } from './audit-log.js';
+import { admitConnection, type ConnectionCatalog, type PostgresConnection, type TargetLogin } from './connections.js';
+import { type AuditSink, type MaskingPlans, resolveCredential, SessionAudit } from '@agentgate/ingress-core';
 import { ResponsePump } from './response-pump.js';
 import { corkedWrite } from './cork.js';
 import { hintFor, sqlStateFor } from './sqlstate.js';
@@ -39,11 +39,11 @@ import type { ResolvedFunction } from './function-resolver.js';
 import { StatementFlow } from './statement-flow.js';
 import { connectStages } from './stage-metrics.js';
 import { invalidatesRelations } from './relation-catalog.js';
-import { MaskingPlans, type ResultMasking } from './result-masking.js';
+import { type ResultMasking, startResultMasking } from './result-masking.js';
 import type { StatementDigester } from './statement-digest.js';
 import type { RelationInfo } from './row-masking.js';
 import { openUpstream, TargetStartupError, type UpstreamSession } from './upstream.js';
-import type { VerdictFeed } from './verdict-feed.js';
+import type { VerdictFeed } from '@agentgate/ingress-core';
 
 /** What the session needs of a verified identity (libs/identity's VerifiedIdentity fits). */
 export interface AgentIdentity {
@@ -470,7 +470,7 @@ export class AgentSession {
       throw new GatewayError('AG_ERR_MASKING_UNSUPPORTED', 'policy masks this result and this gateway applies no masking');
     const plan = plans.forVerdict(verdict.maskingPlan);
     if (!plan) return undefined;
-    return MaskingPlans.start(plan, connection.name, (oids) => resolve.call(this.deps, connection, login, oids));
+    return startResultMasking(plan, connection.name, (oids) => resolve.call(this.deps, connection, login, oids));
   }
 
   /**

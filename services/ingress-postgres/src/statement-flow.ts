@@ -21,7 +21,7 @@ import {
 } from '@agentgate/pg-wire';
 import { serialize } from 'pg-protocol';
 import type { AsyncSqlParser } from '@agentgate/sql';
-import type { ChainWriter, SessionAudit } from './audit-log.js';
+import type { ChainWriter, SessionAudit } from '@agentgate/ingress-core';
 import { redactSqlText, redactValues } from './audit-redaction.js';
 import { auditedParameters, auditedText } from './audit-text.js';
 import type { IngressConfig } from './config.js';
@@ -33,7 +33,7 @@ import { ESTIMATED_KINDS } from './blast-radius.js';
 import type { StatementDigester } from './statement-digest.js';
 import { resolveSqlReferences, type SqlLevelEffect, type SqlReferences } from './sql-references.js';
 import type { UpstreamSession } from './upstream.js';
-import type { VerdictFeed } from './verdict-feed.js';
+import type { VerdictFeed } from '@agentgate/ingress-core';
 
 // Bound parameters in a RequestObserved: per value, and all together.
 const MAX_PARAMETER_CHARS = 1024;
@@ -871,5 +871,8 @@ function emptyResponse(requestId: string, outcome: ResponseObserved['outcome'], 
     resultDigest: null,
     errorCode,
     errorMessage,
+    exitStatus: null,
+    exitSignal: null,
+    streams: [],
   };
 }

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { GatewayError } from '@agentgate/errors';
 import { MIN_KEY_BYTES, type MaskingKey, type MaskingKeyRing } from '@agentgate/masking';
-import { resolveCredential } from './connections.js';
+import { resolveCredential } from './credentials.js';
 
 function parseKey(raw: unknown, where: string, env: Readonly<Record<string, string | undefined>>): MaskingKey {
   const entry = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
