@@ -22,6 +22,11 @@ install_debian_packages() {
   # read the PDF with poppler (pdftoppm, pdftotext). Fonts come with Chromium's fontconfig (DejaVu).
   command -v chromium >/dev/null || missing+=("chromium")
   command -v pdftoppm >/dev/null || missing+=("poppler-utils")
+  # The SSH connection's target is Debian's OpenSSH server, run by the stack on its own port and
+  # config (never the system's sshd); the SSH tests drive the real client, sftp, scp and tmux.
+  [ -x /usr/sbin/sshd ] || missing+=("openssh-server")
+  command -v ssh >/dev/null || missing+=("openssh-client")
+  command -v tmux >/dev/null || missing+=("tmux")
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -9,14 +9,14 @@
 #   stack.sh test                   bootstrap, start if needed, run every test tier
 #   stack.sh env <instance>         the environment a service instance runs with, NAME=VALUE a line
 #
-# Components: postgres clickhouse kafka registry dev-idp policy-processor projector checkpointer approval-service audit-api
-# ingress-postgres,
+# Components: postgres clickhouse kafka registry sshd-target dev-idp policy-processor projector checkpointer approval-service
+# audit-api ingress-postgres ingress-ssh,
 # and the extra instances ingress-postgres-N and policy-processor-N (N = 2..9, see "extra instances").
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-INFRA=(postgres clickhouse kafka registry)
-SERVICES=(dev-idp policy-processor projector checkpointer approval-service audit-api ingress-postgres)
+INFRA=(postgres clickhouse kafka registry sshd-target)
+SERVICES=(dev-idp policy-processor projector checkpointer approval-service audit-api ingress-postgres ingress-ssh)
 ALL=("${INFRA[@]}" "${SERVICES[@]}")
 
 # ---------------------------------------------------------------- PostgreSQL (target)
@@ -159,6 +159,59 @@ stop_postgres() {
   rm -f "$(pid_file postgres)"
 }
 
+# ---------------------------------------------------------------- OpenSSH (target of connection `web`)
+
+SSHD_DIR="$DATA_DIR/sshd-target"
+SSHD_TARGET_USER=agentgate-web
+
+# The gateway's SSH keys, each created once (mode 600): the ingress's host key (agents pin it),
+# the CA that signs agents' short-lived certificates (`agentgate ssh login`), and the vaulted key
+# the gateway logs in to the target with. Agents never see the last two.
+ensure_ssh_keys() {
+  mkdir -p "$SECRETS_DIR" && chmod 700 "$SECRETS_DIR"
+  [ -s "$SECRETS_DIR/ssh-host-ed25519.key" ] \
+    || ssh-keygen -q -t ed25519 -N '' -C 'agentgate ssh ingress' -f "$SECRETS_DIR/ssh-host-ed25519.key" || die "could not create the SSH host key"
+  [ -s "$SECRETS_DIR/ssh-ca.key" ] || (umask 077 && openssl genpkey -algorithm ed25519 -out "$SECRETS_DIR/ssh-ca.key") \
+    || die "could not create the SSH CA key"
+  [ -s "$SECRETS_DIR/ssh-target-web.key" ] \
+    || ssh-keygen -q -t ed25519 -N '' -C 'agentgate -> web' -f "$SECRETS_DIR/ssh-target-web.key" || die "could not create the SSH target key"
+  chmod 600 "$SECRETS_DIR"/ssh-*.key
+}
+
+# The target account, and the demo notes file whose well-known test values the masking checks look for.
+ensure_target_account() {
+  id -u "$SSHD_TARGET_USER" >/dev/null 2>&1 \
+    || as_root useradd --create-home --shell /bin/bash "$SSHD_TARGET_USER" || die "could not create the target account $SSHD_TARGET_USER"
+  # useradd leaves the account locked ("!"), which sshd without PAM refuses: "*" has no password and is not locked.
+  as_root usermod -p '*' "$SSHD_TARGET_USER"
+  local home; home=$(getent passwd "$SSHD_TARGET_USER" | cut -d: -f6)
+  as_root install -o "$SSHD_TARGET_USER" -g "$SSHD_TARGET_USER" -m 644 "$DEPLOY_DIR/sshd/planted-notes.txt" "$home/notes.txt"
+}
+
+start_sshd_target() {
+  is_running sshd-target && return 0
+  require_free_port "$AG_TARGET_SSH_PORT" "SSH target"
+  ensure_ssh_keys
+  ensure_target_account
+  mkdir -p "$SSHD_DIR/authorized_keys" "$RUN_DIR" "$LOG_DIR"
+  [ -s "$SSHD_DIR/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C 'agentgate demo target' -f "$SSHD_DIR/ssh_host_ed25519_key"
+  # Only the gateway's key logs in, and only as the target account.
+  cp "$SECRETS_DIR/ssh-target-web.key.pub" "$SSHD_DIR/authorized_keys/$SSHD_TARGET_USER"
+  chmod 644 "$SSHD_DIR/authorized_keys/$SSHD_TARGET_USER"
+  SSHD_DIR="$SSHD_DIR" SSHD_TARGET_USER="$SSHD_TARGET_USER" render "$DEPLOY_DIR/sshd/sshd_config.template" "$SSHD_DIR/sshd_config"
+  # sshd's privilege separation directory (Debian's systemd unit makes it; nothing does here).
+  as_root mkdir -p /run/sshd
+  /usr/sbin/sshd -t -f "$SSHD_DIR/sshd_config" || die "the SSH target's config is invalid: $SSHD_DIR/sshd_config"
+  # sshd re-executes itself: it must be started by its absolute path. -e logs to the log file.
+  spawn sshd-target /usr/sbin/sshd -D -e -f "$SSHD_DIR/sshd_config"
+  wait_for sshd-target 20 tcp_open "$AG_TARGET_SSH_PORT" || die "the SSH target did not start, see $LOG_DIR/sshd-target.log"
+}
+
+# The fingerprint agents pin for the SSH ingress (ssh-keygen -l).
+ssh_host_fingerprint() {
+  ssh-keygen -l -f "$SECRETS_DIR/ssh-host-ed25519.key.pub" 2>/dev/null | cut -d' ' -f2 || echo "(none yet)"
+}
+
 # ---------------------------------------------------------------- ClickHouse
 
 CLICKHOUSE_DATA_DIR="$DATA_DIR/clickhouse"
@@ -230,7 +283,7 @@ kafka_java() { "${KAFKA_JVM[@]}" "$@"; }
 # SCRAM users: the broker itself, the stack's admin (super user; setup and tests), one per
 # service, and `operator` for administrators' tools. `controller` is a PLAIN credential of
 # the controller listener and lives only in server.properties.
-KAFKA_SCRAM_USERS=(broker admin ingress-postgres policy-processor projector approval-service checkpointer audit-api operator)
+KAFKA_SCRAM_USERS=(broker admin ingress-postgres ingress-ssh policy-processor projector approval-service checkpointer audit-api operator)
 
 kafka_password_file() { echo "$SECRETS_DIR/kafka-$1.password"; }
 
@@ -404,6 +457,14 @@ AG_APPROVAL_SERVICE_ADMIN_PORT=${AG_APPROVAL_SERVICE_ADMIN_PORT}
 AG_CHECKPOINTER_ADMIN_PORT=${AG_CHECKPOINTER_ADMIN_PORT}
 AG_AUDIT_API_PORT=${AG_AUDIT_API_PORT}
 AG_AUDIT_API_ADMIN_PORT=${AG_AUDIT_API_ADMIN_PORT}
+AG_SSH_INGRESS_HOST=127.0.0.1
+AG_SSH_INGRESS_PORT=${AG_SSH_INGRESS_PORT}
+AG_SSH_CERT_API_PORT=${AG_SSH_CERT_API_PORT}
+AG_SSH_CERT_URL=http://127.0.0.1:${AG_SSH_CERT_API_PORT}
+AG_INGRESS_SSH_ADMIN_PORT=${AG_INGRESS_SSH_ADMIN_PORT}
+AG_SSH_HOST_KEY_FILE=${SECRETS_DIR}/ssh-host-ed25519.key
+AG_SSH_CA_KEY_FILE=${SECRETS_DIR}/ssh-ca.key
+AG_TARGET_SSH_PORT=${AG_TARGET_SSH_PORT}
 AG_CHECKPOINT_KEYS_FILE=${RUN_DIR}/checkpoint-keys.json
 AG_PUBLIC_APPROVALS_URL=http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}
 AG_APPROVAL_CHANNELS_FILE=${ROOT_DIR}/deploy/approval-channels.json
@@ -470,6 +531,7 @@ admin_port_of() {
     approval-service) echo "$AG_APPROVAL_SERVICE_ADMIN_PORT" ;;
     checkpointer) echo "$AG_CHECKPOINTER_ADMIN_PORT" ;;
     audit-api) echo "$AG_AUDIT_API_ADMIN_PORT" ;;
+    ingress-ssh) echo "$AG_INGRESS_SSH_ADMIN_PORT" ;;
     dev-idp) echo "$AG_DEV_IDP_ADMIN_PORT" ;;
   esac
 }
@@ -524,6 +586,10 @@ start_service() {
       ensure_secret approval-webhook-secret ;;
     checkpointer) ensure_checkpoint_key ;;
     audit-api) require_free_port "$AG_AUDIT_API_PORT" "audit API" ;;
+    ingress-ssh)
+      require_free_port "$AG_SSH_INGRESS_PORT" "SSH ingress"
+      require_free_port "$AG_SSH_CERT_API_PORT" "SSH certificate API"
+      ensure_ssh_keys ;;
   esac
   local admin_port; admin_port=$(admin_port_of "$name")
   require_free_port "$admin_port" "$name admin"
@@ -555,7 +621,8 @@ ensure_checkpoint_key() {
 start_component() {
   case $1 in
     postgres|clickhouse|kafka|registry) "start_$1" ;;
-    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres) start_service "$1" ;;
+    sshd-target) start_sshd_target ;;
+    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres|ingress-ssh) start_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) start_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -567,7 +634,8 @@ stop_component() {
     clickhouse) stop_pid clickhouse 20 ;;
     kafka) stop_pid kafka 30 ;;
     registry) stop_pid registry 20 ;;
-    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres) stop_service "$1" ;;
+    sshd-target) stop_pid sshd-target 10 ;;
+    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres|ingress-ssh) stop_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) stop_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -661,7 +729,7 @@ STACK_PORTS=()
 stack_ports() {
   STACK_PORTS=("$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT"
     "$AG_APPROVAL_SERVICE_PORT" "$AG_APPROVAL_SERVICE_ADMIN_PORT" "$AG_AUDIT_API_PORT" "$AG_AUDIT_API_ADMIN_PORT" "$AG_CHECKPOINTER_ADMIN_PORT"
-    "$AG_DEV_IDP_PORT" "$AG_DEV_IDP_ADMIN_PORT"
+    "$AG_DEV_IDP_PORT" "$AG_DEV_IDP_ADMIN_PORT" "$AG_SSH_INGRESS_PORT" "$AG_SSH_CERT_API_PORT" "$AG_INGRESS_SSH_ADMIN_PORT" "$AG_TARGET_SSH_PORT"
     "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT")
   local x; for x in "$@"; do
     STACK_PORTS+=("$(admin_port_of "$x")")
@@ -677,7 +745,7 @@ cmd_stop() {
     whole=1
     # Extra instances first: ingresses before processors, as for the first instances.
     mapfile -t extras < <(extra_instances | sort)
-    components=(${extras[@]+"${extras[@]}"} ingress-postgres audit-api approval-service checkpointer policy-processor projector dev-idp registry kafka clickhouse postgres)
+    components=(${extras[@]+"${extras[@]}"} ingress-ssh ingress-postgres audit-api approval-service checkpointer policy-processor projector dev-idp sshd-target registry kafka clickhouse postgres)
   fi
   local before; before=$(stack_pids | tr '\n' ' ')
   local c; for c in "${components[@]}"; do stop_component "$c"; done
@@ -722,6 +790,8 @@ status_ready() {
     checkpointer) http_ok "http://127.0.0.1:${AG_CHECKPOINTER_ADMIN_PORT}/readyz" ;;
     audit-api) http_ok "http://127.0.0.1:${AG_AUDIT_API_ADMIN_PORT}/readyz" && tcp_open "$AG_AUDIT_API_PORT" ;;
     ingress-postgres) http_ok "http://127.0.0.1:${AG_INGRESS_POSTGRES_ADMIN_PORT}/readyz" && tcp_open "$AG_PG_INGRESS_PORT" ;;
+    ingress-ssh) http_ok "http://127.0.0.1:${AG_INGRESS_SSH_ADMIN_PORT}/readyz" && tcp_open "$AG_SSH_INGRESS_PORT" ;;
+    sshd-target) tcp_open "$AG_TARGET_SSH_PORT" ;;
     ingress-postgres-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" && tcp_open "$(pg_port_of "$1")" ;;
     policy-processor-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" ;;
   esac
@@ -740,6 +810,8 @@ status_ports() {
     checkpointer) echo "${AG_CHECKPOINTER_ADMIN_PORT} admin" ;;
     audit-api) echo "${AG_AUDIT_API_PORT} http (auditors), ${AG_AUDIT_API_ADMIN_PORT} admin" ;;
     ingress-postgres) echo "${AG_PG_INGRESS_PORT} postgres (agents connect here), ${AG_INGRESS_POSTGRES_ADMIN_PORT} admin" ;;
+    ingress-ssh) echo "${AG_SSH_INGRESS_PORT} ssh (agents connect here), ${AG_SSH_CERT_API_PORT} certificates, ${AG_INGRESS_SSH_ADMIN_PORT} admin" ;;
+    sshd-target) echo "${AG_TARGET_SSH_PORT} target sshd" ;;
     ingress-postgres-*) echo "$(pg_port_of "$1") postgres, $(admin_port_of "$1") admin" ;;
     policy-processor-*) echo "$(admin_port_of "$1") admin" ;;
   esac
@@ -773,6 +845,8 @@ agentgate is running on 127.0.0.1
   PostgreSQL ingress   PGPASSWORD=\$(npm run -s token -- demo-agent) psql "host=127.0.0.1 port=${AG_PG_INGRESS_PORT} dbname=demo user=demo-agent sslmode=require"
   ClickHouse (SOC)     curl -u reader:\$(cat ${SECRETS_DIR}/clickhouse-reader.password) 'http://127.0.0.1:${AG_CLICKHOUSE_HTTP_PORT}/?query=SELECT+event_type,count()+FROM+agentgate.events+GROUP+BY+event_type'
   Kafka ${AG_KAFKA_PORT} (SASL_SSL, SCRAM-SHA-512; credentials in ${SECRETS_DIR}/kafka-*.password)   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
+  SSH ingress          ssh -p ${AG_SSH_INGRESS_PORT} web@127.0.0.1   (password: \$(npm run -s token -- demo-agent); or npx agentgate ssh login first)
+                       host key ${AG_SSH_INGRESS_PORT}: $(ssh_host_fingerprint)
   approvals            http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}/v1/approvals   AGENTGATE_TOKEN=\$(npm run -s token -- alice) npx agentgate approvals list
   audit API            curl -H "authorization: Bearer \$(npm run -s token -- bob)" http://127.0.0.1:${AG_AUDIT_API_PORT}/v1/requests   npx agentgate replay <session>
   verify               npx agentgate verify --since 24h   (checkpoints signed by key $(checkpoint_key_id), trusted keys in ${RUN_DIR}/checkpoint-keys.json)
@@ -813,14 +887,14 @@ case "${1:-}" in
   env)
     [ $# -eq 2 ] || { echo "usage: $0 env <instance>" >&2; exit 2; }
     case $2 in
-      dev-idp | policy-processor | projector | checkpointer | approval-service | audit-api | ingress-postgres | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
+      dev-idp | policy-processor | projector | checkpointer | approval-service | audit-api | ingress-postgres | ingress-ssh | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
       *) die "unknown service instance $2" ;;
     esac ;;
   bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;
   # For docker-compose (deploy/docker/init-secrets.sh): certificates and service credentials.
   tls) ensure_tls; ensure_kafka_tls ;;
   secrets)
-    ensure_kafka_secrets; ensure_clickhouse_secrets; ensure_checkpoint_key
+    ensure_kafka_secrets; ensure_clickhouse_secrets; ensure_checkpoint_key; ensure_ssh_keys
     mkdir -p "$STACK_DIR/conf/docker"
     render_clickhouse_users '<ip>::/0</ip>' "$STACK_DIR/conf/docker/clickhouse-users.xml" ;;
   *) echo "usage: $0 start [--ingress N] [--processors N] [component...] | stop [component...] | status | test | env <instance>" >&2; exit 2 ;;

@@ -5,7 +5,9 @@
 // literals as $1, so a marker in a literal is never found, whether the statement ran or not.)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
 import pg from 'pg';
+import { sshClientSetup, sshExec } from '../support/ssh.js';
 import { eventually, pgConfig, stackCommand, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
 // dba-agents may create tables on the scratch connection; nothing else uses these names.
@@ -61,6 +63,24 @@ test('with Kafka stopped, a statement fails with 08006 within 5 s and never reac
   );
   await fresh.end().catch(() => {});
   assert.equal(connectError?.code, '08006');
+});
+
+test('with Kafka stopped, a new ssh exec fails within 5 s with a clear message and the target never runs it', () => {
+  stackCommand('stop', 'kafka');
+  const sshMarker = `/tmp/${uniqueMarker('fc_ssh_never')}`;
+  const setup = sshClientSetup();
+  try {
+    setup.envFor('demo-agent'); // the token is fetched (and cached) before the clock starts
+    const started = Date.now();
+    const r = sshExec(setup, 'demo-agent', `touch ${sshMarker}`);
+    const elapsed = Date.now() - started;
+    assert.equal(r.status, 255, `exit status ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, /agentgate: AG_ERR_(AUDIT_UNAVAILABLE|VERDICT_TIMEOUT)/);
+    assert.ok(elapsed < 5000, `failed after ${elapsed} ms`);
+    assert.equal(existsSync(sshMarker), false, 'the target never ran the command');
+  } finally {
+    rmSync(setup.dir, { recursive: true, force: true });
+  }
 });
 
 test('when Kafka is back, the gateway serves again without a restart, and the refused statement did not run late', async () => {

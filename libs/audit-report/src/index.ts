@@ -32,5 +32,16 @@ export {
   type TranscriptResponse,
   type TranscriptSessionEnd,
   type TranscriptSessionStart,
+  type TranscriptTerminal,
   type TranscriptVerdict,
 } from './replay.js';
+export { sshKind, sshRequestOf, sshText, type TranscriptSsh } from './ssh-request.js';
+export {
+  sessionTerminal,
+  type SessionTerminal,
+  type SessionTerminalFrame,
+  TERMINAL_COLUMNS,
+  terminalQuery,
+  terminalRequestIds,
+  type TerminalRow,
+} from './terminal.js';

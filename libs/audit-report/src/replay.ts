@@ -1,8 +1,11 @@
 // Session replay: the transcript of one session built from its rows in agentgate.events, pure.
 // Shared by the audit API (GET /v1/sessions/:id/replay) and `agentgate replay`; both fetch the
 // rows (the session's own chain plus the chains of the approvals its requests asked for) and
-// hand them here. Only recorded values are shown: statement texts and result samples are
-// already masked in the events, so nothing here can reveal more than the log holds.
+// hand them here. SSH requests show their channel, command, SFTP path or forward target (from
+// the payload: they have no SQL text) and a summary of their recorded terminal. Only recorded
+// values are shown: statement texts and result samples are already masked in the events, so
+// nothing here can reveal more than the log holds.
+import { sshKind, sshRequestOf, sshText, type TranscriptSsh } from './ssh-request.js';
 
 /** One row of agentgate.events as JSONEachRow returns it (UInt64 columns may come as strings). */
 export interface ReplayRow {
@@ -133,6 +136,10 @@ export interface TranscriptResponse {
   masking: TranscriptMasking[];
   /** Time at the target: from forwarding until its last byte. */
   targetDurationUs: number | null;
+  /** SSH only: the remote command's exit status or signal, and each byte stream's size. */
+  exitStatus?: number | null;
+  exitSignal?: string | null;
+  streams?: { name: string; bytes: number }[];
 }
 
 export interface TranscriptRequest {
@@ -150,6 +157,10 @@ export interface TranscriptRequest {
   response: TranscriptResponse | null;
   /** From the request being observed until its response was observed; null without a response. */
   durationUs: number | null;
+  /** SSH only: what the request asked for (its `text` is the one-line description). */
+  ssh?: TranscriptSsh;
+  /** SSH only: the recorded terminal of a shell, when one is stored. */
+  terminal?: TranscriptTerminal;
 }
 
 /** A session's transcript: who opened it, each request in order, how it ended. */
@@ -158,6 +169,14 @@ export interface Transcript {
   opened: TranscriptSessionStart | null;
   closed: TranscriptSessionEnd | null;
   requests: TranscriptRequest[];
+}
+
+/** An SSH request's recorded terminal, summed over its TerminalRecorded events. */
+export interface TranscriptTerminal {
+  batches: number;
+  frames: number;
+  /** Values masked in the terminal's output and input, by detector. */
+  masking: TranscriptMasking[];
 }
 
 type Json = Record<string, unknown>;
@@ -217,12 +236,28 @@ function verdictOf(row: ReplayRow): TranscriptVerdict {
   };
 }
 
+function maskingOf(value: unknown): TranscriptMasking[] {
+  const masking = Array.isArray(value) ? value : [];
+  return masking
+    .map((m) => ({ key: optString((m as Json | null)?.['key']) ?? '', count: optNumber((m as Json | null)?.['count']) ?? 0 }))
+    .filter((m) => m.key !== '');
+}
+
+function sshResponseFields(r: TranscriptResponse, p: Json): void {
+  r.exitStatus = optNumber(p['exitStatus']);
+  r.exitSignal = optString(p['exitSignal']);
+  const streams = Array.isArray(p['streams']) ? p['streams'] : [];
+  r.streams = streams.map((s) => ({
+    name: optString((s as Json | null)?.['name']) ?? '',
+    bytes: optNumber((s as Json | null)?.['bytes']) ?? 0,
+  }));
+}
+
 function responseOf(row: ReplayRow): TranscriptResponse {
   const p = payloadOf(row);
   const timeUs = num(row.time_us);
   const columns = Array.isArray(p['columns']) ? p['columns'] : [];
   const sample = Array.isArray(p['sampleRows']) ? p['sampleRows'] : [];
-  const masking = Array.isArray(p['masking']) ? p['masking'] : [];
   return {
     at: iso(timeUs),
     timeUs,
@@ -234,9 +269,7 @@ function responseOf(row: ReplayRow): TranscriptResponse {
     columns: columns.map((c) => optString((c as Json | null)?.['name']) ?? ''),
     sampleRows: sample.map((r) => (Array.isArray(r) ? r.map((cell) => optString(cell)) : [])),
     sampleTruncated: p['sampleTruncated'] === true,
-    masking: masking
-      .map((m) => ({ key: optString((m as Json | null)?.['key']) ?? '', count: optNumber((m as Json | null)?.['count']) ?? 0 }))
-      .filter((m) => m.key !== ''),
+    masking: maskingOf(p['masking']),
     targetDurationUs: optNumber(p['durationUs']),
   };
 }
@@ -336,18 +369,20 @@ export function buildTranscript(sessionId: string, rows: readonly ReplayRow[]): 
         break;
       }
       case 'RequestObserved': {
+        const ssh = row.sql_text === '' ? sshRequestOf(payloadOf(row)) : null;
         const request: TranscriptRequest = {
           requestId: row.request_id,
           seq: num(row.seq),
           at: iso(timeUs),
           timeUs,
-          statementKind: row.statement_kind,
-          text: row.sql_text,
+          statementKind: ssh === null ? row.statement_kind : sshKind(ssh),
+          text: ssh === null ? row.sql_text : sshText(ssh),
           verdict: null,
           verdicts: [],
           approval: null,
           response: null,
           durationUs: null,
+          ...(ssh === null ? {} : { ssh }),
         };
         requests.set(row.request_id, request);
         transcript.requests.push(request);
@@ -365,7 +400,22 @@ export function buildTranscript(sessionId: string, rows: readonly ReplayRow[]): 
         const request = requests.get(row.request_id);
         if (request === undefined) break;
         request.response = responseOf(row);
+        if (request.ssh !== undefined) sshResponseFields(request.response, payloadOf(row));
         request.durationUs = request.response.timeUs - request.timeUs;
+        break;
+      }
+      case 'TerminalRecorded': {
+        const request = requests.get(row.request_id);
+        if (request === undefined) break;
+        const terminal = request.terminal ?? { batches: 0, frames: 0, masking: [] };
+        terminal.batches++;
+        terminal.frames += num(row.row_count);
+        for (const m of maskingOf(payloadOf(row)['masking'])) {
+          const known = terminal.masking.find((k) => k.key === m.key);
+          if (known === undefined) terminal.masking.push(m);
+          else known.count += m.count;
+        }
+        request.terminal = terminal;
         break;
       }
       default:
@@ -440,12 +490,35 @@ function sampleLines(r: TranscriptResponse): string[] {
   return lines;
 }
 
-function responseLines(r: TranscriptResponse, durationUs: number | null): string[] {
+function sshResponseLines(r: TranscriptResponse, timing: string): string[] {
+  const error = r.errorCode === null ? '' : ` ${oneLine(r.errorCode)}${r.errorMessage === null ? '' : `: ${oneLine(r.errorMessage)}`}`;
+  const exit = [
+    r.exitStatus === null || r.exitStatus === undefined ? undefined : `exit ${r.exitStatus}`,
+    r.exitSignal === null || r.exitSignal === undefined ? undefined : `signal ${oneLine(r.exitSignal)}`,
+  ].filter((t) => t !== undefined);
+  const lines = [`response: ${oneLine(r.outcome)}${error}${exit.length > 0 ? `, ${exit.join(', ')}` : ''}${timing}`];
+  const streams = r.streams ?? [];
+  if (streams.length > 0) lines.push(`streams: ${streams.map((s) => `${oneLine(s.name)} ${s.bytes} bytes`).join(', ')}`);
+  if (r.masking.length > 0) lines.push(`masked: ${r.masking.map((m) => `${oneLine(m.key)} x${m.count}`).join(', ')}`);
+  return lines;
+}
+
+function terminalLines(sessionId: string, requestId: string, t: TranscriptTerminal): string[] {
+  const lines = [
+    `terminal: ${t.frames} frame${t.frames === 1 ? '' : 's'} in ${t.batches} batch${t.batches === 1 ? '' : 'es'}` +
+      ` (agentgate replay ${oneLine(sessionId)} --request ${oneLine(requestId)} --screen | --play | --cast <file>)`,
+  ];
+  if (t.masking.length > 0) lines.push(`terminal masked: ${t.masking.map((m) => `${oneLine(m.key)} x${m.count}`).join(', ')}`);
+  return lines;
+}
+
+function responseLines(r: TranscriptResponse, durationUs: number | null, ssh: boolean): string[] {
   const error = r.errorCode === null ? '' : ` ${oneLine(r.errorCode)}${r.errorMessage === null ? '' : `: ${oneLine(r.errorMessage)}`}`;
   const timing = [
     durationUs === null ? undefined : `${ms(durationUs)} from request to response`,
     r.targetDurationUs === null ? undefined : `${ms(r.targetDurationUs)} at the target`,
   ].filter((t) => t !== undefined);
+  if (ssh) return sshResponseLines(r, timing.length > 0 ? ` (${timing.join(', ')})` : '');
   const lines = [
     `response: ${oneLine(r.outcome)}${error}, ${r.rowCount} row${r.rowCount === 1 ? '' : 's'}${timing.length > 0 ? ` (${timing.join(', ')})` : ''}`,
   ];
@@ -475,7 +548,8 @@ export function transcriptText(t: Transcript): string {
     for (const v of r.verdicts) out.push(`  ${verdictLine(v)}`);
     if (r.approval !== null) for (const line of approvalLines(r.approval)) out.push(`  ${line}`);
     if (r.response === null) out.push('  response: none recorded');
-    else for (const line of responseLines(r.response, r.durationUs)) out.push(`  ${line}`);
+    else for (const line of responseLines(r.response, r.durationUs, r.ssh !== undefined)) out.push(`  ${line}`);
+    if (r.terminal !== undefined) for (const line of terminalLines(t.sessionId, r.requestId, r.terminal)) out.push(`  ${line}`);
   });
   out.push('');
   const c = t.closed;

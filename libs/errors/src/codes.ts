@@ -75,6 +75,19 @@ export const ERROR_CODES = {
   AG_ERR_BAD_REQUEST: { retriable: false, summary: 'the request is malformed' },
   AG_ERR_FORBIDDEN: { retriable: false, summary: 'the caller is authenticated but not in a group this API serves' },
   AG_ERR_EXPORT_INVALID: { retriable: false, summary: 'an audit export file is malformed (not a verifiable agentgate export)' },
+  AG_ERR_SSH_KEY_INVALID: { retriable: false, summary: 'an SSH public key is malformed or too long' },
+  AG_ERR_SSH_KEY_UNSUPPORTED: { retriable: false, summary: 'an SSH key type the gateway does not accept (ssh-ed25519 only)' },
+  AG_ERR_SSH_CERT_MALFORMED: { retriable: false, summary: 'an OpenSSH certificate is malformed' },
+  AG_ERR_SSH_CERT_CA_UNTRUSTED: { retriable: false, summary: 'the SSH certificate is signed by a CA the gateway does not trust' },
+  AG_ERR_SSH_CERT_SIGNATURE_INVALID: { retriable: false, summary: "the SSH certificate's CA signature does not verify" },
+  AG_ERR_SSH_CERT_TYPE_NOT_ALLOWED: { retriable: false, summary: 'the SSH certificate is not a user certificate' },
+  AG_ERR_SSH_CERT_EXPIRED: { retriable: false, summary: 'the SSH certificate has expired; run `agentgate ssh login` again' },
+  AG_ERR_SSH_CERT_NOT_YET_VALID: { retriable: false, summary: 'the SSH certificate is not valid yet' },
+  AG_ERR_SSH_CERT_PRINCIPAL_MISMATCH: { retriable: false, summary: 'the SSH certificate does not name this user among its principals' },
+  AG_ERR_SSH_CERT_OPTION_UNSUPPORTED: {
+    retriable: false,
+    summary: 'the SSH certificate carries a critical option the gateway does not enforce',
+  },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>;
 
 /** A stable error code, `AG_ERR_*`. */

@@ -4,3 +4,4 @@ export * from './control-feed.js';
 export * from './credentials.js';
 export * from './masking-keys.js';
 export * from './masking-plans.js';
+export * from './decide.js';

@@ -10,6 +10,7 @@ const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePattern
 /** The Kafka principals (SCRAM user names) of agentgate's services and operators. */
 export const PRINCIPALS = Object.freeze({
   ingressPostgres: 'ingress-postgres',
+  ingressSsh: 'ingress-ssh',
   policyProcessor: 'policy-processor',
   projector: 'projector',
   approvalService: 'approval-service',
@@ -24,6 +25,7 @@ export const PRINCIPALS = Object.freeze({
 /** Consumer group ids each service uses (their config defaults), matched by prefix. */
 export const GROUP_PREFIXES = Object.freeze({
   ingressPostgres: 'agentgate-ingress-postgres',
+  ingressSsh: 'agentgate-ingress-ssh',
   policyProcessor: 'agentgate-policy-processor',
   projector: 'agentgate-projector',
   approvalService: 'agentgate-approval-service',
@@ -62,7 +64,7 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   const group = (principal: string, prefix: string): void => {
     grants.push({ principal, resource: 'group', name: prefix, pattern: 'prefixed', operation: 'read' });
   };
-  const { ingressPostgres, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } = PRINCIPALS;
+  const { ingressPostgres, ingressSsh, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } = PRINCIPALS;
   const chained = chainedTopics(topics);
   // Ingress: writes what it observes (and blast radius estimates for approvals), reads verdicts and admin commands.
   topic(ingressPostgres, topics.ingress, 'write', 'describe');
@@ -70,6 +72,11 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   topic(ingressPostgres, topics.verdicts, 'read', 'describe');
   topic(ingressPostgres, topics.control, 'read', 'describe');
   group(ingressPostgres, GROUP_PREFIXES.ingressPostgres);
+  // The SSH ingress writes requests, responses and terminal recordings, and reads verdicts and kills.
+  topic(ingressSsh, topics.ingress, 'write', 'describe');
+  topic(ingressSsh, topics.verdicts, 'read', 'describe');
+  topic(ingressSsh, topics.control, 'read', 'describe');
+  group(ingressSsh, GROUP_PREFIXES.ingressSsh);
   // Policy processor: reads requests and published policies; the only writer of verdicts,
   // live and shadow.
   topic(policyProcessor, topics.ingress, 'read', 'describe');

@@ -21,6 +21,7 @@ import type {
   RequestConditions,
   RuleAction,
   SqlCondition,
+  SshCondition,
   TimeCondition,
 } from './types.js';
 
@@ -35,6 +36,19 @@ export interface PolicyError {
   message: string;
 }
 
+/** An SSH request in a test case; the channel defaults from what is given (command: exec, operation: sftp, forward: direct-tcpip). */
+export interface SshTestRequest {
+  channel?: string;
+  /** exec: the command line, analysed with libs/shell as the processor does. */
+  command?: string;
+  operation?: string;
+  path?: string;
+  targetPath?: string;
+  /** direct-tcpip: `host:port`. */
+  forward?: string;
+  environment?: string[];
+}
+
 /** A test case kept beside the rules (tests: in any policy file). */
 export interface PolicyTestCase {
   name: string;
@@ -47,7 +61,7 @@ export interface PolicyTestCase {
   sessionUser?: string;
   userSchemaExists?: boolean;
   time?: string;
-  ssh?: { argv: string[] };
+  ssh?: SshTestRequest;
   http?: { method: string; path: string; headers?: Record<string, string> };
   mcp?: { tool: string; arguments?: Record<string, unknown> };
   expect: { decision: 'allow' | 'deny' | 'approve' | 'mask'; rule?: string | null; masking?: string[] };
@@ -119,6 +133,17 @@ interface RawRequestConditions {
   };
   time?: { days?: string[]; hours?: string; zone?: string };
 }
+interface RawSsh {
+  channel?: string[];
+  program?: RawList<string>;
+  argv?: string[];
+  options?: RawList<string>;
+  unknown?: boolean;
+  operation?: string[];
+  path?: string[];
+  forward?: string[];
+  environment?: string[];
+}
 interface RawRule {
   id: string;
   description: string;
@@ -136,7 +161,7 @@ interface RawRule {
       unparseable?: boolean;
       statementCount?: { min?: number; max?: number };
     };
-    ssh?: { argv?: string[]; program?: string[] };
+    ssh?: RawSsh;
     http?: { method?: string[]; path?: string[]; headers?: Record<string, string> };
     mcp?: { tool?: string[]; arguments?: Record<string, string> };
   };
@@ -347,7 +372,7 @@ function compileRule(
     ...base,
     kind: 'access',
     sql: m.sql ? sqlCondition(m.sql, permissive ? 'only' : 'any') : null,
-    ssh: m.ssh ?? null,
+    ssh: m.ssh ? sshCondition(m.ssh, permissive ? 'only' : 'any', (msg, path = []) => err(msg, ['match', 'ssh', ...path])) : null,
     http: m.http ? { ...m.http, method: m.http.method?.map((x) => x.toUpperCase()) } : null,
     mcp: m.mcp ?? null,
   };
@@ -438,6 +463,35 @@ function sqlCondition(raw: NonNullable<NonNullable<RawRule['match']>['sql']>, sh
   if (raw.flags) out.flags = raw.flags;
   if (raw.unparseable !== undefined) out.unparseable = raw.unparseable;
   if (raw.statementCount) out.statementCount = raw.statementCount;
+  return out;
+}
+
+// Which channel each condition needs: a rule naming other channels could never match.
+const SSH_CONDITION_CHANNELS: Record<string, string> = {
+  program: 'exec',
+  argv: 'exec',
+  options: 'exec',
+  unknown: 'exec',
+  operation: 'sftp',
+  path: 'sftp',
+  forward: 'direct-tcpip',
+};
+
+function sshCondition(raw: RawSsh, shorthand: Quantifier, err: (message: string, path?: (string | number)[]) => void): SshCondition {
+  const out: SshCondition = {};
+  if (raw.channel) out.channel = raw.channel;
+  if (raw.program) out.program = list(raw.program, 'any', (x) => x);
+  if (raw.argv) out.argv = raw.argv;
+  if (raw.options) out.options = list(raw.options, shorthand, (x) => x);
+  if (raw.unknown !== undefined) out.unknown = raw.unknown;
+  if (raw.operation) out.operation = raw.operation;
+  if (raw.path) out.path = raw.path;
+  if (raw.forward) out.forward = raw.forward;
+  if (raw.environment) out.environment = raw.environment;
+  const needs = [...new Set(Object.keys(raw).flatMap((k) => SSH_CONDITION_CHANNELS[k] ?? []))];
+  if (needs.length > 1) err(`conditions of one channel per rule; this one has ${needs.join(', ')} conditions`);
+  else if (needs.length === 1 && raw.channel && !raw.channel.some((c) => c === needs[0] || c.includes('*')))
+    err(`channel ${JSON.stringify(raw.channel)} does not include ${needs[0]}, which its conditions need`, ['channel']);
   return out;
 }
 

@@ -13,8 +13,10 @@ import {
   type Decision,
   type VerdictIssued,
 } from '@agentgate/events';
+import type { ShellFacts } from '@agentgate/shell';
 import { evaluate } from './evaluate.js';
 import { verdictMaskingRules } from './masking-sets.js';
+import { sshInput } from './ssh-input.js';
 import type { CompiledPolicy, Evaluation, PolicyInput, SqlInput } from './types.js';
 import type { UsageState } from './usage.js';
 
@@ -28,8 +30,11 @@ export interface ClassifiedRequest {
    * a SQL request is judged unparseable (fail closed).
    */
   sql?: SqlInput;
-  /** SSH: the command's argv as the shell would split it (the ssh ingress supplies it). */
-  sshArgv?: readonly string[];
+  /**
+   * SSH exec: what the command runs (libs/shell analyseCommand of the request's command), as the
+   * processor computed it; analysed from the request when absent.
+   */
+  shell?: ShellFacts;
   /** MCP: the tool call. */
   mcp?: { tool: string; arguments: Readonly<Record<string, unknown>> };
 }
@@ -144,7 +149,7 @@ export function policyInput(subject: ClassifiedRequest): PolicyInput {
       input.sql = subject.sql ?? { statements: 'unparseable', searchPathKnown: true };
       break;
     case 'ssh':
-      input.ssh = { argv: subject.sshArgv ?? [] };
+      input.ssh = sshInput(detail, subject.shell);
       break;
     case 'http':
       input.http = { method: detail.method, path: detail.path, headers: detail.headers };

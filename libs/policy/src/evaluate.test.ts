@@ -11,6 +11,8 @@ import {
   type NameRef,
   type PolicyIdentity,
   type PolicyInput,
+  type SshInput,
+  sshInput,
   type StatementClass,
   type StatementFacts,
 } from './index.js';
@@ -39,6 +41,18 @@ function facts(
   return { ...base, ...more, flags: { ...base.flags, ...more.flags } };
 }
 const select = (...reads: string[]): StatementFacts => facts('SelectStmt', ['select'], { reads: reads.map(ref) });
+
+const exec = (command: string): SshInput =>
+  sshInput({
+    channel: 'exec',
+    command,
+    operation: null,
+    path: null,
+    targetPath: null,
+    forwardHost: null,
+    forwardPort: null,
+    environment: [],
+  });
 
 const ALICE: PolicyIdentity = { subject: 'alice', issuer: 'https://idp.example', groups: ['agents', 'eu'], actChain: [] };
 // Monday 2026-01-05 12:00 UTC
@@ -565,28 +579,28 @@ const CASES: Case[] = [
   {
     name: 'ssh: no rule covers the protocol',
     policy: READ_PUBLIC,
-    input: req({ protocol: 'ssh', sql: undefined, ssh: { argv: ['ls'] } }),
+    input: req({ protocol: 'ssh', sql: undefined, ssh: exec('ls') }),
     decision: 'deny',
     rule: null,
   },
   {
     name: 'ssh: argv glob',
     policy: `rules:\n  - { id: ls, description: d, match: { ssh: { argv: [ls, "**"] } }, action: allow }`,
-    input: req({ protocol: 'ssh', sql: undefined, ssh: { argv: ['ls', '-la', '/tmp'] } }),
+    input: req({ protocol: 'ssh', sql: undefined, ssh: exec('ls -la /tmp') }),
     decision: 'allow',
     rule: 'ls',
   },
   {
     name: 'ssh: argv length must match without **',
     policy: `rules:\n  - { id: ls, description: d, match: { ssh: { argv: [ls] } }, action: allow }`,
-    input: req({ protocol: 'ssh', sql: undefined, ssh: { argv: ['ls', '/etc'] } }),
+    input: req({ protocol: 'ssh', sql: undefined, ssh: exec('ls /etc') }),
     decision: 'deny',
     rule: null,
   },
   {
     name: 'a SQL rule does not cover ssh',
     policy: `rules:\n  - { id: all, description: d, action: allow }`,
-    input: req({ protocol: 'ssh', sql: undefined, ssh: { argv: ['ls'] } }),
+    input: req({ protocol: 'ssh', sql: undefined, ssh: exec('ls') }),
     decision: 'deny',
     rule: null,
   },

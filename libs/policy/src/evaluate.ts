@@ -26,6 +26,7 @@ import type {
   StatementDecision,
   TimeCondition,
 } from './types.js';
+import { sshMatches } from './ssh-match.js';
 import { usageFor, usageKey, type UsageState } from './usage.js';
 
 const RANK: Record<Decision, number> = { allow: 1, mask: 2, approve: 3, deny: 4 };
@@ -226,14 +227,27 @@ function pick(ms: readonly RuleMatch[], effective: (m: RuleMatch) => Decision): 
 function defaultReason(unit: Unit, input: PolicyInput, policy: CompiledPolicy): string {
   if (input.protocol !== 'postgres') {
     const covered = policy.rules.some((r) => r.when.protocols?.includes(input.protocol) && grants(r.action));
-    return covered
-      ? `no rule allows this ${input.protocol} request (default deny)`
-      : `no rule covers protocol ${input.protocol} (default deny)`;
+    if (!covered) return `no rule covers protocol ${input.protocol} (default deny)`;
+    return input.protocol === 'ssh' && input.ssh
+      ? sshDefaultReason(input.ssh)
+      : `no rule allows this ${input.protocol} request (default deny)`;
   }
   if (unit.facts === null) return 'the statement could not be parsed; unparseable SQL is denied unless a rule names `unparseable: true`';
   if (unit.unknown.length > 0)
     return `the classifier does not understand this statement (${unit.unknown.join('; ')}); denied unless a rule names class unknown`;
   return `no rule allows this ${unit.kind} (default deny)`;
+}
+
+function sshDefaultReason(ssh: NonNullable<PolicyInput['ssh']>): string {
+  if (ssh.channel === 'exec') {
+    if (ssh.facts === null) return 'the command was not analysed; denied (fail closed)';
+    if (ssh.facts.unknown.length > 0)
+      return `the shell command cannot be fully analysed (${ssh.facts.unknown.join(', ')}); denied unless a rule names \`unknown: true\``;
+  }
+  const programs = ssh.facts ? [...new Set(ssh.facts.commands.map((c) => c.program))] : [];
+  const what = programs.length > 0 ? ` running ${programs.join(', ')}` : '';
+  const env = ssh.environment.length > 0 ? ` with environment ${ssh.environment.join(', ')}` : '';
+  return `no rule allows this ssh ${ssh.channel} request${what}${env} (default deny)`;
 }
 
 // --- request-level conditions ----------------------------------------------------------------
@@ -370,7 +384,7 @@ function accessMatch(
     failClosed,
     reason: failClosed ? why : ruleReason(rule),
   });
-  if (input.protocol !== 'postgres') return protocolMatch(rule, input) ? hit() : null;
+  if (input.protocol !== 'postgres') return protocolMatch(rule, input, permissive) ? hit() : null;
   const sql = rule.sql;
   if (unit.facts === null) {
     // Unparseable: only a rule that names it, or a deny/approve rule with no SQL condition.
@@ -405,14 +419,11 @@ function namesUnknown(sql: SqlCondition | null): boolean {
   return !!sql?.classes && sql.classes.quantifier !== 'none' && sql.classes.values.includes('unknown');
 }
 
-function protocolMatch(rule: AccessRule, input: PolicyInput): boolean {
+function protocolMatch(rule: AccessRule, input: PolicyInput, permissive: boolean): boolean {
   switch (input.protocol) {
     case 'ssh': {
       if (rule.sql || rule.http || rule.mcp) return false;
-      const argv = input.ssh?.argv ?? [];
-      if (rule.ssh?.program && !anyGlob(rule.ssh.program, argv[0] ?? '')) return false;
-      if (rule.ssh?.argv && !argvMatches(rule.ssh.argv, argv)) return false;
-      return true;
+      return input.ssh !== undefined && sshMatches(rule.ssh, input.ssh, permissive);
     }
     case 'http': {
       if (rule.sql || rule.ssh || rule.mcp) return false;
@@ -440,14 +451,6 @@ function protocolMatch(rule: AccessRule, input: PolicyInput): boolean {
     default:
       return !rule.sql && !rule.ssh && !rule.http && !rule.mcp;
   }
-}
-
-function argvMatches(globs: readonly string[], argv: readonly string[]): boolean {
-  for (let i = 0; i < globs.length; i++) {
-    if (globs[i] === '**' && i === globs.length - 1) return true;
-    if (i >= argv.length || !anyGlob([globs[i]!], argv[i]!)) return false;
-  }
-  return argv.length === globs.length;
 }
 
 // --- SQL conditions: three-valued (see names.ts) ------------------------------------------------

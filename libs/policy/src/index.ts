@@ -20,7 +20,10 @@ export {
   type PolicyError,
   type PolicyFile,
   type PolicyTestCase,
+  type SshTestRequest,
 } from './compile.js';
+export { sshInput } from './ssh-input.js';
+export { forwardTarget, pathGlob } from './ssh-match.js';
 export { loadPolicyDir, readPolicyDir } from './loader.js';
 export { evaluate, sqlUnits } from './evaluate.js';
 export {

@@ -113,6 +113,25 @@ const sql = {
   },
 } as const;
 
+// The channels and SFTP operations of libs/events SshRequest.
+const SSH_CHANNELS = ['exec', 'shell', 'sftp', 'direct-tcpip'];
+const SFTP_OPERATIONS = [
+  'open-read',
+  'open-write',
+  'read',
+  'write',
+  'remove',
+  'rename',
+  'mkdir',
+  'rmdir',
+  'setstat',
+  'readdir',
+  'stat',
+  'readlink',
+  'symlink',
+  'realpath',
+];
+
 const stringMap = { type: 'object', additionalProperties: { type: 'string' }, minProperties: 1 } as const;
 
 const match = {
@@ -125,7 +144,17 @@ const match = {
       type: 'object',
       additionalProperties: false,
       minProperties: 1,
-      properties: { argv: globList, program: globList },
+      properties: {
+        channel: { type: 'array', items: { enum: SSH_CHANNELS }, minItems: 1 },
+        program: listCondition({ type: 'string', minLength: 1 }),
+        argv: globList,
+        options: listCondition({ type: 'string', minLength: 1 }),
+        unknown: { type: 'boolean' },
+        operation: { type: 'array', items: { enum: SFTP_OPERATIONS }, minItems: 1 },
+        path: { type: 'array', items: { type: 'string', pattern: '^/' }, minItems: 1 },
+        forward: globList,
+        environment: globList,
+      },
     },
     http: {
       type: 'object',
@@ -279,7 +308,20 @@ const testCase = {
     sessionUser: { type: 'string' },
     userSchemaExists: { type: 'boolean' },
     time: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' },
-    ssh: { type: 'object', required: ['argv'], properties: { argv: { type: 'array', items: { type: 'string' } } } },
+    ssh: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        channel: { enum: SSH_CHANNELS },
+        command: { type: 'string', description: 'exec: the command line' },
+        operation: { enum: SFTP_OPERATIONS },
+        path: { type: 'string' },
+        targetPath: { type: 'string' },
+        forward: { type: 'string', pattern: '^.+:[0-9]+$', description: 'direct-tcpip: host:port' },
+        environment: { type: 'array', items: { type: 'string' } },
+      },
+    },
     http: {
       type: 'object',
       required: ['method', 'path'],

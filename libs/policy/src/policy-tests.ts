@@ -4,6 +4,7 @@
 import type { PolicyTestCase } from './compile.js';
 import { evaluate } from './evaluate.js';
 import type { StatementFacts } from './facts.js';
+import { sshTestInput } from './ssh-input.js';
 import type { CompiledPolicy, Evaluation, PolicyInput } from './types.js';
 
 /** SQL text -> the facts of each statement, or 'unparseable'. */
@@ -55,7 +56,7 @@ export function testInput(t: PolicyTestCase, analyze: AnalyzeSql): PolicyInput {
       userSchemaExists: t.userSchemaExists ?? false,
     };
   }
-  if (t.ssh) input.ssh = { argv: t.ssh.argv };
+  if (t.ssh) input.ssh = sshTestInput(t.ssh);
   if (t.http)
     input.http = {
       method: t.http.method,

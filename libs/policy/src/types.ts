@@ -1,5 +1,6 @@
 // The compiled policy, what a request looks like to it, and what an evaluation says.
 import type { MaskingPlan } from '@agentgate/masking';
+import type { ShellFacts } from '@agentgate/shell';
 import type { StatementClass, StatementFacts } from './facts.js';
 
 /** What a rule does when it matches. */
@@ -64,10 +65,31 @@ export interface SqlCondition {
   statementCount?: { min?: number; max?: number };
 }
 
+/**
+ * Conditions on an SSH request (docs/policy.md, "SSH conditions"). The command conditions
+ * (program, argv, options, unknown) hold for exec requests only, operation and path for SFTP,
+ * forward for direct-tcpip. In an allow rule every command of the request must satisfy the
+ * command conditions; in other rules some command must.
+ */
 export interface SshCondition {
-  /** argv[i] must match the i-th glob; `**` as the last element matches any remaining arguments. */
+  /** exec, shell, sftp, direct-tcpip (globs). */
+  channel?: readonly string[];
+  /** Globs on each command's program (after wrappers are peeled off). */
+  program?: ListCondition<string>;
+  /** argv[i] must match the i-th glob (argv[0]: the program); `**` as the last element matches any remaining arguments. */
   argv?: readonly string[];
-  program?: readonly string[];
+  /** Option names (globs) of each command: -rf is r and f, --force is force. */
+  options?: ListCondition<string>;
+  /** true: only commands the parser could not fully read; false: only commands it could. */
+  unknown?: boolean;
+  /** SFTP operations (globs). */
+  operation?: readonly string[];
+  /** SFTP path globs (`*` within a segment, `**` across); path and targetPath are both checked. */
+  path?: readonly string[];
+  /** direct-tcpip `host:port` globs. */
+  forward?: readonly string[];
+  /** Names of the environment variables the request may set (globs); in an allow rule absent means none. */
+  environment?: readonly string[];
 }
 
 export interface HttpCondition {
@@ -169,6 +191,21 @@ export interface SqlInput {
   userSchemaExists?: boolean;
 }
 
+/** An SSH request as the policy sees it (libs/events SshRequest, with the command's shell facts). */
+export interface SshInput {
+  /** exec, shell, sftp, direct-tcpip. */
+  channel: string;
+  /** exec: what the command runs (libs/shell analyseCommand); null for other channels, or when not analysed (fail closed). */
+  facts: ShellFacts | null;
+  operation: string | null;
+  path: string | null;
+  targetPath: string | null;
+  forwardHost: string | null;
+  forwardPort: number | null;
+  /** Names of the environment variables the agent asked to set. */
+  environment: readonly string[];
+}
+
 /** One request, as the policy sees it. `protocol` picks which of sql/ssh/http/mcp is read. */
 export interface PolicyInput {
   protocol: string;
@@ -177,7 +214,7 @@ export interface PolicyInput {
   /** The request's time (microseconds since the epoch): the policy's only clock. */
   timeUs: number;
   sql?: SqlInput;
-  ssh?: { argv: readonly string[] };
+  ssh?: SshInput;
   http?: { method: string; path: string; headers: readonly { name: string; value: string }[] };
   mcp?: { tool: string; arguments: Readonly<Record<string, unknown>> };
 }

@@ -14,6 +14,8 @@ test('given the repository catalog, when parsed, then names, targets and groups 
     [
       ['demo', 'postgres', '127.0.0.1:25432/demo', 'file'],
       ['scratch', 'postgres', '127.0.0.1:25432/scratch', 'file'],
+      // An SSH connection names no database.
+      ['web', 'ssh', '127.0.0.1:22222/', 'file'],
     ],
   );
   assert.equal(mayUse(entries[1]!, ['agents']), false);

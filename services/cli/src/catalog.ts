@@ -36,7 +36,8 @@ export function parseCatalog(text: string, source: string): CatalogEntry[] {
     const name = str('name');
     const protocol = str('protocol');
     const host = str('host');
-    const database = str('database');
+    // Only a PostgreSQL connection names a database.
+    const database = protocol === 'postgres' ? str('database') : typeof entry['database'] === 'string' ? entry['database'] : '';
     const port = entry['port'];
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push('port must be 1..65535');
     const groups = entry['allowedGroups'];

@@ -16,6 +16,7 @@ import { registerReport } from './report-commands.js';
 import { registerVerify } from './verify-commands.js';
 import { registerHolds } from './holds-commands.js';
 import { registerRetention } from './retention-commands.js';
+import { registerSsh } from './ssh-commands.js';
 import { policyTest } from './policy-test.js';
 import { psql } from './psql.js';
 import { sessions } from './sessions.js';
@@ -264,6 +265,7 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
   registerVerify(program, { io: ctx.io, configOf, withAudit, setExit });
   registerHolds(program, { io: ctx.io, configOf, setExit });
   registerRetention(program, { io: ctx.io, configOf, setExit });
+  registerSsh(program, { io: ctx.io, configOf, env: ctx.env, setExit });
 
   return program;
 }

@@ -145,6 +145,9 @@ function parseAuth(raw: unknown, problems: string[]): UpstreamAuthMethod[] {
   return raw as UpstreamAuthMethod[];
 }
 
+/** Protocols of the catalog that other ingresses serve (services/ingress-ssh reads `ssh`). */
+const OTHER_PROTOCOLS: readonly string[] = ['ssh', 'http'];
+
 /** Parses the catalog; throws AG_ERR_CONFIG_INVALID on any malformed entry or inline secret. */
 export function parseConnectionCatalog(json: string, env: Readonly<Record<string, string | undefined>>): ConnectionCatalog {
   let doc: { connections?: unknown };
@@ -155,8 +158,17 @@ export function parseConnectionCatalog(json: string, env: Readonly<Record<string
   }
   if (!Array.isArray(doc.connections)) throw new GatewayError('AG_ERR_CONFIG_INVALID', 'connections file needs a "connections" array');
   const byName = new Map<string, PostgresConnection>();
+  const otherNames = new Set<string>();
   for (const item of doc.connections as unknown[]) {
     const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    // One catalog for every protocol: each ingress reads its own entries; names stay unique across all.
+    if (OTHER_PROTOCOLS.includes(raw['protocol'] as string)) {
+      const other = String(raw['name'] ?? '');
+      if (byName.has(other) || otherNames.has(other))
+        throw new GatewayError('AG_ERR_CONFIG_INVALID', `connection ${other} is defined twice`);
+      otherNames.add(other);
+      continue;
+    }
     const problems: string[] = [];
     const str = (k: string): string => {
       if (typeof raw[k] === 'string' && raw[k] !== '') return raw[k] as string;
@@ -165,7 +177,7 @@ export function parseConnectionCatalog(json: string, env: Readonly<Record<string
     };
     const name = str('name');
     if ('password' in raw) problems.push('inline passwords are not allowed; use "credential": "env:NAME" or "file:/path"');
-    if (raw['protocol'] !== 'postgres') problems.push('protocol must be "postgres"');
+    if (raw['protocol'] !== 'postgres') problems.push(`protocol must be "postgres" or one of ${OTHER_PROTOCOLS.join(', ')}`);
     const port = raw['port'];
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push('port must be 1..65535');
     const groups = raw['allowedGroups'];
@@ -183,7 +195,7 @@ export function parseConnectionCatalog(json: string, env: Readonly<Record<string
       tls: Object.freeze(parseTls(raw['tls'], env, problems)),
     };
     if (problems.length > 0) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connection ${name || '?'}: ${problems.join('; ')}`);
-    if (byName.has(name)) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connection ${name} is defined twice`);
+    if (byName.has(name) || otherNames.has(name)) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connection ${name} is defined twice`);
     byName.set(name, Object.freeze(entry));
   }
   return { get: (n) => byName.get(n), names: () => [...byName.keys()] };

@@ -35,6 +35,7 @@ import {
 } from '@agentgate/events';
 import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
+import { analyseCommand } from '@agentgate/shell';
 import { type GatewayError, toGatewayError } from '@agentgate/errors';
 import type { PolicyProcessorConfig } from './config.js';
 import type { PolicyEngine, RequestAnalysis } from './policy-engine.js';
@@ -456,6 +457,8 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
 
 type Analysed = { analysis: RequestAnalysis; facts: StatementFacts[] };
 
+const NOT_SQL = { statementKind: 'NOT_SQL', statementKinds: [] };
+
 const factsOf = (c: SqlClassification): StatementFacts[] | 'unparseable' => (c.ok ? c.statements.map((s) => s.facts) : 'unparseable');
 
 /**
@@ -467,7 +470,12 @@ const factsOf = (c: SqlClassification): StatementFacts[] | 'unparseable' => (c.o
  * PREPARE or DECLARE behind them.
  */
 async function analyseRequest(parser: AsyncSqlParser, detail: RequestDetail, session: SessionKnowledge): Promise<Analysed> {
-  if (detail.kind !== 'sql') return { analysis: { classification: { statementKind: 'NOT_SQL', statementKinds: [] } }, facts: [] };
+  if (detail.kind === 'ssh') {
+    // An exec is decided on what its command runs, as the target's shell would read it.
+    const shell = detail.channel === 'exec' ? analyseCommand(detail.command ?? '') : undefined;
+    return { analysis: { classification: NOT_SQL, ...(shell ? { shell } : {}) }, facts: [] };
+  }
+  if (detail.kind !== 'sql') return { analysis: { classification: NOT_SQL }, facts: [] };
   const capped = detail.fullTextBytes !== null;
   const own = capped ? undefined : await parser.classify(detail.text);
   const ownKinds = own ?? { statementKind: detail.statementKind, statementKinds: [...detail.statementKinds] };

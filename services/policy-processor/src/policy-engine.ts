@@ -3,6 +3,7 @@
 // processor (the policy feed, live and shadow swaps, the usage window) sees only this.
 import type { AuditEvent, AuditEventOf, PolicyFile } from '@agentgate/events';
 import { GatewayError } from '@agentgate/errors';
+import type { ShellFacts } from '@agentgate/shell';
 import {
   compilePolicy,
   decide,
@@ -22,6 +23,8 @@ export interface RequestAnalysis {
   classification: { statementKind: string; statementKinds: readonly string[] };
   /** Present for SQL requests. */
   sql?: SqlInput;
+  /** Present for SSH exec requests: what the command runs (libs/shell). */
+  shell?: ShellFacts;
 }
 
 /** Guardrail counts per (identity, connection), folded from the log. */
@@ -95,7 +98,12 @@ function fromCompiled(policy: Compiled, onError: (err: unknown) => void): LivePo
     longestWindowUs: Math.max(0, ...windows),
     approvalSpec: (ruleId) => policy.rules.find((r) => r.id === ruleId)?.approval ?? null,
     decide(request, analysis, usage) {
-      const subject = { request, classification: analysis.classification, ...(analysis.sql ? { sql: analysis.sql } : {}) };
+      const subject = {
+        request,
+        classification: analysis.classification,
+        ...(analysis.sql ? { sql: analysis.sql } : {}),
+        ...(analysis.shell ? { shell: analysis.shell } : {}),
+      };
       try {
         return verdictOf(decide({ type: 'DecideRequest', subject }, { policy, usage }));
       } catch (err) {

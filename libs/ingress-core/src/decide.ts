@@ -1,0 +1,86 @@
+// One request's way through the pipeline, for an ingress that records requests of its own kind:
+// the request becomes durable, then its authentic verdict arrives, both inside the session's
+// chain turn so the verdict follows its request directly. One budget covers both; a pending
+// approval is then waited for up to the approval wait. Nothing here touches the target.
+import { isGatewayError } from '@agentgate/errors';
+import type { AuditEventOf, RequestObserved } from '@agentgate/events';
+import { withDeadline } from '@agentgate/kafka';
+import type { ChainWriter, SessionAudit } from './audit-log.js';
+import type { VerdictFeed } from './verdict-feed.js';
+
+type Verdict = AuditEventOf<'VerdictIssued'>;
+
+export interface DecideOptions {
+  audit: SessionAudit;
+  verdicts: VerdictFeed;
+  auditWriteTimeoutMs: number;
+  verdictTimeoutMs: number;
+  /** How long a request sent for approval is held for its final verdict; 0 = not at all. */
+  approvalWaitMs: number;
+  /** Told once a request waits for approval (the agent may be shown where to approve it). */
+  onPendingApproval?: (verdict: Verdict) => void;
+}
+
+export interface Decided {
+  request: AuditEventOf<'RequestObserved'>;
+  /** The verdict that settles the request: allow, deny, or the pending one when no decision came in time. */
+  verdict: Verdict;
+}
+
+/** Records `payload` (its requestId is the event id) and returns its authentic verdict; rejects with a GatewayError. */
+export function decideRequest(options: DecideOptions, payload: RequestObserved): Promise<Decided> {
+  return options.audit.exclusive((writer) => decideInTurn(writer, options, payload));
+}
+
+async function decideInTurn(writer: ChainWriter, options: DecideOptions, payload: RequestObserved): Promise<Decided> {
+  const { requestId } = payload;
+  const deadline = Date.now() + options.verdictTimeoutMs;
+  const wait = options.verdicts.expect(requestId);
+  try {
+    const request = await writer.record(
+      'RequestObserved',
+      payload,
+      Math.min(options.auditWriteTimeoutMs, options.verdictTimeoutMs),
+      requestId,
+    );
+    let verdict: Verdict;
+    try {
+      verdict = await withDeadline(wait.answerTo(request), Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
+    } catch (err) {
+      writer.abandonVerdict(request);
+      throw err;
+    }
+    writer.adopt(verdict);
+    if (verdict.payload.decision !== 'pending_approval' || verdict.payload.approvalId === null) return { request, verdict };
+    options.verdicts.cancel(requestId);
+    return { request, verdict: await awaitApproval(writer, options, request, verdict) };
+  } finally {
+    options.verdicts.cancel(requestId);
+  }
+}
+
+async function awaitApproval(
+  writer: ChainWriter,
+  options: DecideOptions,
+  request: AuditEventOf<'RequestObserved'>,
+  pending: Verdict,
+): Promise<Verdict> {
+  const wait = options.verdicts.expect(request.payload.requestId);
+  options.onPendingApproval?.(pending);
+  try {
+    const final = await withDeadline(
+      wait.answerTo(request, pending),
+      Math.max(options.approvalWaitMs, 1),
+      'AG_ERR_APPROVAL_PENDING',
+      'approval',
+    );
+    writer.adopt(final);
+    return final;
+  } catch (err) {
+    if (!isGatewayError(err, 'AG_ERR_APPROVAL_PENDING')) throw err;
+    writer.abandonVerdict(pending);
+    return pending;
+  } finally {
+    options.verdicts.cancel(request.payload.requestId);
+  }
+}
