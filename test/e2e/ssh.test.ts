@@ -7,7 +7,7 @@
 // its own port, logged in as agentgate-web: its files are read here directly.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -322,4 +322,35 @@ test('agentgate ssh login, then plain ssh with the certificate; expired and fore
   assert.match(refused.stderr, /Permission denied/);
   writeFileSync(`${key}-cert.pub`, good);
   assert.equal(withCert().status, 0, 'the valid certificate still logs in (the refusal was the expiry)');
+});
+
+/** A running `ssh web@... <command>` with the given token; resolves with its exit status and stderr. */
+function sshRunning(tokenValue: string, command: string): Promise<{ status: number | null; stderr: string; ms: number }> {
+  const tokenFile = join(setup.dir, `token-${uniqueMarker('t')}`);
+  writeFileSync(tokenFile, `${tokenValue}\n`, { mode: 0o600 });
+  const env = { ...setup.envFor(AGENT), AGENTGATE_TOKEN_FILE: tokenFile };
+  const started = Date.now();
+  const child = spawn('ssh', ['-p', String(sshStack.ingressPort), ...setup.options, `${sshStack.connection}@127.0.0.1`, command], { env });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr, ms: Date.now() - started })));
+}
+
+test('an admin kill and the token expiry end live SSH sessions, the agent told why', async () => {
+  const marker = uniqueMarker('kill');
+  const killedRun = sshRunning(token(AGENT), `sleep 60; echo ${marker}`);
+  const session = await sessionWith(marker);
+  const kill = agentgate(['kill', '--session', session, '--reason', 'e2e', '--json'], { AGENTGATE_TOKEN: token('erin') });
+  assert.equal(kill.status, 0, kill.stderr);
+  const killed = await killedRun;
+  assert.equal(killed.status, 255);
+  assert.match(killed.stderr, /AG_ERR_SESSION_KILLED/);
+  assert.ok(killed.ms < 30_000, 'the kill ended the session long before its command would have');
+
+  const expiring = await sshRunning(token(AGENT, ['--ttl', '6']), 'sleep 60');
+  assert.equal(expiring.status, 255);
+  assert.match(expiring.stderr, /AG_ERR_TOKEN_EXPIRED/);
+  assert.ok(expiring.ms < 20_000, `the session outlived its token: ${expiring.ms} ms`);
 });

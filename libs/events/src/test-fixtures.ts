@@ -90,6 +90,8 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
         exitStatus: null,
         exitSignal: null,
         streams: [],
+        httpStatus: null,
+        bodySample: null,
       },
     },
     {

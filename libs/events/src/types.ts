@@ -107,6 +107,10 @@ export interface HttpRequest {
   kubernetesVerb: string | null;
   kubernetesResource: string | null;
   kubernetesNamespace: string | null;
+  /** A JSON or text body up to the audit cap, detector matches redacted; null otherwise. */
+  body: string | null;
+  bodyBytes: number;
+  contentType: string | null;
 }
 
 export type RequestDetail = SqlRequest | SshRequest | HttpRequest;
@@ -167,6 +171,9 @@ export interface ResponseObserved {
   exitSignal: string | null;
   /** SSH: each byte stream's size and digest. */
   streams: StreamDigest[];
+  /** HTTP: the status the agent received, and the start of the body it received (masked). */
+  httpStatus: number | null;
+  bodySample: string | null;
 }
 
 export interface StreamDigest {

@@ -11,14 +11,13 @@ import type { VerdictFeed } from './verdict-feed.js';
 type Verdict = AuditEventOf<'VerdictIssued'>;
 
 export interface DecideOptions {
-  audit: SessionAudit;
   verdicts: VerdictFeed;
   auditWriteTimeoutMs: number;
   verdictTimeoutMs: number;
   /** How long a request sent for approval is held for its final verdict; 0 = not at all. */
   approvalWaitMs: number;
   /** Told once a request waits for approval (the agent may be shown where to approve it). */
-  onPendingApproval?: (verdict: Verdict) => void;
+  onPendingApproval?: (pending: Verdict, request: AuditEventOf<'RequestObserved'>) => void;
 }
 
 export interface Decided {
@@ -28,11 +27,12 @@ export interface Decided {
 }
 
 /** Records `payload` (its requestId is the event id) and returns its authentic verdict; rejects with a GatewayError. */
-export function decideRequest(options: DecideOptions, payload: RequestObserved): Promise<Decided> {
-  return options.audit.exclusive((writer) => decideInTurn(writer, options, payload));
+export function decideRequest(audit: SessionAudit, options: DecideOptions, payload: RequestObserved): Promise<Decided> {
+  return audit.exclusive((writer) => decideInTurn(writer, options, payload));
 }
 
-async function decideInTurn(writer: ChainWriter, options: DecideOptions, payload: RequestObserved): Promise<Decided> {
+/** As decideRequest, for a caller that already holds the chain's turn (several requests in one turn). */
+export async function decideInTurn(writer: ChainWriter, options: DecideOptions, payload: RequestObserved): Promise<Decided> {
   const { requestId } = payload;
   const deadline = Date.now() + options.verdictTimeoutMs;
   const wait = options.verdicts.expect(requestId);
@@ -66,7 +66,7 @@ async function awaitApproval(
   pending: Verdict,
 ): Promise<Verdict> {
   const wait = options.verdicts.expect(request.payload.requestId);
-  options.onPendingApproval?.(pending);
+  options.onPendingApproval?.(pending, request);
   try {
     const final = await withDeadline(
       wait.answerTo(request, pending),

@@ -5,3 +5,4 @@ export * from './credentials.js';
 export * from './masking-keys.js';
 export * from './masking-plans.js';
 export * from './decide.js';
+export * from './catalog-file.js';

@@ -60,6 +60,8 @@ export function responseEvent(requestId: string, timeUs: number, commandTags: st
       exitStatus: null,
       exitSignal: null,
       streams: [],
+      httpStatus: null,
+      bodySample: null,
     },
   };
 }

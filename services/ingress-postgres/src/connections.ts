@@ -20,8 +20,8 @@
 //                  require (encryption only; with a caFile the chain is still verified, as
 //                  libpq does), disable (plaintext). require and disable are weaker opt-ins.
 //                  prefer is refused: it falls back to plaintext without saying so.
-import { readFileSync } from 'node:fs';
 import { GatewayError } from '@agentgate/errors';
+import { catalogEntries, expandReferences, readCatalogFile } from '@agentgate/ingress-core';
 
 /** Upstream authentication methods, by pg_hba.conf's names. */
 export type UpstreamAuthMethod = 'scram-sha-256' | 'md5' | 'password' | 'trust';
@@ -56,14 +56,6 @@ export interface PostgresConnection {
 export interface ConnectionCatalog {
   get(name: string): PostgresConnection | undefined;
   names(): string[];
-}
-
-function expand(text: string, env: Readonly<Record<string, string | undefined>>): string {
-  return text.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
-    const value = env[name];
-    if (value === undefined) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file references unset variable ${name}`);
-    return value;
-  });
 }
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((g) => typeof g === 'string' && g !== '');
@@ -109,7 +101,7 @@ function parseLogins(
       Object.freeze({
         groups: Object.freeze([...(groups as string[])]),
         username: username as string,
-        credential: expand(credential as string, env),
+        credential: expandReferences(credential as string, env),
       }),
     );
   }
@@ -129,7 +121,7 @@ function parseTls(raw: unknown, env: Readonly<Record<string, string | undefined>
   if ('caFile' in tlsRaw && typeof tlsRaw['caFile'] !== 'string') problems.push('tls.caFile must be a path');
   if ('serverName' in tlsRaw && typeof tlsRaw['serverName'] !== 'string') problems.push('tls.serverName must be a string');
   const tls: PostgresConnection['tls'] = { mode: mode as UpstreamTlsMode };
-  if (typeof tlsRaw['caFile'] === 'string') tls.caFile = expand(tlsRaw['caFile'], env);
+  if (typeof tlsRaw['caFile'] === 'string') tls.caFile = expandReferences(tlsRaw['caFile'], env);
   if (typeof tlsRaw['serverName'] === 'string') tls.serverName = tlsRaw['serverName'];
   return tls;
 }
@@ -150,17 +142,9 @@ const OTHER_PROTOCOLS: readonly string[] = ['ssh', 'http'];
 
 /** Parses the catalog; throws AG_ERR_CONFIG_INVALID on any malformed entry or inline secret. */
 export function parseConnectionCatalog(json: string, env: Readonly<Record<string, string | undefined>>): ConnectionCatalog {
-  let doc: { connections?: unknown };
-  try {
-    doc = JSON.parse(json) as typeof doc;
-  } catch (cause) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', 'connections file is not valid JSON', { cause });
-  }
-  if (!Array.isArray(doc.connections)) throw new GatewayError('AG_ERR_CONFIG_INVALID', 'connections file needs a "connections" array');
   const byName = new Map<string, PostgresConnection>();
   const otherNames = new Set<string>();
-  for (const item of doc.connections as unknown[]) {
-    const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+  for (const raw of catalogEntries(json)) {
     // One catalog for every protocol: each ingress reads its own entries; names stay unique across all.
     if (OTHER_PROTOCOLS.includes(raw['protocol'] as string)) {
       const other = String(raw['name'] ?? '');
@@ -203,13 +187,7 @@ export function parseConnectionCatalog(json: string, env: Readonly<Record<string
 
 /** Loads the catalog from a file. */
 export function loadConnectionCatalog(path: string, env: Readonly<Record<string, string | undefined>>): ConnectionCatalog {
-  let json: string;
-  try {
-    json = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read connections file ${path}`, { cause });
-  }
-  return parseConnectionCatalog(json, env);
+  return parseConnectionCatalog(readCatalogFile(path), env);
 }
 
 /** Whether an agent with these groups may use the connection: one group in common. */

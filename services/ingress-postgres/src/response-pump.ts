@@ -151,6 +151,8 @@ export class StatementResponse {
       exitStatus: null,
       exitSignal: null,
       streams: [],
+      httpStatus: null,
+      bodySample: null,
       masking: this.masking ? Object.entries(this.masking.tally.toJSON()).map(([key, count]) => ({ key, count })) : [],
     };
   }

@@ -3,10 +3,9 @@
 // statements and portals follows what the target confirmed, and a refusal leaves the target's
 // transaction as a server-side error would. The session (session.ts) owns the sockets; this
 // owns what goes through them after login.
-import { GatewayError, isGatewayError, toGatewayError } from '@agentgate/errors';
+import { GatewayError, toGatewayError } from '@agentgate/errors';
 import { type AuditEventOf, derivedEventId, type ResponseObserved, type SqlRequest, type VerdictIssued } from '@agentgate/events';
 import { newTiming, type StatementTiming } from './stage-metrics.js';
-import { withDeadline } from '@agentgate/kafka';
 import {
   ConfirmedProtocolState,
   planExtendedBatch,
@@ -21,7 +20,7 @@ import {
 } from '@agentgate/pg-wire';
 import { serialize } from 'pg-protocol';
 import type { AsyncSqlParser } from '@agentgate/sql';
-import type { ChainWriter, SessionAudit } from '@agentgate/ingress-core';
+import { type ChainWriter, decideInTurn, type SessionAudit } from '@agentgate/ingress-core';
 import { redactSqlText, redactValues } from './audit-redaction.js';
 import { auditedParameters, auditedText } from './audit-text.js';
 import type { IngressConfig } from './config.js';
@@ -175,7 +174,10 @@ export class StatementFlow {
 
   /**
    * Records the request and waits for its verdict, inside the chain's turn so the verdict
-   * follows its request directly. One budget covers both; past it the agent gets 08006.
+   * follows its request directly (decideInTurn, libs/ingress-core). One budget covers both; past
+   * it the agent gets 08006. A statement sent for approval is held up to the approval wait: the
+   * agent is told where to approve it (a notice), and past the wait the pending verdict is what
+   * the caller gets (refused with AG_ERR_APPROVAL_PENDING).
    */
   private async decideStatement(
     writer: ChainWriter,
@@ -185,71 +187,26 @@ export class StatementFlow {
     raw?: RawStatement,
   ): Promise<AuditEventOf<'VerdictIssued'>> {
     if (timing) timing.requestAt = performance.now();
-    const deadline = Date.now() + this.deps.config.verdictTimeoutMs;
-    const wait = this.deps.verdicts.expect(requestId);
-    try {
-      const request = await writer.record(
-        'RequestObserved',
-        { requestId, protocol: 'postgres', connection: this.deps.connectionName, detail },
-        Math.min(this.deps.config.auditWriteTimeoutMs, this.deps.config.verdictTimeoutMs),
-        requestId,
-      );
-      let verdict: AuditEventOf<'VerdictIssued'>;
-      try {
-        verdict = await withDeadline(wait.answerTo(request), Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');
-      } catch (err) {
-        writer.abandonVerdict(request);
-        throw err;
-      }
-      writer.adopt(verdict);
-      if (verdict.payload.decision !== 'pending_approval' || verdict.payload.approvalId === null) return verdict;
-      this.deps.verdicts.cancel(requestId);
-      return await this.awaitApproval(writer, request, verdict, detail, raw);
-    } finally {
-      this.deps.verdicts.cancel(requestId);
-    }
-  }
-
-  /**
-   * Holds a statement sent for approval: the agent is told where to approve it (a notice), and
-   * the statement waits up to the approval wait for its final verdict, chained onto the pending
-   * one. Past the wait the pending verdict is what the caller gets (refused with
-   * AG_ERR_APPROVAL_PENDING), and the final verdict's slot is left to a late one.
-   */
-  private async awaitApproval(
-    writer: ChainWriter,
-    request: AuditEventOf<'RequestObserved'>,
-    pending: AuditEventOf<'VerdictIssued'>,
-    detail: SqlRequest,
-    raw: RawStatement | undefined,
-  ): Promise<AuditEventOf<'VerdictIssued'>> {
-    const approvalId = pending.payload.approvalId!;
-    const requestId = request.payload.requestId;
-    const wait = this.deps.verdicts.expect(requestId);
-    this.deps.pump.expect({
-      kind: 'local',
-      frames: [approvalNotice(approvalId, this.deps.config.approvalsUrl, this.deps.config.approvalWaitMs)],
-    });
-    // Estimated once per approval, by the request that asked for it (the processor derives the id).
-    if (raw && approvalId === derivedEventId(requestId, 'approval') && detail.statementKinds.some((k) => ESTIMATED_KINDS.has(k))) {
-      this.deps.estimateBlastRadius?.({ approvalId, requestId, text: raw.text, parameters: raw.parameters });
-    }
-    try {
-      const final = await withDeadline(
-        wait.answerTo(request, pending),
-        Math.max(this.deps.config.approvalWaitMs, 1),
-        'AG_ERR_APPROVAL_PENDING',
-        'approval',
-      );
-      writer.adopt(final);
-      return final;
-    } catch (err) {
-      if (!isGatewayError(err, 'AG_ERR_APPROVAL_PENDING')) throw err;
-      writer.abandonVerdict(pending);
-      return pending;
-    } finally {
-      this.deps.verdicts.cancel(requestId);
-    }
+    const { config } = this.deps;
+    const { verdict } = await decideInTurn(
+      writer,
+      {
+        verdicts: this.deps.verdicts,
+        auditWriteTimeoutMs: config.auditWriteTimeoutMs,
+        verdictTimeoutMs: config.verdictTimeoutMs,
+        approvalWaitMs: config.approvalWaitMs,
+        onPendingApproval: (pending) => {
+          const approvalId = pending.payload.approvalId!;
+          this.deps.pump.expect({ kind: 'local', frames: [approvalNotice(approvalId, config.approvalsUrl, config.approvalWaitMs)] });
+          // Estimated once per approval, by the request that asked for it (the processor derives the id).
+          if (raw && approvalId === derivedEventId(requestId, 'approval') && detail.statementKinds.some((k) => ESTIMATED_KINDS.has(k))) {
+            this.deps.estimateBlastRadius?.({ approvalId, requestId, text: raw.text, parameters: raw.parameters });
+          }
+        },
+      },
+      { requestId, protocol: 'postgres', connection: this.deps.connectionName, detail },
+    );
+    return verdict;
   }
 
   /** Simple query: every statement of the string is its own request and verdict. */
@@ -874,5 +831,7 @@ function emptyResponse(requestId: string, outcome: ResponseObserved['outcome'], 
     exitStatus: null,
     exitSignal: null,
     streams: [],
+    httpStatus: null,
+    bodySample: null,
   };
 }

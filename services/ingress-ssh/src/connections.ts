@@ -5,8 +5,8 @@
 //   key the gateway logs in with) }]
 // References are env:NAME or file:/path, with ${VAR} expanded from the service's environment.
 // An agent names the connection as its SSH user name.
-import { readFileSync } from 'node:fs';
 import { GatewayError } from '@agentgate/errors';
+import { catalogEntries, expandReferences, readCatalogFile } from '@agentgate/ingress-core';
 
 export interface SshLogin {
   groups: readonly string[];
@@ -34,14 +34,6 @@ export interface SshCatalog {
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
-function expand(value: string, env: Readonly<Record<string, string | undefined>>): string {
-  return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
-    const v = env[name];
-    if (v === undefined) throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file references unset variable ${name}`);
-    return v;
-  });
-}
-
 /** The first login sharing a group with the identity (list the narrowest first), if it may use the connection at all. */
 export function loginFor(connection: SshConnection, groups: readonly string[]): SshLogin | undefined {
   if (!connection.allowedGroups.some((g) => groups.includes(g))) return undefined;
@@ -50,16 +42,8 @@ export function loginFor(connection: SshConnection, groups: readonly string[]): 
 
 /** Parses the ssh entries of the catalog; throws AG_ERR_CONFIG_INVALID on a malformed one or an inline secret. */
 export function parseSshCatalog(json: string, env: Readonly<Record<string, string | undefined>>): SshCatalog {
-  let doc: { connections?: unknown };
-  try {
-    doc = JSON.parse(json) as typeof doc;
-  } catch (cause) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', 'connections file is not valid JSON', { cause });
-  }
-  if (!Array.isArray(doc.connections)) throw new GatewayError('AG_ERR_CONFIG_INVALID', 'connections file needs a "connections" array');
   const byName = new Map<string, SshConnection>();
-  for (const item of doc.connections as unknown[]) {
-    const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+  for (const raw of catalogEntries(json)) {
     if (raw['protocol'] !== 'ssh') continue;
     const problems: string[] = [];
     const str = (k: string, from: Record<string, unknown> = raw): string => {
@@ -96,9 +80,9 @@ export function parseSshCatalog(json: string, env: Readonly<Record<string, strin
         name,
         host: str('host'),
         port: port as number,
-        hostKey: expand(hostKey, env),
+        hostKey: expandReferences(hostKey, env),
         allowedGroups: Object.freeze(allowedGroups),
-        logins: Object.freeze(logins.map((l) => Object.freeze({ ...l, credential: expand(l.credential, env) }))),
+        logins: Object.freeze(logins.map((l) => Object.freeze({ ...l, credential: expandReferences(l.credential, env) }))),
       }),
     );
   }
@@ -110,11 +94,5 @@ export function parseSshCatalog(json: string, env: Readonly<Record<string, strin
 }
 
 export function loadSshCatalog(path: string, env: Readonly<Record<string, string | undefined>>): SshCatalog {
-  let json: string;
-  try {
-    json = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new GatewayError('AG_ERR_CONFIG_INVALID', `cannot read connections file ${path}`, { cause });
-  }
-  return parseSshCatalog(json, env);
+  return parseSshCatalog(readCatalogFile(path), env);
 }

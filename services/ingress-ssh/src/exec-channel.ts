@@ -42,6 +42,17 @@ export function mergeCounts(...all: Record<string, number>[]): Record<string, nu
   return out;
 }
 
+/** Ends the agent's channel the way the target's ended: its exit status, or the signal that ended it. */
+export function passExit(channel: ServerChannel, exitStatus: number | null, exitSignal: string | null): void {
+  try {
+    if (exitSignal !== null) channel.exit(exitSignal, false, '');
+    else channel.exit(exitStatus ?? 0);
+    channel.end();
+  } catch {
+    // The agent is gone already.
+  }
+}
+
 export async function runExec(ctx: ChannelContext, channel: ServerChannel, request: ExecRequest): Promise<void> {
   const untrack = ctx.track(channel);
   // Nothing the agent sends reaches the target before the verdict.
@@ -114,13 +125,7 @@ export async function runExec(ctx: ChannelContext, channel: ServerChannel, reque
     upstream.on('close', () => {
       send(channel, stdout, outMask.end());
       send(channel.stderr, stderr, errMask.end());
-      try {
-        if (exitSignal !== null) channel.exit(exitSignal, false, '');
-        else channel.exit(exitStatus ?? 0);
-        channel.end();
-      } catch {
-        // The agent is gone already.
-      }
+      passExit(channel, exitStatus, exitSignal);
       untrack();
       ctx.respond(
         sshResponse(requestId!, exitStatus === 0 && exitSignal === null ? 'ok' : 'error', {

@@ -51,6 +51,8 @@ export function sshResponse(
     exitStatus: fields.exitStatus ?? null,
     exitSignal: fields.exitSignal ?? null,
     streams,
+    httpStatus: null,
+    bodySample: null,
   };
 }
 

@@ -50,6 +50,9 @@ export interface ChannelContext {
   track(channel: ServerChannel): () => void;
 }
 
+// How long a kill or expiry waits for the agent to read why before the connection goes.
+const TELL_GRACE_MS = 1000;
+
 const AUTH_METHODS: AuthenticationType[] = ['publickey', 'password', 'keyboard-interactive'];
 
 export class SshAgentSession implements ChannelContext {
@@ -279,8 +282,8 @@ export class SshAgentSession implements ChannelContext {
     const payload: RequestObserved = { requestId: this.deps.newId(), protocol: 'ssh', connection: this.connection!.name, detail };
     const { config } = this.deps;
     return decideRequest(
+      this.audit!,
       {
-        audit: this.audit!,
         verdicts: this.deps.verdicts,
         auditWriteTimeoutMs: config.auditWriteTimeoutMs,
         verdictTimeoutMs: config.verdictTimeoutMs,
@@ -337,9 +340,11 @@ export class SshAgentSession implements ChannelContext {
   // ------------------------------------------------------------------ ending
 
   /** Ends the session: every open channel is told why, the close is recorded, the connection ends. */
-  terminate(code: string, reason: string, message: string): Promise<void> {
+  async terminate(code: string, reason: string, message: string): Promise<void> {
+    const told: Promise<unknown>[] = [];
     for (const channel of this.channels) {
       try {
+        told.push(new Promise((resolve) => channel.once('close', resolve)));
         channel.stderr.write(`\r\nagentgate: ${message} (${code})\r\n`);
         channel.exit(EXIT_GATEWAY_FAILED);
         channel.end();
@@ -348,6 +353,9 @@ export class SshAgentSession implements ChannelContext {
       }
     }
     const done = this.finish(reason, code);
+    // The disconnect would overtake what the channels still have to send: it goes once the
+    // agent has closed them (it has read why), or after a short grace.
+    await Promise.race([Promise.all(told), new Promise((resolve) => setTimeout(resolve, TELL_GRACE_MS).unref())]);
     this.client.end();
     return done;
   }

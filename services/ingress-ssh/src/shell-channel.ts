@@ -12,7 +12,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel, PseudoTtyInfo, ServerChannel } from 'ssh2';
 import { toGatewayError } from '@agentgate/errors';
 import type { TerminalFrame } from '@agentgate/events';
-import { countsSince, mergeCounts, type OutputFilter, outputFilter } from './exec-channel.js';
+import { countsSince, mergeCounts, type OutputFilter, outputFilter, passExit } from './exec-channel.js';
 import { StreamTally, sshDetail, sshResponse } from './requests.js';
 import { type ChannelContext, failChannel, refuseChannel } from './session.js';
 
@@ -146,13 +146,7 @@ async function openShell(
 
     const finish = (): void => {
       clearInterval(timer);
-      try {
-        if (exitSignal !== null) channel.exit(exitSignal, false, '');
-        else channel.exit(exitStatus ?? 0);
-        channel.end();
-      } catch {
-        // The agent is gone already.
-      }
+      passExit(channel, exitStatus, exitSignal);
       untrack();
       ctx.respond(
         sshResponse(rid, failed ? 'failed' : exitStatus === 0 && exitSignal === null ? 'ok' : 'error', {
