@@ -2,7 +2,7 @@
 // these reasons the facts may be incomplete. The corpus holds the usual disguises of a command.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { analyseCommand, MAX_COMMAND_BYTES, UNKNOWN_REASONS, type ShellFacts } from './index.js';
+import { analyseCommand, MAX_COMMAND_BYTES, MAX_NESTED_SHELLS, UNKNOWN_REASONS, type ShellFacts } from './index.js';
 
 /** program:options(,)[:wrappers(>)], with ! when options are open. */
 function summary(f: ShellFacts): string[] {
@@ -135,10 +135,10 @@ test('given what cannot be parsed, then no commands and the reason', () => {
   for (const text of ["echo 'unterminated", 'if true; then', 'ls )', 'a\u0000b'])
     assert.deepEqual(analyseCommand(text), { commands: [], unknown: ['parse-error'], writes: [] }, text);
   assert.deepEqual(analyseCommand('x'.repeat(MAX_COMMAND_BYTES + 1)), { commands: [], unknown: ['too-long'], writes: [] });
-  assert.deepEqual(analyseCommand(`${'('.repeat(3000)}ls${')'.repeat(3000)}`).unknown, ['too-deep']);
+  assert.deepEqual(analyseCommand(`${'('.repeat(1500)}ls${')'.repeat(1500)}`).unknown, ['too-deep']);
   assert.ok(analyseCommand(`${'{ '.repeat(300)}ls${'; }'.repeat(300)}`).unknown.includes('too-deep'));
   let nested = 'rm -rf /';
-  for (let i = 0; i < 12; i++) nested = `sh -c ${JSON.stringify(nested)}`;
+  for (let i = 0; i <= MAX_NESTED_SHELLS; i++) nested = `sh -c ${JSON.stringify(nested)}`;
   assert.ok(analyseCommand(nested).unknown.includes('too-deep'));
 });
 
