@@ -23,6 +23,7 @@ const expected = {
   'audit-api': versions.AG_AUDIT_API_PORT,
   'ingress-ssh': versions.AG_SSH_INGRESS_PORT,
   'target-sshd': versions.AG_TARGET_SSH_PORT,
+  'ingress-http': versions.AG_HTTP_INGRESS_PORT,
 };
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
 const problems = [];
@@ -38,7 +39,15 @@ if (!registryImage.endsWith(`:${versions.APICURIO_VERSION}`))
   problems.push(`registry image ${registryImage} differs from APICURIO_VERSION ${versions.APICURIO_VERSION}`);
 // Secured as the local stack is: each service is its own Kafka principal, the broker has no
 // plaintext listener, ClickHouse logins have passwords.
-for (const service of ['ingress-postgres', 'ingress-ssh', 'policy-processor', 'projector', 'approval-service', 'checkpointer']) {
+for (const service of [
+  'ingress-postgres',
+  'ingress-ssh',
+  'ingress-http',
+  'policy-processor',
+  'projector',
+  'approval-service',
+  'checkpointer',
+]) {
   const env = compose.services?.[service]?.environment ?? {};
   if (env.AG_KAFKA_USERNAME !== service) problems.push(`${service} must authenticate to Kafka as ${service}`);
   if (!env.AG_KAFKA_PASSWORD_FILE || !env.AG_KAFKA_CA_FILE) problems.push(`${service} needs AG_KAFKA_PASSWORD_FILE and AG_KAFKA_CA_FILE`);

@@ -4,7 +4,7 @@
 set -euo pipefail
 dir="$(cd "$(dirname "$0")/../.." && pwd)/.stack/secrets"
 mkdir -p "$dir" && chmod 700 "$dir"
-for s in target-admin-password target-demo-rw-password target-demo-ro-password target-scratch-password masking-key approval-webhook-secret; do
+for s in target-admin-password target-demo-rw-password target-demo-ro-password target-scratch-password masking-key approval-webhook-secret registry-api-token; do
   [ -s "$dir/$s" ] || { openssl rand -hex 24 > "$dir/$s"; chmod 600 "$dir/$s"; }
 done
 # The CA, the ingress and Kafka certificates, Kafka and ClickHouse credentials, as `npm start` creates them.

@@ -51,7 +51,7 @@ PROPS
 chmod 600 /tmp/admin.properties
 if [ ! -f /var/lib/kafka/data/meta.properties ]; then
   scram=()
-  for u in broker admin ingress-postgres ingress-ssh policy-processor projector approval-service checkpointer audit-api operator; do
+  for u in broker admin ingress-postgres ingress-ssh ingress-http policy-processor projector approval-service checkpointer audit-api operator; do
     scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(secret "$u")]")
   done
   /opt/kafka/bin/kafka-storage.sh format -t "$(/opt/kafka/bin/kafka-storage.sh random-uuid)" -c "$conf" "${scram[@]}"

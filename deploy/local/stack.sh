@@ -10,13 +10,13 @@
 #   stack.sh env <instance>         the environment a service instance runs with, NAME=VALUE a line
 #
 # Components: postgres clickhouse kafka registry sshd-target dev-idp policy-processor projector checkpointer approval-service
-# audit-api ingress-postgres ingress-ssh,
+# audit-api ingress-postgres ingress-ssh ingress-http,
 # and the extra instances ingress-postgres-N and policy-processor-N (N = 2..9, see "extra instances").
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 INFRA=(postgres clickhouse kafka registry sshd-target)
-SERVICES=(dev-idp policy-processor projector checkpointer approval-service audit-api ingress-postgres ingress-ssh)
+SERVICES=(dev-idp policy-processor projector checkpointer approval-service audit-api ingress-postgres ingress-ssh ingress-http)
 ALL=("${INFRA[@]}" "${SERVICES[@]}")
 
 # ---------------------------------------------------------------- PostgreSQL (target)
@@ -283,7 +283,7 @@ kafka_java() { "${KAFKA_JVM[@]}" "$@"; }
 # SCRAM users: the broker itself, the stack's admin (super user; setup and tests), one per
 # service, and `operator` for administrators' tools. `controller` is a PLAIN credential of
 # the controller listener and lives only in server.properties.
-KAFKA_SCRAM_USERS=(broker admin ingress-postgres ingress-ssh policy-processor projector approval-service checkpointer audit-api operator)
+KAFKA_SCRAM_USERS=(broker admin ingress-postgres ingress-ssh ingress-http policy-processor projector approval-service checkpointer audit-api operator)
 
 kafka_password_file() { echo "$SECRETS_DIR/kafka-$1.password"; }
 
@@ -465,6 +465,11 @@ AG_INGRESS_SSH_ADMIN_PORT=${AG_INGRESS_SSH_ADMIN_PORT}
 AG_SSH_HOST_KEY_FILE=${SECRETS_DIR}/ssh-host-ed25519.key
 AG_SSH_CA_KEY_FILE=${SECRETS_DIR}/ssh-ca.key
 AG_TARGET_SSH_PORT=${AG_TARGET_SSH_PORT}
+AG_HTTP_INGRESS_HOST=127.0.0.1
+AG_HTTP_INGRESS_PORT=${AG_HTTP_INGRESS_PORT}
+AG_INGRESS_HTTP_ADMIN_PORT=${AG_INGRESS_HTTP_ADMIN_PORT}
+AG_HTTP_TLS_CERT_FILE=${TLS_DIR}/server.crt
+AG_HTTP_TLS_KEY_FILE=${TLS_DIR}/server.key
 AG_CHECKPOINT_KEYS_FILE=${RUN_DIR}/checkpoint-keys.json
 AG_PUBLIC_APPROVALS_URL=http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}
 AG_APPROVAL_CHANNELS_FILE=${ROOT_DIR}/deploy/approval-channels.json
@@ -532,6 +537,7 @@ admin_port_of() {
     checkpointer) echo "$AG_CHECKPOINTER_ADMIN_PORT" ;;
     audit-api) echo "$AG_AUDIT_API_ADMIN_PORT" ;;
     ingress-ssh) echo "$AG_INGRESS_SSH_ADMIN_PORT" ;;
+    ingress-http) echo "$AG_INGRESS_HTTP_ADMIN_PORT" ;;
     dev-idp) echo "$AG_DEV_IDP_ADMIN_PORT" ;;
   esac
 }
@@ -590,6 +596,10 @@ start_service() {
       require_free_port "$AG_SSH_INGRESS_PORT" "SSH ingress"
       require_free_port "$AG_SSH_CERT_API_PORT" "SSH certificate API"
       ensure_ssh_keys ;;
+    ingress-http)
+      require_free_port "$AG_HTTP_INGRESS_PORT" "HTTP ingress"
+      # The demo HTTP connection's upstream credential (deploy/connections.json, registry).
+      ensure_secret registry-api-token ;;
   esac
   local admin_port; admin_port=$(admin_port_of "$name")
   require_free_port "$admin_port" "$name admin"
@@ -622,7 +632,7 @@ start_component() {
   case $1 in
     postgres|clickhouse|kafka|registry) "start_$1" ;;
     sshd-target) start_sshd_target ;;
-    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres|ingress-ssh) start_service "$1" ;;
+    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres|ingress-ssh|ingress-http) start_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) start_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -635,7 +645,7 @@ stop_component() {
     kafka) stop_pid kafka 30 ;;
     registry) stop_pid registry 20 ;;
     sshd-target) stop_pid sshd-target 10 ;;
-    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres|ingress-ssh) stop_service "$1" ;;
+    dev-idp|policy-processor|projector|checkpointer|approval-service|audit-api|ingress-postgres|ingress-ssh|ingress-http) stop_service "$1" ;;
     ingress-postgres-[2-9]|policy-processor-[2-9]) stop_service "$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -730,6 +740,7 @@ stack_ports() {
   STACK_PORTS=("$AG_PG_INGRESS_PORT" "$AG_INGRESS_POSTGRES_ADMIN_PORT" "$AG_POLICY_PROCESSOR_ADMIN_PORT" "$AG_PROJECTOR_ADMIN_PORT"
     "$AG_APPROVAL_SERVICE_PORT" "$AG_APPROVAL_SERVICE_ADMIN_PORT" "$AG_AUDIT_API_PORT" "$AG_AUDIT_API_ADMIN_PORT" "$AG_CHECKPOINTER_ADMIN_PORT"
     "$AG_DEV_IDP_PORT" "$AG_DEV_IDP_ADMIN_PORT" "$AG_SSH_INGRESS_PORT" "$AG_SSH_CERT_API_PORT" "$AG_INGRESS_SSH_ADMIN_PORT" "$AG_TARGET_SSH_PORT"
+    "$AG_HTTP_INGRESS_PORT" "$AG_INGRESS_HTTP_ADMIN_PORT"
     "$AG_KAFKA_PORT" "$AG_KAFKA_CONTROLLER_PORT" "$AG_REGISTRY_PORT" "$AG_CLICKHOUSE_HTTP_PORT" "$AG_CLICKHOUSE_TCP_PORT" "$AG_TARGET_PG_PORT")
   local x; for x in "$@"; do
     STACK_PORTS+=("$(admin_port_of "$x")")
@@ -745,7 +756,7 @@ cmd_stop() {
     whole=1
     # Extra instances first: ingresses before processors, as for the first instances.
     mapfile -t extras < <(extra_instances | sort)
-    components=(${extras[@]+"${extras[@]}"} ingress-ssh ingress-postgres audit-api approval-service checkpointer policy-processor projector dev-idp sshd-target registry kafka clickhouse postgres)
+    components=(${extras[@]+"${extras[@]}"} ingress-http ingress-ssh ingress-postgres audit-api approval-service checkpointer policy-processor projector dev-idp sshd-target registry kafka clickhouse postgres)
   fi
   local before; before=$(stack_pids | tr '\n' ' ')
   local c; for c in "${components[@]}"; do stop_component "$c"; done
@@ -792,6 +803,7 @@ status_ready() {
     ingress-postgres) http_ok "http://127.0.0.1:${AG_INGRESS_POSTGRES_ADMIN_PORT}/readyz" && tcp_open "$AG_PG_INGRESS_PORT" ;;
     ingress-ssh) http_ok "http://127.0.0.1:${AG_INGRESS_SSH_ADMIN_PORT}/readyz" && tcp_open "$AG_SSH_INGRESS_PORT" ;;
     sshd-target) tcp_open "$AG_TARGET_SSH_PORT" ;;
+    ingress-http) http_ok "http://127.0.0.1:${AG_INGRESS_HTTP_ADMIN_PORT}/readyz" && tcp_open "$AG_HTTP_INGRESS_PORT" ;;
     ingress-postgres-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" && tcp_open "$(pg_port_of "$1")" ;;
     policy-processor-*) http_ok "http://127.0.0.1:$(admin_port_of "$1")/readyz" ;;
   esac
@@ -812,6 +824,7 @@ status_ports() {
     ingress-postgres) echo "${AG_PG_INGRESS_PORT} postgres (agents connect here), ${AG_INGRESS_POSTGRES_ADMIN_PORT} admin" ;;
     ingress-ssh) echo "${AG_SSH_INGRESS_PORT} ssh (agents connect here), ${AG_SSH_CERT_API_PORT} certificates, ${AG_INGRESS_SSH_ADMIN_PORT} admin" ;;
     sshd-target) echo "${AG_TARGET_SSH_PORT} target sshd" ;;
+    ingress-http) echo "${AG_HTTP_INGRESS_PORT} https (agents call /<connection>/...), ${AG_INGRESS_HTTP_ADMIN_PORT} admin" ;;
     ingress-postgres-*) echo "$(pg_port_of "$1") postgres, $(admin_port_of "$1") admin" ;;
     policy-processor-*) echo "$(admin_port_of "$1") admin" ;;
   esac
@@ -847,6 +860,7 @@ agentgate is running on 127.0.0.1
   Kafka ${AG_KAFKA_PORT} (SASL_SSL, SCRAM-SHA-512; credentials in ${SECRETS_DIR}/kafka-*.password)   registry http://127.0.0.1:${AG_REGISTRY_PORT}/apis/ccompat/v7   target PostgreSQL ${AG_TARGET_PG_PORT}
   SSH ingress          ssh -p ${AG_SSH_INGRESS_PORT} web@127.0.0.1   (password: \$(npm run -s token -- demo-agent); or npx agentgate ssh login first)
                        host key ${AG_SSH_INGRESS_PORT}: $(ssh_host_fingerprint)
+  HTTP ingress         curl --cacert ${TLS_DIR}/ca.crt -H "authorization: Bearer \$(npm run -s token -- demo-agent)" https://127.0.0.1:${AG_HTTP_INGRESS_PORT}/registry/apis/ccompat/v7/subjects
   approvals            http://127.0.0.1:${AG_APPROVAL_SERVICE_PORT}/v1/approvals   AGENTGATE_TOKEN=\$(npm run -s token -- alice) npx agentgate approvals list
   audit API            curl -H "authorization: Bearer \$(npm run -s token -- bob)" http://127.0.0.1:${AG_AUDIT_API_PORT}/v1/requests   npx agentgate replay <session>
   verify               npx agentgate verify --since 24h   (checkpoints signed by key $(checkpoint_key_id), trusted keys in ${RUN_DIR}/checkpoint-keys.json)
@@ -887,7 +901,7 @@ case "${1:-}" in
   env)
     [ $# -eq 2 ] || { echo "usage: $0 env <instance>" >&2; exit 2; }
     case $2 in
-      dev-idp | policy-processor | projector | checkpointer | approval-service | audit-api | ingress-postgres | ingress-ssh | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
+      dev-idp | policy-processor | projector | checkpointer | approval-service | audit-api | ingress-postgres | ingress-ssh | ingress-http | ingress-postgres-[2-9] | policy-processor-[2-9]) service_env "$2" ;;
       *) die "unknown service instance $2" ;;
     esac ;;
   bootstrap) bash "$DEPLOY_DIR/bootstrap.sh" ;;

@@ -5,10 +5,11 @@
 // literals as $1, so a marker in a literal is never found, whether the statement ran or not.)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { sshClientSetup, sshExec } from '../support/ssh.js';
-import { eventually, pgConfig, stackCommand, targetQuery, token, uniqueMarker } from '../support/stack.js';
+import { eventually, pgConfig, stack, stackCommand, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
 // dba-agents may create tables on the scratch connection; nothing else uses these names.
 const DATABASE = 'scratch';
@@ -81,6 +82,33 @@ test('with Kafka stopped, a new ssh exec fails within 5 s with a clear message a
   } finally {
     rmSync(setup.dir, { recursive: true, force: true });
   }
+});
+
+test('with Kafka stopped, an HTTP call gets 503 problem+json within 5 s', () => {
+  stackCommand('stop', 'kafka');
+  const bearer = token('demo-agent');
+  const started = Date.now();
+  const r = spawnSync(
+    'curl',
+    [
+      '-sS',
+      '--cacert',
+      stack.caFile,
+      '-H',
+      `authorization: Bearer ${bearer}`,
+      '-w',
+      '\n%{http_code} %{content_type}',
+      `https://127.0.0.1:${process.env['AG_HTTP_INGRESS_PORT'] ?? 18443}/registry/apis/ccompat/v7/subjects`,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  const elapsed = Date.now() - started;
+  const cut = r.stdout.lastIndexOf('\n');
+  const [status, contentType] = r.stdout.slice(cut + 1).split(' ');
+  assert.equal(status, '503', r.stdout);
+  assert.match(contentType ?? '', /^application\/problem\+json/);
+  assert.match((JSON.parse(r.stdout.slice(0, cut)) as { code: string }).code, /^AG_ERR_(AUDIT_UNAVAILABLE|VERDICT_TIMEOUT)$/);
+  assert.ok(elapsed < 5000, `answered after ${elapsed} ms`);
 });
 
 test('when Kafka is back, the gateway serves again without a restart, and the refused statement did not run late', async () => {

@@ -19,7 +19,7 @@ const writers = (topic: string): string[] =>
 
 test('only the policy processor may write verdicts, only the ingress requests, only operators admin commands', () => {
   assert.deepEqual(writers(topics.verdicts), [PRINCIPALS.policyProcessor]);
-  assert.deepEqual(writers(topics.ingress), [PRINCIPALS.ingressPostgres, PRINCIPALS.ingressSsh]);
+  assert.deepEqual(writers(topics.ingress), [PRINCIPALS.ingressPostgres, PRINCIPALS.ingressSsh, PRINCIPALS.ingressHttp]);
   assert.deepEqual(writers(topics.control), [PRINCIPALS.operator]);
   assert.deepEqual(writers(topics.approvals), [PRINCIPALS.ingressPostgres, PRINCIPALS.policyProcessor]);
 });
@@ -43,6 +43,7 @@ test('readers read only what they need', () => {
     grants.filter((g) => g.principal === principal && g.resource === 'topic' && g.operation === 'read').map((g) => g.name);
   assert.deepEqual(reads(PRINCIPALS.ingressPostgres), [topics.verdicts, topics.control]);
   assert.deepEqual(reads(PRINCIPALS.ingressSsh), [topics.verdicts, topics.control]);
+  assert.deepEqual(reads(PRINCIPALS.ingressHttp), [topics.verdicts]);
   assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress, topics.policies, topics.approvals, topics.approvalDecisions]);
   assert.deepEqual(reads(PRINCIPALS.approvalService), [topics.approvals, topics.approvalDecisions]);
   const chained = [

@@ -11,6 +11,7 @@ const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePattern
 export const PRINCIPALS = Object.freeze({
   ingressPostgres: 'ingress-postgres',
   ingressSsh: 'ingress-ssh',
+  ingressHttp: 'ingress-http',
   policyProcessor: 'policy-processor',
   projector: 'projector',
   approvalService: 'approval-service',
@@ -26,6 +27,7 @@ export const PRINCIPALS = Object.freeze({
 export const GROUP_PREFIXES = Object.freeze({
   ingressPostgres: 'agentgate-ingress-postgres',
   ingressSsh: 'agentgate-ingress-ssh',
+  ingressHttp: 'agentgate-ingress-http',
   policyProcessor: 'agentgate-policy-processor',
   projector: 'agentgate-projector',
   approvalService: 'agentgate-approval-service',
@@ -64,7 +66,8 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   const group = (principal: string, prefix: string): void => {
     grants.push({ principal, resource: 'group', name: prefix, pattern: 'prefixed', operation: 'read' });
   };
-  const { ingressPostgres, ingressSsh, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } = PRINCIPALS;
+  const { ingressPostgres, ingressSsh, ingressHttp, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } =
+    PRINCIPALS;
   const chained = chainedTopics(topics);
   // Ingress: writes what it observes (and blast radius estimates for approvals), reads verdicts and admin commands.
   topic(ingressPostgres, topics.ingress, 'write', 'describe');
@@ -77,6 +80,10 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   topic(ingressSsh, topics.verdicts, 'read', 'describe');
   topic(ingressSsh, topics.control, 'read', 'describe');
   group(ingressSsh, GROUP_PREFIXES.ingressSsh);
+  // The HTTP ingress: requests and responses of HTTP calls; it reads verdicts.
+  topic(ingressHttp, topics.ingress, 'write', 'describe');
+  topic(ingressHttp, topics.verdicts, 'read', 'describe');
+  group(ingressHttp, GROUP_PREFIXES.ingressHttp);
   // Policy processor: reads requests and published policies; the only writer of verdicts,
   // live and shadow.
   topic(policyProcessor, topics.ingress, 'read', 'describe');

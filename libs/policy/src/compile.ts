@@ -14,6 +14,7 @@ import type {
   CompiledPolicy,
   CompiledRule,
   GuardrailRule,
+  HttpCondition,
   IdentityCondition,
   ListCondition,
   NamePattern,
@@ -49,6 +50,19 @@ export interface SshTestRequest {
   environment?: string[];
 }
 
+/** An HTTP request in a test case (the path after /<connection>, as the agent sends it). */
+export interface HttpTestRequest {
+  method: string;
+  path: string;
+  /** The raw query string (without `?`), or a map of parameters (form-encoded). */
+  query?: string | Record<string, string>;
+  headers?: Record<string, string>;
+  /** The raw body when a string, else any YAML value, sent as its JSON text. */
+  body?: unknown;
+  /** Default: the content-type header, else application/json when there is a body. */
+  contentType?: string;
+}
+
 /** A test case kept beside the rules (tests: in any policy file). */
 export interface PolicyTestCase {
   name: string;
@@ -62,7 +76,7 @@ export interface PolicyTestCase {
   userSchemaExists?: boolean;
   time?: string;
   ssh?: SshTestRequest;
-  http?: { method: string; path: string; headers?: Record<string, string> };
+  http?: HttpTestRequest;
   mcp?: { tool: string; arguments?: Record<string, unknown> };
   expect: { decision: 'allow' | 'deny' | 'approve' | 'mask'; rule?: string | null; masking?: string[] };
   source: { file: string; line: number };
@@ -144,6 +158,13 @@ interface RawSsh {
   forward?: string[];
   environment?: string[];
 }
+interface RawHttp {
+  method?: string[];
+  path?: string[];
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  json?: Record<string, string>;
+}
 interface RawRule {
   id: string;
   description: string;
@@ -162,7 +183,7 @@ interface RawRule {
       statementCount?: { min?: number; max?: number };
     };
     ssh?: RawSsh;
-    http?: { method?: string[]; path?: string[]; headers?: Record<string, string> };
+    http?: RawHttp;
     mcp?: { tool?: string[]; arguments?: Record<string, string> };
   };
   except?: RawRequestConditions;
@@ -373,7 +394,7 @@ function compileRule(
     kind: 'access',
     sql: m.sql ? sqlCondition(m.sql, permissive ? 'only' : 'any') : null,
     ssh: m.ssh ? sshCondition(m.ssh, permissive ? 'only' : 'any', (msg, path = []) => err(msg, ['match', 'ssh', ...path])) : null,
-    http: m.http ? { ...m.http, method: m.http.method?.map((x) => x.toUpperCase()) } : null,
+    http: m.http ? httpCondition(m.http, (msg, path = []) => err(msg, ['match', 'http', ...path])) : null,
     mcp: m.mcp ?? null,
   };
   return rule;
@@ -495,6 +516,29 @@ function sshCondition(raw: RawSsh, shorthand: Quantifier, err: (message: string,
   return out;
 }
 
+// Never recorded by the HTTP ingress (credentials): a condition on them could never hold.
+const UNRECORDED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+function httpCondition(raw: RawHttp, err: (message: string, path?: (string | number)[]) => void): HttpCondition {
+  const out: HttpCondition = {};
+  // Methods are compared upper case; header names lower case, as the ingress records them.
+  if (raw.method) out.method = raw.method.map((x) => x.toUpperCase());
+  if (raw.path) out.path = raw.path;
+  if (raw.query) out.query = raw.query;
+  if (raw.headers) {
+    const headers: Record<string, string> = {};
+    for (const [name, glob] of Object.entries(raw.headers)) {
+      const lower = name.toLowerCase();
+      if (UNRECORDED_HEADERS.has(lower)) err(`header ${lower} is never recorded, so a condition on it never holds`, ['headers', name]);
+      if (headers[lower] !== undefined) err(`header ${lower} is named twice`, ['headers', name]);
+      headers[lower] = glob;
+    }
+    out.headers = headers;
+  }
+  if (raw.json) out.json = raw.json;
+  return out;
+}
+
 function list<R, T>(raw: RawList<R>, shorthand: Quantifier, map: (r: R) => T): ListCondition<T> {
   if (Array.isArray(raw)) return { quantifier: shorthand, values: raw.map(map) };
   const q: Quantifier = raw.any ? 'any' : raw.only ? 'only' : 'none';
@@ -539,7 +583,8 @@ function schemaErrors(file: string, doc: Document, lines: LineCounter, errs: Err
   // oneOf failures repeat every branch's complaint; keep the summary and the most specific ones.
   const out = new Map<string, PolicyError>();
   for (const e of errs) {
-    if (e.keyword === 'if') continue;
+    // A bad key is reported once, by the propertyNames error, not again by its pattern.
+    if (e.keyword === 'if' || e.schemaPath.includes('/propertyNames/')) continue;
     const path = (e.instancePath ?? e.dataPath)
       .split('/')
       .slice(1)
@@ -568,6 +613,8 @@ function describe(e: ErrorObject): string {
       return `expected ${String(p.type)}`;
     case 'pattern':
       return `does not match ${String(p.pattern)}`;
+    case 'propertyNames':
+      return `key "${String(p.propertyName)}" is not allowed here${e.schemaPath.includes('/json/') ? ' (a JSON pointer: "" or /member/0/...)' : ''}`;
     case 'oneOf':
       return 'expected one of the documented forms (a list, or {any|only|none: list}; a name is "schema.name" or {schema, name})';
     case 'false schema':

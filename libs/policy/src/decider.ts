@@ -15,6 +15,7 @@ import {
 } from '@agentgate/events';
 import type { ShellFacts } from '@agentgate/shell';
 import { evaluate } from './evaluate.js';
+import { httpInput } from './http-input.js';
 import { verdictMaskingRules } from './masking-sets.js';
 import { sshInput } from './ssh-input.js';
 import type { CompiledPolicy, Evaluation, PolicyInput, SqlInput } from './types.js';
@@ -152,7 +153,7 @@ export function policyInput(subject: ClassifiedRequest): PolicyInput {
       input.ssh = sshInput(detail, subject.shell);
       break;
     case 'http':
-      input.http = { method: detail.method, path: detail.path, headers: detail.headers };
+      input.http = httpInput(detail);
       break;
     default: {
       const never: never = detail;

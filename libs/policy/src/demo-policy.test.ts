@@ -385,4 +385,21 @@ test('given a request matching several rules, when explained, then every matchin
   assert.match(e.reason, /^statement 2 \(DeleteStmt\): schema secrets is off limits$/);
 });
 
+test('given agents on registry, when they GET and DELETE over HTTP, then the read is masked and the DELETE refused with its message', () => {
+  const http = (method: string, path: string): PolicyInput => ({
+    protocol: 'http',
+    connection: 'registry',
+    identity: { subject: 'demo-agent', issuer: 'https://idp.test', groups: ['agents'], actChain: [] },
+    timeUs: 1_795_000_000_000_000,
+    http: { method, path, query: null, headers: [], contentType: null, body: null },
+  });
+  const get = evaluate(policy, http('GET', '/apis/ccompat/v7/subjects'));
+  assert.deepEqual([get.decision, get.ruleId, get.masking], ['mask', 'http-allow-read', ['demo-pii']]);
+  const del = evaluate(policy, http('DELETE', '/apis/ccompat/v7/subjects/orders-value'));
+  assert.deepEqual(
+    [del.decision, del.ruleId, del.reason, del.masking],
+    ['deny', 'http-deny-delete', 'DELETE is refused by policy on registry', []],
+  );
+});
+
 export const DEMO_CASE_COUNT = CASES.length;

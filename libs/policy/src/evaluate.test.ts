@@ -607,14 +607,22 @@ const CASES: Case[] = [
   {
     name: 'http: method and path',
     policy: `rules:\n  - { id: get, description: d, match: { http: { method: [get], path: ["/api/*"] } }, action: allow }`,
-    input: req({ protocol: 'http', sql: undefined, http: { method: 'GET', path: '/api/users', headers: [] } }),
+    input: req({
+      protocol: 'http',
+      sql: undefined,
+      http: { method: 'GET', path: '/api/users', query: null, headers: [], contentType: null, body: null },
+    }),
     decision: 'allow',
     rule: 'get',
   },
   {
     name: 'http: header must match',
     policy: `rules:\n  - { id: get, description: d, match: { http: { headers: { x-tenant: acme } } }, action: allow }`,
-    input: req({ protocol: 'http', sql: undefined, http: { method: 'GET', path: '/', headers: [{ name: 'X-Tenant', value: 'evil' }] } }),
+    input: req({
+      protocol: 'http',
+      sql: undefined,
+      http: { method: 'GET', path: '/', query: null, headers: [{ name: 'X-Tenant', value: 'evil' }], contentType: null, body: null },
+    }),
     decision: 'deny',
     rule: null,
   },
@@ -681,7 +689,10 @@ test('given a masked statement beside a denied one, when evaluated, then deny an
 });
 
 test('given a protocol no rule covers, then the reason says so', () => {
-  const e = evaluate(policyOf(READ_PUBLIC), req({ protocol: 'http', sql: undefined, http: { method: 'GET', path: '/', headers: [] } }));
+  const e = evaluate(
+    policyOf(READ_PUBLIC),
+    req({ protocol: 'http', sql: undefined, http: { method: 'GET', path: '/', query: null, headers: [], contentType: null, body: null } }),
+  );
   assert.match(e.reason, /no rule covers protocol http/);
 });
 

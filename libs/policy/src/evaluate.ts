@@ -26,6 +26,7 @@ import type {
   StatementDecision,
   TimeCondition,
 } from './types.js';
+import { httpMatches } from './http-match.js';
 import { sshMatches } from './ssh-match.js';
 import { usageFor, usageKey, type UsageState } from './usage.js';
 
@@ -228,9 +229,9 @@ function defaultReason(unit: Unit, input: PolicyInput, policy: CompiledPolicy): 
   if (input.protocol !== 'postgres') {
     const covered = policy.rules.some((r) => r.when.protocols?.includes(input.protocol) && grants(r.action));
     if (!covered) return `no rule covers protocol ${input.protocol} (default deny)`;
-    return input.protocol === 'ssh' && input.ssh
-      ? sshDefaultReason(input.ssh)
-      : `no rule allows this ${input.protocol} request (default deny)`;
+    if (input.protocol === 'ssh' && input.ssh) return sshDefaultReason(input.ssh);
+    if (input.protocol === 'http' && input.http) return `no rule allows this http ${input.http.method} request (default deny)`;
+    return `no rule allows this ${input.protocol} request (default deny)`;
   }
   if (unit.facts === null) return 'the statement could not be parsed; unparseable SQL is denied unless a rule names `unparseable: true`';
   if (unit.unknown.length > 0)
@@ -427,15 +428,7 @@ function protocolMatch(rule: AccessRule, input: PolicyInput, permissive: boolean
     }
     case 'http': {
       if (rule.sql || rule.ssh || rule.mcp) return false;
-      const h = input.http;
-      if (!h) return false;
-      if (rule.http?.method && !anyGlob(rule.http.method, h.method.toUpperCase())) return false;
-      if (rule.http?.path && !anyGlob(rule.http.path, h.path)) return false;
-      for (const [name, glob] of Object.entries(rule.http?.headers ?? {})) {
-        const v = h.headers.find((x) => x.name.toLowerCase() === name.toLowerCase())?.value;
-        if (v === undefined || !anyGlob([glob], v)) return false;
-      }
-      return true;
+      return input.http !== undefined && httpMatches(rule.http, input.http, permissive);
     }
     case 'mcp': {
       if (rule.sql || rule.ssh || rule.http) return false;

@@ -21,9 +21,12 @@ export {
   type PolicyFile,
   type PolicyTestCase,
   type SshTestRequest,
+  type HttpTestRequest,
 } from './compile.js';
 export { sshInput } from './ssh-input.js';
-export { forwardTarget, pathGlob } from './ssh-match.js';
+export { httpInput, isJsonContentType } from './http-input.js';
+export { forwardTarget } from './ssh-match.js';
+export { pathGlob } from './path-glob.js';
 export { loadPolicyDir, readPolicyDir } from './loader.js';
 export { evaluate, sqlUnits } from './evaluate.js';
 export {

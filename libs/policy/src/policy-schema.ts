@@ -160,7 +160,14 @@ const match = {
       type: 'object',
       additionalProperties: false,
       minProperties: 1,
-      properties: { method: globList, path: globList, headers: stringMap },
+      properties: {
+        method: globList,
+        path: { type: 'array', items: { type: 'string', pattern: '^/' }, minItems: 1 },
+        query: stringMap,
+        headers: stringMap,
+        // RFC 6901: "" (the whole document) or /-separated tokens, ~ only as ~0 or ~1.
+        json: { ...stringMap, propertyNames: { pattern: '^(/([^~]|~[01])*)*$' } },
+      },
     },
     mcp: { type: 'object', additionalProperties: false, minProperties: 1, properties: { tool: globList, arguments: stringMap } },
   },
@@ -325,7 +332,20 @@ const testCase = {
     http: {
       type: 'object',
       required: ['method', 'path'],
-      properties: { method: { type: 'string' }, path: { type: 'string' }, headers: { type: 'object' } },
+      additionalProperties: false,
+      properties: {
+        method: { type: 'string', minLength: 1 },
+        path: { type: 'string', description: 'after /<connection>, as sent (percent-encoded)' },
+        query: {
+          oneOf: [
+            { type: 'string', description: 'the raw query string, without ?' },
+            { type: 'object', additionalProperties: { type: 'string' }, description: 'parameters, form-encoded for the test' },
+          ],
+        },
+        headers: { type: 'object', additionalProperties: { type: 'string' } },
+        body: { description: 'the raw body when a string, else sent as its JSON text' },
+        contentType: { type: 'string', description: 'default: the content-type header, else application/json with a body' },
+      },
     },
     mcp: { type: 'object', required: ['tool'], properties: { tool: { type: 'string' }, arguments: { type: 'object' } } },
     expect: {

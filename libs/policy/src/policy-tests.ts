@@ -4,6 +4,7 @@
 import type { PolicyTestCase } from './compile.js';
 import { evaluate } from './evaluate.js';
 import type { StatementFacts } from './facts.js';
+import { httpTestInput } from './http-input.js';
 import { sshTestInput } from './ssh-input.js';
 import type { CompiledPolicy, Evaluation, PolicyInput } from './types.js';
 
@@ -57,12 +58,7 @@ export function testInput(t: PolicyTestCase, analyze: AnalyzeSql): PolicyInput {
     };
   }
   if (t.ssh) input.ssh = sshTestInput(t.ssh);
-  if (t.http)
-    input.http = {
-      method: t.http.method,
-      path: t.http.path,
-      headers: Object.entries(t.http.headers ?? {}).map(([name, value]) => ({ name, value })),
-    };
+  if (t.http) input.http = httpTestInput(t.http);
   if (t.mcp) input.mcp = { tool: t.mcp.tool, arguments: t.mcp.arguments ?? {} };
   return input;
 }

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compilePolicy, evaluate, sshInput, type CompiledPolicy, type Decision, type PolicyInput, type SshInput } from './index.js';
-import { argvMatches, normalisePath, pathGlob } from './ssh-match.js';
+import { normalisePath, pathGlob } from './path-glob.js';
+import { argvMatches } from './ssh-match.js';
 
 function policyOf(yaml: string): CompiledPolicy {
   const r = compilePolicy([{ name: 'p.yaml', text: `policy: t\nrules:\n${yaml}` }]);

@@ -4,6 +4,7 @@
 // a deny, approve or mask rule matches when some command, path or name is one it names.
 import type { ShellCommand } from '@agentgate/shell';
 import { anyGlob, globMatch } from './names.js';
+import { normalisePath, pathGlob } from './path-glob.js';
 import type { ListCondition, SshCondition, SshInput } from './types.js';
 
 /** Does `input` satisfy `cond` (null: no SSH condition) for a rule that grants (`permissive`) or not? */
@@ -108,43 +109,6 @@ export function argvMatches(
     return r;
   };
   return m(0, 0);
-}
-
-const pathGlobs = new Map<string, RegExp>();
-
-/** `*` and `?` stay within a path segment, `**` crosses segments; `/dir/**` matches `/dir` too. */
-export function pathGlob(glob: string): RegExp {
-  let re = pathGlobs.get(glob);
-  if (!re) {
-    const under = glob.endsWith('/**');
-    const body = (under ? glob.slice(0, -3) : glob)
-      .split('**')
-      .map((part) =>
-        part
-          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replace(/\*/g, '[^/]*')
-          .replace(/\?/g, '[^/]'),
-      )
-      .join('.*');
-    re = new RegExp(`^${body}${under ? '(/.*)?' : ''}$`, 's');
-    pathGlobs.set(glob, re);
-  }
-  return re;
-}
-
-/**
- * The path with `.` and `..` resolved; null for a relative path (relative to a home directory
- * the policy does not know).
- */
-export function normalisePath(path: string): string | null {
-  if (!path.startsWith('/')) return null;
-  const out: string[] = [];
-  for (const seg of path.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') out.pop();
-    else out.push(seg);
-  }
-  return `/${out.join('/')}`;
 }
 
 function pathMatches(globs: readonly string[], path: string, permissive: boolean): boolean {

@@ -92,10 +92,24 @@ export interface SshCondition {
   environment?: readonly string[];
 }
 
+/**
+ * Conditions on an HTTP request (docs/policy.md, "HTTP conditions"); all must hold. Where a
+ * request has several values for one name (a repeated query parameter or header) an allow rule
+ * needs every value to match and other rules some value; what the policy cannot read (a path or
+ * query it cannot decode, a JSON body it does not have) is covered by no allow rule and matched
+ * by every other rule that asks about it.
+ */
 export interface HttpCondition {
+  /** Upper-case method globs (compared with the request's method upper-cased). */
   method?: readonly string[];
+  /** Path globs (`*` within a segment, `**` across), on the percent-decoded, normalised path. */
   path?: readonly string[];
+  /** Decoded query parameter name (exact) -> glob on its decoded value; the parameter must be present. */
+  query?: Readonly<Record<string, string>>;
+  /** Lower-case header name -> glob on its value; the header must be present. */
   headers?: Readonly<Record<string, string>>;
+  /** RFC 6901 JSON pointer -> glob on the value there (a string as is, anything else as its JSON text). */
+  json?: Readonly<Record<string, string>>;
 }
 
 export interface McpCondition {
@@ -206,6 +220,26 @@ export interface SshInput {
   environment: readonly string[];
 }
 
+/**
+ * The body of an HTTP request as the policy reads it: parsed JSON (`{ json }`), `unreadable`
+ * (JSON by its content type, but not recorded, because over the audit cap, or not parseable), or
+ * null (no body, or a body that is not JSON by its content type).
+ */
+export type HttpBody = { json: unknown } | 'unreadable' | null;
+
+/** An HTTP request as the policy sees it (libs/events HttpRequest, its JSON body parsed). */
+export interface HttpInput {
+  method: string;
+  /** The path as received, after /<connection> (percent-encoded; decoded by the matcher). */
+  path: string;
+  /** The raw query string without `?`, or null. */
+  query: string | null;
+  /** The recorded (allow-listed) headers, names lower case. */
+  headers: readonly { name: string; value: string }[];
+  contentType: string | null;
+  body: HttpBody;
+}
+
 /** One request, as the policy sees it. `protocol` picks which of sql/ssh/http/mcp is read. */
 export interface PolicyInput {
   protocol: string;
@@ -215,7 +249,7 @@ export interface PolicyInput {
   timeUs: number;
   sql?: SqlInput;
   ssh?: SshInput;
-  http?: { method: string; path: string; headers: readonly { name: string; value: string }[] };
+  http?: HttpInput;
   mcp?: { tool: string; arguments: Readonly<Record<string, unknown>> };
 }
 

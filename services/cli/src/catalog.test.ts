@@ -16,6 +16,8 @@ test('given the repository catalog, when parsed, then names, targets and groups 
       ['scratch', 'postgres', '127.0.0.1:25432/scratch', 'file'],
       // An SSH connection names no database.
       ['web', 'ssh', '127.0.0.1:22222/', 'file'],
+      // An HTTP connection: host and port from its baseUrl.
+      ['registry', 'http', '127.0.0.1:18081/', 'file'],
     ],
   );
   assert.equal(mayUse(entries[1]!, ['agents']), false);

@@ -35,18 +35,24 @@ export function parseCatalog(text: string, source: string): CatalogEntry[] {
     };
     const name = str('name');
     const protocol = str('protocol');
-    const host = str('host');
+    // An HTTP connection names its upstream by baseUrl (host and port are read from it).
+    const baseUrl = protocol === 'http' && typeof entry['baseUrl'] === 'string' && URL.canParse(entry['baseUrl']) ? new URL(entry['baseUrl']) : null;
+    const host = baseUrl ? baseUrl.hostname : str('host');
     // Only a PostgreSQL connection names a database.
     const database = protocol === 'postgres' ? str('database') : typeof entry['database'] === 'string' ? entry['database'] : '';
-    const port = entry['port'];
+    const port = baseUrl ? Number(baseUrl.port || (baseUrl.protocol === 'https:' ? 443 : 80)) : entry['port'];
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push('port must be 1..65535');
     const groups = entry['allowedGroups'];
     if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) problems.push('allowedGroups must be an array of strings');
     // One credential, or one per target login (`logins`, first match by group: the ingress decides).
     const logins = entry['logins'];
-    const references = Array.isArray(logins)
-      ? logins.map((l: unknown) => (typeof l === 'object' && l !== null ? (l as Record<string, unknown>)['credential'] : undefined))
-      : [entry['credential']];
+    const upstreamAuth = entry['upstreamAuth'];
+    const references =
+      typeof upstreamAuth === 'object' && upstreamAuth !== null
+        ? [(upstreamAuth as Record<string, unknown>)['credential'] ?? 'none:']
+        : Array.isArray(logins)
+          ? logins.map((l: unknown) => (typeof l === 'object' && l !== null ? (l as Record<string, unknown>)['credential'] : undefined))
+          : [entry['credential']];
     const kinds = references.map((c) => (typeof c === 'string' ? /^([a-z]+):/.exec(c)?.[1] : undefined));
     const kind = kinds.length > 0 && kinds.every((k) => k !== undefined) ? [...new Set(kinds)].join(',') : undefined;
     if (kind === undefined) problems.push('credential must be a reference such as env:NAME or file:/path');
