@@ -36,7 +36,8 @@ export function parseCatalog(text: string, source: string): CatalogEntry[] {
     const name = str('name');
     const protocol = str('protocol');
     // An HTTP connection names its upstream by baseUrl (host and port are read from it).
-    const baseUrl = protocol === 'http' && typeof entry['baseUrl'] === 'string' && URL.canParse(entry['baseUrl']) ? new URL(entry['baseUrl']) : null;
+    const baseUrl =
+      protocol === 'http' && typeof entry['baseUrl'] === 'string' && URL.canParse(entry['baseUrl']) ? new URL(entry['baseUrl']) : null;
     const host = baseUrl ? baseUrl.hostname : str('host');
     // Only a PostgreSQL connection names a database.
     const database = protocol === 'postgres' ? str('database') : typeof entry['database'] === 'string' ? entry['database'] : '';
