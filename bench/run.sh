@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench [-- --quick]: benchmarks against the running local stack (started if needed),
 # side by side with a direct connection and with PgBouncer, in one run.
-# npm run bench -- --scenarios [--quick] [--only floor,stages,fleet,migration,bulk,connect,processors] [--fleet N]:
+# npm run bench -- --scenarios [--quick] [--only floor,stages,fleet,migration,bulk,connect,processors,masking,http,ssh] [--fleet N]:
 # the scenarios of issue 12 alone (bench/src/scenarios).
 set -euo pipefail
 ROOT_DIR="$(cd "$(dirname "$0")/.." && pwd)"

@@ -186,6 +186,10 @@ ensure_target_account() {
   as_root usermod -p '*' "$SSHD_TARGET_USER"
   local home; home=$(getent passwd "$SSHD_TARGET_USER" | cut -d: -f6)
   as_root install -o "$SSHD_TARGET_USER" -g "$SSHD_TARGET_USER" -m 644 "$DEPLOY_DIR/sshd/planted-notes.txt" "$home/notes.txt"
+  # The home directory and its startup files belong to root: bash reads ~/.bashrc before every
+  # command sshd runs, so an agent able to write them would run code no request names.
+  as_root chown root:root "$home" "$home"/.bashrc "$home"/.profile "$home"/.bash_logout 2>/dev/null || true
+  as_root chmod 755 "$home"
 }
 
 start_sshd_target() {

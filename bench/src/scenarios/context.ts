@@ -1,5 +1,6 @@
 // What every scenario needs from the running local stack: ports, credentials, the bench's own
 // token, and how to reach the target and the gateway with node-postgres.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -15,6 +16,14 @@ export interface BenchContext {
   ingressAdminPort: number;
   processorAdminPort: number;
   targetPort: number;
+  /** The HTTP ingress (TLS) and the schema registry behind its connection `registry`. */
+  httpIngressPort: number;
+  registryPort: number;
+  /** The SSH ingress and the SSH target behind its connection `web`. */
+  sshIngressPort: number;
+  targetSshPort: number;
+  /** The stack's state directory (.stack): the SSH target's host key lives under data/. */
+  stackDir: string;
   kafkaBrokers: string[];
   secretsDir: string;
   caFile: string;
@@ -29,6 +38,11 @@ export const TARGET_ROLE = 'agentgate_scratch';
 
 export function secret(ctx: BenchContext, name: string): string {
   return readFileSync(join(ctx.secretsDir, name), 'utf8').trim();
+}
+
+/** A fresh access token of `identity` from the dev IdP (scripts/token.mjs). */
+export function tokenFor(ctx: BenchContext, identity: string): string {
+  return execFileSync('node', [join(ctx.root, 'scripts/token.mjs'), identity], { encoding: 'utf8' }).trim();
 }
 
 /** node-postgres settings: dba-agent on scratch through an ingress, or scratch's own role directly; TLS verified both ways. */

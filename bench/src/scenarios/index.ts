@@ -4,19 +4,21 @@ import { bulk } from './bulk.js';
 import { connectSetup } from './connect.js';
 import { type BenchContext, conninfo, directQuery } from './context.js';
 import { fleet } from './fleet.js';
+import { httpLatency } from './http.js';
 import { kafkaFloor } from './kafka-floor.js';
 import { masking } from './masking.js';
 import { migration } from './migration.js';
 import { processors } from './processors.js';
 import { runOk } from './proc.js';
 import type { Outcome, ScenarioResults } from './render.js';
+import { sshLatency } from './ssh.js';
 import { snapshotMetrics, stageTable } from './stages.js';
 
 export { renderScenarios, renderStageTable, type ScenarioResults } from './render.js';
 export type { BenchContext } from './context.js';
 export { snapshotMetrics, stageTable, type StageTable } from './stages.js';
 
-export const SCENARIOS = ['floor', 'stages', 'fleet', 'migration', 'bulk', 'connect', 'processors', 'masking'] as const;
+export const SCENARIOS = ['floor', 'stages', 'fleet', 'migration', 'bulk', 'connect', 'processors', 'masking', 'http', 'ssh'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 async function attempt<T>(ctx: BenchContext, name: string, body: () => Promise<T>): Promise<Outcome<T>> {
@@ -72,5 +74,7 @@ export async function runScenarios(
       return processors(ctx);
     });
   if (want('masking')) r.masking = await attempt(ctx, 'masking', () => masking(ctx));
+  if (want('http')) r.http = await attempt(ctx, 'http', () => httpLatency(ctx));
+  if (want('ssh')) r.ssh = await attempt(ctx, 'ssh', () => sshLatency(ctx));
   return r;
 }

@@ -4,14 +4,13 @@
 //     rules and detectors) and as report-agent (readonly-agents: the same rows unmasked);
 //   - a large computed result through psql as demo-agent on demo (every cell scanned by the
 //     detectors) and as dba-agent on scratch (no plan), with the ingress's peak RSS.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { compileMaskingPlan, DETECTOR_NAMES } from '@agentgate/masking';
 import { maskingCorpus } from '../masking-corpus.js';
 import { type LatencyStats, summarize } from '../scenario-stats.js';
-import type { BenchContext } from './context.js';
+import { type BenchContext, tokenFor } from './context.js';
 import { runOk } from './proc.js';
 
 export interface MaskingResults {
@@ -52,10 +51,6 @@ function cellsPerSecond(seconds: number): MaskingResults['cells'] {
   }
   const meanChars = corpus.reduce((s, c) => s + c.length, 0) / corpus.length;
   return { perSecond: cells / elapsed, cells, meanChars, firedShare: fired / cells };
-}
-
-function tokenFor(ctx: BenchContext, identity: string): string {
-  return execFileSync('node', [join(ctx.root, 'scripts/token.mjs'), identity], { encoding: 'utf8' }).trim();
 }
 
 function client(ctx: BenchContext, identity: string): pg.Client {

@@ -1,14 +1,16 @@
 // The scenarios' section of the report: one markdown table per scenario, each with the command
 // that produced it. Pure: results in, markdown out.
 import { ratio, table } from '../report.js';
-import { added } from '../scenario-stats.js';
+import { added, type LatencyStats } from '../scenario-stats.js';
 import type { BulkRun } from './bulk.js';
 import type { ConnectRun } from './connect.js';
 import type { FleetResult } from './fleet.js';
+import type { HttpResult } from './http.js';
 import type { KafkaFloorResult } from './kafka-floor.js';
 import type { MaskingResults } from './masking.js';
 import type { MigrationRun } from './migration.js';
 import type { ProcessorsResult } from './processors.js';
+import type { SshResult } from './ssh.js';
 import type { StageTable } from './stages.js';
 
 /** Each scenario's result, or the error that stopped it (the others still run). */
@@ -24,9 +26,18 @@ export interface ScenarioResults {
   connect?: Outcome<ConnectRun[]>;
   processors?: Outcome<ProcessorsResult>;
   masking?: Outcome<MaskingResults>;
+  http?: Outcome<HttpResult>;
+  ssh?: Outcome<SshResult>;
 }
 
 export const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+
+/** "Added by agentgate" over the direct run of the same scenario, p50 and p99. */
+function addedOverDirect(runs: readonly { path: string; stats: LatencyStats }[]): string[] {
+  const a = runs.find((x) => x.path === 'agentgate')?.stats;
+  const d = runs.find((x) => x.path === 'direct')?.stats;
+  return a && d ? ['', `Added by agentgate over direct: p50 ${added(a.p50, d.p50)} ms, p99 ${added(a.p99, d.p99)} ms.`] : [];
+}
 
 function section<T>(title: string, outcome: Outcome<T> | undefined, body: (v: T) => string[]): string[] {
   if (outcome === undefined) return [];
@@ -183,6 +194,32 @@ export function renderScenarios(r: ScenarioResults): string {
       ),
       '',
       `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the median of the differences of adjacent pairs; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
+    ]),
+    ...section('HTTP ingress: a GET of the schema registry, through the gateway and directly', r.http, (v) => [
+      table(
+        ['path', 'URL', 'p50 ms', 'p95 ms', 'p99 ms', 'requests'],
+        v.runs.map((x) => [x.path, `\`${x.url}\``, fmt(x.stats.p50, 2), fmt(x.stats.p95, 2), fmt(x.stats.p99, 2), x.stats.count]),
+      ),
+      ...addedOverDirect(v.runs),
+      '',
+      `Command: \`${run} --only http\` (bench/src/scenarios/http.ts): one GET at a time, the whole body read, over one kept-alive undici connection per path, after ${v.warmup} untimed requests each; through the gateway as demo-agent (\`authorization: Bearer $(npm run -s token -- demo-agent)\`, TLS verified against the stack CA) on the connection \`registry\`, where each request is its own audit session: the token verified, the request recorded and decided by the policy processor before the registry sees it, the answer streamed back through the verdict's masker and recorded; directly, plain HTTP to the registry. One request is \`curl --cacert .stack/tls/ca.crt -H "authorization: Bearer $(npm run -s token -- demo-agent)" <URL>\`.`,
+    ]),
+    ...section('SSH ingress: exec round trips on one connection, through the gateway and directly', r.ssh, (v) => [
+      table(
+        ['path', 'login', 'p50 ms', 'p95 ms', 'p99 ms', 'execs', 'connect ms (once)'],
+        v.runs.map((x) => [
+          x.path,
+          x.login,
+          fmt(x.stats.p50, 2),
+          fmt(x.stats.p95, 2),
+          fmt(x.stats.p99, 2),
+          x.stats.count,
+          fmt(x.connectMs, 1),
+        ]),
+      ),
+      ...addedOverDirect(v.runs),
+      '',
+      `Command: \`${run} --only ssh\` (bench/src/scenarios/ssh.ts, ssh2's Client): one connection per path, then \`exec('true')\` one at a time, each timed from the channel open to the channel close after exit status 0, after ${v.warmup} untimed ones; through the gateway as demo-agent (password = \`$(npm run -s token -- demo-agent)\`, the ingress's host key pinned) on the connection \`web\`, where each command is recorded and decided by the policy processor before the target sees it, then run over the gateway's own session to the target, its output passed through the verdict's detectors and its exit status recorded; directly, the target's sshd as agentgate-web with the key the gateway uses (.stack/secrets/ssh-target-web.key). Like \`ssh -o ControlMaster=auto ... true\` repeated on a shared connection, not a new login each time.`,
     ]),
   ].join('\n');
 }

@@ -154,3 +154,21 @@ test('given binary junk, then it never throws', () => {
     assert.ok(Array.isArray(f.commands) && Array.isArray(f.unknown));
   }
 });
+
+// Shell source, written as the agent sends it: ${...} is the shell's, not a template's.
+const PROMPT_EXPANSION = ["x='$(id)'; echo $", '{x@P}'].join('');
+const INDIRECT_EXPANSION = ['x=a; echo $', '{!x}'].join('');
+const PLAIN_EXPANSIONS = ['echo $', '{x:-default} $', '{#x}'].join('');
+
+test('given expansions that evaluate text the parse never saw, then unknown', () => {
+  for (const text of [
+    PROMPT_EXPANSION,
+    INDIRECT_EXPANSION,
+    'declare -n r=x; echo $r',
+    'bash --rcfile /tmp/x -i -c true',
+    'bash -l -c true',
+    'sh -i -c ls',
+  ])
+    assert.notDeepEqual(analyseCommand(text).unknown, [], text);
+  assert.deepEqual(analyseCommand(PLAIN_EXPANSIONS).unknown, [], 'plain expansions stay known');
+});

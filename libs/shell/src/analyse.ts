@@ -52,6 +52,7 @@ export const UNKNOWN_REASONS = [
   'command-substitution',
   'dynamic-program',
   'eval',
+  'expansion-operator',
   'function-definition',
   'nested-shell-dynamic',
   'parse-error',
@@ -216,6 +217,8 @@ class Walker {
             else if (w.text.startsWith('-') || w.text.startsWith('+')) options.push(...w.text.slice(1));
           }
         }
+        // A name reference (declare -n) makes later expansions of the name evaluate its target's text.
+        if (options.includes('n')) this.a.unknown.add('expansion-operator');
         this.push({
           program: variant,
           argv,
@@ -281,6 +284,9 @@ class Walker {
         return;
       case 'ParamExp':
         if (arithmetic) this.a.unknown.add('arithmetic');
+        // ${!x} expands the variable x names, and ${x@P} expands x's value as a prompt string:
+        // both evaluate text the parse never saw (a value like a[$(cmd)] or $(cmd) runs cmd).
+        if (n.Excl || /@[A-Za-z]\}$/.test(this.words.source(n))) this.a.unknown.add('expansion-operator');
         this.node(n.Index, d, true);
         if (n.Slice) {
           this.node(n.Slice.Offset, d, true);

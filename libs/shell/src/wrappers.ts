@@ -204,18 +204,18 @@ export function peel(program: string, words: readonly WordValue[], at: number): 
   return { kind: 'runs', next: i, assigned };
 }
 
-// Shell options without an argument (bash, dash, zsh share these); -o and -O take one.
-const SHELL_FLAGS = 'abefhkmnptuvxBCEHPTilrsDc';
+// Shell options without an argument (bash, dash, zsh share these); -o and -O take one. Options
+// that make the shell read startup files or other input first (-i, -l, -s, --login, --rcfile,
+// --init-file) are not here: the commands in those files are not in the text, so such a shell is
+// unknown.
+const SHELL_FLAGS = 'abefhkmnptuvxBCEHPTrDc';
 const SHELL_LONG: Record<string, boolean> = {
   norc: false,
   noprofile: false,
   posix: false,
-  login: false,
   restricted: false,
   noediting: false,
   verbose: false,
-  rcfile: true,
-  'init-file': true,
 };
 
 /** `sh [options] -c script [name [args]]`; a shell without -c runs a file or stdin: not a wrapper. */

@@ -5,7 +5,8 @@
 // Cookie, Proxy-Authorization: the upstream gets the gateway's credential instead), minus what
 // the gateway sets itself (Host, Content-Length from the body it forwards, Accept-Encoding:
 // identity so that a response can be masked) and minus claims about the client the upstream
-// might trust (Forwarded, X-Forwarded-*, X-Real-IP).
+// might trust (Forwarded, X-Forwarded-*, X-Real-IP), Range and If-Range (a part of a value escapes
+// the detectors) and method overrides (policy decides on the method line).
 // Towards the agent: the upstream's headers minus the hop-by-hop ones, minus Set-Cookie (a
 // session with the upstream belongs to the gateway's credential, not to the agent), minus the
 // gateway's own x-agentgate-* names, and minus the length and digests a masked body no longer has.
@@ -37,6 +38,13 @@ const NOT_FORWARDED = new Set([
   'forwarded',
   'x-real-ip',
   'http2-settings',
+  // A part of a body escapes the detectors that would match the whole value; ranges go.
+  'range',
+  'if-range',
+  // What the method means is decided by policy on the method line: overrides never reach the upstream.
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
 const NOT_RETURNED = new Set(['set-cookie', 'set-cookie2']);

@@ -72,6 +72,7 @@ export async function runExec(ctx: ChannelContext, channel: ServerChannel, reque
     );
     requestId = decided.request.payload.requestId;
     if (decided.verdict.payload.decision !== 'allow') {
+      untrack();
       refuseChannel(channel, decided.verdict);
       ctx.respond(sshResponse(requestId, 'denied', { errorCode: decided.verdict.payload.errorCode ?? 'AG_ERR_POLICY_DENIED' }));
       return;
@@ -107,7 +108,12 @@ export async function runExec(ctx: ChannelContext, channel: ServerChannel, reque
         channel.once('drain', () => upstream.resume());
       }
     });
-    upstream.stderr.on('data', (chunk: Buffer) => send(channel.stderr, stderr, errMask.push(chunk)));
+    upstream.stderr.on('data', (chunk: Buffer) => {
+      if (!send(channel.stderr, stderr, errMask.push(chunk))) {
+        upstream.stderr.pause();
+        channel.stderr.once('drain', () => upstream.stderr.resume());
+      }
+    });
     upstream.on('exit', (code: number | null, signal?: string) => {
       if (typeof code === 'number') exitStatus = code;
       if (signal) exitSignal = signal.replace(/^SIG/, '');

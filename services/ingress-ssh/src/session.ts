@@ -178,6 +178,9 @@ export class SshAgentSession implements ChannelContext {
       Math.max(remaining, 0),
     );
     this.expiry.unref();
+    // Keystrokes and small exec round trips must not wait on Nagle's algorithm.
+    // (ssh2's server connection has setNoDelay, its type declarations do not.)
+    (this.client as Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     this.client.on('session', (accept) => this.onSession(accept()));
     this.client.on('tcpip', (accept, reject, info) => void relayForward(this, accept, reject, info));
     // Remote forwarding (tcpip-forward), streamlocal and the like: refused.
@@ -316,10 +319,14 @@ export class SshAgentSession implements ChannelContext {
   }
 
   target(): Promise<Client> {
+    if (this.closing) return Promise.reject(new GatewayError('AG_ERR_UPSTREAM_CLOSED', 'the session has ended'));
     if (!this.targetClient) {
       this.targetClient = connectTarget(this.connection!, this.login!, this.deps.env, this.deps.config.upstreamConnectTimeoutMs);
       this.targetClient.then(
         (client) => {
+          // A login that completes after the agent left is ended at once.
+          if (this.closing) client.end();
+          client.setNoDelay(true);
           client.on('close', () => {
             if (!this.closed) void this.terminate('AG_ERR_UPSTREAM_CLOSED', 'upstream-closed', 'the target closed the connection');
           });

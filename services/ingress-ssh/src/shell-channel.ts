@@ -33,15 +33,16 @@ interface Pending {
 
 /** Opens the shell; returns what the session calls on a window change. */
 export function runShell(ctx: ChannelContext, channel: ServerChannel, request: ShellRequest): (cols: number, rows: number) => void {
-  let resize: (cols: number, rows: number) => void = () => {};
-  const pendingResizes: [number, number][] = [];
+  let resize: ((cols: number, rows: number) => void) | undefined;
+  // Before the shell opens only the latest size matters.
+  let latest: [number, number] | undefined;
   void openShell(ctx, channel, request, (fn) => {
     resize = fn;
-    for (const [c, r] of pendingResizes.splice(0)) fn(c, r);
+    if (latest) fn(...latest);
   });
   return (cols, rows) => {
-    pendingResizes.push([cols, rows]);
-    resize(cols, rows);
+    if (resize) resize(cols, rows);
+    else latest = [cols, rows];
   };
 }
 
