@@ -6,3 +6,4 @@ export * from './masking-keys.js';
 export * from './masking-plans.js';
 export * from './decide.js';
 export * from './catalog-file.js';
+export * from './pipeline.js';

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createEventSerde, topicNames } from '@agentgate/events';
 import { auditActor, createTokenVerifier, loadTrustFile } from '@agentgate/identity';
-import { kafkaAuditSink, kafkaVerdictFeed, loadMaskingKeys, MaskingPlans, resolveCredential } from '@agentgate/ingress-core';
-import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
+import { loadMaskingKeys, MaskingPlans, resolveCredential, startIngressPipeline } from '@agentgate/ingress-core';
 import { runService } from '@agentgate/observability';
 import { createHttpIngress } from './app.js';
 import { loadConfig } from './config.js';
@@ -20,36 +18,8 @@ await runService({
     const maskingPlans = new MaskingPlans(loadMaskingKeys(config.connectionsFile, env));
     const verifier = createTokenVerifier(loadTrustFile(config.identityFile));
     const tls = { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) };
-    const topics = topicNames(config.topicPrefix);
-    const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts] });
-    const kafka = createKafka({
-      brokers: config.kafkaBrokers,
-      auth: config.kafkaAuth,
-      clientId: config.serviceName,
-      logger,
-      retry: 'fast',
-      requestTimeoutMs: config.auditWriteTimeoutMs,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(
-      admin,
-      [topics.ingress, topics.verdicts].map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
-    ).finally(() => admin.disconnect());
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const verdicts = kafkaVerdictFeed({
-      kafka,
-      serde,
-      topic: topics.verdicts,
-      groupId: config.verdictGroup,
-      trustedProducers: new Set(config.verdictProducers),
-      logger,
-      fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
-      instance: config.instanceId,
-    });
-    await verdicts.start();
-    const sink = kafkaAuditSink(producer, serde, config.instanceId);
+    const pipeline = await startIngressPipeline(config, logger);
+    const { topics, sink, verdicts } = pipeline;
     const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
     const server = createHttpIngress({
       config,
@@ -79,8 +49,7 @@ await runService({
       describe: () => ({ host: config.listenHost, port, connections: catalog.names() }),
       async stop() {
         await server.close();
-        await verdicts.stop();
-        await producer.disconnect().catch(() => {});
+        await pipeline.stop();
       },
     };
   },

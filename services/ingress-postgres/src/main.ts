@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { createEventSerde, topicNames } from '@agentgate/events';
-import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import { createTokenVerifier, loadTrustFile } from '@agentgate/identity';
 import { createSqlParserPool, parserPoolMetrics } from '@agentgate/sql';
 import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
 import { statementDigester } from './statement-digest.js';
-import { kafkaAuditSink, kafkaControlFeed, kafkaVerdictFeed, loadMaskingKeys, MaskingPlans } from '@agentgate/ingress-core';
+import { kafkaControlFeed, loadMaskingKeys, MaskingPlans, startIngressPipeline } from '@agentgate/ingress-core';
 import { connectStages, statementStages } from './stage-metrics.js';
 import { createIngressServer } from './app.js';
 
@@ -29,40 +27,9 @@ await runService({
       config.tlsCertFile && config.tlsKeyFile
         ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
         : undefined;
-    const topics = topicNames(config.topicPrefix);
-    const serde = await createEventSerde({
-      registryUrl: config.registryUrl,
-      topics: [topics.ingress, topics.verdicts, topics.control, topics.approvals],
-    });
-    const kafka = createKafka({
-      brokers: config.kafkaBrokers,
-      auth: config.kafkaAuth,
-      clientId: config.serviceName,
-      logger,
-      retry: 'fast',
-      requestTimeoutMs: config.auditWriteTimeoutMs,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(
-      admin,
-      [topics.ingress, topics.verdicts, topics.control].map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
-    ).finally(() => admin.disconnect());
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const verdicts = kafkaVerdictFeed({
-      kafka,
-      serde,
-      topic: topics.verdicts,
-      groupId: config.verdictGroup,
-      trustedProducers: new Set(config.verdictProducers),
-      logger,
-      fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
-      instance: config.instanceId,
-    });
-    await verdicts.start();
+    const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control], serdeOnly: [t.approvals] }));
+    const { kafka, topics, serde, sink, verdicts } = pipeline;
     const parser = await createSqlParserPool({ workers: config.sqlParserWorkers });
-    const sink = kafkaAuditSink(producer, serde, config.instanceId);
     const server = createIngressServer({
       config,
       catalog,
@@ -108,8 +75,7 @@ await runService({
       async stop() {
         await server.close();
         await control.stop();
-        await verdicts.stop();
-        await producer.disconnect().catch(() => {});
+        await pipeline.stop();
         await parser.close();
       },
     };

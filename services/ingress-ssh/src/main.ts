@@ -1,9 +1,7 @@
 import { randomUUID, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createEventSerde, topicNames } from '@agentgate/events';
-import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import { createTokenVerifier, loadTrustFile } from '@agentgate/identity';
-import { kafkaAuditSink, kafkaControlFeed, kafkaVerdictFeed, loadMaskingKeys, MaskingPlans } from '@agentgate/ingress-core';
+import { kafkaControlFeed, loadMaskingKeys, MaskingPlans, startIngressPipeline } from '@agentgate/ingress-core';
 import { runService } from '@agentgate/observability';
 import { fingerprint, publicKeyBlob } from '@agentgate/ssh-cert';
 import { createSshIngress } from './app.js';
@@ -23,36 +21,8 @@ await runService({
     // Read once at start like every credential: a key that cannot be read fails the start.
     const caKey = createPrivateKey(readFileSync(config.caKeyFile));
     const caBlob = publicKeyBlob(createPublicKey(caKey));
-    const topics = topicNames(config.topicPrefix);
-    const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [topics.ingress, topics.verdicts, topics.control] });
-    const kafka = createKafka({
-      brokers: config.kafkaBrokers,
-      auth: config.kafkaAuth,
-      clientId: config.serviceName,
-      logger,
-      retry: 'fast',
-      requestTimeoutMs: config.auditWriteTimeoutMs,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(
-      admin,
-      [topics.ingress, topics.verdicts, topics.control].map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
-    ).finally(() => admin.disconnect());
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const verdicts = kafkaVerdictFeed({
-      kafka,
-      serde,
-      topic: topics.verdicts,
-      groupId: config.verdictGroup,
-      trustedProducers: new Set(config.verdictProducers),
-      logger,
-      fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
-      instance: config.instanceId,
-    });
-    await verdicts.start();
-    const sink = kafkaAuditSink(producer, serde, config.instanceId);
+    const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control] }));
+    const { kafka, topics, serde, sink, verdicts } = pipeline;
     const server = createSshIngress({
       config,
       catalog,
@@ -100,8 +70,7 @@ await runService({
         await server.close();
         await certApi.close();
         await control.stop();
-        await verdicts.stop();
-        await producer.disconnect().catch(() => {});
+        await pipeline.stop();
       },
     };
   },

@@ -97,6 +97,7 @@ async function openShell(
     let arrivedThisTick = false;
     let inputThisTick = false;
     let recording = false;
+    let draining = 0;
     let failed = false;
     let exitStatus: number | null = null;
     let exitSignal: string | null = null;
@@ -165,7 +166,8 @@ async function openShell(
 
     // One batch at a time: record it, then release its bytes in order.
     const tick = async (): Promise<void> => {
-      if (recording || failed) return;
+      // Nothing more is released while a side has not taken the last batch (bounded memory).
+      if (recording || failed || draining > 0) return;
       // Output held back by the detectors is released once a tick passes with nothing new.
       if (!arrivedThisTick) addOutput(outMask.flush());
       if (!inputThisTick) addInput(inMask.flush());
@@ -192,16 +194,31 @@ async function openShell(
       } finally {
         recording = false;
       }
+      // Each side's source stays paused until the other side has taken what was released.
+      let agentFull = false;
       for (const b of batch.toAgent) {
         toAgent.add(b);
-        channel.write(b);
+        agentFull = !channel.write(b) || agentFull;
       }
+      let targetFull = false;
       for (const b of batch.toTarget) {
         toTarget.add(b);
-        upstream.write(b);
+        targetFull = !upstream.write(b) || targetFull;
       }
-      upstream.resume();
-      channel.resume();
+      if (agentFull) {
+        draining++;
+        channel.once('drain', () => {
+          draining--;
+          upstream.resume();
+        });
+      } else upstream.resume();
+      if (targetFull) {
+        draining++;
+        upstream.once('drain', () => {
+          draining--;
+          channel.resume();
+        });
+      } else channel.resume();
     };
     const timer = setInterval(() => void tick(), ctx.deps.config.terminalTickMs);
     upstream.on('close', () => {
@@ -209,7 +226,11 @@ async function openShell(
       addOutput(outMask.end());
       addInput(inMask.end());
     });
-    channel.on('close', () => upstream.close());
+    channel.on('close', () => {
+      // The agent is gone: nothing waits for its drain any more.
+      draining = 0;
+      upstream.close();
+    });
     onReady((cols, rows) => {
       pending.frames.push({ offsetUs: offset(), kind: 'r', data: `${cols}x${rows}` });
       upstream.setWindow(rows, cols, 0, 0);
