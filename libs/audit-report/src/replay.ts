@@ -6,6 +6,7 @@
 // values are shown: statement texts and result samples are already masked in the events, so
 // nothing here can reveal more than the log holds.
 import { sshKind, sshRequestOf, sshText, type TranscriptSsh } from './ssh-request.js';
+import { type Json, optNumber, optString } from './payload-values.js';
 
 /** One row of agentgate.events as JSONEachRow returns it (UInt64 columns may come as strings). */
 export interface ReplayRow {
@@ -179,8 +180,6 @@ export interface TranscriptTerminal {
   masking: TranscriptMasking[];
 }
 
-type Json = Record<string, unknown>;
-
 function payloadOf(row: ReplayRow): Json {
   try {
     const value: unknown = JSON.parse(row.payload_json);
@@ -189,25 +188,6 @@ function payloadOf(row: ReplayRow): Json {
     // A row whose payload does not parse still shows its columns; the verifier reports the row.
     return {};
   }
-}
-
-/** A value of an Avro union, wrapped ({"string": "x"}) or not. */
-function unwrap(value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value as Json);
-    if (entries.length === 1) return entries[0]![1];
-  }
-  return value;
-}
-
-function optString(value: unknown): string | null {
-  const v = unwrap(value);
-  return typeof v === 'string' ? v : null;
-}
-
-function optNumber(value: unknown): number | null {
-  const v = unwrap(value);
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 function stringList(value: unknown): string[] {

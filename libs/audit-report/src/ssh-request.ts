@@ -1,6 +1,7 @@
 // The SSH side of a replay: an SshRequest detail read back from a RequestObserved's payload_json
 // (ssh requests leave sql_text empty; their detail lives in the payload only), and its one-line
 // description for the transcript.
+import { type Json, optNumber, optString } from './payload-values.js';
 
 /** What an SSH request asked for, as recorded (SshRequest in schemas/audit-event.avsc). */
 export interface TranscriptSsh {
@@ -19,27 +20,6 @@ export interface TranscriptSsh {
   ptyTerm: string | null;
   ptyCols: number | null;
   ptyRows: number | null;
-}
-
-type Json = Record<string, unknown>;
-
-/** A value of an Avro union, wrapped ({"string": "x"}) or not. */
-function unwrap(value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value as Json);
-    if (entries.length === 1) return entries[0]![1];
-  }
-  return value;
-}
-
-function optString(value: unknown): string | null {
-  const v = unwrap(value);
-  return typeof v === 'string' ? v : null;
-}
-
-function optNumber(value: unknown): number | null {
-  const v = unwrap(value);
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 /**

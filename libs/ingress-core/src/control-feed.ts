@@ -2,7 +2,7 @@
 // command from now on and applies those aimed at sessions it holds.
 import type { Kafka } from 'kafkajs';
 import { broadcastConsumer, type BroadcastConsumer } from '@agentgate/kafka';
-import type { AuditEventOf, EventSerde } from '@agentgate/events';
+import type { EventSerde } from '@agentgate/events';
 import type { Logger } from '@agentgate/observability';
 
 export type ControlFeed = BroadcastConsumer;
@@ -13,7 +13,8 @@ export function kafkaControlFeed(options: {
   topic: string;
   groupId: string;
   logger: Logger;
-  onKill: (command: AuditEventOf<'SessionKillRequested'>) => void;
+  /** Ends a live session this instance holds, telling the agent `message`; false when it holds none. */
+  kill: (sessionId: string, message: string) => boolean;
 }): ControlFeed {
   return broadcastConsumer({
     kafka: options.kafka,
@@ -23,7 +24,12 @@ export function kafkaControlFeed(options: {
     async onMessage(value, offset) {
       try {
         const { event } = await options.serde.decode(value);
-        if (event.eventType === 'SessionKillRequested') options.onKill(event);
+        if (event.eventType === 'SessionKillRequested') {
+          const { targetSessionId, requestedBy, reason } = event.payload;
+          if (options.kill(targetSessionId, `session ended by ${requestedBy}: ${reason}`)) {
+            options.logger.info({ sessionId: targetSessionId, requestedBy }, 'session killed on request');
+          }
+        }
       } catch (err) {
         options.logger.error({ code: (err as { code?: string }).code, offset }, 'undecodable control command');
       }

@@ -44,12 +44,7 @@ await runService({
       logger,
       topic: topics.control,
       groupId: config.controlGroup,
-      onKill: (command) => {
-        const { targetSessionId, requestedBy, reason } = command.payload;
-        if (server.kill(targetSessionId, `session ended by ${requestedBy}: ${reason}`)) {
-          logger.info({ sessionId: targetSessionId, requestedBy }, 'session killed on request');
-        }
-      },
+      kill: (sessionId, message) => server.kill(sessionId, message),
     });
     await control.start();
     const certApi = createCertApi({
