@@ -94,6 +94,8 @@ const benchContext: BenchContext = {
   targetSshPort: Number(env['AG_TARGET_SSH_PORT'] ?? 22222),
   stackDir: env['AG_STACK_DIR'] ?? join(ROOT, '.stack'),
   kafkaBrokers: (env['AG_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+  clickhouseUrl: stack.clickhouseUrl,
+  clickhouseDatabase: stack.db,
   secretsDir: stack.secrets,
   caFile: env['AG_TLS_CA_FILE'] ?? join(ROOT, '.stack/tls/ca.crt'),
   token,

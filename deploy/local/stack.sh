@@ -192,6 +192,15 @@ ensure_target_account() {
   as_root chmod 755 "$home"
 }
 
+# The demo MCP servers' folders (deploy/connections.json: files, mcp-lab): the files server is
+# confined to mcp-files, whose notes hold the well-known test values the masking checks look
+# for; mcp-lab reads its tool's description from a file an operator (or a test) may change.
+ensure_mcp_demo() {
+  mkdir -p "$DATA_DIR/mcp-files" "$DATA_DIR/mcp-lab"
+  install -m 644 "$ROOT_DIR/deploy/mcp/files/README.md" "$ROOT_DIR/deploy/mcp/files/deploy-notes.txt" "$DATA_DIR/mcp-files/"
+  [ -s "$DATA_DIR/mcp-lab/description.txt" ] || echo 'Returns the demo note with the given id.' > "$DATA_DIR/mcp-lab/description.txt"
+}
+
 start_sshd_target() {
   is_running sshd-target && return 0
   require_free_port "$AG_TARGET_SSH_PORT" "SSH target"
@@ -452,6 +461,7 @@ AG_TARGET_PG_PORT=${AG_TARGET_PG_PORT}
 AG_CONNECTIONS_FILE=${ROOT_DIR}/deploy/connections.json
 AG_SECRETS_DIR=${SECRETS_DIR}
 AG_STACK_DIR=${STACK_DIR}
+AG_REPO_DIR=${ROOT_DIR}
 AG_LOG_DIR=${LOG_DIR}
 AG_INGRESS_POSTGRES_ADMIN_PORT=${AG_INGRESS_POSTGRES_ADMIN_PORT}
 AG_POLICY_PROCESSOR_ADMIN_PORT=${AG_POLICY_PROCESSOR_ADMIN_PORT}
@@ -603,7 +613,8 @@ start_service() {
     ingress-http)
       require_free_port "$AG_HTTP_INGRESS_PORT" "HTTP ingress"
       # The demo HTTP connection's upstream credential (deploy/connections.json, registry).
-      ensure_secret registry-api-token ;;
+      ensure_secret registry-api-token
+      ensure_mcp_demo ;;
   esac
   local admin_port; admin_port=$(admin_port_of "$name")
   require_free_port "$admin_port" "$name admin"
@@ -828,7 +839,7 @@ status_ports() {
     ingress-postgres) echo "${AG_PG_INGRESS_PORT} postgres (agents connect here), ${AG_INGRESS_POSTGRES_ADMIN_PORT} admin" ;;
     ingress-ssh) echo "${AG_SSH_INGRESS_PORT} ssh (agents connect here), ${AG_SSH_CERT_API_PORT} certificates, ${AG_INGRESS_SSH_ADMIN_PORT} admin" ;;
     sshd-target) echo "${AG_TARGET_SSH_PORT} target sshd" ;;
-    ingress-http) echo "${AG_HTTP_INGRESS_PORT} https (agents call /<connection>/...), ${AG_INGRESS_HTTP_ADMIN_PORT} admin" ;;
+    ingress-http) echo "${AG_HTTP_INGRESS_PORT} https (agents call /<connection>/..., MCP clients /mcp/<connection>), ${AG_INGRESS_HTTP_ADMIN_PORT} admin" ;;
     ingress-postgres-*) echo "$(pg_port_of "$1") postgres, $(admin_port_of "$1") admin" ;;
     policy-processor-*) echo "$(admin_port_of "$1") admin" ;;
   esac

@@ -117,6 +117,7 @@ function allowFor(request: Request, changes: Partial<Verdict> = {}): Verdict {
         approvalId: null,
         statementDigest: null,
         shadow: false,
+        visibleTools: [],
         requestTimeUs: request.timeUs,
       },
       ...changes,

@@ -25,6 +25,9 @@ export interface BenchContext {
   /** The stack's state directory (.stack): the SSH target's host key lives under data/. */
   stackDir: string;
   kafkaBrokers: string[];
+  /** The audit log's projection (ClickHouse over HTTP) and its database. */
+  clickhouseUrl: string;
+  clickhouseDatabase: string;
   secretsDir: string;
   caFile: string;
   /** dba-agent's access token (the gateway's password). */

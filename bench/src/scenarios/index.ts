@@ -7,6 +7,7 @@ import { fleet } from './fleet.js';
 import { httpLatency } from './http.js';
 import { kafkaFloor } from './kafka-floor.js';
 import { masking } from './masking.js';
+import { mcpLatency } from './mcp.js';
 import { migration } from './migration.js';
 import { processors } from './processors.js';
 import { runOk } from './proc.js';
@@ -18,7 +19,19 @@ export { renderScenarios, renderStageTable, type ScenarioResults } from './rende
 export type { BenchContext } from './context.js';
 export { snapshotMetrics, stageTable, type StageTable } from './stages.js';
 
-export const SCENARIOS = ['floor', 'stages', 'fleet', 'migration', 'bulk', 'connect', 'processors', 'masking', 'http', 'ssh'] as const;
+export const SCENARIOS = [
+  'floor',
+  'stages',
+  'fleet',
+  'migration',
+  'bulk',
+  'connect',
+  'processors',
+  'masking',
+  'http',
+  'ssh',
+  'mcp',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 async function attempt<T>(ctx: BenchContext, name: string, body: () => Promise<T>): Promise<Outcome<T>> {
@@ -76,5 +89,6 @@ export async function runScenarios(
   if (want('masking')) r.masking = await attempt(ctx, 'masking', () => masking(ctx));
   if (want('http')) r.http = await attempt(ctx, 'http', () => httpLatency(ctx));
   if (want('ssh')) r.ssh = await attempt(ctx, 'ssh', () => sshLatency(ctx));
+  if (want('mcp')) r.mcp = await attempt(ctx, 'mcp', () => mcpLatency(ctx));
   return r;
 }

@@ -60,3 +60,55 @@ test('a scenario that failed says so instead of a table, and a missing path leav
   assert.doesNotMatch(md, /\n\n\n/);
   assert.doesNotMatch(md, /Added by agentgate/);
 });
+
+test('the mcp section: both paths, each session open, the added latency, the target and the stages', () => {
+  const runs = [
+    {
+      path: 'direct' as const,
+      target: 'node node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio',
+      openMs: 350.5,
+      stats: stats(0.4, 2),
+    },
+    { path: 'agentgate' as const, target: 'https://127.0.0.1:18443/mcp/everything', openMs: 363, stats: stats(1.9, 11.5) },
+  ];
+  const md = renderScenarios({
+    quick: true,
+    mcp: {
+      ok: true,
+      value: {
+        warmup: 10,
+        runs,
+        stages: { auditLoop: stats(1.25, 8), outside: stats(0.5, 3), processorMeanMs: 0.75, processorVerdicts: 52 },
+      },
+    },
+  });
+  assert.match(md, /#### MCP gateway/);
+  assert.match(
+    md,
+    /\| direct \| `node node_modules\/@modelcontextprotocol\/server-everything\/dist\/index\.js stdio` \| 0\.40 \| 1\.20 \| 2\.00 \| 50 \| 350\.5 \|/,
+  );
+  assert.match(md, /\| agentgate \| `https:\/\/127\.0\.0\.1:18443\/mcp\/everything` \| 1\.90 \| 6\.70 \| 11\.50 \| 50 \| 363\.0 \|/);
+  assert.match(md, /Added by agentgate over direct: p50 1\.50 ms, p99 9\.50 ms\./);
+  assert.match(md, /Target: added p50 < 2 ms and p99 < 10 ms: met\./);
+  assert.match(md, /Command: `npm run bench -- --scenarios --quick --only mcp`/);
+  assert.match(md, /after 10 untimed ones/);
+  assert.match(md, /\| request stamped -> response stamped[^|]*\| 1\.25 \| 4\.63 \| 8\.00 \| 50 \|/);
+  assert.match(md, /\| the rest of the round trip[^|]*\| 0\.50 \| 1\.75 \| 3\.00 \| 50 \|/);
+  assert.match(md, /\| request stamped -> verdict ready in the processor[^|]*\| 0\.75 \| - \| - \| 52 \|/);
+
+  // Either quantile over its bound misses the target.
+  const slow = [runs[0]!, { ...runs[1]!, stats: stats(2.5, 11.5) }];
+  assert.match(renderScenarios({ quick: true, mcp: { ok: true, value: { warmup: 10, runs: slow } } }), /: not met\./);
+  const spiky = [runs[0]!, { ...runs[1]!, stats: stats(1.9, 12.5) }];
+  assert.match(renderScenarios({ quick: true, mcp: { ok: true, value: { warmup: 10, runs: spiky } } }), /: not met\./);
+});
+
+test('the mcp section without stages says why', () => {
+  const md = renderScenarios({
+    quick: false,
+    mcp: { ok: true, value: { warmup: 10, runs: [], stagesError: 'the session recorded 3 requests, the bench made 210\nstack' } },
+  });
+  assert.match(md, /Stages not measured: the session recorded 3 requests, the bench made 210\n/);
+  assert.doesNotMatch(md, /Target:/);
+  assert.doesNotMatch(md, /request stamped/);
+});

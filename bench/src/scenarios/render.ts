@@ -8,6 +8,7 @@ import type { FleetResult } from './fleet.js';
 import type { HttpResult } from './http.js';
 import type { KafkaFloorResult } from './kafka-floor.js';
 import type { MaskingResults } from './masking.js';
+import type { McpResult } from './mcp.js';
 import type { MigrationRun } from './migration.js';
 import type { ProcessorsResult } from './processors.js';
 import type { SshResult } from './ssh.js';
@@ -28,9 +29,21 @@ export interface ScenarioResults {
   masking?: Outcome<MaskingResults>;
   http?: Outcome<HttpResult>;
   ssh?: Outcome<SshResult>;
+  mcp?: Outcome<McpResult>;
 }
 
 export const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+
+/** The MCP gateway's target (p50 < 2 ms, p99 < 10 ms added over direct), met or not. */
+export const MCP_TARGET = { p50Ms: 2, p99Ms: 10 };
+
+function mcpTarget(runs: readonly { path: string; stats: LatencyStats }[]): string[] {
+  const a = runs.find((x) => x.path === 'agentgate')?.stats;
+  const d = runs.find((x) => x.path === 'direct')?.stats;
+  if (!a || !d) return [];
+  const met = a.p50 - d.p50 < MCP_TARGET.p50Ms && a.p99 - d.p99 < MCP_TARGET.p99Ms;
+  return ['', `Target: added p50 < ${MCP_TARGET.p50Ms} ms and p99 < ${MCP_TARGET.p99Ms} ms: ${met ? 'met' : 'not met'}.`];
+}
 
 /** "Added by agentgate" over the direct run of the same scenario, p50 and p99. */
 function addedOverDirect(runs: readonly { path: string; stats: LatencyStats }[]): string[] {
@@ -220,6 +233,59 @@ export function renderScenarios(r: ScenarioResults): string {
       ...addedOverDirect(v.runs),
       '',
       `Command: \`${run} --only ssh\` (bench/src/scenarios/ssh.ts, ssh2's Client): one connection per path, then \`exec('true')\` one at a time, each timed from the channel open to the channel close after exit status 0, after ${v.warmup} untimed ones; through the gateway as demo-agent (password = \`$(npm run -s token -- demo-agent)\`, the ingress's host key pinned) on the connection \`web\`, where each command is recorded and decided by the policy processor before the target sees it, then run over the gateway's own session to the target, its output passed through the verdict's detectors and its exit status recorded; directly, the target's sshd as agentgate-web with the key the gateway uses (.stack/secrets/ssh-target-web.key). Like \`ssh -o ControlMaster=auto ... true\` repeated on a shared connection, not a new login each time.`,
+    ]),
+    ...section('MCP gateway: tools/call echo in one session, through the gateway and directly', r.mcp, (v) => [
+      table(
+        ['path', 'server', 'p50 ms', 'p95 ms', 'p99 ms', 'calls', 'session open ms (once)'],
+        v.runs.map((x) => [
+          x.path,
+          `\`${x.target}\``,
+          fmt(x.stats.p50, 2),
+          fmt(x.stats.p95, 2),
+          fmt(x.stats.p99, 2),
+          x.stats.count,
+          fmt(x.openMs, 1),
+        ]),
+      ),
+      ...addedOverDirect(v.runs),
+      ...mcpTarget(v.runs),
+      '',
+      `Command: \`${run} --only mcp\` (bench/src/scenarios/mcp.ts, @modelcontextprotocol/sdk's Client offering no capabilities): one session per path, then \`tools/call echo {"message":"bench"}\` one at a time, each timed from the request to its result, after ${v.warmup} untimed ones; the session open (initialize and the initialized notification) timed once. Through the gateway as demo-agent (\`authorization: Bearer $(npm run -s token -- demo-agent)\`, Streamable HTTP, TLS verified against the stack CA) on the connection \`everything\`, where the session is recorded and its own server process started at initialize, and each call is recorded, decided by the policy processor, forwarded, its result recorded and only then released; directly, Streamable HTTP replaced by stdio to the same server package started with the catalog's command line from the repo root.`,
+      ...(v.stages
+        ? [
+            '',
+            `Where the gateway's time goes, per timed call (the time stamped on the session's RequestObserved and ResponseObserved events, read back from the audit log, each stamped as its write begins, paired with the bench's own round trips; the processor's mean from its \`agentgate_policy_request_to_verdict_seconds\` over the same calls, ${v.stages.processorVerdicts} verdicts counted, anyone else's included):`,
+            '',
+            table(
+              ['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'n'],
+              [
+                [
+                  "request stamped -> response stamped: the request's write, the verdict and its delivery, the server's echo, masking",
+                  fmt(v.stages.auditLoop.p50, 2),
+                  fmt(v.stages.auditLoop.p95, 2),
+                  fmt(v.stages.auditLoop.p99, 2),
+                  v.stages.auditLoop.count,
+                ],
+                [
+                  "the rest of the round trip: the response's write, HTTP and TLS both ways, the token check, both SDKs",
+                  fmt(v.stages.outside.p50, 2),
+                  fmt(v.stages.outside.p95, 2),
+                  fmt(v.stages.outside.p99, 2),
+                  v.stages.outside.count,
+                ],
+                [
+                  'request stamped -> verdict ready in the processor (mean; part of the first row)',
+                  fmt(v.stages.processorMeanMs, 2),
+                  '-',
+                  '-',
+                  v.stages.processorVerdicts,
+                ],
+              ],
+            ),
+          ]
+        : v.stagesError
+          ? ['', `Stages not measured: ${v.stagesError.split('\n')[0]}`]
+          : []),
     ]),
   ].join('\n');
 }

@@ -36,6 +36,8 @@ export {
   type TranscriptVerdict,
 } from './replay.js';
 export { sshKind, sshRequestOf, sshText, type TranscriptSsh } from './ssh-request.js';
+export { httpRequestOf, httpText, responseBodyOf, type TranscriptBody, type TranscriptHttp } from './http-request.js';
+export { mcpRequestOf, mcpText, type TranscriptMcp } from './mcp-request.js';
 export {
   sessionTerminal,
   type SessionTerminal,

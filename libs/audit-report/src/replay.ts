@@ -2,9 +2,12 @@
 // Shared by the audit API (GET /v1/sessions/:id/replay) and `agentgate replay`; both fetch the
 // rows (the session's own chain plus the chains of the approvals its requests asked for) and
 // hand them here. SSH requests show their channel, command, SFTP path or forward target (from
-// the payload: they have no SQL text) and a summary of their recorded terminal. Only recorded
+// the payload: they have no SQL text) and a summary of their recorded terminal; HTTP and MCP
+// requests show theirs likewise (http-request.ts, mcp-request.ts). Only recorded
 // values are shown: statement texts and result samples are already masked in the events, so
 // nothing here can reveal more than the log holds.
+import { httpRequestOf, httpResponseLines, httpText, responseBodyOf, type TranscriptBody, type TranscriptHttp } from './http-request.js';
+import { mcpDetailLines, mcpRequestOf, mcpResponseLines, mcpText, type TranscriptMcp } from './mcp-request.js';
 import { sshKind, sshRequestOf, sshText, type TranscriptSsh } from './ssh-request.js';
 import { type Json, optNumber, optString } from './payload-values.js';
 
@@ -92,6 +95,8 @@ export interface TranscriptVerdict {
   reason: string | null;
   /** A shadow policy's verdict: recorded beside the live one, never enforced. */
   shadow: boolean;
+  /** MCP only: the tools the agent may call (for a tools/list, the ones it was shown). */
+  visibleTools?: string[];
 }
 
 export interface TranscriptApprovalDecision {
@@ -141,6 +146,10 @@ export interface TranscriptResponse {
   exitStatus?: number | null;
   exitSignal?: string | null;
   streams?: { name: string; bytes: number }[];
+  /** HTTP and MCP only: the status (HTTP), the body's or result's size and its masked start. */
+  httpStatus?: number | null;
+  bytes?: number;
+  bodySample?: string | null;
 }
 
 export interface TranscriptRequest {
@@ -162,6 +171,10 @@ export interface TranscriptRequest {
   ssh?: TranscriptSsh;
   /** SSH only: the recorded terminal of a shell, when one is stored. */
   terminal?: TranscriptTerminal;
+  /** HTTP only: what the request asked for (its `text` is `METHOD /path?query`). */
+  http?: TranscriptHttp;
+  /** MCP only: what the request asked for (its `text` is `tools/call <tool> <arguments>` and the like). */
+  mcp?: TranscriptMcp;
 }
 
 /** A session's transcript: who opened it, each request in order, how it ended. */
@@ -349,20 +362,22 @@ export function buildTranscript(sessionId: string, rows: readonly ReplayRow[]): 
         break;
       }
       case 'RequestObserved': {
-        const ssh = row.sql_text === '' ? sshRequestOf(payloadOf(row)) : null;
+        // Requests without SQL text carry what they asked for in the payload's detail.
+        const { statementKind, text, ...detail } =
+          row.sql_text === '' ? requestDetail(row, payloadOf(row)) : { statementKind: row.statement_kind, text: row.sql_text };
         const request: TranscriptRequest = {
           requestId: row.request_id,
           seq: num(row.seq),
           at: iso(timeUs),
           timeUs,
-          statementKind: ssh === null ? row.statement_kind : sshKind(ssh),
-          text: ssh === null ? row.sql_text : sshText(ssh),
+          statementKind,
+          text,
           verdict: null,
           verdicts: [],
           approval: null,
           response: null,
           durationUs: null,
-          ...(ssh === null ? {} : { ssh }),
+          ...detail,
         };
         requests.set(row.request_id, request);
         transcript.requests.push(request);
@@ -372,6 +387,7 @@ export function buildTranscript(sessionId: string, rows: readonly ReplayRow[]): 
         const request = requests.get(row.request_id);
         if (request === undefined) break;
         const verdict = verdictOf(row);
+        if (request.mcp !== undefined) verdict.visibleTools = stringList(payloadOf(row)['visibleTools']);
         request.verdicts.push(verdict);
         if (!verdict.shadow) request.verdict = verdict;
         break;
@@ -381,6 +397,7 @@ export function buildTranscript(sessionId: string, rows: readonly ReplayRow[]): 
         if (request === undefined) break;
         request.response = responseOf(row);
         if (request.ssh !== undefined) sshResponseFields(request.response, payloadOf(row));
+        if (request.http !== undefined || request.mcp !== undefined) Object.assign(request.response, responseBodyOf(payloadOf(row)));
         request.durationUs = request.response.timeUs - request.timeUs;
         break;
       }
@@ -403,6 +420,8 @@ export function buildTranscript(sessionId: string, rows: readonly ReplayRow[]): 
     }
   }
   for (const request of transcript.requests) {
+    // A tools/list's line counts the tools shown, which its live verdict decided.
+    if (request.mcp !== undefined) request.text = mcpText(request.mcp, request.verdict?.visibleTools ?? null);
     // The ApprovalRequested names the request that asked; a request that used a window grant
     // names the approval only in its pending verdict.
     const approvalId = approvalOfRequest.get(request.requestId) ?? approvalIdOfVerdicts(own, request.requestId);
@@ -410,6 +429,17 @@ export function buildTranscript(sessionId: string, rows: readonly ReplayRow[]): 
     if (approvalId !== undefined && list !== undefined) request.approval = approvalOf(approvalId, list);
   }
   return transcript;
+}
+
+/** The kind, one-line text and detail of a request recorded without SQL text (SSH, HTTP, MCP). */
+function requestDetail(row: ReplayRow, p: Json): Pick<TranscriptRequest, 'statementKind' | 'text' | 'ssh' | 'http' | 'mcp'> {
+  const ssh = sshRequestOf(p);
+  if (ssh !== null) return { statementKind: sshKind(ssh), text: sshText(ssh), ssh };
+  const http = httpRequestOf(p);
+  if (http !== null) return { statementKind: 'http', text: httpText(http), http };
+  const mcp = mcpRequestOf(p);
+  if (mcp !== null) return { statementKind: 'mcp', text: mcpText(mcp, null), mcp };
+  return { statementKind: row.statement_kind, text: row.sql_text };
 }
 
 function approvalIdOfVerdicts(own: readonly ReplayRow[], requestId: string): string | undefined {
@@ -492,13 +522,18 @@ function terminalLines(sessionId: string, requestId: string, t: TranscriptTermin
   return lines;
 }
 
-function responseLines(r: TranscriptResponse, durationUs: number | null, ssh: boolean): string[] {
+function responseLines(r: TranscriptResponse, durationUs: number | null, request: TranscriptRequest): string[] {
   const error = r.errorCode === null ? '' : ` ${oneLine(r.errorCode)}${r.errorMessage === null ? '' : `: ${oneLine(r.errorMessage)}`}`;
   const timing = [
     durationUs === null ? undefined : `${ms(durationUs)} from request to response`,
     r.targetDurationUs === null ? undefined : `${ms(r.targetDurationUs)} at the target`,
   ].filter((t) => t !== undefined);
-  if (ssh) return sshResponseLines(r, timing.length > 0 ? ` (${timing.join(', ')})` : '');
+  const timed = timing.length > 0 ? ` (${timing.join(', ')})` : '';
+  if (request.ssh !== undefined) return sshResponseLines(r, timed);
+  const body: TranscriptBody = { httpStatus: r.httpStatus ?? null, bytes: r.bytes ?? 0, bodySample: r.bodySample ?? null };
+  // Their lines come unescaped (recorded values throughout): escaped here like every other line.
+  if (request.http !== undefined) return httpResponseLines(r, body, timed).map(oneLine);
+  if (request.mcp !== undefined) return mcpResponseLines(r, body, timed).map(oneLine);
   const lines = [
     `response: ${oneLine(r.outcome)}${error}, ${r.rowCount} row${r.rowCount === 1 ? '' : 's'}${timing.length > 0 ? ` (${timing.join(', ')})` : ''}`,
   ];
@@ -524,11 +559,12 @@ export function transcriptText(t: Transcript): string {
     out.push('');
     out.push(`#${i + 1} ${r.at} ${oneLine(r.statementKind) || 'request'} (seq ${r.seq}, request ${oneLine(r.requestId)})`);
     for (const line of printable(r.text).split(/\r?\n/)) out.push(`  > ${line}`);
+    if (r.mcp !== undefined) for (const line of mcpDetailLines(r.mcp, r.verdict?.visibleTools ?? null)) out.push(`  ${oneLine(line)}`);
     if (r.verdicts.length === 0) out.push('  verdict: none recorded');
     for (const v of r.verdicts) out.push(`  ${verdictLine(v)}`);
     if (r.approval !== null) for (const line of approvalLines(r.approval)) out.push(`  ${line}`);
     if (r.response === null) out.push('  response: none recorded');
-    else for (const line of responseLines(r.response, r.durationUs, r.ssh !== undefined)) out.push(`  ${line}`);
+    else for (const line of responseLines(r.response, r.durationUs, r)) out.push(`  ${line}`);
     if (r.terminal !== undefined) for (const line of terminalLines(t.sessionId, r.requestId, r.terminal)) out.push(`  ${line}`);
   });
   out.push('');

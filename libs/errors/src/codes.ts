@@ -57,6 +57,15 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'a result column policy masks cannot be masked as asked (binary format of its type, or a table the gateway cannot name)',
   },
+  AG_ERR_MCP_SERVER_UNAPPROVED: {
+    retriable: false,
+    summary: 'no administrator has approved (pinned) the tools of this MCP server; calls are refused until one does',
+  },
+  AG_ERR_MCP_TOOL_UNAPPROVED: { retriable: false, summary: 'the MCP tool is not among the tools an administrator approved (pinned)' },
+  AG_ERR_MCP_TOOL_CHANGED: {
+    retriable: false,
+    summary: "the MCP server changed the tool's name, description or input schema since it was approved; refused until re-approved",
+  },
   AG_ERR_APPROVAL_PENDING: {
     retriable: true,
     summary: 'the statement waits for approval and was not decided in time; run it again once approved',

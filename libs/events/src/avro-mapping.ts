@@ -6,8 +6,13 @@ import { EVENT_TYPES, type AuditEvent, type EventType, type RequestDetail } from
 
 const NAMESPACE = 'agentgate.v1';
 
-const DETAIL_RECORD = { sql: 'SqlRequest', ssh: 'SshRequest', http: 'HttpRequest' } as const;
-const DETAIL_KIND: Record<string, RequestDetail['kind']> = { SqlRequest: 'sql', SshRequest: 'ssh', HttpRequest: 'http' };
+const DETAIL_RECORD = { sql: 'SqlRequest', ssh: 'SshRequest', http: 'HttpRequest', mcp: 'McpRequest' } as const;
+const DETAIL_KIND: Record<string, RequestDetail['kind']> = {
+  SqlRequest: 'sql',
+  SshRequest: 'ssh',
+  HttpRequest: 'http',
+  McpRequest: 'mcp',
+};
 
 /** Avro JSON form of an event: what avsc encodes and decodes. */
 export type AvroEvent = Record<string, unknown> & { payload: Record<string, Record<string, unknown>> };

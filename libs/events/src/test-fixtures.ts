@@ -66,6 +66,7 @@ export function sampleSession(sessionId = '0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01'
         statementDigest: null,
         shadow: false,
         requestTimeUs: t0 + 10,
+        visibleTools: [],
       },
     },
     {

@@ -113,7 +113,34 @@ export interface HttpRequest {
   contentType: string | null;
 }
 
-export type RequestDetail = SqlRequest | SshRequest | HttpRequest;
+export interface McpTool {
+  name: string;
+  /** sha256:<hex> over the tool's canonical name, description and input schema. */
+  fingerprint: string;
+}
+
+export interface McpRequest {
+  kind: 'mcp';
+  /** tools/call, resources/read, prompts/get, tools/list; sampling/createMessage and elicitation/create (server to agent). */
+  method: string;
+  /** tools/call: the tool; prompts/get: the prompt. */
+  name: string | null;
+  /** resources/read: the resource's URI. */
+  uri: string | null;
+  /** params.arguments (or a server request's params) as JSON text, detector matches redacted; null past the audit cap. */
+  arguments: string | null;
+  argumentsBytes: number;
+  /** Hex SHA-256 of the arguments' JSON text as received. */
+  argumentsDigest: string | null;
+  /** tools/call: the tool's fingerprint as the server describes it now; null when it does not list the tool. */
+  toolFingerprint: string | null;
+  /** tools/list: every tool the server offers. */
+  tools: McpTool[];
+  /** The server's name and version from its initialize result. */
+  server: string | null;
+}
+
+export type RequestDetail = SqlRequest | SshRequest | HttpRequest | McpRequest;
 
 export interface RequestObserved {
   requestId: string;
@@ -142,6 +169,8 @@ export interface VerdictIssued {
   statementDigest: string | null;
   shadow: boolean;
   requestTimeUs: number;
+  /** MCP tools/list: the tools this identity may call (allowed or with approval), pinned and unchanged. */
+  visibleTools: string[];
 }
 
 export type ResponseOutcome = 'ok' | 'error' | 'denied' | 'cancelled' | 'failed';

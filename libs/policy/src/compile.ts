@@ -6,6 +6,8 @@ import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { MaskingPlan } from '@agentgate/masking';
 import type { StatementClass } from './facts.js';
+import { MCP_CONDITION_METHODS } from './mcp-match.js';
+import { anyGlob } from './names.js';
 import { compileMaskingSet, MAX_POLICY_COLUMN_RULES, type RawMaskingSet } from './masking-sets.js';
 import { POLICY_FILE_SCHEMA } from './policy-schema.js';
 import type {
@@ -16,6 +18,7 @@ import type {
   GuardrailRule,
   HttpCondition,
   IdentityCondition,
+  McpCondition,
   ListCondition,
   NamePattern,
   Quantifier,
@@ -63,6 +66,23 @@ export interface HttpTestRequest {
   contentType?: string;
 }
 
+/**
+ * An MCP request in a test case (docs/policy.md, "MCP conditions"); see mcpTestInput for the
+ * defaults (method from what is given, fingerprints from the pins).
+ */
+export interface McpTestRequest {
+  method?: string;
+  tool?: string;
+  prompt?: string;
+  resource?: string;
+  /** The raw JSON text when a string, else any value, sent as its JSON text. */
+  arguments?: unknown;
+  /** tools/call: the tool's current fingerprint; default its pin; null: the server does not list it. */
+  fingerprint?: string | null;
+  /** tools/list: the tools offered (a name alone: as pinned); default every tool pinned on the connection. */
+  tools?: (string | { name: string; fingerprint: string })[];
+}
+
 /** A test case kept beside the rules (tests: in any policy file). */
 export interface PolicyTestCase {
   name: string;
@@ -77,8 +97,16 @@ export interface PolicyTestCase {
   time?: string;
   ssh?: SshTestRequest;
   http?: HttpTestRequest;
-  mcp?: { tool: string; arguments?: Record<string, unknown> };
-  expect: { decision: 'allow' | 'deny' | 'approve' | 'mask'; rule?: string | null; masking?: string[] };
+  mcp?: McpTestRequest;
+  expect: {
+    decision: 'allow' | 'deny' | 'approve' | 'mask';
+    rule?: string | null;
+    masking?: string[];
+    /** MCP tools/list: the tools the verdict shows the agent, in any order. */
+    visibleTools?: string[];
+    /** The error code the verdict carries (null: none, the request is allowed). */
+    errorCode?: string | null;
+  };
   source: { file: string; line: number };
 }
 
@@ -126,6 +154,7 @@ interface PolicyFileValue {
   description?: string;
   principalSets?: Record<string, string[]>;
   masking?: Record<string, RawMaskingSet>;
+  mcpPins?: Record<string, Record<string, string>>;
   rules?: RawRule[];
   tests?: Omit<PolicyTestCase, 'source'>[];
 }
@@ -165,6 +194,13 @@ interface RawHttp {
   headers?: Record<string, string>;
   json?: Record<string, string>;
 }
+interface RawMcp {
+  method?: string[];
+  tool?: string[];
+  prompt?: string[];
+  resource?: string[];
+  arguments?: Record<string, string>;
+}
 interface RawRule {
   id: string;
   description: string;
@@ -184,7 +220,7 @@ interface RawRule {
     };
     ssh?: RawSsh;
     http?: RawHttp;
-    mcp?: { tool?: string[]; arguments?: Record<string, string> };
+    mcp?: RawMcp;
   };
   except?: RawRequestConditions;
   action: RuleAction;
@@ -271,6 +307,22 @@ export function compilePolicy(files: readonly PolicyFile[], options: CompileOpti
         });
     }
   }
+  // MCP pins: one entry per connection across files, so no file silently re-approves a server
+  // another file pinned (the pins file is generated; rules and tests are written by hand).
+  const mcpPins = new Map<string, ReadonlyMap<string, string>>();
+  const pinnedIn = new Map<string, string>();
+  for (const p of parsed) {
+    for (const [connection, tools] of Object.entries(p.value.mcpPins ?? {})) {
+      const line = lineOf(p, ['mcpPins', connection]);
+      const where = pinnedIn.get(connection);
+      if (where !== undefined) {
+        errors.push({ file: p.file, line, message: `mcpPins: connection "${connection}" is already pinned in ${where}` });
+        continue;
+      }
+      pinnedIn.set(connection, `${p.file}:${line}`);
+      mcpPins.set(connection, new Map(Object.entries(tools)));
+    }
+  }
   policyName ??= options.name;
   if (policyName === undefined || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(policyName))
     errors.push({ file: sorted[0]!.name, line: 1, message: 'expected `policy: <name>` in one file (lowercase letters, digits, . _ -)' });
@@ -306,6 +358,14 @@ export function compilePolicy(files: readonly PolicyFile[], options: CompileOpti
         });
       if (t.time !== undefined && Number.isNaN(Date.parse(t.time)))
         errors.push({ file: p.file, line: lineOf(p, ['tests', i, 'time']), message: `test "${t.name}": time is not a date-time` });
+      const mcpTest = (message: string, path: (string | number)[]): void => {
+        errors.push({ file: p.file, line: lineOf(p, ['tests', i, ...path]), message: `test "${t.name}": ${message}` });
+      };
+      const named = (['tool', 'prompt', 'resource'] as const).filter((k) => t.mcp?.[k] !== undefined);
+      if (named.length > 1) mcpTest(`mcp names one of tool, prompt, resource; this one has ${named.join(', ')}`, ['mcp']);
+      const listing = t.mcp !== undefined && (t.mcp.method ?? (named.length === 0 ? 'tools/list' : undefined)) === 'tools/list';
+      if (t.expect.visibleTools !== undefined && !listing)
+        mcpTest('expect.visibleTools is for mcp tools/list cases', ['expect', 'visibleTools']);
       tests.push({ ...t, source: { file: p.file, line } });
     });
   }
@@ -320,6 +380,7 @@ export function compilePolicy(files: readonly PolicyFile[], options: CompileOpti
     rules,
     principalSets,
     masking,
+    mcpPins,
   });
   return { ok: true, policy, tests, contentHash };
 }
@@ -395,7 +456,7 @@ function compileRule(
     sql: m.sql ? sqlCondition(m.sql, permissive ? 'only' : 'any') : null,
     ssh: m.ssh ? sshCondition(m.ssh, permissive ? 'only' : 'any', (msg, path = []) => err(msg, ['match', 'ssh', ...path])) : null,
     http: m.http ? httpCondition(m.http, (msg, path = []) => err(msg, ['match', 'http', ...path])) : null,
-    mcp: m.mcp ?? null,
+    mcp: m.mcp ? mcpCondition(m.mcp, (msg, path = []) => err(msg, ['match', 'mcp', ...path])) : null,
   };
   return rule;
 }
@@ -539,6 +600,52 @@ function httpCondition(raw: RawHttp, err: (message: string, path?: (string | num
   return out;
 }
 
+// The JSON-RPC methods of the MCP specification (2025-06-18) an agent or a server may send: a
+// method named without a wildcard must be one of them, so a typo is a compile error rather than
+// a rule that never matches.
+const MCP_METHODS = new Set([
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+  'logging/setLevel',
+  'roots/list',
+  'sampling/createMessage',
+  'elicitation/create',
+]);
+
+function mcpCondition(raw: RawMcp, err: (message: string, path?: (string | number)[]) => void): McpCondition {
+  const out: McpCondition = {};
+  if (raw.method) {
+    raw.method.forEach((m, i) => {
+      if (!/[*?]/.test(m) && !MCP_METHODS.has(m))
+        err(`method "${m}" is not an MCP method (${[...MCP_METHODS].join(', ')}; or a glob)`, ['method', i]);
+    });
+    out.method = raw.method;
+  }
+  if (raw.tool) out.tool = raw.tool;
+  if (raw.prompt) out.prompt = raw.prompt;
+  if (raw.resource) out.resource = raw.resource;
+  if (raw.arguments) out.arguments = raw.arguments;
+  // Each naming condition confines the rule to one method: two could never hold together.
+  const naming = (['tool', 'prompt', 'resource'] as const).filter((k) => raw[k] !== undefined);
+  if (naming.length > 1) err(`conditions of one method per rule; this one has ${naming.join(', ')}`);
+  else if (naming.length === 1 && raw.method) {
+    const needs = MCP_CONDITION_METHODS[naming[0]!];
+    if (!anyGlob(raw.method, needs))
+      err(`method ${JSON.stringify(raw.method)} does not include ${needs}, which ${naming[0]} needs`, ['method']);
+  }
+  return out;
+}
+
 function list<R, T>(raw: RawList<R>, shorthand: Quantifier, map: (r: R) => T): ListCondition<T> {
   if (Array.isArray(raw)) return { quantifier: shorthand, values: raw.map(map) };
   const q: Quantifier = raw.any ? 'any' : raw.only ? 'only' : 'none';
@@ -614,7 +721,7 @@ function describe(e: ErrorObject): string {
     case 'pattern':
       return `does not match ${String(p.pattern)}`;
     case 'propertyNames':
-      return `key "${String(p.propertyName)}" is not allowed here${e.schemaPath.includes('/json/') ? ' (a JSON pointer: "" or /member/0/...)' : ''}`;
+      return `key "${String(p.propertyName)}" is not allowed here${/\/(json|arguments)\//.test(e.schemaPath) ? ' (a JSON pointer: "" or /member/0/...)' : ''}`;
     case 'oneOf':
       return 'expected one of the documented forms (a list, or {any|only|none: list}; a name is "schema.name" or {schema, name})';
     case 'false schema':

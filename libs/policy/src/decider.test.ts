@@ -73,11 +73,12 @@ test('given unparseable SQL, when decided, then deny (fail closed)', () => {
 });
 
 // The verdict of requestWith(['SelectStmt']) as recorded; the canonical text is what the hash covers.
-// Its prevHash is the request's hash, so a change to the sample request is re-recorded here.
+// Its prevHash is the request's hash, so a change to the sample request is re-recorded here
+// (last re-recorded when VerdictIssued gained visibleTools: the text differs by that field only).
 const RECORDED_SELECT_VERDICT = {
-  hash: 'e8dd6c3cf93e77db1a7ad2dae3da6f0edba2f63f55dd29aa11b64ee8e5fbd81b',
+  hash: 'd67569d20b887ea43543f9682d96f17973adb946eb7cadf0b40f4d0df3ab9435',
   canonicalText:
-    '{"actor":{"actChain":[{"clientId":null,"issuer":null,"subject":"dave"}],"authMethod":"none","groups":["agents"],"issuer":"unverified:startup","subject":"demo-agent","tokenId":null},"eventId":"516de7f6-6a3f-842e-90ee-d11045ca8861","eventType":"VerdictIssued","payload":{"agentgate.v1.VerdictIssued":{"approvalId":null,"decision":"allow","errorCode":null,"maskingPlan":[],"policyVersion":"minimal-2","reason":"no rule matched; policy default is allow","requestId":"1c9e7a52-2f0b-4d0e-8a43-6e5b2d7c9f10","requestTimeUs":1795000000000010,"ruleId":null,"shadow":false,"statementDigest":null}},"prevHash":"e2417e45d6d09909f9e7ebd99c525b3be31acf269dabdb98fddc6d28f549c6c5","producer":"policy-processor","seq":2,"sessionId":"0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01","timeUs":1795000000000010,"traceId":null}',
+    '{"actor":{"actChain":[{"clientId":null,"issuer":null,"subject":"dave"}],"authMethod":"none","groups":["agents"],"issuer":"unverified:startup","subject":"demo-agent","tokenId":null},"eventId":"516de7f6-6a3f-842e-90ee-d11045ca8861","eventType":"VerdictIssued","payload":{"agentgate.v1.VerdictIssued":{"approvalId":null,"decision":"allow","errorCode":null,"maskingPlan":[],"policyVersion":"minimal-2","reason":"no rule matched; policy default is allow","requestId":"1c9e7a52-2f0b-4d0e-8a43-6e5b2d7c9f10","requestTimeUs":1795000000000010,"ruleId":null,"shadow":false,"statementDigest":null,"visibleTools":[]}},"prevHash":"e2417e45d6d09909f9e7ebd99c525b3be31acf269dabdb98fddc6d28f549c6c5","producer":"policy-processor","seq":2,"sessionId":"0b8a3f0e-7c1e-4a53-9a53-3f1c9b1d2e01","timeUs":1795000000000010,"traceId":null}',
 };
 
 test('given a request decided once, when it is re-decided after a restart, an hour later, from the request as re-read from Kafka, then the verdict is byte-identical', (t) => {

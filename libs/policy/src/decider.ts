@@ -16,6 +16,8 @@ import {
 import type { ShellFacts } from '@agentgate/shell';
 import { evaluate } from './evaluate.js';
 import { httpInput } from './http-input.js';
+import { mcpInput } from './mcp-input.js';
+import { visibleTools } from './mcp-visibility.js';
 import { verdictMaskingRules } from './masking-sets.js';
 import { sshInput } from './ssh-input.js';
 import type { CompiledPolicy, Evaluation, PolicyInput, SqlInput } from './types.js';
@@ -36,8 +38,6 @@ export interface ClassifiedRequest {
    * processor computed it; analysed from the request when absent.
    */
   shell?: ShellFacts;
-  /** MCP: the tool call. */
-  mcp?: { tool: string; arguments: Readonly<Record<string, unknown>> };
 }
 
 export interface PolicyRule {
@@ -108,9 +108,11 @@ function decideRequest(command: DecideRequest, state: PolicyState): AuditEventOf
  */
 export function verdictEvent(
   request: AuditEventOf<'RequestObserved'>,
-  fields: Pick<VerdictIssued, 'decision' | 'policyVersion' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan'>,
+  fields: Pick<VerdictIssued, 'decision' | 'policyVersion' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan'> &
+    Partial<Pick<VerdictIssued, 'visibleTools'>>,
   shadow = false,
 ): AuditEventOf<'VerdictIssued'> {
+  const { visibleTools = [], ...decided } = fields;
   return chainEvent(
     {
       eventId: derivedEventId(request.eventId, shadow ? 'shadow-verdict' : 'verdict'),
@@ -123,11 +125,12 @@ export function verdictEvent(
       actor: request.actor,
       payload: {
         requestId: request.payload.requestId,
-        ...fields,
+        ...decided,
         approvalId: null,
         statementDigest: null,
         shadow,
         requestTimeUs: request.timeUs,
+        visibleTools,
       },
     },
     nextLink(request),
@@ -155,12 +158,14 @@ export function policyInput(subject: ClassifiedRequest): PolicyInput {
     case 'http':
       input.http = httpInput(detail);
       break;
+    case 'mcp':
+      input.mcp = mcpInput(detail);
+      break;
     default: {
       const never: never = detail;
       throw new Error(`unknown request detail ${String((never as { kind: string }).kind)}`);
     }
   }
-  if (subject.mcp) input.mcp = subject.mcp;
   return input;
 }
 
@@ -168,22 +173,29 @@ export function policyInput(subject: ClassifiedRequest): PolicyInput {
  * How an evaluation of `policy` is written into a verdict: approve waits for approval, mask
  * allows with a plan. The plan is the merge of the evaluation's masking rule sets in order
  * (`mergeMaskingPlans`), encoded with `toVerdictRules` (libs/masking); a pending approval
- * carries it too, so what is granted later is the masked request. A denial carries none.
+ * carries it too, so what is granted later is the masked request. A denial carries none, and
+ * the evaluation's own error code when it has one (the MCP pins), else AG_ERR_POLICY_DENIED.
+ * An allowed MCP tools/list carries the tools the agent may see (`visibleTools`, given the
+ * evaluated `input`); every other verdict carries none.
  */
 export function verdictFields(
   e: Evaluation,
   policy: CompiledPolicy,
-): Pick<VerdictIssued, 'decision' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan'> {
+  input?: PolicyInput,
+): Pick<VerdictIssued, 'decision' | 'ruleId' | 'reason' | 'errorCode' | 'maskingPlan' | 'visibleTools'> {
   const decision: Decision = e.decision === 'approve' ? 'pending_approval' : e.decision === 'mask' ? 'allow' : e.decision;
   const maskingPlan = decision === 'deny' ? [] : verdictMaskingRules(policy, e.masking);
-  return { decision, ruleId: e.ruleId, reason: e.reason, errorCode: decision === 'allow' ? null : 'AG_ERR_POLICY_DENIED', maskingPlan };
+  const errorCode = decision === 'allow' ? null : (e.errorCode ?? 'AG_ERR_POLICY_DENIED');
+  const shown = decision === 'allow' && input !== undefined ? visibleTools(policy, input) : [];
+  return { decision, ruleId: e.ruleId, reason: e.reason, errorCode, maskingPlan, visibleTools: shown };
 }
 
 function decideWithPolicy(command: DecideRequest, state: EngineState): AuditEventOf<'VerdictIssued'> {
-  const evaluation = evaluate(state.policy, policyInput(command.subject), state.usage);
+  const input = policyInput(command.subject);
+  const evaluation = evaluate(state.policy, input, state.usage);
   return verdictEvent(
     command.subject.request,
-    { ...verdictFields(evaluation, state.policy), policyVersion: state.policy.version },
+    { ...verdictFields(evaluation, state.policy, input), policyVersion: state.policy.version },
     state.shadow ?? false,
   );
 }

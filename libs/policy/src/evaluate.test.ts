@@ -8,6 +8,7 @@ import {
   evaluate,
   type CompiledPolicy,
   type Decision,
+  type McpInput,
   type NameRef,
   type PolicyIdentity,
   type PolicyInput,
@@ -99,6 +100,18 @@ const delegated = (agent: string, forWhom: string, more: string[] = []): PolicyI
   issuer: 'https://idp.example',
   groups: ['agents'],
   actChain: [agent, ...more].map((subject) => ({ subject })),
+});
+
+// A tools/call of `search` on connection demo, pinned as the server describes it.
+const SEARCH_FINGERPRINT = `sha256:${'a'.repeat(64)}`;
+const SEARCH_PIN = `mcpPins: { demo: { search: "${SEARCH_FINGERPRINT}" } }\n`;
+const searchCall = (args: unknown): McpInput => ({
+  method: 'tools/call',
+  name: 'search',
+  uri: null,
+  arguments: { json: args },
+  toolFingerprint: SEARCH_FINGERPRINT,
+  tools: [],
 });
 
 const CASES: Case[] = [
@@ -628,15 +641,15 @@ const CASES: Case[] = [
   },
   {
     name: 'mcp: tool and argument',
-    policy: `rules:\n  - { id: t, description: d, match: { mcp: { tool: [search], arguments: { index: "public-*" } } }, action: allow }`,
-    input: req({ protocol: 'mcp', sql: undefined, mcp: { tool: 'search', arguments: { index: 'public-docs' } } }),
+    policy: `${SEARCH_PIN}rules:\n  - { id: t, description: d, match: { mcp: { tool: [search], arguments: { /index: "public-*" } } }, action: allow }`,
+    input: req({ protocol: 'mcp', sql: undefined, mcp: searchCall({ index: 'public-docs' }) }),
     decision: 'allow',
     rule: 't',
   },
   {
     name: 'mcp: a deny for every protocol',
-    policy: `rules:\n  - { id: t, description: d, match: { mcp: { tool: ["*"] } }, action: allow }\n  - { id: q, description: d, match: { identity: { groups: [eu] } }, action: deny }`,
-    input: req({ protocol: 'mcp', sql: undefined, mcp: { tool: 'search', arguments: {} } }),
+    policy: `${SEARCH_PIN}rules:\n  - { id: t, description: d, match: { mcp: { tool: ["*"] } }, action: allow }\n  - { id: q, description: d, match: { identity: { groups: [eu] } }, action: deny }`,
+    input: req({ protocol: 'mcp', sql: undefined, mcp: searchCall({}) }),
     decision: 'deny',
     rule: 'q',
   },

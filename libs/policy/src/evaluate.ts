@@ -27,6 +27,8 @@ import type {
   TimeCondition,
 } from './types.js';
 import { httpMatches } from './http-match.js';
+import { mcpMatches } from './mcp-match.js';
+import { pinRefusal } from './mcp-pins.js';
 import { sshMatches } from './ssh-match.js';
 import { usageFor, usageKey, type UsageState } from './usage.js';
 
@@ -108,6 +110,36 @@ const grants = (a: RuleAction): boolean => a === 'allow';
 
 /** Evaluates one request against a policy. `usage` feeds the budget and rate rules. */
 export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: UsageState): Evaluation {
+  return evaluateRequest(policy, input, usage, { optimistic: false });
+}
+
+/**
+ * evaluate(), with `optimistic` for MCP tools/list visibility (mcp-visibility.ts): MCP argument
+ * conditions then match in allow, mask and approve rules and not in deny rules.
+ */
+export function evaluateRequest(
+  policy: CompiledPolicy,
+  input: PolicyInput,
+  usage: UsageState | undefined,
+  options: { optimistic: boolean },
+): Evaluation {
+  // MCP pins come before any rule: no rule can allow a tool nobody approved, or one that changed.
+  const refused = input.protocol === 'mcp' && input.mcp ? pinRefusal(policy, input.connection, input.mcp) : null;
+  if (refused) {
+    const kind = input.protocol;
+    return {
+      decision: 'deny',
+      policyVersion: policy.version,
+      ruleId: null,
+      reason: refused.reason,
+      matches: [],
+      statements: [{ index: 0, kind, decision: 'deny', ruleId: null, reason: refused.reason }],
+      approval: null,
+      masking: [],
+      errorCode: refused.errorCode,
+    };
+  }
+  const listing = input.protocol === 'mcp' && input.mcp?.method === 'tools/list';
   const matches: RuleMatch[] = [];
   const ctx: ResolutionContext = {
     searchPathKnown: input.sql?.searchPathKnown ?? true,
@@ -143,7 +175,7 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
       continue;
     }
     for (const unit of units) {
-      const m = accessMatch(rule, unit, input, ctx, statementCount);
+      const m = accessMatch(rule, unit, input, ctx, statementCount, options.optimistic);
       if (m) matches.push({ ...m, statement: unit.index });
     }
   }
@@ -154,6 +186,16 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
   const masks = (m: RuleMatch): boolean => m.action === 'mask' && !m.failClosed;
   const statements: StatementDecision[] = units.map((unit) => {
     const mine = matches.filter((m) => m.statement === unit.index);
+    // tools/list is answered, filtered to the tools the requester could call (visibleTools);
+    // only a deny rule refuses the list itself.
+    if (listing) {
+      const denial = pick(
+        mine.filter((m) => effective(m) === 'deny'),
+        effective,
+      );
+      if (denial) return { index: unit.index, kind: unit.kind, decision: 'deny', ruleId: denial.ruleId, reason: denial.reason };
+      return { index: unit.index, kind: unit.kind, decision: 'allow', ruleId: null, reason: TOOLS_LIST_REASON };
+    }
     const winner = pick(
       mine.filter((m) => !masks(m)),
       effective,
@@ -196,7 +238,7 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
   // approval), in rule order (matches are collected rule by rule): the plan is their merge.
   // An approval keeps the plan: what is approved later is the masked request.
   const masking: string[] = [];
-  if (decision !== 'deny') {
+  if (decision !== 'deny' && !listing) {
     const runnable = new Set(statements.filter((s) => s.decision !== 'deny').map((s) => s.index));
     for (const m of matches) {
       if (!masks(m) || m.statement === null || !runnable.has(m.statement)) continue;
@@ -206,6 +248,9 @@ export function evaluate(policy: CompiledPolicy, input: PolicyInput, usage?: Usa
   }
   return { decision, policyVersion: policy.version, ruleId, reason, matches, statements, approval, masking };
 }
+
+const TOOLS_LIST_REASON =
+  'tools/list is answered with the tools this requester could call (pinned, unchanged, and allowed or approvable by a rule); each call is decided again';
 
 // Built once per compiled policy, not per request.
 const ruleIndexes = new WeakMap<CompiledPolicy, ReadonlyMap<string, CompiledRule>>();
@@ -231,6 +276,10 @@ function defaultReason(unit: Unit, input: PolicyInput, policy: CompiledPolicy): 
     if (!covered) return `no rule covers protocol ${input.protocol} (default deny)`;
     if (input.protocol === 'ssh' && input.ssh) return sshDefaultReason(input.ssh);
     if (input.protocol === 'http' && input.http) return `no rule allows this http ${input.http.method} request (default deny)`;
+    if (input.protocol === 'mcp' && input.mcp) {
+      const what = input.mcp.name ?? input.mcp.uri;
+      return `no rule allows this mcp ${input.mcp.method}${what === null ? '' : ` ${what}`} (default deny)`;
+    }
     return `no rule allows this ${input.protocol} request (default deny)`;
   }
   if (unit.facts === null) return 'the statement could not be parsed; unparseable SQL is denied unless a rule names `unparseable: true`';
@@ -377,6 +426,7 @@ function accessMatch(
   input: PolicyInput,
   ctx: ResolutionContext,
   statementCount: number,
+  optimistic: boolean,
 ): Omit<RuleMatch, 'statement'> | null {
   const permissive = grants(rule.action);
   const hit = (failClosed = false, why = ''): Omit<RuleMatch, 'statement'> => ({
@@ -385,7 +435,7 @@ function accessMatch(
     failClosed,
     reason: failClosed ? why : ruleReason(rule),
   });
-  if (input.protocol !== 'postgres') return protocolMatch(rule, input, permissive) ? hit() : null;
+  if (input.protocol !== 'postgres') return protocolMatch(rule, input, permissive, optimistic) ? hit() : null;
   const sql = rule.sql;
   if (unit.facts === null) {
     // Unparseable: only a rule that names it, or a deny/approve rule with no SQL condition.
@@ -420,7 +470,7 @@ function namesUnknown(sql: SqlCondition | null): boolean {
   return !!sql?.classes && sql.classes.quantifier !== 'none' && sql.classes.values.includes('unknown');
 }
 
-function protocolMatch(rule: AccessRule, input: PolicyInput, permissive: boolean): boolean {
+function protocolMatch(rule: AccessRule, input: PolicyInput, permissive: boolean, optimistic: boolean): boolean {
   switch (input.protocol) {
     case 'ssh': {
       if (rule.sql || rule.http || rule.mcp) return false;
@@ -432,14 +482,7 @@ function protocolMatch(rule: AccessRule, input: PolicyInput, permissive: boolean
     }
     case 'mcp': {
       if (rule.sql || rule.ssh || rule.http) return false;
-      const m = input.mcp;
-      if (!m) return false;
-      if (rule.mcp?.tool && !anyGlob(rule.mcp.tool, m.tool)) return false;
-      for (const [name, glob] of Object.entries(rule.mcp?.arguments ?? {})) {
-        const v = m.arguments[name];
-        if (v === undefined || !anyGlob([glob], typeof v === 'string' ? v : JSON.stringify(v))) return false;
-      }
-      return true;
+      return input.mcp !== undefined && mcpMatches(rule.mcp, input.mcp, rule.action, optimistic);
     }
     default:
       return !rule.sql && !rule.ssh && !rule.http && !rule.mcp;

@@ -16,7 +16,8 @@ import {
   type PolicyInput,
 } from './index.js';
 import { isJsonContentType } from './http-input.js';
-import { jsonPointer, queryParams, routedPaths } from './http-match.js';
+import { queryParams, routedPaths } from './http-match.js';
+import { jsonPointer } from './json-match.js';
 import { requestEvent } from './test-events.js';
 import type { HttpInput } from './types.js';
 

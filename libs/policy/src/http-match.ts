@@ -4,6 +4,7 @@
 // when every value matches and another rule when some value does; what the policy cannot read
 // (a path or query it cannot decode, a JSON body over the audit cap or not parseable) is covered
 // by no allow rule and matched by every other rule that asks about it.
+import { jsonMatches } from './json-match.js';
 import { globMatch, anyGlob } from './names.js';
 import { normalisePath, pathGlob } from './path-glob.js';
 import type { HttpCondition, HttpInput } from './types.js';
@@ -40,15 +41,7 @@ export function httpMatches(cond: HttpCondition | null, input: HttpInput, permis
     const values = input.headers.filter((h) => h.name.toLowerCase() === name).map((h) => h.value);
     if (!quantified(values, glob)) return false;
   }
-  if (c.json) {
-    const body = input.body;
-    if (body === null) return false;
-    if (body === 'unreadable') return !permissive;
-    for (const [pointer, glob] of Object.entries(c.json)) {
-      const v = jsonPointer(body.json, pointer);
-      if (v === undefined || !globMatch(glob, typeof v === 'string' ? v : JSON.stringify(v))) return false;
-    }
-  }
+  if (c.json && !jsonMatches(c.json, input.body, permissive)) return false;
   return true;
 }
 
@@ -99,25 +92,4 @@ export function queryParams(query: string | null): [string, string][] | null {
     out.push([name, value]);
   }
   return out;
-}
-
-/**
- * The value an RFC 6901 pointer names in a JSON document (`""` is the whole document, `~1` is
- * `/`, `~0` is `~`); undefined when there is none. Only own members count: `/__proto__` names a
- * member of that name, never the object's prototype.
- */
-export function jsonPointer(doc: unknown, pointer: string): unknown {
-  if (pointer === '') return doc;
-  if (!pointer.startsWith('/')) return undefined;
-  let v: unknown = doc;
-  for (const token of pointer.slice(1).split('/')) {
-    const key = token.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(v)) {
-      if (!/^(0|[1-9][0-9]*)$/.test(key) || Number(key) >= v.length) return undefined;
-      v = v[Number(key)];
-    } else if (v !== null && typeof v === 'object' && Object.hasOwn(v, key)) {
-      v = (v as Record<string, unknown>)[key];
-    } else return undefined;
-  }
-  return v;
 }

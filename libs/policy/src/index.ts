@@ -22,9 +22,13 @@ export {
   type PolicyTestCase,
   type SshTestRequest,
   type HttpTestRequest,
+  type McpTestRequest,
 } from './compile.js';
 export { sshInput } from './ssh-input.js';
 export { httpInput, isJsonContentType } from './http-input.js';
+export { mcpInput, mcpTestInput } from './mcp-input.js';
+export { visibleTools } from './mcp-visibility.js';
+export { pinRefusal, type PinRefusal } from './mcp-pins.js';
 export { forwardTarget } from './ssh-match.js';
 export { pathGlob } from './path-glob.js';
 export { loadPolicyDir, readPolicyDir } from './loader.js';

@@ -3,6 +3,7 @@
 // order). docs/policy.md explains each key with examples.
 import { DETECTOR_NAMES, PLAN_LIMITS } from '@agentgate/masking';
 import { BOOLEAN_FLAGS, CLASS_NAMES } from './facts.js';
+import { JSON_POINTER_PATTERN } from './json-match.js';
 
 const globList = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } as const;
 
@@ -133,6 +134,7 @@ const SFTP_OPERATIONS = [
 ];
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' }, minProperties: 1 } as const;
+const pointerMap = { ...stringMap, propertyNames: { pattern: JSON_POINTER_PATTERN } } as const;
 
 const match = {
   type: 'object',
@@ -165,11 +167,15 @@ const match = {
         path: { type: 'array', items: { type: 'string', pattern: '^/' }, minItems: 1 },
         query: stringMap,
         headers: stringMap,
-        // RFC 6901: "" (the whole document) or /-separated tokens, ~ only as ~0 or ~1.
-        json: { ...stringMap, propertyNames: { pattern: '^(/([^~]|~[01])*)*$' } },
+        json: pointerMap,
       },
     },
-    mcp: { type: 'object', additionalProperties: false, minProperties: 1, properties: { tool: globList, arguments: stringMap } },
+    mcp: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { method: globList, tool: globList, prompt: globList, resource: globList, arguments: pointerMap },
+    },
   },
 } as const;
 
@@ -347,7 +353,40 @@ const testCase = {
         contentType: { type: 'string', description: 'default: the content-type header, else application/json with a body' },
       },
     },
-    mcp: { type: 'object', required: ['tool'], properties: { tool: { type: 'string' }, arguments: { type: 'object' } } },
+    mcp: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        method: {
+          type: 'string',
+          minLength: 1,
+          description: 'default: tools/call with tool, prompts/get with prompt, resources/read with resource, else tools/list',
+        },
+        tool: { type: 'string', minLength: 1 },
+        prompt: { type: 'string', minLength: 1 },
+        resource: { type: 'string', minLength: 1 },
+        arguments: { description: 'the raw JSON text when a string, else sent as its JSON text' },
+        fingerprint: {
+          type: ['string', 'null'],
+          description: "the tool's current fingerprint; default: its pin (null: the server does not list it)",
+        },
+        tools: {
+          type: 'array',
+          description: 'tools/list: the tools the server offers (a name: as pinned); default: every tool pinned on the connection',
+          items: {
+            oneOf: [
+              { type: 'string', minLength: 1 },
+              {
+                type: 'object',
+                required: ['name', 'fingerprint'],
+                additionalProperties: false,
+                properties: { name: { type: 'string', minLength: 1 }, fingerprint: { type: 'string' } },
+              },
+            ],
+          },
+        },
+      },
+    },
     expect: {
       type: 'object',
       required: ['decision'],
@@ -356,6 +395,12 @@ const testCase = {
         decision: { enum: ['allow', 'deny', 'approve', 'mask'] },
         rule: { type: ['string', 'null'], description: 'the deciding rule id; null = the default' },
         masking: { type: 'array', items: { type: 'string' }, description: 'the masking rule sets applied, in order' },
+        visibleTools: { type: 'array', items: { type: 'string' }, description: 'MCP tools/list: the tools the agent is shown (any order)' },
+        errorCode: {
+          type: ['string', 'null'],
+          pattern: '^AG_ERR_[A-Z_]+$',
+          description: 'the error code the verdict carries (AG_ERR_POLICY_DENIED, AG_ERR_MCP_TOOL_CHANGED, ...); null = none (allowed)',
+        },
       },
     },
   },
@@ -375,6 +420,16 @@ export const POLICY_FILE_SCHEMA = {
       additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },
     },
     masking: { type: 'object', propertyNames: { pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }, additionalProperties: maskingSet },
+    // connection -> tool -> fingerprint (libs/mcp toolFingerprint): what an administrator approved.
+    mcpPins: {
+      type: 'object',
+      propertyNames: { minLength: 1 },
+      additionalProperties: {
+        type: 'object',
+        propertyNames: { minLength: 1 },
+        additionalProperties: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+      },
+    },
     rules: { type: 'array', items: rule },
     tests: { type: 'array', items: testCase },
   },

@@ -112,8 +112,22 @@ export interface HttpCondition {
   json?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Conditions on an MCP request (docs/policy.md, "MCP conditions"); all must hold. `tool`,
+ * `prompt` and `resource` each confine the rule to the one method that names them. What the
+ * policy cannot read (arguments over the audit cap, or not JSON) is covered by no allow rule and
+ * matched by every other rule that asks about it, as for HTTP `json`.
+ */
 export interface McpCondition {
+  /** Globs on the JSON-RPC method (tools/call, resources/read, prompts/get, tools/list, ...). */
+  method?: readonly string[];
+  /** Globs on the tool name; tools/call only. */
   tool?: readonly string[];
+  /** Globs on the prompt name; prompts/get only. */
+  prompt?: readonly string[];
+  /** Globs on the resource URI; resources/read only. */
+  resource?: readonly string[];
+  /** RFC 6901 JSON pointer into the arguments -> glob on the value there (a string as is, else its JSON text). */
   arguments?: Readonly<Record<string, string>>;
 }
 
@@ -181,6 +195,8 @@ export interface CompiledPolicy {
   principalSets: Readonly<Record<string, readonly string[]>>;
   /** Masking rule sets by name (top-level `masking:`), each compiled to a valid masking plan. */
   masking: Readonly<Record<string, MaskingPlan>>;
+  /** MCP pins (top-level `mcpPins:`): connection -> tool name -> the fingerprint an administrator approved. */
+  mcpPins: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** Who is asking (the verified identity; never the token). */
@@ -240,6 +256,27 @@ export interface HttpInput {
   body: HttpBody;
 }
 
+/**
+ * The arguments of an MCP request as the policy reads them: parsed JSON (`{ json }`),
+ * `unreadable` (recorded null past the audit cap, or not JSON), or null (the request had none).
+ */
+export type McpArguments = { json: unknown } | 'unreadable' | null;
+
+/** An MCP request as the policy sees it (libs/events McpRequest, its arguments parsed). */
+export interface McpInput {
+  /** The JSON-RPC method: tools/call, resources/read, prompts/get, tools/list, sampling/createMessage, ... */
+  method: string;
+  /** tools/call: the tool; prompts/get: the prompt. */
+  name: string | null;
+  /** resources/read: the resource's URI. */
+  uri: string | null;
+  arguments: McpArguments;
+  /** tools/call: the tool's fingerprint as the server describes it now; null when the server does not list it. */
+  toolFingerprint: string | null;
+  /** tools/list: every tool the server offers, with its fingerprint. */
+  tools: readonly { name: string; fingerprint: string }[];
+}
+
 /** One request, as the policy sees it. `protocol` picks which of sql/ssh/http/mcp is read. */
 export interface PolicyInput {
   protocol: string;
@@ -250,7 +287,7 @@ export interface PolicyInput {
   sql?: SqlInput;
   ssh?: SshInput;
   http?: HttpInput;
-  mcp?: { tool: string; arguments: Readonly<Record<string, unknown>> };
+  mcp?: McpInput;
 }
 
 export type Decision = 'allow' | 'deny' | 'approve' | 'mask';
@@ -279,7 +316,7 @@ export interface StatementDecision {
 export interface Evaluation {
   decision: Decision;
   policyVersion: string;
-  /** The winning rule; null when the default (deny) decided. */
+  /** The winning rule; null when the default decided (deny; allow for an MCP tools/list), or the MCP pins refused. */
   ruleId: string | null;
   reason: string;
   matches: readonly RuleMatch[];
@@ -291,4 +328,9 @@ export interface Evaluation {
    * with decision 'mask' (or 'approve': the plan waits with the request).
    */
   masking: readonly string[];
+  /**
+   * The error code a denial carries when it is not a plain policy denial (the MCP pin checks:
+   * AG_ERR_MCP_SERVER_UNAPPROVED, AG_ERR_MCP_TOOL_UNAPPROVED, AG_ERR_MCP_TOOL_CHANGED).
+   */
+  errorCode?: string;
 }

@@ -18,6 +18,10 @@ test('given the repository catalog, when parsed, then names, targets and groups 
       ['web', 'ssh', '127.0.0.1:22222/', 'file'],
       // An HTTP connection: host and port from its baseUrl.
       ['registry', 'http', '127.0.0.1:18081/', 'file'],
+      // MCP connections whose servers the gateway starts (stdio): no host, no credential.
+      ['files', 'mcp', 'stdio:0/', 'none'],
+      ['everything', 'mcp', 'stdio:0/', 'none'],
+      ['mcp-lab', 'mcp', 'stdio:0/', 'none'],
     ],
   );
   assert.equal(mayUse(entries[1]!, ['agents']), false);

@@ -35,6 +35,7 @@ export function parseCatalog(text: string, source: string): CatalogEntry[] {
     };
     const name = str('name');
     const protocol = str('protocol');
+    if (protocol === 'mcp') return mcpEntry(entry, name, source, i);
     // An HTTP connection names its upstream by baseUrl (host and port are read from it).
     const baseUrl =
       protocol === 'http' && typeof entry['baseUrl'] === 'string' && URL.canParse(entry['baseUrl']) ? new URL(entry['baseUrl']) : null;
@@ -70,6 +71,38 @@ export function parseCatalog(text: string, source: string): CatalogEntry[] {
       credentialKind: kind as string,
     };
   });
+}
+
+/**
+ * An MCP connection: its server is a process the gateway starts (host `stdio`, port 0) or a
+ * Streamable HTTP URL; its credential kinds are those of its bearer or secretEnv references.
+ */
+function mcpEntry(entry: Record<string, unknown>, name: string, source: string, i: number): CatalogEntry {
+  const groups = entry['allowedGroups'];
+  const url =
+    entry['transport'] === 'http' && typeof entry['url'] === 'string' && URL.canParse(entry['url']) ? new URL(entry['url']) : null;
+  const secretEnv = entry['secretEnv'];
+  const references = [
+    ...(typeof entry['bearer'] === 'string' ? [entry['bearer']] : []),
+    ...(typeof secretEnv === 'object' && secretEnv !== null ? Object.values(secretEnv as Record<string, unknown>) : []),
+  ];
+  const kinds = references.map((c) => (typeof c === 'string' ? /^([a-z]+):/.exec(c)?.[1] : undefined));
+  if (
+    !Array.isArray(groups) ||
+    !groups.every((g) => typeof g === 'string') ||
+    kinds.some((k) => k === undefined) ||
+    (entry['transport'] === 'http' && !url)
+  )
+    throw new GatewayError('AG_ERR_CONFIG_INVALID', `connections file ${source}, entry ${name || `#${i + 1}`}: not a valid mcp connection`);
+  return {
+    name,
+    protocol: 'mcp',
+    host: url ? url.hostname : 'stdio',
+    port: url ? Number(url.port || (url.protocol === 'https:' ? 443 : 80)) : 0,
+    database: '',
+    allowedGroups: [...(groups as string[])],
+    credentialKind: kinds.length > 0 ? [...new Set(kinds)].join(',') : 'none',
+  };
 }
 
 /** Whether any of the groups may use the connection (the ingress's rule: one group in common). */

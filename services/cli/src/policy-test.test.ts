@@ -19,7 +19,7 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
 
 function copyOfDemo(edit: (name: string, text: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), 'policy-test-'));
-  for (const name of ['policy.yaml', 'tests.yaml'])
+  for (const name of ['policy.yaml', 'tests.yaml', 'mcp-pins.yaml'])
     writeFileSync(join(dir, name), edit(name, readFileSync(join(ROOT, 'deploy/policies/demo', name), 'utf8')));
   return dir;
 }

@@ -15,6 +15,7 @@ import { registerReplay } from './replay-commands.js';
 import { registerReport } from './report-commands.js';
 import { registerVerify } from './verify-commands.js';
 import { registerHolds } from './holds-commands.js';
+import { registerMcp } from './mcp-commands.js';
 import { registerRetention } from './retention-commands.js';
 import { registerSsh } from './ssh-commands.js';
 import { policyTest } from './policy-test.js';
@@ -266,6 +267,7 @@ export function buildProgram(ctx: RunContext, setExit: (code: number) => void): 
   registerHolds(program, { io: ctx.io, configOf, setExit });
   registerRetention(program, { io: ctx.io, configOf, setExit });
   registerSsh(program, { io: ctx.io, configOf, env: ctx.env, setExit });
+  registerMcp(program, { io: ctx.io, configOf, env: ctx.env, repoRoot: ctx.repoRoot, version: ctx.version, setExit });
 
   return program;
 }

@@ -1,7 +1,8 @@
-// `agentgate replay <session>`: the transcript of one session (statements, verdicts, approvals,
-// masked result samples, timings) read straight from ClickHouse, built by @agentgate/audit-report
-// exactly as the audit API builds it; for SSH sessions, --cast/--play/--screen show the recorded
-// terminal instead (replay-terminal.ts). Declared apart from program.ts, which wires it in.
+// `agentgate replay <session>`: the transcript of one session (statements, SSH commands, HTTP
+// requests and MCP calls; verdicts, approvals, masked result samples, timings) read straight
+// from ClickHouse, built by @agentgate/audit-report exactly as the audit API builds it; for SSH
+// sessions, --cast/--play/--screen show the recorded terminal instead (replay-terminal.ts).
+// Declared apart from program.ts, which wires it in.
 import { buildTranscript, replayQuery, transcriptText, type ReplayRow } from '@agentgate/audit-report';
 import { quoteIdentifier, quoteString } from '@agentgate/clickhouse';
 import { type Command, InvalidArgumentError } from 'commander';
@@ -107,7 +108,7 @@ export async function replaySession(
 export function registerReplay(program: Command, ctx: ReplayCommandContext): Command {
   return program
     .command('replay')
-    .description('replay a session: each statement in order with its verdict, approval, response, masked sample and timings')
+    .description('replay a session: each request in order with its verdict, approval, response, masked sample and timings')
     .helpOption('-h, --help', 'show help for this command')
     .showHelpAfterError('(run `agentgate replay --help` for usage)')
     .argument('<session>', 'the session id (see `agentgate sessions`)', sessionId)
@@ -125,8 +126,12 @@ export function registerReplay(program: Command, ctx: ReplayCommandContext): Com
     .addHelpText(
       'after',
       "\nExamples:\n  npx agentgate replay <session>\n  npx agentgate replay <session> --json | jq '.requests[] | {text, verdict}'\n" +
+        '  npx agentgate replay <mcp-session> --json | jq \'.requests[] | select(.mcp.method == "tools/call") | .mcp\'\n' +
         '  npx agentgate replay <ssh-session> --cast session.cast    (asciinema play session.cast)\n' +
         '  npx agentgate replay <ssh-session> --play --speed 4\n  npx agentgate replay <ssh-session> --screen\n\n' +
+        'SQL statements, SSH commands, HTTP requests (METHOD /path?query) and MCP calls (tools/call <tool>\n' +
+        '<arguments>, resources/read <uri>, prompts/get <name>, tools/list with the tools shown and hidden)\n' +
+        'are shown as recorded: arguments, bodies and results are the masked samples the audit log holds.\n' +
         'Reads ClickHouse as the read-only reader. Exits 0 when the transcript is printed, 3 when no event of\n' +
         'the session is stored (or, with --cast/--play/--screen, no terminal is), 1 when ClickHouse cannot be read,\n' +
         '2 for options that do not go together. Recorded control characters are shown escaped in the transcript;\n' +

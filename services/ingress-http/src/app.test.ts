@@ -56,6 +56,7 @@ function verdictFor(request: RequestObserved): VerdictIssued {
     statementDigest: null,
     shadow: false,
     requestTimeUs: 0,
+    visibleTools: [],
   };
   if (detail.path === '/audit-down') throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', 'audit log unavailable');
   if (detail.method === 'DELETE')

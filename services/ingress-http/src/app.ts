@@ -8,6 +8,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { HttpIngressConfig } from './config.js';
 import type { HttpConnection } from './connections.js';
 import { type ExchangeDeps, type ExchangeEnd, handleExchange } from './exchange.js';
+import type { McpGateway } from './mcp/mcp-gateway.js';
 import { sendProblem } from './problems.js';
 
 export interface HttpIngressDeps extends Omit<ExchangeDeps, 'dispatcherFor' | 'config'> {
@@ -15,6 +16,8 @@ export interface HttpIngressDeps extends Omit<ExchangeDeps, 'dispatcherFor' | 'c
     Pick<HttpIngressConfig, 'upstreamConnectTimeoutMs' | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs'>;
   /** PEM certificate (chain) and key the ingress serves. */
   tls: { cert: string | Buffer; key: string | Buffer };
+  /** The MCP edge (/mcp/<connection>); without it those paths are HTTP connections' like any other. */
+  mcp?: McpGateway;
 }
 
 export interface HttpIngressServer {
@@ -58,6 +61,11 @@ export function createHttpIngress(deps: HttpIngressDeps): HttpIngressServer {
   const counts = new Map<ExchangeEnd, number>(ENDS.map((e) => [e, 0]));
   let active = 0;
   const server = createServer({ cert: deps.tls.cert, key: deps.tls.key }, (req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (deps.mcp?.owns(path)) {
+      void deps.mcp.handle(req, res);
+      return;
+    }
     active++;
     handleExchange(exchangeDeps, req, res)
       .then((end) => counts.set(end, (counts.get(end) ?? 0) + 1))
@@ -81,12 +89,14 @@ export function createHttpIngress(deps: HttpIngressDeps): HttpIngressServer {
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       }),
     async close() {
+      await deps.mcp?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
       await Promise.all([...dispatchers.values()].map((d) => d.close()));
     },
     metrics: () =>
+      (deps.mcp?.metrics() ?? '') +
       `# TYPE agentgate_http_requests_total counter\n${ENDS.map((e) => `agentgate_http_requests_total{end="${e}"} ${counts.get(e) ?? 0}\n`).join('')}` +
       `# TYPE agentgate_http_requests_active gauge\nagentgate_http_requests_active ${active}\n`,
   };

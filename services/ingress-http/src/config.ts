@@ -25,6 +25,14 @@ export interface HttpIngressConfig extends PipelineConfig {
   maxBodyBytes: number;
   /** How much of a request body (as text) and of a response body (bodySample) the audit log keeps. */
   auditBodyBytes: number;
+  /** MCP: how long a call sent for approval is held for its decision (under the SDK's 60 s request timeout). */
+  mcpApprovalWaitMs: number;
+  /** MCP: longest wait for a server's answer to one forwarded request. */
+  mcpCallTimeoutMs: number;
+  /** MCP: a session without any request for this long is ended (its server process stopped). */
+  mcpSessionIdleMs: number;
+  mcpMaxSessions: number;
+  mcpMaxSessionsPerIdentity: number;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -58,5 +66,10 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<HttpI
     upstreamBodyTimeoutMs: r.int('AG_HTTP_UPSTREAM_BODY_TIMEOUT_MS', 300_000, { min: 0, max: 86_400_000 }),
     maxBodyBytes: r.int('AG_HTTP_MAX_BODY_BYTES', 8 * 1024 * 1024, { min: 0, max: 1024 * 1024 * 1024 }),
     auditBodyBytes: r.int('AG_HTTP_AUDIT_BODY_BYTES', 64 * 1024, { min: 0, max: 1024 * 1024 }),
+    mcpApprovalWaitMs: r.int('AG_MCP_APPROVAL_WAIT_MS', 50_000, { min: 0, max: 3_600_000 }),
+    mcpCallTimeoutMs: r.int('AG_MCP_CALL_TIMEOUT_MS', 120_000, { min: 100, max: 3_600_000 }),
+    mcpSessionIdleMs: r.int('AG_MCP_SESSION_IDLE_MS', 15 * 60_000, { min: 1000, max: 86_400_000 }),
+    mcpMaxSessions: r.int('AG_MCP_MAX_SESSIONS', 64, { min: 1, max: 10_000 }),
+    mcpMaxSessionsPerIdentity: r.int('AG_MCP_MAX_SESSIONS_PER_IDENTITY', 8, { min: 1, max: 10_000 }),
   });
 }

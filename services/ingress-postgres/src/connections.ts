@@ -137,8 +137,8 @@ function parseAuth(raw: unknown, problems: string[]): UpstreamAuthMethod[] {
   return raw as UpstreamAuthMethod[];
 }
 
-/** Protocols of the catalog that other ingresses serve (services/ingress-ssh reads `ssh`). */
-const OTHER_PROTOCOLS: readonly string[] = ['ssh', 'http'];
+/** Protocols of the catalog that other ingresses serve (services/ingress-ssh reads `ssh`, services/ingress-http `http` and `mcp`). */
+const OTHER_PROTOCOLS: readonly string[] = ['ssh', 'http', 'mcp'];
 
 /** Parses the catalog; throws AG_ERR_CONFIG_INVALID on any malformed entry or inline secret. */
 export function parseConnectionCatalog(json: string, env: Readonly<Record<string, string | undefined>>): ConnectionCatalog {

@@ -8,6 +8,9 @@ const SQLSTATE: Record<ErrorCode, string> = {
   AG_ERR_VERDICT_TIMEOUT: '08006',
   AG_ERR_VERDICT_REJECTED: '08006',
   AG_ERR_POLICY_DENIED: '42501',
+  AG_ERR_MCP_SERVER_UNAPPROVED: '42501',
+  AG_ERR_MCP_TOOL_UNAPPROVED: '42501',
+  AG_ERR_MCP_TOOL_CHANGED: '42501',
   AG_ERR_PROTOCOL_VIOLATION: '08P01',
   // program_limit_exceeded: the message is well formed but over a configured limit.
   AG_ERR_MESSAGE_TOO_LARGE: '54000',

@@ -140,6 +140,24 @@ export function decideApproval(request: Request, policyVerdict: Verdict, spec: A
   return { verdict, events: [approvalRequestedEvent(request, verdict, spec, ownApprovalId, digest)], waitsOn: ownApprovalId };
 }
 
+/** The request as an approver reads it: SQL, a command line, a method and path, an MCP call. */
+function approvalText(d: Request['payload']['detail']): string {
+  switch (d.kind) {
+    case 'sql':
+      return d.text;
+    case 'ssh':
+      return d.command ?? d.subsystem ?? d.channel;
+    case 'http':
+      return `${d.method} ${d.path}`;
+    case 'mcp':
+      return `${d.method} ${d.name ?? d.uri ?? ''}${d.arguments === null ? '' : ` ${d.arguments}`}`;
+    default: {
+      const never: never = d;
+      return String(never);
+    }
+  }
+}
+
 function approvalRequestedEvent(
   request: Request,
   pending: Verdict,
@@ -148,7 +166,7 @@ function approvalRequestedEvent(
   digest: string | null,
 ): AuditEventOf<'ApprovalRequested'> {
   const d = request.payload.detail;
-  const text = d.kind === 'sql' ? d.text : d.kind === 'ssh' ? (d.command ?? d.subsystem ?? d.channel) : `${d.method} ${d.path}`;
+  const text = approvalText(d);
   const payload: ApprovalRequested = {
     approvalId,
     requestId: request.payload.requestId,

@@ -1,0 +1,291 @@
+// The MCP edge with a fake decider and audit: the official SDK's client as the agent, a real SDK
+// server over Streamable HTTP as the upstream (which also proves the http transport), plain
+// HTTP in between. Needs nothing but node.
+import assert from 'node:assert/strict';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { GatewayError } from '@agentgate/errors';
+import type { Actor, RequestObserved, VerdictIssued } from '@agentgate/events';
+import { MaskingPlans } from '@agentgate/ingress-core';
+import { DETECTOR_NAMES, toVerdictRules } from '@agentgate/masking';
+import { parseMcpCatalog, upstreamClient, upstreamTransport } from '@agentgate/mcp';
+import { createLogger } from '@agentgate/observability';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ExchangeAudit } from '../exchange-audit.js';
+import { createMcpGateway, type McpGateway } from './mcp-gateway.js';
+
+const CARD = '4111111111111111';
+const actors: Record<string, Actor> = {
+  'agent-token': { subject: 'demo-agent', issuer: 'test', groups: ['agents'], actChain: [], tokenId: null, authMethod: 'test' },
+  'other-token': { subject: 'other-agent', issuer: 'test', groups: ['agents'], actChain: [], tokenId: null, authMethod: 'test' },
+};
+const plan = toVerdictRules({ version: 1, rules: [], detectors: [...DETECTOR_NAMES], defaultDetectorStrategy: { kind: 'redact' } });
+const recorded: { kind: string; sessionId: string; payload: unknown }[] = [];
+const upstreamCalls: string[] = [];
+let auditDown = false;
+let upstream: HttpServer;
+let front: HttpServer;
+let gateway: McpGateway;
+let base = '';
+
+const TOOLS = [
+  { name: 'lookup', description: 'Looks a customer up', inputSchema: { type: 'object' as const, properties: { id: { type: 'string' } } } },
+  { name: 'danger', description: 'Drops everything', inputSchema: { type: 'object' as const } },
+  { name: 'picture', description: 'Returns an image', inputSchema: { type: 'object' as const } },
+];
+
+function upstreamServer(): Server {
+  const s = new Server({ name: 'unit-upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
+  s.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS }));
+  s.setRequestHandler(CallToolRequestSchema, async (r) => {
+    upstreamCalls.push(r.params.name);
+    if (r.params.name === 'picture')
+      return { content: [{ type: 'image', data: Buffer.from(CARD).toString('base64'), mimeType: 'image/png' }] };
+    return { content: [{ type: 'text', text: `customer ${String(r.params.arguments?.['id'])} pays with ${CARD}` }] };
+  });
+  return s;
+}
+
+function verdictFor(request: RequestObserved): VerdictIssued {
+  const d = request.detail;
+  if (d.kind !== 'mcp') throw new Error('not mcp');
+  if (auditDown) throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', 'audit log unavailable');
+  const base = {
+    requestId: request.requestId,
+    policyVersion: 'test@1',
+    approvalId: null,
+    statementDigest: null,
+    shadow: false,
+    requestTimeUs: 0,
+  };
+  if (d.method === 'tools/call' && d.name === 'danger')
+    return {
+      ...base,
+      decision: 'deny',
+      ruleId: 'no-danger',
+      reason: 'no',
+      errorCode: 'AG_ERR_POLICY_DENIED',
+      maskingPlan: [],
+      visibleTools: [],
+    };
+  return {
+    ...base,
+    decision: 'allow',
+    ruleId: 'ok',
+    reason: 'ok',
+    errorCode: null,
+    maskingPlan: plan,
+    visibleTools: d.method === 'tools/list' ? ['lookup', 'picture'] : [],
+  };
+}
+
+function startAudit(sessionId: string): ExchangeAudit {
+  const note = (kind: string, payload: unknown): void => {
+    recorded.push({ kind, sessionId, payload });
+  };
+  return {
+    open: async (p) => note('SessionOpened', p),
+    decide: async (p) => {
+      note('RequestObserved', p);
+      const v = verdictFor(p);
+      note('VerdictIssued', v);
+      return v;
+    },
+    respond: async (p) => note('ResponseObserved', p),
+    close: async (p) => note('SessionClosed', p),
+  };
+}
+
+async function agent(token = 'agent-token'): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp/lab`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 'unit-agent', version: '1' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+/** Ends the session as a well-behaved agent does (the SDK's close alone leaves it open). */
+async function done(client: Client): Promise<void> {
+  await (client.transport as StreamableHTTPClientTransport | undefined)?.terminateSession();
+  await client.close();
+}
+
+async function refusal(p: Promise<unknown>): Promise<{ code?: string; jsonRpc: number; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const data = (err as { data?: { code?: string } }).data;
+    return { ...(data?.code ? { code: data.code } : {}), jsonRpc: (err as { code: number }).code, message: (err as Error).message };
+  }
+  assert.fail('not refused');
+}
+
+before(async () => {
+  // Stateless upstream: a server and transport per HTTP request, as the SDK documents.
+  upstream = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const s = upstreamServer();
+      res.on('close', () => void transport.close());
+      void s
+        .connect(transport)
+        .then(() => transport.handleRequest(req, res, chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined));
+    });
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+  const catalog = parseMcpCatalog([{ name: 'lab', protocol: 'mcp', transport: 'http', url: upstreamUrl, allowedGroups: ['agents'] }], {});
+  let n = 0;
+  gateway = createMcpGateway({
+    config: {
+      instanceId: 'unit',
+      auditBodyBytes: 4096,
+      callTimeoutMs: 10_000,
+      approvalsUrl: 'http://approvals',
+      maxBodyBytes: 1 << 20,
+      sessionIdleMs: 60_000,
+      maxSessions: 4,
+      maxSessionsPerIdentity: 2,
+    },
+    catalog,
+    verifyToken: async (token) => {
+      const a = actors[token];
+      if (!a) throw new GatewayError('AG_ERR_TOKEN_MALFORMED', 'bad token');
+      return a;
+    },
+    startAudit,
+    maskingPlans: new MaskingPlans({ current: { id: 'k', secret: new Uint8Array(32).fill(7) } }),
+    openUpstream: (name) => {
+      const client = upstreamClient({ name: 'agentgate', version: '0' });
+      return { client, connect: () => client.connect(upstreamTransport(catalog.get(name)!, { resolveCredential: () => '', baseEnv: {} })) };
+    },
+    logger: createLogger({ service: 'mcp-unit', level: 'silent' }),
+    newId: () => `id-${++n}`,
+  });
+  front = createServer((req, res) => void gateway.handle(req, res));
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await gateway.close();
+  front.close();
+  upstream.close();
+});
+
+test('tools/list shows only the tools the verdict names, and the request records every tool with its fingerprint', async () => {
+  const { client } = await agent();
+  const names = (await client.listTools()).tools.map((t) => t.name);
+  assert.deepEqual(names, ['lookup', 'picture']);
+  const req = recorded
+    .filter((r) => r.kind === 'RequestObserved')
+    .map((r) => r.payload as RequestObserved)
+    .at(-1)!;
+  assert.equal(req.detail.kind, 'mcp');
+  if (req.detail.kind === 'mcp') {
+    assert.deepEqual(
+      req.detail.tools.map((t) => t.name),
+      ['lookup', 'danger', 'picture'],
+    );
+    assert.match(req.detail.tools[0]!.fingerprint, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(req.detail.server, 'unit-upstream 1.0.0');
+  }
+  await done(client);
+});
+
+test('an allowed call is forwarded and its result masked before the agent and the audit log see it', async () => {
+  const { client } = await agent();
+  const r = await client.callTool({ name: 'lookup', arguments: { id: `c-${CARD}` } });
+  const text = (r.content as { text: string }[])[0]!.text;
+  assert.equal(text.includes(CARD), false, text);
+  assert.match(text, /REDACTED:card/);
+  const call = recorded.find((e) => e.kind === 'RequestObserved' && JSON.stringify(e.payload).includes('"tools/call"'))!;
+  assert.equal(JSON.stringify(call.payload).includes(CARD), false, 'the arguments were recorded raw');
+  const response = recorded.filter((e) => e.kind === 'ResponseObserved').at(-1)!.payload as {
+    bodySample: string;
+    masking: { key: string }[];
+  };
+  assert.equal(response.bodySample.includes(CARD), false);
+  assert.deepEqual(
+    response.masking.map((m) => m.key),
+    ['card'],
+  );
+  await done(client);
+});
+
+test('a denied call is a JSON-RPC error carrying AG_ERR_POLICY_DENIED, and the upstream never sees it', async () => {
+  const { client } = await agent();
+  const before = upstreamCalls.length;
+  const refused = await refusal(client.callTool({ name: 'danger', arguments: {} }));
+  assert.equal(refused.code, 'AG_ERR_POLICY_DENIED');
+  assert.equal(refused.jsonRpc, -32010);
+  assert.doesNotMatch(refused.message, /MCP error -32010: MCP error/, 'one prefix, not two');
+  assert.equal(upstreamCalls.length, before);
+  await done(client);
+});
+
+test('binary content a masking plan cannot read is refused, not released', async () => {
+  const { client } = await agent();
+  const refused = await refusal(client.callTool({ name: 'picture', arguments: {} }));
+  assert.equal(refused.code, 'AG_ERR_MASKING_UNSUPPORTED');
+  await done(client);
+});
+
+test('with the audit log down a call is refused with AG_ERR_AUDIT_UNAVAILABLE and nothing is forwarded', async () => {
+  const { client } = await agent();
+  const before = upstreamCalls.length;
+  auditDown = true;
+  try {
+    const refused = await refusal(client.callTool({ name: 'lookup', arguments: { id: '1' } }));
+    assert.equal(refused.code, 'AG_ERR_AUDIT_UNAVAILABLE');
+  } finally {
+    auditDown = false;
+  }
+  assert.equal(upstreamCalls.length, before);
+  await done(client);
+});
+
+test("another identity cannot use a session; no token is 401; the agent's DELETE ends the session and closes its chain", async () => {
+  const { client, transport } = await agent();
+  const sessionId = transport.sessionId!;
+  const r = await fetch(`${base}/mcp/lab`, {
+    method: 'POST',
+    headers: {
+      authorization: 'Bearer other-token',
+      'mcp-session-id': sessionId,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list', params: {} }),
+  });
+  assert.equal(r.status, 404);
+  const anonymous = await fetch(`${base}/mcp/lab`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(anonymous.status, 401);
+  assert.equal(((await anonymous.json()) as { error: { data: { code: string } } }).error.data.code, 'AG_ERR_UNAUTHENTICATED');
+  await transport.terminateSession();
+  await client.close();
+  const closed = recorded.find((e) => e.kind === 'SessionClosed' && e.sessionId === sessionId);
+  assert.ok(closed, 'the session was closed in the audit log');
+  assert.equal((closed.payload as { reason: string }).reason, 'client-terminate');
+});
+
+test('an identity past its session cap loses its least recently used session, not the next agent its turn', async () => {
+  const first = await agent();
+  const second = await agent();
+  const third = await agent();
+  await assert.rejects(first.client.listTools(), 'the oldest session was ended');
+  assert.equal((await third.client.listTools()).tools.length, 2);
+  assert.equal((await second.client.listTools()).tools.length, 2);
+  const evicted = recorded.find((e) => e.kind === 'SessionClosed' && e.sessionId === first.transport.sessionId);
+  assert.equal((evicted?.payload as { reason: string } | undefined)?.reason, 'evicted');
+  await done(second.client);
+  await done(third.client);
+});

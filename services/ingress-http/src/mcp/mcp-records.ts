@@ -1,0 +1,113 @@
+// The audit payloads of an MCP session: the session, each request (McpRequest detail) and its
+// response. Arguments and results are recorded as JSON text with every detector match redacted
+// and capped, whatever policy says: the request is recorded before any verdict exists. Pure.
+import { createHash } from 'node:crypto';
+import type { McpRequest, McpTool, ResponseObserved, ResponseOutcome, SessionOpened } from '@agentgate/events';
+import type { McpConnection } from '@agentgate/mcp';
+import { bodySample, redactText } from '../audit-redaction.js';
+
+const MAX_CLIENT_APPLICATION = 256;
+
+/** The SessionOpened of one MCP session. */
+export function mcpSessionOpened(
+  connection: McpConnection,
+  client: { address: string; port: number; application: string | null },
+  ingressInstance: string,
+): SessionOpened {
+  const u = connection.upstream;
+  let host: string | null = null;
+  let port: number | null = null;
+  if (u.transport === 'http') {
+    const url = new URL(u.url);
+    host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  }
+  return {
+    protocol: 'mcp',
+    connection: connection.name,
+    targetHost: host,
+    targetPort: port,
+    targetDatabase: null,
+    clientAddress: client.address,
+    clientPort: client.port,
+    clientTls: true,
+    clientApplication: client.application === null ? null : client.application.slice(0, MAX_CLIENT_APPLICATION),
+    ingressInstance,
+    startupParameters: [],
+    targetUser: null,
+  };
+}
+
+/** The recorded form of a request's arguments: redacted JSON text, or null past `cap` bytes. */
+export function recordedArguments(args: unknown, cap: number): Pick<McpRequest, 'arguments' | 'argumentsBytes' | 'argumentsDigest'> {
+  if (args === undefined) return { arguments: null, argumentsBytes: 0, argumentsDigest: null };
+  const text = JSON.stringify(args);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return {
+    arguments: bytes <= cap ? redactText(text) : null,
+    argumentsBytes: bytes,
+    argumentsDigest: createHash('sha256').update(text).digest('hex'),
+  };
+}
+
+export function mcpDetail(fields: Partial<Omit<McpRequest, 'kind'>> & { method: string }): McpRequest {
+  return {
+    kind: 'mcp',
+    name: null,
+    uri: null,
+    arguments: null,
+    argumentsBytes: 0,
+    argumentsDigest: null,
+    toolFingerprint: null,
+    tools: [] as McpTool[],
+    server: null,
+    ...fields,
+  };
+}
+
+/** A ResponseObserved of an MCP request: outcome, the masked result's sample and digest. */
+export function mcpResponse(
+  requestId: string,
+  outcome: ResponseOutcome,
+  fields: {
+    durationUs: number;
+    /** The result as the agent received it (masked); undefined when it received none. */
+    result?: unknown;
+    sampleBytes: number;
+    masking?: Record<string, number>;
+    errorCode?: string | null;
+    errorMessage?: string | null;
+  },
+): ResponseObserved {
+  let bytes = 0;
+  let digest: string | null = null;
+  let sample: string | null = null;
+  let truncated = false;
+  if (fields.result !== undefined) {
+    const text = Buffer.from(JSON.stringify(fields.result), 'utf8');
+    bytes = text.length;
+    digest = createHash('sha256').update(text).digest('hex');
+    sample = bodySample(text, fields.sampleBytes);
+    truncated = text.length > fields.sampleBytes;
+  }
+  return {
+    requestId,
+    outcome,
+    commandTags: [],
+    rowCount: 0,
+    columns: [],
+    durationUs: fields.durationUs,
+    bytes,
+    sampleRows: [],
+    sampleTruncated: truncated,
+    resultDigest: digest,
+    errorCode: fields.errorCode ?? null,
+    errorMessage: fields.errorMessage === undefined || fields.errorMessage === null ? null : redactText(fields.errorMessage),
+    masking: Object.entries(fields.masking ?? {}).map(([key, count]) => ({ key, count })),
+    exitStatus: null,
+    exitSignal: null,
+    streams: [],
+    httpStatus: null,
+    bodySample: sample,
+  };
+}
