@@ -6,8 +6,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
+import { gatewayErrorData, mcpAgent } from '../support/mcp.js';
 import { sshClientSetup, sshExec } from '../support/ssh.js';
 import { eventually, pgConfig, stack, stackCommand, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
@@ -81,6 +83,51 @@ test('with Kafka stopped, a new ssh exec fails within 5 s with a clear message a
     assert.equal(existsSync(sshMarker), false, 'the target never ran the command');
   } finally {
     rmSync(setup.dir, { recursive: true, force: true });
+  }
+});
+
+test('with Kafka stopped, an MCP call on an open session and a new session get JSON-RPC errors within 5 s, and the server receives nothing', async () => {
+  const log = join(stack.secretsDir, '..', 'data', 'mcp-lab', 'calls.log');
+  const calls = (): string => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+  // The tests before this one leave Kafka stopped: the session opens once it is back.
+  stackCommand('start', 'kafka');
+  // Control: a call while Kafka runs does reach the lab server's log (once the pipeline is back).
+  const open = await eventually(
+    async () => {
+      const a = await mcpAgent('mcp-lab').catch(() => undefined);
+      if (!a) return undefined;
+      const ok = await a.client.callTool({ name: 'get_note', arguments: { id: 'fail-closed-control' } }).then(
+        () => true,
+        () => false,
+      );
+      if (ok) return a;
+      await a.close();
+      return undefined;
+    },
+    90_000,
+    1000,
+  );
+  try {
+    assert.match(calls(), /fail-closed-control/);
+    stackCommand('stop', 'kafka');
+    const before = calls();
+    let started = Date.now();
+    const refused = await open.client.callTool({ name: 'get_note', arguments: { id: 'fail-closed-never' } }).then(
+      () => assert.fail('the call was answered'),
+      (err: unknown) => gatewayErrorData(err),
+    );
+    assert.ok(Date.now() - started < 5000, `refused after ${Date.now() - started} ms`);
+    assert.match(refused.code ?? '', /^AG_ERR_(AUDIT_UNAVAILABLE|VERDICT_TIMEOUT)$/);
+    started = Date.now();
+    const noSession = await mcpAgent('mcp-lab').then(
+      () => assert.fail('a session opened without its audit record'),
+      (err: unknown) => String((err as Error).message),
+    );
+    assert.ok(Date.now() - started < 5000, `refused after ${Date.now() - started} ms`);
+    assert.match(noSession, /AG_ERR_AUDIT_UNAVAILABLE/);
+    assert.equal(calls(), before, 'the lab server received a call');
+  } finally {
+    await open.client.close().catch(() => {});
   }
 });
 
