@@ -5,9 +5,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { quoteString } from '@agentgate/clickhouse';
 import { sessionEvents, verifySession } from '../support/audit.js';
-import { clickhouse, eventually, stack, token, uniqueMarker } from '../support/stack.js';
+import { clickhouse, eventually, ROOT, stack, token, uniqueMarker } from '../support/stack.js';
 
 const GATEWAY = `https://127.0.0.1:${process.env['AG_HTTP_INGRESS_PORT'] ?? 18443}/registry`;
 const REGISTRY = stack.registryUrl.replace(/\/apis\/ccompat\/v7$/, '');
@@ -104,4 +105,16 @@ test('each exchange is an audit session of its own: request, verdict and masked 
   const response = JSON.parse(events[3]!.payload_json) as { httpStatus: number; bodySample: string | null };
   assert.equal(response.httpStatus, 200);
   assert.equal(response.bodySample?.includes(CARD), false, 'the recorded sample is masked');
+  // The replay shows the request, its verdict and the masked response, from ClickHouse alone.
+  const replay = spawnSync(process.execPath, [join(ROOT, 'services/cli/bin/agentgate.js'), 'replay', session], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.match(replay.stdout, new RegExp(`> GET /apis/ccompat/v7/subjects/${subject}/versions/latest`));
+  assert.match(replay.stdout, /verdict: allow \(rule http-allow-read/);
+  assert.match(replay.stdout, /response: ok, HTTP 200/);
+  assert.match(replay.stdout, /REDACTED:card/);
+  assert.equal(replay.stdout.includes(CARD), false);
 });

@@ -211,10 +211,28 @@ test('a session belongs to its identity: another token on its session id is told
   assert.equal(((await noToken.json()) as { error: { data: { code: string } } }).error.data.code, 'AG_ERR_UNAUTHENTICATED');
 });
 
-test('each MCP session is one verifiable chain in ClickHouse', async () => {
+test('each MCP session is one verifiable chain in ClickHouse, and `agentgate replay` shows its calls in order', async () => {
   const a = await mcpAgent('files');
-  await a.client.callTool({ name: 'list_allowed_directories', arguments: {} });
+  await a.client.listTools();
+  await a.client.callTool({ name: 'read_text_file', arguments: { path: join(FILES, 'deploy-notes.txt') } });
+  await refusal(
+    a.client.callTool({ name: 'move_file', arguments: { source: join(FILES, 'README.md'), destination: join(FILES, 'x.md') } }),
+  );
   const sessionId = a.transport.sessionId!;
   await a.close();
-  await verifiedChain(sessionId, 5);
+  await verifiedChain(sessionId, 11);
+  const replay = await promisify(execFile)(process.execPath, [join(ROOT, 'services/cli/bin/agentgate.js'), 'replay', sessionId], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const out = replay.stdout;
+  const list = out.indexOf('tools/list (14 offered');
+  const read = out.indexOf('tools/call read_text_file');
+  const move = out.indexOf('tools/call move_file');
+  assert.ok(list >= 0 && read > list && move > read, out);
+  assert.match(out, /AG_ERR_POLICY_DENIED/);
+  assert.match(out, /masked: aws-access-key-id x\d/, 'the masking counts are shown');
+  assert.match(out, /\[REDACTED:aws-acces/, 'the masked result is shown');
+  assert.equal(out.includes(AWS_KEY), false);
 });
