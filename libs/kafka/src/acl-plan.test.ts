@@ -43,7 +43,7 @@ test('readers read only what they need', () => {
     grants.filter((g) => g.principal === principal && g.resource === 'topic' && g.operation === 'read').map((g) => g.name);
   assert.deepEqual(reads(PRINCIPALS.ingressPostgres), [topics.verdicts, topics.control]);
   assert.deepEqual(reads(PRINCIPALS.ingressSsh), [topics.verdicts, topics.control]);
-  assert.deepEqual(reads(PRINCIPALS.ingressHttp), [topics.verdicts]);
+  assert.deepEqual(reads(PRINCIPALS.ingressHttp), [topics.verdicts, topics.control]);
   assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress, topics.policies, topics.approvals, topics.approvalDecisions]);
   assert.deepEqual(reads(PRINCIPALS.approvalService), [topics.approvals, topics.approvalDecisions]);
   const chained = [

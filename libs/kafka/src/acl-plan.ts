@@ -80,9 +80,11 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   topic(ingressSsh, topics.verdicts, 'read', 'describe');
   topic(ingressSsh, topics.control, 'read', 'describe');
   group(ingressSsh, GROUP_PREFIXES.ingressSsh);
-  // The HTTP ingress: requests and responses of HTTP calls; it reads verdicts.
+  // The HTTP ingress: requests and responses of HTTP calls and MCP sessions; it reads verdicts,
+  // and kills (an MCP session lives long enough to be killed).
   topic(ingressHttp, topics.ingress, 'write', 'describe');
   topic(ingressHttp, topics.verdicts, 'read', 'describe');
+  topic(ingressHttp, topics.control, 'read', 'describe');
   group(ingressHttp, GROUP_PREFIXES.ingressHttp);
   // Policy processor: reads requests and published policies; the only writer of verdicts,
   // live and shadow.

@@ -1,6 +1,7 @@
 // The relay's promises with fake streams: each request answered once with its own reqid,
 // denial and failure never reach the target, handles stay ours, the cap holds, close()
 // closes what is open. The real programs run in sftp-relay.int.test.ts.
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -8,7 +9,7 @@ import { GatewayError } from '@agentgate/errors';
 import { createLogger } from '@agentgate/observability';
 import type { SFTPWrapper } from 'ssh2';
 import { SFTP_STATUS } from './sftp-ops.js';
-import { relaySftp, type SftpGate, type SftpOutcome, type SftpRequest } from './sftp-relay.js';
+import { relaySftp, type SftpGate, type SftpOutcome, type SftpRequest, unreadBytes } from './sftp-relay.js';
 
 const log = createLogger({ service: 'sftp-relay-test', level: 'silent' });
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -234,6 +235,43 @@ test('over the outstanding cap the agent gets FAILURE at once; nothing queues', 
   s.agent.emit('STAT', 4, '/d'); // room again
   await tick();
   assert.equal(s.decisions.length, 3);
+});
+
+test('unreadBytes reads what the installed ssh2 queues for an agent whose window is full', () => {
+  // ssh2's SFTP server object, its channel window at 0: a DATA answer is queued, not sent.
+  const { SFTP } = createRequire(import.meta.url)('ssh2/lib/protocol/SFTP.js') as {
+    SFTP: new (client: object, chanInfo: object, cfg: object) => SFTPWrapper;
+  };
+  const sftp = new SFTP(
+    { _protocol: {}, _chanMgr: {} },
+    {
+      type: 'sftp',
+      incoming: { id: 0, window: 1, packetSize: 1, state: 'open' },
+      outgoing: { id: 0, window: 0, packetSize: 32768, state: 'open' },
+    },
+    { server: true },
+  );
+  assert.equal(unreadBytes(sftp), 0);
+  sftp.data(1, Buffer.alloc(100));
+  assert.equal(unreadBytes(sftp), 113, 'a DATA packet: 4 length + 1 type + 4 id + 4 data length + 100');
+});
+
+test('a client that asks without reading its answers gets FAILURE once they pass the unread cap', async () => {
+  const s = setup({ maxUnreadBytes: 1000 });
+  const queued = s.agent as unknown as { _buffer: Buffer[] };
+  queued._buffer = [Buffer.alloc(600)];
+  s.agent.emit('STAT', 1, '/a');
+  await tick();
+  assert.equal(s.decisions.length, 1, 'under the cap the request is decided');
+  queued._buffer.push(Buffer.alloc(600));
+  s.agent.emit('STAT', 2, '/b');
+  assert.deepEqual(s.agent.answerTo(2).value, { code: SFTP_STATUS.FAILURE, message: 'too many unread answers' });
+  await tick();
+  assert.equal(s.decisions.length, 1, 'nothing past the cap reaches the gate');
+  queued._buffer = [];
+  s.agent.emit('STAT', 3, '/c');
+  await tick();
+  assert.equal(s.decisions.length, 2, 'once the agent reads, requests flow again');
 });
 
 test('target errors are relayed with their status; a lost target fails what it held and ends the session', async () => {

@@ -80,11 +80,30 @@ export interface SftpRelayOptions {
   maxOutstanding?: number;
   /** A longer READ is answered short, as SFTP allows and clients expect. */
   maxReadLength?: number;
+  /**
+   * Answers the agent has not taken yet (its SSH window is full), in bytes, beyond which new
+   * requests get FAILURE: a client that asks without reading cannot grow the gateway's memory.
+   */
+  maxUnreadBytes?: number;
 }
 
 export const DEFAULT_MAX_OUTSTANDING = 128;
 /** OpenSSH's own cap on one read (SFTP_MAX_MSG_LENGTH - 1024), so ssh2 never splits one. */
 export const DEFAULT_MAX_READ_LENGTH = 256 * 1024 - 1024;
+/** Far above what real clients leave unread (OpenSSH's sftp keeps 64 reads of 32 KiB in flight). */
+export const DEFAULT_MAX_UNREAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Bytes ssh2 holds for the agent because its channel window is full. ssh2's SFTP queues such
+ * packets in `_buffer` and has no public count or drain event; an absent field reads as 0.
+ */
+export function unreadBytes(agent: SFTPWrapper): number {
+  const queued = (agent as unknown as { _buffer?: unknown })._buffer;
+  if (!Array.isArray(queued)) return 0;
+  let total = 0;
+  for (const packet of queued) if (Buffer.isBuffer(packet)) total += packet.length;
+  return total;
+}
 
 type Answer =
   | { kind: 'status'; code: number; message: string }
@@ -206,6 +225,7 @@ export function relaySftp(
 ): { close(): void } {
   const maxOutstanding = options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING;
   const maxReadLength = options.maxReadLength ?? DEFAULT_MAX_READ_LENGTH;
+  const maxUnreadBytes = options.maxUnreadBytes ?? DEFAULT_MAX_UNREAD_BYTES;
   const handles = new HandleTable();
   const pending = new Set<Pending>();
   let agentOpen = true;
@@ -330,6 +350,12 @@ export function relaySftp(
     if (pending.size >= maxOutstanding) {
       log.warn({ reqid, outstanding: pending.size }, 'sftp request refused: too many outstanding');
       refuse(reqid, 'too many outstanding requests');
+      return;
+    }
+    const unread = unreadBytes(agent);
+    if (unread > maxUnreadBytes) {
+      log.warn({ reqid, unread }, 'sftp request refused: the agent is not reading its answers');
+      refuse(reqid, 'too many unread answers');
       return;
     }
     const atArrival = ref === null ? undefined : handles.lookup(ref.handle, ref.kind);
