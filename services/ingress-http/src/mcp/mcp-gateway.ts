@@ -43,6 +43,8 @@ export interface McpGateway {
   /** Whether `path` is the MCP edge's. */
   owns(path: string): boolean;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Ends a session this instance holds on an administrator's request; false when it holds none. */
+  kill(sessionId: string, message: string): boolean;
   close(): Promise<void>;
   metrics(): string;
 }
@@ -83,7 +85,7 @@ export function createMcpGateway(deps: McpGatewayDeps): McpGateway {
   const reaper = setInterval(
     () => {
       const now = Date.now();
-      for (const s of sessions.values()) if (now - s.lastActivity > deps.config.sessionIdleMs) void s.end('idle-timeout', null);
+      for (const s of sessions.values()) if (s.idleMs(now) > deps.config.sessionIdleMs) void s.end('idle-timeout', null);
     },
     Math.min(30_000, Math.max(1000, deps.config.sessionIdleMs / 4)),
   );
@@ -148,8 +150,7 @@ export function createMcpGateway(deps: McpGatewayDeps): McpGateway {
     });
     sessions.set(id, session);
     try {
-      await session.start(req, res, body as { params?: { capabilities?: ClientCapabilities } });
-      opened++;
+      if (await session.start(req, res, body as { params?: { capabilities?: ClientCapabilities } })) opened++;
     } catch (err) {
       sessions.delete(id);
       const e = toGatewayError(err);
@@ -166,6 +167,13 @@ export function createMcpGateway(deps: McpGatewayDeps): McpGateway {
         deps.logger.error({ code: toGatewayError(err).code, err: (err as Error).message }, 'MCP request failed');
         refuse(res, 'AG_ERR_INTERNAL', 'internal error');
       }),
+    kill(sessionId, message) {
+      const session = sessions.get(sessionId);
+      if (!session) return false;
+      deps.logger.info({ sessionId, message }, 'MCP session killed');
+      void session.end('killed', null);
+      return true;
+    },
     async close() {
       closing = true;
       clearInterval(reaper);

@@ -44,14 +44,28 @@ export function recordedArguments(args: unknown, cap: number): Pick<McpRequest, 
   const text = JSON.stringify(args);
   const bytes = Buffer.byteLength(text, 'utf8');
   return {
-    arguments: bytes <= cap ? redactText(text) : null,
+    arguments: bytes <= cap ? JSON.stringify(redactJson(args)) : null,
     argumentsBytes: bytes,
     argumentsDigest: createHash('sha256').update(text).digest('hex'),
   };
 }
 
+/**
+ * `value` with every string and object key redacted, each read as the string it is: on JSON text
+ * the detectors would read escapes (`\n`, `\"`) and miss the secrets beside them. Keys that
+ * redact to the same text keep the last value (the record loses a value, never shows a secret).
+ */
+export function redactJson(value: unknown): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (Array.isArray(value)) return value.map(redactJson);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactText(k), redactJson(v)]));
+  return value;
+}
+
+/** The McpRequest detail as recorded; the agent's free text (name, uri) redacted like arguments. */
 export function mcpDetail(fields: Partial<Omit<McpRequest, 'kind'>> & { method: string }): McpRequest {
-  return {
+  const detail: McpRequest = {
     kind: 'mcp',
     name: null,
     uri: null,
@@ -62,6 +76,11 @@ export function mcpDetail(fields: Partial<Omit<McpRequest, 'kind'>> & { method: 
     tools: [] as McpTool[],
     server: null,
     ...fields,
+  };
+  return {
+    ...detail,
+    name: detail.name === null ? null : redactText(detail.name),
+    uri: detail.uri === null ? null : redactText(detail.uri),
   };
 }
 
@@ -87,7 +106,8 @@ export function mcpResponse(
     const text = Buffer.from(JSON.stringify(fields.result), 'utf8');
     bytes = text.length;
     digest = createHash('sha256').update(text).digest('hex');
-    sample = bodySample(text, fields.sampleBytes);
+    // Redacted string by string first (see redactJson); bodySample cuts it to the cap.
+    sample = bodySample(Buffer.from(JSON.stringify(redactJson(fields.result)), 'utf8'), fields.sampleBytes);
     truncated = text.length > fields.sampleBytes;
   }
   return {

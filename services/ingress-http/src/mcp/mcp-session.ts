@@ -4,6 +4,7 @@
 // the lists) and every request the server makes of the agent (sampling, elicitation) is a
 // recorded request, decided before it is forwarded; its result is masked by the verdict's
 // plan, recorded, and only then released. The session is one audit session.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ErrorCode, toGatewayError } from '@agentgate/errors';
 import type { Actor, McpRequest, ResponseObserved, VerdictIssued } from '@agentgate/events';
@@ -74,6 +75,8 @@ type Extra = {
 };
 
 const LIST_CACHE_MS = 30_000;
+/** Pages of tools/list the gateway reads at most: a server that pages forever is refused, not waited on. */
+const MAX_TOOL_PAGES = 100;
 
 export class McpGatewaySession {
   readonly sessionId: string;
@@ -86,6 +89,7 @@ export class McpGatewaySession {
   private readonly started = Date.now();
   private closing: Promise<void> | undefined;
   lastActivity = Date.now();
+  private postsOpen = 0;
 
   constructor(private readonly deps: McpSessionDeps) {
     this.sessionId = deps.sessionId;
@@ -102,9 +106,11 @@ export class McpGatewaySession {
 
   /**
    * Opens the session on the agent's initialize request: recorded, the server reached, then the
-   * initialize answered. Rejects with a GatewayError (nothing answered) when it cannot start.
+   * initialize answered. Rejects with a GatewayError (nothing answered) when it cannot start;
+   * resolves false when the transport answered the request itself without opening the session
+   * (wrong Accept or Content-Type): the session has ended then.
    */
-  async start(req: IncomingMessage, res: ServerResponse, initialize: { params?: { capabilities?: ClientCapabilities } }): Promise<void> {
+  async start(req: IncomingMessage, res: ServerResponse, initialize: { params?: { capabilities?: ClientCapabilities } }): Promise<boolean> {
     const { deps } = this;
     const userAgent = req.headers['user-agent'];
     await deps.audit.open(
@@ -146,13 +152,32 @@ export class McpGatewaySession {
     this.transport = transport;
     await server.connect(transport);
     await transport.handleRequest(req, res, initialize);
+    // The transport names the session only once it initialized; otherwise it has answered an
+    // error the agent cannot follow up on, and the server process would idle until the reaper.
+    if (transport.sessionId !== undefined) return true;
+    await this.end('error', 'AG_ERR_BAD_REQUEST');
+    return false;
   }
 
   /** A later HTTP request of this session (POST, GET stream, DELETE). */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     this.lastActivity = Date.now();
     if (!this.transport) throw new Error('session not started');
+    if (req.method === 'POST') {
+      // A POST's answer (a call, a held approval) may take longer than the idle limit: the
+      // session is busy, not idle, until the answer is out.
+      this.postsOpen++;
+      res.once('close', () => {
+        this.postsOpen--;
+        this.lastActivity = Date.now();
+      });
+    }
     await this.transport.handleRequest(req, res, body);
+  }
+
+  /** How long the session has had nothing to do: 0 while an agent's request is being answered. */
+  idleMs(now: number): number {
+    return this.postsOpen > 0 ? 0 : now - this.lastActivity;
   }
 
   /** Ends the session (idempotent): the server's process or connection closed, the chain closed. */
@@ -177,17 +202,33 @@ export class McpGatewaySession {
     return this.client;
   }
 
-  /** The server's tools now (every page), cached briefly; a list_changed notice drops the cache. */
+  /**
+   * The server's tools now (every page), cached briefly; a list_changed notice drops the cache.
+   * The gateway's own request: a failure reaches the agent as a code, never as the server's
+   * text, which nothing masked or recorded.
+   */
   private async upstreamTools(signal: AbortSignal): Promise<Tool[]> {
     if (this.tools && Date.now() - this.tools.at < LIST_CACHE_MS) return this.tools.list;
     const client = this.upstreamClient();
     const list: Tool[] = [];
     let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor === undefined ? {} : { cursor }, { signal, timeout: this.deps.config.callTimeoutMs });
+    for (let pages = 0; pages === 0 || cursor !== undefined; pages++) {
+      if (pages === MAX_TOOL_PAGES || list.length >= 10_000)
+        throw gatewayMcpError('AG_ERR_PROTOCOL_VIOLATION', `the MCP server lists its tools in more than ${MAX_TOOL_PAGES} pages`);
+      let page: { tools: Tool[]; nextCursor?: string | undefined };
+      try {
+        page = await client.listTools(cursor === undefined ? {} : { cursor }, {
+          signal: gatewaySignal(signal),
+          timeout: this.deps.config.callTimeoutMs,
+        });
+      } catch (err) {
+        const code = err instanceof McpError ? `JSONRPC_${err.code}` : 'AG_ERR_UPSTREAM_UNAVAILABLE';
+        this.log.warn({ code }, 'the MCP server did not list its tools');
+        throw gatewayMcpError('AG_ERR_UPSTREAM_UNAVAILABLE', 'the MCP server did not list its tools; nothing was forwarded');
+      }
       list.push(...page.tools);
       cursor = page.nextCursor;
-    } while (cursor !== undefined && list.length < 10_000);
+    }
     this.tools = { at: Date.now(), list };
     return list;
   }
@@ -257,16 +298,21 @@ export class McpGatewaySession {
       throw gatewayMcpError(e.code, `${e.message}; nothing was forwarded`, { requestId });
     }
     const options: RequestOptions = {
-      signal: extra.signal,
+      signal: gatewaySignal(extra.signal),
       timeout: this.deps.config.callTimeoutMs,
       ...(agentProgressToken === undefined
         ? {}
         : {
             resetTimeoutOnProgress: true,
+            // Only the numbers: a progress message is the server's free text, which nothing
+            // masks or records, so relaying it would release unmasked content.
             onprogress: (p) => {
-              void extra
-                .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: agentProgressToken } })
-                .catch(() => {});
+              const params = {
+                progressToken: agentProgressToken,
+                progress: p.progress,
+                ...(p.total === undefined ? {} : { total: p.total }),
+              };
+              void extra.sendNotification({ method: 'notifications/progress', params }).catch(() => {});
             },
           }),
     };
@@ -343,12 +389,12 @@ export class McpGatewaySession {
       });
       server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
         const { name } = request.params;
-        const tool = (await this.upstreamTools(extra.signal)).find((t) => t.name === name);
+        const tools = await this.upstreamTools(extra.signal);
         const decided = await this.decide(
           mcpDetail({
             method: 'tools/call',
             name,
-            toolFingerprint: tool ? toolFingerprint(tool) : null,
+            toolFingerprint: calledToolFingerprint(tools, name),
             ...recordedArguments(request.params.arguments, this.deps.config.auditBodyBytes),
             server: this.serverLabel,
           }),
@@ -473,6 +519,29 @@ export class McpGatewaySession {
       );
     });
   }
+}
+
+/**
+ * The fingerprint of the tool `name` as the server lists it now; null when it does not. A name
+ * listed more than once, differently, gets a fingerprint of all its listings, which no pin
+ * (one tool's fingerprint) equals: the server may run any of them.
+ */
+export function calledToolFingerprint(tools: readonly Tool[], name: string): string | null {
+  const listed = [...new Set(tools.filter((t) => t.name === name).map((t) => toolFingerprint(t)))].sort();
+  if (listed.length <= 1) return listed[0] ?? null;
+  return `sha256:${createHash('sha256').update(listed.join('\n')).digest('hex')}`;
+}
+
+/**
+ * A signal for a request the gateway sends on: aborted when `signal` is, with a reason of the
+ * gateway's own. The SDK sends the abort reason on as the cancellation's `reason`, free text
+ * of the other side that would otherwise cross undecided and unrecorded.
+ */
+export function gatewaySignal(signal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort('cancelled');
+  else signal.addEventListener('abort', () => controller.abort('cancelled'), { once: true });
+  return controller.signal;
 }
 
 /** An McpError's message without the "MCP error <n>: " the SDK put in front. */
