@@ -366,6 +366,19 @@ export class McpGatewaySession {
     return masked.value as T;
   }
 
+  /**
+   * What a server asks of the agent, through the verdict's plan: the agent (its model, its user)
+   * sees a server's messages masked like any result. Binary content under a plan is refused.
+   */
+  private maskedForAgent<P>(params: P, verdict: VerdictIssued): P {
+    const plan = this.deps.maskingPlans.forVerdict(verdict.maskingPlan);
+    if (!plan) return params;
+    const masked = maskJsonStrings(params, plan);
+    if (masked.unreadable.length > 0)
+      throw gatewayMcpError('AG_ERR_MASKING_UNSUPPORTED', 'the server asked with content that policy masks and the gateway cannot read');
+    return masked.value as P;
+  }
+
   private registerAgentHandlers(server: Server, offered: ServerCapabilities): void {
     const progressToken = (params: { _meta?: { progressToken?: string | number } } | undefined): string | number | undefined =>
       params?._meta?.progressToken;
@@ -497,7 +510,10 @@ export class McpGatewaySession {
       );
       return this.forward(
         decided,
-        (o) => offered('sampling')(o, (x) => server.request({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, x)),
+        (o) =>
+          offered('sampling')(o, (x) =>
+            server.request({ method: 'sampling/createMessage', params: this.maskedForAgent(params, decided.verdict) }, CreateMessageResultSchema, x),
+          ),
         { ...noProgress, signal: extra.signal },
         undefined,
       );
@@ -513,7 +529,10 @@ export class McpGatewaySession {
       );
       return this.forward(
         decided,
-        (o) => offered('elicitation')(o, (x) => server.request({ method: 'elicitation/create', params }, ElicitResultSchema, x)),
+        (o) =>
+          offered('elicitation')(o, (x) =>
+            server.request({ method: 'elicitation/create', params: this.maskedForAgent(params, decided.verdict) }, ElicitResultSchema, x),
+          ),
         { ...noProgress, signal: extra.signal },
         undefined,
       );
