@@ -56,6 +56,30 @@ async function verdictOf(requestId: string): Promise<Record<string, unknown>> {
   }, 20_000);
 }
 
+/** The pending approval whose request text holds `marker`, approved with the CLI as an approver would. */
+async function approveWithCli(marker: string): Promise<void> {
+  const approval = await eventually(async () => {
+    const r = await fetch(`http://127.0.0.1:${process.env['AG_APPROVAL_SERVICE_PORT'] ?? 18080}/v1/approvals?status=pending`, {
+      headers: { authorization: `Bearer ${token('alice')}` },
+    });
+    const list = ((await r.json()) as { approvals?: { id: string; text: string }[] }).approvals ?? [];
+    return list.find((a) => a.text.includes(marker));
+  }, 20_000);
+  assert.equal(existsSync(marker), false, 'nothing ran before the approval');
+  // Asynchronous, as the agent's call is waiting on this process's event loop.
+  const cli = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'services/cli/bin/agentgate.js'), 'approvals', 'approve', approval.id, '--json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, AGENTGATE_TOKEN: token('carol') },
+    },
+  );
+  assert.equal((JSON.parse(cli.stdout) as { status: string }).status, 'approved');
+}
+
 async function verifiedChain(sessionId: string, minEvents: number): Promise<void> {
   const rows = await eventually(async () => {
     const r = await sessionEvents(ch, stack.clickhouseDatabase, sessionId);
@@ -100,26 +124,7 @@ test('a call that needs approval waits; approved with `agentgate approvals appro
   const { client } = await agent('files');
   const dir = join(FILES, uniqueMarker('approved-dir'));
   const call = client.callTool({ name: 'create_directory', arguments: { path: dir } }, undefined, { timeout: 90_000 });
-  const approval = await eventually(async () => {
-    const r = await fetch(`http://127.0.0.1:${process.env['AG_APPROVAL_SERVICE_PORT'] ?? 18080}/v1/approvals?status=pending`, {
-      headers: { authorization: `Bearer ${token('alice')}` },
-    });
-    const list = ((await r.json()) as { approvals?: { id: string; text: string }[] }).approvals ?? [];
-    return list.find((a) => a.text.includes(dir));
-  }, 20_000);
-  assert.equal(existsSync(dir), false, 'nothing ran before the approval');
-  // Asynchronous, as the agent's call is waiting on this process's event loop.
-  const cli = await promisify(execFile)(
-    process.execPath,
-    [join(ROOT, 'services/cli/bin/agentgate.js'), 'approvals', 'approve', approval.id, '--json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, AGENTGATE_TOKEN: token('carol') },
-    },
-  );
-  assert.equal((JSON.parse(cli.stdout) as { status: string }).status, 'approved');
+  await approveWithCli(dir);
   const result = await call;
   assert.notEqual(result.isError, true, JSON.stringify(result));
   assert.equal(existsSync(dir), true, 'the approved call ran on the server');
@@ -153,6 +158,13 @@ test('inspector CLI: tools/list is filtered and an allowed tool runs', async () 
   ]);
   assert.notEqual(denied.status, 0);
   assert.match(denied.stdout + denied.stderr, /AG_ERR_POLICY_DENIED/);
+  // A call that needs approval waits in the inspector until an approver approves it.
+  const dir = join(FILES, uniqueMarker('inspector-dir'));
+  const waiting = inspector('files', ['--method', 'tools/call', '--tool-name', 'create_directory', '--tool-arg', `path=${dir}`]);
+  await approveWithCli(dir);
+  const made = await waiting;
+  assert.equal(made.status, 0, made.stderr);
+  assert.equal(existsSync(dir), true, 'the approved call ran on the server');
 });
 
 test('rug pull: the lab server changes its tool between two sessions; the call is refused and the verdict names the tool and both fingerprints', async () => {
@@ -209,6 +221,25 @@ test('a session belongs to its identity: another token on its session id is told
   const noToken = await stackFetch(`${MCP_BASE}/files`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(noToken.status, 401);
   assert.equal(((await noToken.json()) as { error: { data: { code: string } } }).error.data.code, 'AG_ERR_UNAUTHENTICATED');
+});
+
+test("an administrator's kill ends a live MCP session: its next request is told the session does not exist", async () => {
+  const a = await agent('files');
+  await a.client.callTool({ name: 'list_allowed_directories', arguments: {} });
+  const sessionId = a.transport.sessionId!;
+  const kill = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'services/cli/bin/agentgate.js'), 'kill', '--session', sessionId, '--reason', 'e2e', '--json'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, AGENTGATE_TOKEN: token('erin') } },
+  );
+  assert.ok(kill.stdout.length > 0);
+  const closed = await eventually(async () => {
+    const rows = await sessionEvents(ch, stack.clickhouseDatabase, sessionId);
+    const last = rows.find((r) => r.event_type === 'SessionClosed');
+    return last ? (JSON.parse(last.payload_json) as { reason: string }) : undefined;
+  }, 30_000);
+  assert.equal(closed.reason, 'killed');
+  await assert.rejects(a.client.callTool({ name: 'list_allowed_directories', arguments: {} }), /Session not found|404|no such MCP session/);
 });
 
 test('each MCP session is one verifiable chain in ClickHouse, and `agentgate replay` shows its calls in order', async () => {

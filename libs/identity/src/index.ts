@@ -2,3 +2,4 @@ export type { DelegationLink, TokenAlgorithm, TokenVerifier, TrustedIssuer, Veri
 export { createTokenVerifier } from './verifier.js';
 export { auditActor, type AuditActor } from './audit-actor.js';
 export { loadTrustFile, parseTrustFile, type TrustFileOptions } from './trust-file.js';
+export { cachingVerifier, type VerifiedCacheOptions } from './verified-cache.js';

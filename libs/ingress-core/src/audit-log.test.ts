@@ -85,3 +85,75 @@ test('an abandoned verdict slot keeps the chain verifiable', async () => {
   );
   assert.deepEqual(verifyChain(sink.written), { ok: true, length: 3 });
 });
+
+/** A sink that takes `writeAll` batches, so a test can see which events shared one write. */
+function batchingSink(fail = false): AuditSink & { batches: AuditEvent[][] } {
+  const batches: AuditEvent[][] = [];
+  return {
+    batches,
+    async write(_topic, event) {
+      if (fail) throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE');
+      batches.push([event]);
+    },
+    async writeAll(_topic, events) {
+      if (fail) throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE');
+      batches.push([...events]);
+    },
+  };
+}
+
+test('recordAll chains its events in order and hands them to the sink as one write', async () => {
+  const sink = batchingSink();
+  const a = audit(sink);
+  const events = await a.recordAll(
+    [
+      { eventType: 'SessionOpened', payload: opened },
+      { eventType: 'RequestObserved', payload: request, eventId: 'r' },
+    ],
+    100,
+  );
+  assert.deepEqual(
+    events.map((e) => [e.eventType, e.seq]),
+    [
+      ['SessionOpened', 0],
+      ['RequestObserved', 1],
+    ],
+  );
+  assert.equal(events[1]!.eventId, 'r');
+  await a.record('SessionClosed', { ...closed, reason: 'complete', errorCode: null }, 100);
+  assert.deepEqual(
+    sink.batches.map((b) => b.map((e) => e.eventType)),
+    [['SessionOpened', 'RequestObserved'], ['SessionClosed']],
+  );
+  assert.deepEqual(verifyChain(sink.batches.flat()), { ok: true, length: 3 });
+});
+
+test('recordAll without writeAll writes one event after another, still chained', async () => {
+  const sink = memorySink();
+  const a = audit(sink);
+  await a.recordAll(
+    [
+      { eventType: 'SessionOpened', payload: opened },
+      { eventType: 'SessionClosed', payload: closed },
+    ],
+    100,
+  );
+  assert.deepEqual(verifyChain(sink.written), { ok: true, length: 2 });
+});
+
+test('a failed recordAll leaves the session failed: nothing more is written', async () => {
+  const sink = batchingSink(true);
+  const a = audit(sink);
+  await assert.rejects(
+    a.recordAll(
+      [
+        { eventType: 'SessionOpened', payload: opened },
+        { eventType: 'RequestObserved', payload: request },
+      ],
+      100,
+    ),
+    (e: { code?: string }) => e.code === 'AG_ERR_AUDIT_UNAVAILABLE',
+  );
+  await assert.rejects(a.record('SessionClosed', closed, 100), (e: { code?: string }) => e.code === 'AG_ERR_AUDIT_UNAVAILABLE');
+  assert.equal(sink.batches.length, 0);
+});

@@ -22,6 +22,12 @@ import { LatencyHistogram } from '@agentgate/observability';
 export interface AuditSink {
   /** Resolves once the event is durable; rejects with a GatewayError otherwise. */
   write(topic: string, event: AuditEvent, timeoutMs: number): Promise<void>;
+  /**
+   * Resolves once all of `events` (one session's, in chain order) are durable, written in one
+   * produce request so they cost one acknowledgement; rejects with a GatewayError otherwise.
+   * Without it they are written one after another.
+   */
+  writeAll?(topic: string, events: readonly AuditEvent[], timeoutMs: number): Promise<void>;
 }
 
 /** The Kafka sink also reports how long writes wait for their acknowledgement. */
@@ -40,15 +46,27 @@ export function kafkaAuditSink(producer: Producer, serde: EventSerde, instance: 
     'From an audit event handed to the sink to its acknowledgement by Kafka (acks=all), by event type.',
     'event',
   );
+  const produceSeconds = new LatencyHistogram(
+    'agentgate_audit_produce_seconds',
+    'One produce request of the audit sink, from sendBatch to its acknowledgement (acks=all), by the events it carried (1, 2, 3, 4+).',
+    'events',
+  );
   const commit = groupCommit({
     send: async (batch, timeoutMs) => {
+      const started = performance.now();
       await producer.sendBatch({ acks: -1, timeout: timeoutMs, topicMessages: batch });
+      const n = batch.reduce((sum, t) => sum + t.messages.length, 0);
+      produceSeconds.observe(n >= 4 ? '4+' : String(n), (performance.now() - started) / 1000);
     },
   });
   const headers = { [REPLY_TO_HEADER]: instance };
+  const failure = (err: unknown): GatewayError =>
+    err instanceof GatewayError
+      ? err
+      : new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `audit log unavailable: ${(err as Error).message}`, { cause: err });
   return {
     metrics: () =>
-      `${writeSeconds.render()}# TYPE agentgate_audit_produce_requests_total counter\nagentgate_audit_produce_requests_total ${commit.stats().flushes}\n` +
+      `${writeSeconds.render()}${produceSeconds.render()}# TYPE agentgate_audit_produce_requests_total counter\nagentgate_audit_produce_requests_total ${commit.stats().flushes}\n` +
       `# TYPE agentgate_audit_events_written_total counter\nagentgate_audit_events_written_total ${commit.stats().messages}\n`,
     async write(topic, event, timeoutMs) {
       const started = performance.now();
@@ -62,12 +80,32 @@ export function kafkaAuditSink(producer: Producer, serde: EventSerde, instance: 
         );
         writeSeconds.observe(event.eventType, (performance.now() - started) / 1000);
       } catch (err) {
-        if (err instanceof GatewayError) throw err;
-        throw new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', `audit log unavailable: ${(err as Error).message}`, { cause: err });
+        throw failure(err);
+      }
+    },
+    async writeAll(topic, events, timeoutMs) {
+      const started = performance.now();
+      const values = await Promise.all(events.map((event) => serde.encode(topic, event)));
+      try {
+        // Handed to the group commit in one turn, in chain order: one produce request, and one
+        // record batch of the session's partition, so they become durable together or not at all.
+        const acked = Promise.all(
+          events.map((event, i) => commit.write(topic, { key: event.sessionId, value: values[i]!, headers }, timeoutMs)),
+        );
+        await withDeadline(acked, timeoutMs, 'AG_ERR_AUDIT_UNAVAILABLE', 'audit write');
+        const seconds = (performance.now() - started) / 1000;
+        for (const event of events) writeSeconds.observe(event.eventType, seconds);
+      } catch (err) {
+        throw failure(err);
       }
     },
   };
 }
+
+/** One event to chain: its type, payload and (optionally) its id. */
+export type ChainEntry = {
+  [T in EventType]: { eventType: T; payload: PayloadByType[T]; eventId?: string };
+}[EventType];
 
 export interface SessionAuditOptions {
   sink: AuditSink;
@@ -82,6 +120,8 @@ export interface SessionAuditOptions {
 /** The chain operations available inside {@link SessionAudit.exclusive}. */
 export interface ChainWriter {
   record<T extends EventType>(eventType: T, payload: PayloadByType[T], timeoutMs: number, eventId?: string): Promise<AuditEventOf<T>>;
+  /** Chains `entries` in order and makes them durable in one write (AuditSink.writeAll). */
+  recordAll(entries: readonly ChainEntry[], timeoutMs: number): Promise<AuditEvent[]>;
   adopt(event: Pick<AuditEvent, 'seq' | 'hash' | 'prevHash'>): void;
   abandonVerdict(request: Pick<AuditEvent, 'seq' | 'hash'>): void;
 }
@@ -98,6 +138,7 @@ export class SessionAudit {
   private tail: Promise<void> = Promise.resolve();
   private readonly writer: ChainWriter = {
     record: (eventType, payload, timeoutMs, eventId) => this.recordNow(eventType, payload, timeoutMs, eventId),
+    recordAll: (entries, timeoutMs) => this.recordAllNow(entries, timeoutMs),
     adopt: (event) => this.adopt(event),
     abandonVerdict: (request) => this.abandonVerdict(request),
   };
@@ -119,14 +160,35 @@ export class SessionAudit {
     return this.exclusive((w) => w.record(eventType, payload, timeoutMs, eventId));
   }
 
-  private async recordNow<T extends EventType>(
-    eventType: T,
-    payload: PayloadByType[T],
-    timeoutMs: number,
-    eventId = this.options.newEventId(),
-  ): Promise<AuditEventOf<T>> {
+  /** Chains, writes and awaits `entries` as one write (in its turn): one acknowledgement for all. */
+  recordAll(entries: readonly ChainEntry[], timeoutMs: number): Promise<AuditEvent[]> {
+    return this.exclusive((w) => w.recordAll(entries, timeoutMs));
+  }
+
+  private async recordAllNow(entries: readonly ChainEntry[], timeoutMs: number): Promise<AuditEvent[]> {
     if (this.failed) throw this.failed;
-    const event = chainEvent<T>(
+    let link = this.link;
+    const events: AuditEvent[] = [];
+    for (const entry of entries) {
+      const event = this.chained(entry.eventType, entry.payload, entry.eventId ?? this.options.newEventId(), link) as AuditEvent;
+      events.push(event);
+      link = nextLink(event);
+    }
+    try {
+      const { sink, topic } = this.options;
+      if (sink.writeAll) await sink.writeAll(topic, events, timeoutMs);
+      else for (const event of events) await sink.write(topic, event, timeoutMs);
+    } catch (err) {
+      this.failed =
+        err instanceof GatewayError ? err : new GatewayError('AG_ERR_AUDIT_UNAVAILABLE', (err as Error).message, { cause: err });
+      throw this.failed;
+    }
+    this.link = link;
+    return events;
+  }
+
+  private chained<T extends EventType>(eventType: T, payload: PayloadByType[T], eventId: string, link: ChainLink): AuditEventOf<T> {
+    return chainEvent<T>(
       {
         eventId,
         eventType,
@@ -137,8 +199,18 @@ export class SessionAudit {
         actor: this.options.actor,
         payload,
       } as AuditEventOf<T>,
-      this.link,
+      link,
     );
+  }
+
+  private async recordNow<T extends EventType>(
+    eventType: T,
+    payload: PayloadByType[T],
+    timeoutMs: number,
+    eventId = this.options.newEventId(),
+  ): Promise<AuditEventOf<T>> {
+    if (this.failed) throw this.failed;
+    const event = this.chained(eventType, payload, eventId, this.link);
     try {
       await this.options.sink.write(this.options.topic, event as AuditEvent, timeoutMs);
     } catch (err) {

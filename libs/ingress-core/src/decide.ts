@@ -5,7 +5,7 @@
 import { isGatewayError } from '@agentgate/errors';
 import type { AuditEventOf, RequestObserved } from '@agentgate/events';
 import { withDeadline } from '@agentgate/kafka';
-import type { ChainWriter, SessionAudit } from './audit-log.js';
+import type { ChainEntry, ChainWriter, SessionAudit } from './audit-log.js';
 import type { VerdictFeed } from './verdict-feed.js';
 
 type Verdict = AuditEventOf<'VerdictIssued'>;
@@ -26,23 +26,39 @@ export interface Decided {
   verdict: Verdict;
 }
 
-/** Records `payload` (its requestId is the event id) and returns its authentic verdict; rejects with a GatewayError. */
-export function decideRequest(audit: SessionAudit, options: DecideOptions, payload: RequestObserved): Promise<Decided> {
-  return audit.exclusive((writer) => decideInTurn(writer, options, payload));
+/**
+ * Records `payload` (its requestId is the event id) and returns its authentic verdict; rejects
+ * with a GatewayError. `preceding` events (a one-request session's SessionOpened) are chained
+ * before the request and made durable in the same write, so they cost no acknowledgement of
+ * their own; none of them is durable unless all are.
+ */
+export function decideRequest(
+  audit: SessionAudit,
+  options: DecideOptions,
+  payload: RequestObserved,
+  preceding: readonly ChainEntry[] = [],
+): Promise<Decided> {
+  return audit.exclusive((writer) => decideInTurn(writer, options, payload, preceding));
 }
 
 /** As decideRequest, for a caller that already holds the chain's turn (several requests in one turn). */
-export async function decideInTurn(writer: ChainWriter, options: DecideOptions, payload: RequestObserved): Promise<Decided> {
+export async function decideInTurn(
+  writer: ChainWriter,
+  options: DecideOptions,
+  payload: RequestObserved,
+  preceding: readonly ChainEntry[] = [],
+): Promise<Decided> {
   const { requestId } = payload;
   const deadline = Date.now() + options.verdictTimeoutMs;
   const wait = options.verdicts.expect(requestId);
   try {
-    const request = await writer.record(
-      'RequestObserved',
-      payload,
-      Math.min(options.auditWriteTimeoutMs, options.verdictTimeoutMs),
-      requestId,
-    );
+    const writeTimeoutMs = Math.min(options.auditWriteTimeoutMs, options.verdictTimeoutMs);
+    const request =
+      preceding.length === 0
+        ? await writer.record('RequestObserved', payload, writeTimeoutMs, requestId)
+        : ((await writer.recordAll([...preceding, { eventType: 'RequestObserved', payload, eventId: requestId }], writeTimeoutMs)).at(
+            -1,
+          ) as AuditEventOf<'RequestObserved'>);
     let verdict: Verdict;
     try {
       verdict = await withDeadline(wait.answerTo(request), Math.max(deadline - Date.now(), 1), 'AG_ERR_VERDICT_TIMEOUT', 'verdict');

@@ -45,9 +45,13 @@ export interface ShellFacts {
   writes: string[];
 }
 
-/** Every reason `unknown` may hold. */
+/** Every reason `unknown` may hold; the analysis-* ones come from the pool (analyser-pool.ts) only. */
 export const UNKNOWN_REASONS = [
   'alias',
+  'analysis-closed',
+  'analysis-failed',
+  'analysis-overloaded',
+  'analysis-timeout',
   'arithmetic',
   'command-substitution',
   'dynamic-program',

@@ -9,3 +9,10 @@ export {
   type ShellFacts,
   type UnknownReason,
 } from './analyse.js';
+export {
+  createShellAnalyserPool,
+  type AsyncShellAnalyser,
+  type ShellAnalyserPoolOptions,
+  type ShellAnalyserPoolStats,
+} from './analyser-pool.js';
+export { shellAnalyserPoolMetrics } from './analyser-pool-metrics.js';

@@ -18,7 +18,7 @@ import { createLogger } from '@agentgate/observability';
 import { Agent } from 'undici';
 import { createHttpIngress, type HttpIngressServer } from './app.js';
 import { parseHttpCatalog } from './connections.js';
-import type { ExchangeAudit } from './exchange-audit.js';
+import type { OneRequestAudit } from './exchange-audit.js';
 
 const CARD = '4111111111111111';
 const AGENT_TOKEN = 'agent-token-abc';
@@ -88,19 +88,22 @@ function verdictFor(request: RequestObserved): VerdictIssued {
   };
 }
 
-function startAudit(sessionId: string): ExchangeAudit {
+function startAudit(sessionId: string): OneRequestAudit {
   const note = (kind: string, payload: unknown): void => {
     recorded.push({ kind, sessionId, payload });
   };
   return {
-    open: async (p) => note('SessionOpened', p),
-    decide: async (p) => {
+    openAndDecide: async (opened, p) => {
+      note('SessionOpened', opened);
       note('RequestObserved', p);
       const verdict = verdictFor(p);
       note('VerdictIssued', verdict);
       return verdict;
     },
-    respond: async (p) => note('ResponseObserved', p),
+    respondAndClose: async (p, closed) => {
+      note('ResponseObserved', p);
+      note('SessionClosed', closed);
+    },
     close: async (p) => note('SessionClosed', p),
   };
 }

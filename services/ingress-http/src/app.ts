@@ -10,14 +10,17 @@ import type { HttpConnection } from './connections.js';
 import { type ExchangeDeps, type ExchangeEnd, handleExchange } from './exchange.js';
 import type { McpGateway } from './mcp/mcp-gateway.js';
 import { sendProblem } from './problems.js';
+import { exchangeStages, type McpStage, type StageObserver } from './stage-metrics.js';
 
-export interface HttpIngressDeps extends Omit<ExchangeDeps, 'dispatcherFor' | 'config'> {
+export interface HttpIngressDeps extends Omit<ExchangeDeps, 'dispatcherFor' | 'config' | 'observeStage'> {
   config: ExchangeDeps['config'] &
     Pick<HttpIngressConfig, 'upstreamConnectTimeoutMs' | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs'>;
   /** PEM certificate (chain) and key the ingress serves. */
   tls: { cert: string | Buffer; key: string | Buffer };
   /** The MCP edge (/mcp/<connection>); without it those paths are HTTP connections' like any other. */
   mcp?: McpGateway;
+  /** Told how long each POST of an open MCP session took in the ingress (stage `post`). */
+  observeMcp?: StageObserver<McpStage>;
 }
 
 export interface HttpIngressServer {
@@ -50,8 +53,10 @@ export function createHttpIngress(deps: HttpIngressDeps): HttpIngressServer {
       }),
     );
   }
+  const stages = exchangeStages();
   const exchangeDeps: ExchangeDeps = {
     ...deps,
+    observeStage: stages.observe,
     dispatcherFor: (connection: HttpConnection) => {
       const d = dispatchers.get(connection.name);
       if (!d) throw new GatewayError('AG_ERR_CONNECTION_UNKNOWN', `no HTTP connection named ${connection.name}`);
@@ -63,6 +68,11 @@ export function createHttpIngress(deps: HttpIngressDeps): HttpIngressServer {
   const server = createServer({ cert: deps.tls.cert, key: deps.tls.key }, (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (deps.mcp?.owns(path)) {
+      const { observeMcp } = deps;
+      if (observeMcp && req.method === 'POST' && req.headers['mcp-session-id'] !== undefined) {
+        const at = performance.now();
+        res.once('finish', () => observeMcp('post', performance.now() - at));
+      }
       void deps.mcp.handle(req, res);
       return;
     }
@@ -97,6 +107,7 @@ export function createHttpIngress(deps: HttpIngressDeps): HttpIngressServer {
     },
     metrics: () =>
       (deps.mcp?.metrics() ?? '') +
+      stages.render() +
       `# TYPE agentgate_http_requests_total counter\n${ENDS.map((e) => `agentgate_http_requests_total{end="${e}"} ${counts.get(e) ?? 0}\n`).join('')}` +
       `# TYPE agentgate_http_requests_active gauge\nagentgate_http_requests_active ${active}\n`,
   };

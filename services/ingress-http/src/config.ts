@@ -10,6 +10,8 @@ export interface HttpIngressConfig extends PipelineConfig {
   connectionsFile: string;
   identityFile: string;
   verdictGroup: string;
+  /** The consumer group of the control feed (kills of MCP sessions). */
+  controlGroup: string;
   verdictProducers: string[];
   verdictTimeoutMs: number;
   /** How long a request sent for approval is held for its decision; 0 = answered pending at once. */
@@ -33,6 +35,8 @@ export interface HttpIngressConfig extends PipelineConfig {
   mcpSessionIdleMs: number;
   mcpMaxSessions: number;
   mcpMaxSessionsPerIdentity: number;
+  /** How long a verified token is trusted without verifying it again (never past its expiry); 0 = verify every request. */
+  tokenCacheMs: number;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -56,6 +60,7 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<HttpI
     connectionsFile: r.string('AG_CONNECTIONS_FILE'),
     identityFile: r.string('AG_IDENTITY_FILE'),
     verdictGroup: r.string('AG_VERDICT_GROUP', `agentgate-ingress-http.${instanceName}`),
+    controlGroup: r.string('AG_CONTROL_GROUP', `agentgate-ingress-http-control.${instanceName}`),
     verdictProducers: r.list('AG_VERDICT_PRODUCERS', ['policy-processor']),
     verdictTimeoutMs: r.int('AG_VERDICT_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
     approvalWaitMs: r.int('AG_HTTP_APPROVAL_WAIT_MS', 0, { min: 0, max: 3_600_000 }),
@@ -71,5 +76,6 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<HttpI
     mcpSessionIdleMs: r.int('AG_MCP_SESSION_IDLE_MS', 15 * 60_000, { min: 1000, max: 86_400_000 }),
     mcpMaxSessions: r.int('AG_MCP_MAX_SESSIONS', 64, { min: 1, max: 10_000 }),
     mcpMaxSessionsPerIdentity: r.int('AG_MCP_MAX_SESSIONS_PER_IDENTITY', 8, { min: 1, max: 10_000 }),
+    tokenCacheMs: r.int('AG_HTTP_TOKEN_CACHE_MS', 30_000, { min: 0, max: 300_000 }),
   });
 }

@@ -1,6 +1,6 @@
-// What one exchange writes to the audit log, as a port: the exchange (exchange.ts) sees four
-// operations, main.ts gives it the Kafka pipeline (a SessionAudit chain and decideRequest, as
-// the other ingresses use), a test gives it a fake decider.
+// What a session writes to the audit log, as a port: an HTTP exchange (exchange.ts) sees
+// OneRequestAudit, an MCP session ExchangeAudit; main.ts gives them the Kafka pipeline (a
+// SessionAudit chain and decideRequest, as the other ingresses use), a test gives a fake decider.
 import type { Actor, RequestObserved, ResponseObserved, SessionClosed, SessionOpened, VerdictIssued } from '@agentgate/events';
 import { type AuditSink, decideRequest, SessionAudit, type VerdictFeed } from '@agentgate/ingress-core';
 
@@ -16,6 +16,23 @@ export interface ExchangeAudit {
 /** Starts the audit session `sessionId` of one exchange by `actor`. */
 export type StartExchangeAudit = (sessionId: string, actor: Actor) => ExchangeAudit;
 
+/**
+ * The audit of a session of one request (an HTTP exchange). Each acknowledged write costs the
+ * agent a broker round trip, so the session's opening travels with its request and its close
+ * with its response: one produce request each, durable together or not at all. SessionOpened is
+ * therefore durable before anything is forwarded, and the response before the answer completes.
+ */
+export interface OneRequestAudit {
+  /** Records SessionOpened and the request in one write, then resolves with the request's verdict. */
+  openAndDecide(opened: SessionOpened, request: RequestObserved): Promise<VerdictIssued>;
+  /** Records the response and SessionClosed in one write. */
+  respondAndClose(response: ResponseObserved, closed: SessionClosed): Promise<void>;
+  /** Closes a session whose request got no response recorded (it was not decided). */
+  close(closed: SessionClosed): Promise<void>;
+}
+
+export type StartOneRequestAudit = (sessionId: string, actor: Actor) => OneRequestAudit;
+
 export interface PipelineAuditOptions {
   sink: AuditSink;
   topic: string;
@@ -30,8 +47,14 @@ export interface PipelineAuditOptions {
 }
 
 /** The audit of the real pipeline: a hash-chained session on the ingress topic, verdicts from the processor. */
-export function pipelineAudit(options: PipelineAuditOptions): StartExchangeAudit {
+export function pipelineAudit(options: PipelineAuditOptions): (sessionId: string, actor: Actor) => ExchangeAudit & OneRequestAudit {
   const timeout = options.auditWriteTimeoutMs;
+  const decideOptions = {
+    verdicts: options.verdicts,
+    auditWriteTimeoutMs: timeout,
+    verdictTimeoutMs: options.verdictTimeoutMs,
+    approvalWaitMs: options.approvalWaitMs,
+  };
   return (sessionId, actor) => {
     const audit = new SessionAudit({
       sink: options.sink,
@@ -46,18 +69,17 @@ export function pipelineAudit(options: PipelineAuditOptions): StartExchangeAudit
       open: async (payload) => {
         await audit.record('SessionOpened', payload, timeout);
       },
-      decide: async (payload) => {
-        const decided = await decideRequest(
-          audit,
-          {
-            verdicts: options.verdicts,
-            auditWriteTimeoutMs: timeout,
-            verdictTimeoutMs: options.verdictTimeoutMs,
-            approvalWaitMs: options.approvalWaitMs,
-          },
-          payload,
+      decide: async (payload) => (await decideRequest(audit, decideOptions, payload)).verdict.payload,
+      openAndDecide: async (opened, payload) =>
+        (await decideRequest(audit, decideOptions, payload, [{ eventType: 'SessionOpened', payload: opened }])).verdict.payload,
+      respondAndClose: async (response, closed) => {
+        await audit.recordAll(
+          [
+            { eventType: 'ResponseObserved', payload: response },
+            { eventType: 'SessionClosed', payload: closed },
+          ],
+          timeout,
         );
-        return decided.verdict.payload;
       },
       respond: async (payload) => {
         await audit.record('ResponseObserved', payload, timeout);

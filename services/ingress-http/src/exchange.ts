@@ -1,15 +1,16 @@
 // One agent request, start to end, as its own audit session: authenticate, normalise the
-// target, read the body, record the request and wait for its verdict, then (allowed only)
-// forward it with the gateway's credential and stream the answer back through the verdict's
-// masker. Nothing reaches the upstream before the verdict; every refusal is a problem document.
-// The response is recorded before the agent's response completes: an answer whose record
-// failed is cut off, never ended cleanly.
+// target, read the body, record the session's opening with the request and wait for its
+// verdict, then (allowed only) forward it with the gateway's credential and stream the answer
+// back through the verdict's masker. Nothing reaches the upstream before the verdict; every
+// refusal is a problem document. The response is recorded, with the session's close, before
+// the agent's response completes: an answer whose record failed is cut off, never ended cleanly.
+// Opening and request share one acknowledged write, response and close another (OneRequestAudit).
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { type ErrorCode, GatewayError, toGatewayError } from '@agentgate/errors';
-import type { Actor, RequestObserved, ResponseObserved, VerdictIssued } from '@agentgate/events';
+import type { Actor, RequestObserved, ResponseObserved, SessionClosed, VerdictIssued } from '@agentgate/events';
 import type { MaskingPlans } from '@agentgate/ingress-core';
 import type { CompiledPlan } from '@agentgate/masking';
 import type { Logger } from '@agentgate/observability';
@@ -18,7 +19,7 @@ import { recordedBody, redactText } from './audit-redaction.js';
 import type { HttpIngressConfig } from './config.js';
 import { type HttpCatalog, type HttpConnection, mayUse } from './connections.js';
 import { type Decoding, recordableRequestBody, responseTreatment } from './content-types.js';
-import type { ExchangeAudit, StartExchangeAudit } from './exchange-audit.js';
+import type { OneRequestAudit, StartOneRequestAudit } from './exchange-audit.js';
 import {
   forwardedRequestHeaders,
   type HeaderMap,
@@ -32,6 +33,7 @@ import { type Problem, httpStatus, registryCode, sendProblem } from './problems.
 import { httpDetail, httpResponse, outcomeOf, sessionOpened } from './records.js';
 import { parseRequestTarget, type RequestTarget, upstreamPath } from './request-target.js';
 import { bodyFilter, relayBody } from './response-relay.js';
+import type { ExchangeStage, StageObserver } from './stage-metrics.js';
 import { withUpstreamAuth } from './upstream-auth.js';
 
 export interface ExchangeDeps {
@@ -39,7 +41,7 @@ export interface ExchangeDeps {
   catalog: HttpCatalog;
   /** Verifies an access token; rejects with a GatewayError (AG_ERR_TOKEN_*, AG_ERR_IDP_UNAVAILABLE). */
   verifyToken(token: string): Promise<Actor>;
-  startAudit: StartExchangeAudit;
+  startAudit: StartOneRequestAudit;
   maskingPlans: MaskingPlans;
   /** Resolves a credential reference (resolveCredential of ingress-core, with the service's environment). */
   resolveCredential(reference: string): string;
@@ -47,6 +49,8 @@ export interface ExchangeDeps {
   dispatcherFor(connection: HttpConnection): Dispatcher;
   logger: Logger;
   newId: () => string;
+  /** Told each stage's duration (stage-metrics.ts); absent = not measured. */
+  observeStage?: StageObserver;
 }
 
 /** How an exchange ended, for metrics. */
@@ -107,6 +111,7 @@ function single(value: string | string[] | undefined): string | undefined {
 
 /** Handles one request on `res`; never rejects. */
 export async function handleExchange(deps: ExchangeDeps, req: IncomingMessage, res: ServerResponse): Promise<ExchangeEnd> {
+  const startedAt = performance.now();
   const refuse = (problem: Problem): ExchangeEnd => {
     sendProblem(res, problem);
     return 'refused';
@@ -116,6 +121,7 @@ export async function handleExchange(deps: ExchangeDeps, req: IncomingMessage, r
   let actor: Actor;
   try {
     actor = await deps.verifyToken(auth[1]);
+    deps.observeStage?.('token', performance.now() - startedAt);
   } catch (err) {
     const e = toGatewayError(err);
     return refuse({ code: e.code, detail: e.message });
@@ -130,8 +136,10 @@ export async function handleExchange(deps: ExchangeDeps, req: IncomingMessage, r
   if (REFUSED_METHODS.has(method))
     return refuse({ code: 'AG_ERR_BAD_REQUEST', status: 405, detail: `the gateway does not forward ${method}` });
   let body: Buffer;
+  const bodyAt = performance.now();
   try {
     body = await readBody(req, deps.config.maxBodyBytes);
+    deps.observeStage?.('body', performance.now() - bodyAt);
   } catch (err) {
     if (err instanceof BodyTooLarge)
       return refuse({
@@ -142,14 +150,14 @@ export async function handleExchange(deps: ExchangeDeps, req: IncomingMessage, r
     res.destroy();
     return 'cancelled';
   }
-  return new Exchange(deps, req, res, actor, connection, parsed.target, body).run();
+  return new Exchange(deps, req, res, actor, connection, parsed.target, body, startedAt).run();
 }
 
 /** One allowed-or-not exchange from its SessionOpened on. */
 class Exchange {
   private readonly sessionId: string;
   private readonly requestId: string;
-  private readonly audit: ExchangeAudit;
+  private readonly audit: OneRequestAudit;
   private readonly log: Logger;
   private readonly started = process.hrtime.bigint();
   private readonly method: string;
@@ -158,6 +166,8 @@ class Exchange {
   private readonly abort = new AbortController();
   private agentGone = false;
   private decided = false;
+  /** SessionClosed went with the response (or was attempted with it). */
+  private closed = false;
 
   constructor(
     private readonly deps: ExchangeDeps,
@@ -167,6 +177,7 @@ class Exchange {
     private readonly connection: HttpConnection,
     private readonly target: RequestTarget,
     private readonly body: Buffer,
+    private readonly receivedAt: number,
   ) {
     this.sessionId = deps.newId();
     this.requestId = deps.newId();
@@ -183,30 +194,16 @@ class Exchange {
     res.setHeader(SESSION_HEADER, this.sessionId);
   }
 
+  /** Observes `stage` as the time since `since` (performance.now()). */
+  private stage(stage: ExchangeStage, since: number): void {
+    this.deps.observeStage?.(stage, performance.now() - since);
+  }
+
   private elapsedUs(): number {
     return Number((process.hrtime.bigint() - this.started) / 1000n);
   }
 
   async run(): Promise<ExchangeEnd> {
-    const { deps, connection } = this;
-    try {
-      await this.audit.open(
-        sessionOpened(
-          connection,
-          {
-            address: this.req.socket.remoteAddress ?? '',
-            port: this.req.socket.remotePort ?? 0,
-            userAgent: this.req.headers['user-agent'],
-          },
-          deps.config.instanceId,
-        ),
-      );
-    } catch (err) {
-      const e = toGatewayError(err);
-      this.log.warn({ code: e.code }, 'session not recorded; nothing forwarded');
-      sendProblem(this.res, { code: e.code, detail: `${e.message}; nothing was forwarded` });
-      return 'failed';
-    }
     let end: ExchangeEnd = 'failed';
     let code: ErrorCode | null = null;
     try {
@@ -216,9 +213,10 @@ class Exchange {
       this.log.error({ code }, 'exchange failed');
       sendProblem(this.res, { code: 'AG_ERR_INTERNAL', detail: 'internal error' });
     }
-    this.audit
-      .close({ reason: closeReason(end), errorCode: code, durationUs: this.elapsedUs(), requestCount: this.decided ? 1 : 0 })
-      .catch((err: unknown) => this.log.warn({ code: toGatewayError(err).code }, 'session close not recorded'));
+    if (!this.closed)
+      this.audit
+        .close(this.closing(end, code))
+        .catch((err: unknown) => this.log.warn({ code: toGatewayError(err).code }, 'session close not recorded'));
     return end;
   }
 
@@ -246,10 +244,20 @@ class Exchange {
     };
   }
 
-  /** Records `payload`; false (and a log line) when it could not be made durable. */
-  private async respond(payload: ResponseObserved): Promise<boolean> {
+  private closing(end: ExchangeEnd, code: ErrorCode | null): SessionClosed {
+    return { reason: closeReason(end), errorCode: code, durationUs: this.elapsedUs(), requestCount: this.decided ? 1 : 0 };
+  }
+
+  /**
+   * Records `payload` with the session's close as the exchange ends (`end`, `code`): one write,
+   * nothing after it. False (and a log line) when it could not be made durable.
+   */
+  private async respond(payload: ResponseObserved, end: ExchangeEnd, code: ErrorCode | null): Promise<boolean> {
+    this.closed = true;
+    const respondingAt = performance.now();
     try {
-      await this.audit.respond(payload);
+      await this.audit.respondAndClose(payload, this.closing(end, code));
+      this.stage('response', respondingAt);
       return true;
     } catch (err) {
       this.log.warn({ code: toGatewayError(err).code }, 'response not recorded');
@@ -269,6 +277,8 @@ class Exchange {
         errorMessage: e.message,
         durationUs: this.elapsedUs(),
       }),
+      'failed',
+      e.code,
     );
     sendProblem(this.res, { code: e.code, status: sent, detail: `${e.message}; nothing was forwarded`, extensions: this.ids() });
     return ['failed', e.code];
@@ -283,18 +293,27 @@ class Exchange {
     let verdict: VerdictIssued;
     try {
       this.decided = true;
-      verdict = await this.audit.decide(this.requestPayload());
+      const opened = sessionOpened(
+        connection,
+        { address: this.req.socket.remoteAddress ?? '', port: this.req.socket.remotePort ?? 0, userAgent: this.req.headers['user-agent'] },
+        deps.config.instanceId,
+      );
+      const payload = this.requestPayload();
+      const requestAt = performance.now();
+      verdict = await this.audit.openAndDecide(opened, payload);
+      this.stage('request+verdict', requestAt);
     } catch (err) {
-      // Not decided, nothing forwarded; the response is not recorded (its request may not be either).
+      // Not decided, nothing forwarded; the response is not recorded (its request, and the
+      // session's opening with it, may not be either).
       const e = toGatewayError(err);
-      this.log.warn({ code: e.code }, 'request not decided; nothing forwarded');
+      this.log.warn({ code: e.code }, 'session or request not recorded, or not decided; nothing forwarded');
       sendProblem(res, { code: e.code, detail: `${e.message}; nothing was forwarded`, extensions: this.ids() });
       return ['failed', e.code];
     }
     res.setHeader(REQUEST_HEADER, this.requestId);
     if (verdict.decision !== 'allow') return this.refuseByPolicy(verdict);
     if (this.agentGone) {
-      await this.respond(httpResponse(this.requestId, 'cancelled', { httpStatus: null, durationUs: this.elapsedUs() }));
+      await this.respond(httpResponse(this.requestId, 'cancelled', { httpStatus: null, durationUs: this.elapsedUs() }), 'cancelled', null);
       return ['cancelled', null];
     }
     let plan: CompiledPlan | undefined;
@@ -306,6 +325,7 @@ class Exchange {
       return this.fail(err);
     }
     let upstream: Dispatcher.ResponseData;
+    const forwardedAt = performance.now();
     try {
       // The agent's body goes as it came: with a body (even an empty one) only when it sent one.
       const sentBody = this.req.headers['content-length'] !== undefined || this.req.headers['transfer-encoding'] !== undefined;
@@ -317,9 +337,14 @@ class Exchange {
         body: sentBody ? this.body : null,
         signal: this.abort.signal,
       });
+      this.stage('upstream', forwardedAt);
     } catch (err) {
       if (this.agentGone) {
-        await this.respond(httpResponse(this.requestId, 'cancelled', { httpStatus: null, durationUs: this.elapsedUs() }));
+        await this.respond(
+          httpResponse(this.requestId, 'cancelled', { httpStatus: null, durationUs: this.elapsedUs() }),
+          'cancelled',
+          null,
+        );
         return ['cancelled', null];
       }
       return this.fail(
@@ -333,7 +358,11 @@ class Exchange {
     const pending = verdict.decision === 'pending_approval';
     const code: ErrorCode = pending ? 'AG_ERR_APPROVAL_PENDING' : registryCode(verdict.errorCode, 'AG_ERR_POLICY_DENIED');
     const status = httpStatus(code);
-    await this.respond(httpResponse(this.requestId, 'denied', { httpStatus: status, errorCode: code, durationUs: this.elapsedUs() }));
+    await this.respond(
+      httpResponse(this.requestId, 'denied', { httpStatus: status, errorCode: code, durationUs: this.elapsedUs() }),
+      'denied',
+      code,
+    );
     const approval: Record<string, string> =
       pending && verdict.approvalId !== null
         ? { approvalId: verdict.approvalId, approvalUrl: `${this.deps.config.approvalsUrl}/v1/approvals/${verdict.approvalId}` }
@@ -375,6 +404,7 @@ class Exchange {
       source = decoding as unknown as Readable;
     }
     const fields = { httpStatus: status };
+    const headersAt = performance.now();
     try {
       const relayed = await relayBody({
         body: source,
@@ -383,6 +413,7 @@ class Exchange {
         sampleBytes: treatment.text && !bodyless ? deps.config.auditBodyBytes : null,
         write: (bytes) => writeTo(res, bytes),
       });
+      this.stage('relay', headersAt);
       const recorded = await this.respond(
         httpResponse(this.requestId, outcomeOf(status), {
           ...fields,
@@ -393,6 +424,8 @@ class Exchange {
           sampleTruncated: relayed.sampleTruncated,
           masking: relayed.masking,
         }),
+        'forwarded',
+        null,
       );
       if (!recorded) {
         // The agent never sees a completed answer the audit log does not hold.
@@ -400,6 +433,7 @@ class Exchange {
         return ['failed', 'AG_ERR_AUDIT_UNAVAILABLE'];
       }
       res.end();
+      this.stage('total', this.receivedAt);
       return ['forwarded', null];
     } catch (err) {
       upstream.body.destroy();
@@ -409,6 +443,8 @@ class Exchange {
       if (!cancelled) this.log.warn({ err: (err as Error).message }, 'upstream body failed; the answer was cut off');
       await this.respond(
         httpResponse(this.requestId, cancelled ? 'cancelled' : 'failed', { ...fields, durationUs: this.elapsedUs(), errorCode: code }),
+        cancelled ? 'cancelled' : 'failed',
+        code,
       );
       return [cancelled ? 'cancelled' : 'failed', code];
     }

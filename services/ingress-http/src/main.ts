@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { auditActor, createTokenVerifier, loadTrustFile } from '@agentgate/identity';
+import { auditActor, cachingVerifier, createTokenVerifier, loadTrustFile } from '@agentgate/identity';
 import { GatewayError } from '@agentgate/errors';
 import {
   catalogEntries,
+  kafkaControlFeed,
   loadMaskingKeys,
   MaskingPlans,
   readCatalogFile,
@@ -13,10 +14,12 @@ import {
 import { parseMcpCatalog, upstreamClient, upstreamTransport } from '@agentgate/mcp';
 import { runService } from '@agentgate/observability';
 import { createHttpIngress } from './app.js';
+import { timedAudit } from './audit-timing.js';
 import { loadConfig } from './config.js';
 import { loadHttpCatalog } from './connections.js';
 import { pipelineAudit } from './exchange-audit.js';
 import { createMcpGateway } from './mcp/mcp-gateway.js';
+import { mcpStages } from './stage-metrics.js';
 
 const env = Object.freeze({ ...process.env });
 
@@ -34,9 +37,15 @@ await runService({
     );
     const maskingPlans = new MaskingPlans(loadMaskingKeys(config.connectionsFile, env));
     const verifier = createTokenVerifier(loadTrustFile(config.identityFile));
+    // Every HTTP call and MCP POST carries its token: a verification is remembered briefly.
+    const verifyToken = cachingVerifier((token) => verifier.verify(token), {
+      maxAgeMs: config.tokenCacheMs,
+      maxEntries: 10_000,
+      now: Date.now,
+    });
     const tls = { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) };
-    const pipeline = await startIngressPipeline(config, logger);
-    const { topics, sink, verdicts } = pipeline;
+    const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control] }));
+    const { kafka, serde, topics, sink, verdicts } = pipeline;
     const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
     const auditOptions = {
       sink,
@@ -48,6 +57,7 @@ await runService({
       auditWriteTimeoutMs: config.auditWriteTimeoutMs,
       verdictTimeoutMs: config.verdictTimeoutMs,
     };
+    const mcpTiming = mcpStages();
     const mcp = createMcpGateway({
       config: {
         instanceId: config.instanceId,
@@ -60,8 +70,8 @@ await runService({
         maxSessionsPerIdentity: config.mcpMaxSessionsPerIdentity,
       },
       catalog: mcpCatalog,
-      verifyToken: async (token) => auditActor(await verifier.verify(token)),
-      startAudit: pipelineAudit({ ...auditOptions, approvalWaitMs: config.mcpApprovalWaitMs }),
+      verifyToken: async (token) => auditActor(await verifyToken(token)),
+      startAudit: timedAudit(pipelineAudit({ ...auditOptions, approvalWaitMs: config.mcpApprovalWaitMs }), mcpTiming.observe),
       maskingPlans,
       openUpstream: (name) => {
         const connection = mcpCatalog.get(name)!;
@@ -78,12 +88,23 @@ await runService({
       logger,
       newId: randomUUID,
     });
+    // An admin's kill ends an MCP session (an HTTP call is one request: nothing to kill).
+    const control = kafkaControlFeed({
+      kafka,
+      serde,
+      logger,
+      topic: topics.control,
+      groupId: config.controlGroup,
+      kill: (sessionId, message) => mcp.kill(sessionId, message),
+    });
+    await control.start();
     const server = createHttpIngress({
       mcp,
+      observeMcp: mcpTiming.observe,
       config,
       catalog,
       tls,
-      verifyToken: async (token) => auditActor(await verifier.verify(token)),
+      verifyToken: async (token) => auditActor(await verifyToken(token)),
       startAudit: pipelineAudit({ ...auditOptions, approvalWaitMs: config.approvalWaitMs }),
       maskingPlans,
       resolveCredential: (reference) => resolveCredential(reference, env),
@@ -92,11 +113,12 @@ await runService({
     });
     const port = await server.listen(config.listenHost, config.listenPort);
     return {
-      readiness: () => ({ verdictFeed: verdicts.ready }),
-      metrics: () => server.metrics() + verdicts.metrics() + sink.metrics(),
+      readiness: () => ({ verdictFeed: verdicts.ready, controlFeed: control.ready }),
+      metrics: () => server.metrics() + mcpTiming.render() + verdicts.metrics() + sink.metrics(),
       describe: () => ({ host: config.listenHost, port, connections: catalog.names(), mcpConnections: mcpCatalog.names() }),
       async stop() {
         await server.close();
+        await control.stop();
         await pipeline.stop();
       },
     };

@@ -35,7 +35,7 @@ import {
 } from '@agentgate/events';
 import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
-import { analyseCommand } from '@agentgate/shell';
+import type { AsyncShellAnalyser } from '@agentgate/shell';
 import { type GatewayError, toGatewayError } from '@agentgate/errors';
 import type { PolicyProcessorConfig } from './config.js';
 import type { PolicyEngine, RequestAnalysis } from './policy-engine.js';
@@ -55,6 +55,8 @@ export interface PolicyProcessorDeps {
   serde: EventSerde;
   topics: TopicNames;
   parser: AsyncSqlParser;
+  /** SSH exec commands are analysed off the event loop: a 4 KiB one takes 90-400 ms. */
+  shell: AsyncShellAnalyser;
   engine: PolicyEngine;
   policySerde: PolicySerde;
   logger: Logger;
@@ -135,7 +137,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
         }
         let ran: readonly StatementFacts[] = [];
         if (event?.eventType === 'RequestObserved') {
-          const { analysis, facts } = await analyseRequest(deps.parser, event.payload.detail, sessions.of(event.sessionId));
+          const { analysis, facts } = await analyseRequest(deps, event.payload.detail, sessions.of(event.sessionId));
           // One reference each, read once: the whole request is decided by one version.
           const { live, shadow } = policies;
           // Usage before this request: the request itself is folded in below.
@@ -469,10 +471,14 @@ const factsOf = (c: SqlClassification): StatementFacts[] | 'unparseable' => (c.o
  * sees it as unparseable (fail closed). EXECUTE and FETCH are decided on what they run too: the
  * PREPARE or DECLARE behind them.
  */
-async function analyseRequest(parser: AsyncSqlParser, detail: RequestDetail, session: SessionKnowledge): Promise<Analysed> {
+async function analyseRequest(
+  { parser, shell: analyser }: Pick<PolicyProcessorDeps, 'parser' | 'shell'>,
+  detail: RequestDetail,
+  session: SessionKnowledge,
+): Promise<Analysed> {
   if (detail.kind === 'ssh') {
     // An exec is decided on what its command runs, as the target's shell would read it.
-    const shell = detail.channel === 'exec' ? analyseCommand(detail.command ?? '') : undefined;
+    const shell = detail.channel === 'exec' ? await analyser.analyse(detail.command ?? '') : undefined;
     return { analysis: { classification: NOT_SQL, ...(shell ? { shell } : {}) }, facts: [] };
   }
   if (detail.kind !== 'sql') return { analysis: { classification: NOT_SQL }, facts: [] };

@@ -1,6 +1,7 @@
 import { createEventSerde, createPolicySerde, topicNames } from '@agentgate/events';
 import { createKafka } from '@agentgate/kafka';
 import { createSqlParserPool, parserPoolMetrics } from '@agentgate/sql';
+import { createShellAnalyserPool, shellAnalyserPoolMetrics } from '@agentgate/shell';
 import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { createPolicyProcessor } from './app.js';
@@ -13,6 +14,7 @@ await runService({
     const topics = topicNames(config.topicPrefix);
     // The processor decides on facts only, so statements of a known shape need no parse.
     const parser = await createSqlParserPool({ workers: 1, maxShapeEntries: 10_000 });
+    const shell = await createShellAnalyserPool({ workers: config.shellAnalyserWorkers, timeoutMs: config.shellAnalyserTimeoutMs });
     const processor = createPolicyProcessor({
       config,
       topics,
@@ -29,15 +31,17 @@ await runService({
       }),
       kafka: createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger }),
       parser,
+      shell,
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
     await processor.start();
     return {
       ...processor,
-      metrics: () => processor.metrics() + parserPoolMetrics(parser.stats()),
+      metrics: () => processor.metrics() + parserPoolMetrics(parser.stats()) + shellAnalyserPoolMetrics(shell.stats()),
       async stop() {
         await processor.stop();
         await parser.close();
+        await shell.close();
       },
       describe: () => ({ ...processor.describe(), instance: config.instanceId }),
     };
