@@ -40,3 +40,4 @@ export {
   type PolicyPublished,
   type PolicySerde,
 } from './policy-publication.js';
+export { type ResponseFields, responseObserved } from './response.js';

@@ -31,6 +31,7 @@ import {
 } from './headers.js';
 import { type Problem, httpStatus, registryCode, sendProblem } from './problems.js';
 import { httpDetail, httpResponse, outcomeOf, sessionOpened } from './records.js';
+import { BodyTooLarge, readBody } from './request-body.js';
 import { parseRequestTarget, type RequestTarget, upstreamPath } from './request-target.js';
 import { bodyFilter, relayBody } from './response-relay.js';
 import type { ExchangeStage, StageObserver } from './stage-metrics.js';
@@ -60,22 +61,6 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /** TRACE echoes the request as the upstream received it: with the gateway's credential in it. */
 const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
-
-class BodyTooLarge extends Error {}
-
-/** The agent's request body, up to `max` bytes; BodyTooLarge past it (the declared length is checked first). */
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > max) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, length);
-}
 
 /** Writes to the agent; resolves when it may take more, rejects once it has gone away. */
 function writeTo(res: ServerResponse, bytes: Buffer): Promise<void> {

@@ -1,5 +1,12 @@
 // The audit payloads of one HTTP exchange: the session it is, the request, the response. Pure.
-import type { HttpHeader, HttpRequest, ResponseObserved, ResponseOutcome, SessionOpened } from '@agentgate/events';
+import {
+  type HttpHeader,
+  type HttpRequest,
+  type ResponseObserved,
+  type ResponseOutcome,
+  responseObserved,
+  type SessionOpened,
+} from '@agentgate/events';
 import type { HttpConnection } from './connections.js';
 
 const MAX_CLIENT_APPLICATION = 256;
@@ -61,24 +68,5 @@ export function httpResponse(
     errorMessage?: string | null;
   },
 ): ResponseObserved {
-  return {
-    requestId,
-    outcome,
-    commandTags: [],
-    rowCount: 0,
-    columns: [],
-    durationUs: fields.durationUs ?? 0,
-    bytes: fields.bytes ?? 0,
-    sampleRows: [],
-    sampleTruncated: fields.sampleTruncated ?? false,
-    resultDigest: fields.resultDigest ?? null,
-    errorCode: fields.errorCode ?? null,
-    errorMessage: fields.errorMessage ?? null,
-    masking: Object.entries(fields.masking ?? {}).map(([key, count]) => ({ key, count })),
-    exitStatus: null,
-    exitSignal: null,
-    streams: [],
-    httpStatus: fields.httpStatus,
-    bodySample: fields.bodySample ?? null,
-  };
+  return responseObserved(requestId, outcome, fields);
 }

@@ -4,7 +4,14 @@
 // transaction as a server-side error would. The session (session.ts) owns the sockets; this
 // owns what goes through them after login.
 import { GatewayError, toGatewayError } from '@agentgate/errors';
-import { type AuditEventOf, derivedEventId, type ResponseObserved, type SqlRequest, type VerdictIssued } from '@agentgate/events';
+import {
+  type AuditEventOf,
+  derivedEventId,
+  type ResponseObserved,
+  responseObserved,
+  type SqlRequest,
+  type VerdictIssued,
+} from '@agentgate/events';
 import { newTiming, type StatementTiming } from './stage-metrics.js';
 import {
   ConfirmedProtocolState,
@@ -814,24 +821,5 @@ function denialDetail(verdict: VerdictIssued, error: GatewayError): string {
 }
 
 function emptyResponse(requestId: string, outcome: ResponseObserved['outcome'], errorCode: string, errorMessage: string): ResponseObserved {
-  return {
-    requestId,
-    outcome,
-    commandTags: [],
-    rowCount: 0,
-    columns: [],
-    durationUs: 0,
-    bytes: 0,
-    sampleRows: [],
-    sampleTruncated: false,
-    masking: [],
-    resultDigest: null,
-    errorCode,
-    errorMessage,
-    exitStatus: null,
-    exitSignal: null,
-    streams: [],
-    httpStatus: null,
-    bodySample: null,
-  };
+  return responseObserved(requestId, outcome, { errorCode, errorMessage });
 }

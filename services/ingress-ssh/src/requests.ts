@@ -2,7 +2,14 @@
 // refused. Pure.
 import { createHash, type Hash } from 'node:crypto';
 import type { GatewayError } from '@agentgate/errors';
-import type { ResponseObserved, ResponseOutcome, SshRequest, StreamDigest, VerdictIssued } from '@agentgate/events';
+import {
+  type ResponseObserved,
+  type ResponseOutcome,
+  responseObserved,
+  type SshRequest,
+  type StreamDigest,
+  type VerdictIssued,
+} from '@agentgate/events';
 
 /** An SshRequest with every field not given left empty. */
 export function sshDetail(fields: Partial<Omit<SshRequest, 'kind'>> & Pick<SshRequest, 'channel'>): SshRequest {
@@ -34,26 +41,12 @@ export function sshResponse(
   } = {},
 ): ResponseObserved {
   const streams = fields.streams ?? [];
-  return {
-    requestId,
-    outcome,
-    commandTags: [],
-    rowCount: 0,
-    columns: [],
-    durationUs: fields.durationUs ?? 0,
-    bytes: streams.filter((s) => s.name !== 'stdin' && s.name !== 'to-target').reduce((n, s) => n + s.bytes, 0),
-    sampleRows: [],
-    sampleTruncated: false,
-    resultDigest: streams.find((s) => s.name === 'stdout')?.sha256 ?? null,
-    errorCode: fields.errorCode ?? null,
-    errorMessage: fields.errorMessage ?? null,
-    masking: Object.entries(fields.masking ?? {}).map(([key, count]) => ({ key, count })),
-    exitStatus: fields.exitStatus ?? null,
-    exitSignal: fields.exitSignal ?? null,
+  return responseObserved(requestId, outcome, {
+    ...fields,
     streams,
-    httpStatus: null,
-    bodySample: null,
-  };
+    bytes: streams.filter((s) => s.name !== 'stdin' && s.name !== 'to-target').reduce((n, s) => n + s.bytes, 0),
+    resultDigest: streams.find((s) => s.name === 'stdout')?.sha256 ?? null,
+  });
 }
 
 /** Counts and digests one byte stream as it passes. */

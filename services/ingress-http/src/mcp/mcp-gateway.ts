@@ -13,6 +13,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type ClientCapabilities, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { StartExchangeAudit } from '../exchange-audit.js';
 import { httpStatus } from '../problems.js';
+import { BodyTooLarge, readBody } from '../request-body.js';
 import { jsonRpcErrorBody } from './mcp-errors.js';
 import { McpGatewaySession, type McpSessionConfig } from './mcp-session.js';
 
@@ -63,19 +64,8 @@ function refuse(res: ServerResponse, code: ErrorCode, detail: string, status?: n
   res.writeHead(sent, headers).end(jsonRpcErrorBody(code, detail));
 }
 
-class BodyTooLarge extends Error {}
-
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > max) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return JSON.parse(Buffer.concat(chunks, length).toString('utf8')) as unknown;
+  return JSON.parse((await readBody(req, max)).toString('utf8')) as unknown;
 }
 
 export function createMcpGateway(deps: McpGatewayDeps): McpGateway {

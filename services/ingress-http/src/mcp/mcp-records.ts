@@ -2,7 +2,14 @@
 // response. Arguments and results are recorded as JSON text with every detector match redacted
 // and capped, whatever policy says: the request is recorded before any verdict exists. Pure.
 import { createHash } from 'node:crypto';
-import type { McpRequest, McpTool, ResponseObserved, ResponseOutcome, SessionOpened } from '@agentgate/events';
+import {
+  type McpRequest,
+  type McpTool,
+  type ResponseObserved,
+  type ResponseOutcome,
+  responseObserved,
+  type SessionOpened,
+} from '@agentgate/events';
 import type { McpConnection } from '@agentgate/mcp';
 import { bodySample, redactText } from '../audit-redaction.js';
 
@@ -110,24 +117,14 @@ export function mcpResponse(
     sample = bodySample(Buffer.from(JSON.stringify(redactJson(fields.result)), 'utf8'), fields.sampleBytes);
     truncated = text.length > fields.sampleBytes;
   }
-  return {
-    requestId,
-    outcome,
-    commandTags: [],
-    rowCount: 0,
-    columns: [],
+  return responseObserved(requestId, outcome, {
     durationUs: fields.durationUs,
     bytes,
-    sampleRows: [],
     sampleTruncated: truncated,
     resultDigest: digest,
     errorCode: fields.errorCode ?? null,
     errorMessage: fields.errorMessage === undefined || fields.errorMessage === null ? null : redactText(fields.errorMessage),
-    masking: Object.entries(fields.masking ?? {}).map(([key, count]) => ({ key, count })),
-    exitStatus: null,
-    exitSignal: null,
-    streams: [],
-    httpStatus: null,
+    ...(fields.masking ? { masking: fields.masking } : {}),
     bodySample: sample,
-  };
+  });
 }

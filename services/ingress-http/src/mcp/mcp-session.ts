@@ -512,7 +512,11 @@ export class McpGatewaySession {
         decided,
         (o) =>
           offered('sampling')(o, (x) =>
-            server.request({ method: 'sampling/createMessage', params: this.maskedForAgent(params, decided.verdict) }, CreateMessageResultSchema, x),
+            server.request(
+              { method: 'sampling/createMessage', params: this.maskedForAgent(params, decided.verdict) },
+              CreateMessageResultSchema,
+              x,
+            ),
           ),
         { ...noProgress, signal: extra.signal },
         undefined,
