@@ -69,6 +69,13 @@ const POSITIVE: [DetectorName, string, string[]][] = [
   ['github-token', `gho_${A36} ghs_${A36}`, [`gho_${A36}`, `ghs_${A36}`]],
   ['github-token', `github_pat_${'A1b2_'.repeat(16)}Z9`, [`github_pat_${'A1b2_'.repeat(16)}Z9`]],
   ['slack-token', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', ['xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx']],
+  // The shortest texts the prefilter lets through: a 15-character token, a 65-character webhook.
+  ['slack-token', 'xoxb-1234567890', ['xoxb-1234567890']],
+  [
+    'slack-token',
+    'https://hooks.slack.com/services/T123456/B123456/abcdefghijklmnop',
+    ['https://hooks.slack.com/services/T123456/B123456/abcdefghijklmnop'],
+  ],
   [
     'slack-token',
     'hook https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/AbCdEfGhIjKlMnOpQrStUvWx',
@@ -84,6 +91,8 @@ const POSITIVE: [DetectorName, string, string[]][] = [
   ['jwt', `Authorization: Bearer ${jwt}.`, [jwt]],
   ['jwt', `${b64({ alg: 'none' })}.${b64({ sub: 'x' })}.`, [`${b64({ alg: 'none' })}.${b64({ sub: 'x' })}.`]],
   ['pem-private-key', pem('RSA '), [pem('RSA ')]],
+  // The shortest texts a prefilter lets through: a header alone (a truncated cell), 27 characters.
+  ['pem-private-key', '-----BEGIN PRIVATE KEY-----', ['-----BEGIN PRIVATE KEY-----']],
   ['pem-private-key', `key:\n${pem('')}\nrest`, [pem('')]],
   ['pem-private-key', `${pem('EC ')}${pem('OPENSSH ')}`, [pem('EC '), pem('OPENSSH ')]],
   ['pem-private-key', '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJ (cut)', ['-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJ (cut)']],

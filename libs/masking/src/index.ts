@@ -1,6 +1,6 @@
 export { DETECTOR_NAMES, type Detector, type DetectorMatch, type DetectorName } from './types.js';
 export { DETECTORS, isDetectorName, scan } from './detectors/registry.js';
-export { textProfile } from './text-profile.js';
+export { asciiProfile, textProfile } from './text-profile.js';
 export { cardBrand, type CardBrand, IBAN_LENGTHS, isCardNumber, isIban, luhnValid } from './checksums.js';
 export { isIpv4, isIpv6 } from './detectors/network.js';
 export {
@@ -11,6 +11,7 @@ export {
   type MaskingKeyRing,
   partialMask,
   partialMaskAsciiBytes,
+  partialMaskAsciiInPlace,
   REDACTION_MARKER_FORMAT,
   redactionMarker,
   type TokenFormat,

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { mulberry32 } from '@agentgate/pg-wire/testing';
 import {
   type CellMasker,
@@ -216,6 +217,34 @@ test('property: maskText never throws, never leaks a matched value, and leaves m
     if (matches.length > 0) withMatches++;
   }
   assert.ok(withMatches > 300, `only ${withMatches} generated strings had a match`);
+});
+
+test('property: mayDetect is false only for text maskText leaves unchanged, and for bytes it cannot read it is true', () => {
+  const rnd = mulberry32(20261129);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  let skipped = 0;
+  for (let i = 0; i < 3000; i++) {
+    const parts: string[] = [];
+    const n = 1 + Math.floor(rnd() * 4);
+    for (let k = 0; k < n; k++) {
+      const r = rnd();
+      if (r < 0.2) parts.push(pick(SECRETS));
+      else if (r < 0.6) parts.push(pick(BENIGN));
+      else parts.push(Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => pick([...NOISE])).join(''));
+    }
+    const text = parts.join(pick([' ', ', ', '\n']));
+    // Inside a larger buffer, as a cell sits in its row.
+    const bytes = Buffer.concat([Buffer.from('xx'), Buffer.from(text, 'utf8'), Buffer.from('yy')]);
+    const may = compiled.mayDetect(bytes, 2, bytes.length - 2);
+    if (!may) {
+      skipped++;
+      assert.equal(compiled.maskText(text).text, text, `mayDetect skipped ${JSON.stringify(text)}, which maskText changes`);
+    }
+    if (Buffer.byteLength(text) !== text.length) assert.ok(may, 'non-ASCII bytes are left to maskText');
+  }
+  assert.ok(skipped > 500, `only ${skipped} generated strings were skipped`);
+  for (const t of ['Grace Lovelace', '42', 'Jane Roe, order 1234']) assert.equal(compiled.mayDetect(Buffer.from(t), 0, t.length), false, t);
+  assert.equal(compiled.mayDetect(Buffer.from([0xff, 0xfe]), 0, 2), true, 'bytes that are not UTF-8 are decoded and judged there');
 });
 
 test('card and IBAN tokens in free text keep their checks', () => {

@@ -2,6 +2,7 @@
 // compiled form that the ingress applies to every cell.
 import { type ColumnRef, type ColumnRule, type MaskStrategy, compileColumnRules } from './column-rules.js';
 import { DETECTORS, isDetectorName, scan } from './detectors/registry.js';
+import { asciiProfile } from './text-profile.js';
 import {
   type MaskingKeyRing,
   type TokenFormat,
@@ -172,6 +173,12 @@ export interface CompiledPlan {
   maskText(text: string): TextMaskResult;
   /** Masks one cell of a column; SQL NULL stays NULL. */
   maskCell(masker: CellMasker, value: string | null): CellMaskResult;
+  /**
+   * False when `maskText` would certainly leave the text that the UTF-8 bytes `utf8[from, to)`
+   * hold unchanged: they are all ASCII and no detector of the plan can match a text of their
+   * profile and length. Asked before decoding a cell, it spares most cells the decoding.
+   */
+  mayDetect(utf8: Uint8Array, from: number, to: number): boolean;
 }
 
 const NONE: readonly DetectorName[] = Object.freeze([]);
@@ -279,6 +286,12 @@ export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): 
       return { kind: 'column', label, strategy: action.strategy };
     },
     maskText,
+    mayDetect(utf8, from, to) {
+      const profile = asciiProfile(utf8, from, to);
+      if (profile < 0) return true;
+      for (const d of detectors) if (d.mayMatch(profile, to - from)) return true;
+      return false;
+    },
     maskCell(masker, value) {
       if (value === null || masker.kind === 'keep') return { value, masked: false, fired: NONE };
       if (masker.kind === 'column') return { value: columnValue(masker.strategy, value), masked: true, fired: NONE };

@@ -8,6 +8,7 @@ import {
   luhnValid,
   partialMask,
   partialMaskAsciiBytes,
+  partialMaskAsciiInPlace,
   redactionMarker,
   scan,
   tokenFormatOf,
@@ -56,6 +57,17 @@ test('partial on ASCII bytes is partial on the text, in a copy; bytes that are n
   }
   assert.equal(Buffer.from('4111 1111').toString(), '4111 1111', 'the input is untouched');
   assert.equal(partialMaskAsciiBytes(Buffer.from('Zoë 4111111111111111')), undefined);
+});
+
+test('partialMaskAsciiInPlace masks its range only, as partialMask does, and leaves non-ASCII untouched', () => {
+  for (const v of ['4111 1111 1111 1111', 'DE89370400440532013000', 'ab12', 'x', '']) {
+    const buf = Buffer.from(`<<${v}>>`);
+    assert.equal(partialMaskAsciiInPlace(buf, 2, buf.length - 2, 4), true);
+    assert.equal(buf.toString(), `<<${partialMask(v, 4)}>>`, v);
+  }
+  const zoe = Buffer.from('<<Zoë 4111111111111111>>');
+  assert.equal(partialMaskAsciiInPlace(zoe, 2, zoe.length - 2), false);
+  assert.equal(zoe.toString(), '<<Zoë 4111111111111111>>');
 });
 
 test('tokens are deterministic per key and differ between keys', () => {

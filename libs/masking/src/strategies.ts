@@ -81,21 +81,30 @@ function partialMaskAscii(value: string, keep: number): string {
  * partialMask. Same result as partialMask on the decoded text.
  */
 export function partialMaskAsciiBytes(bytes: Uint8Array, keep: number = DEFAULT_PARTIAL_KEEP): Buffer | undefined {
+  const out = Buffer.from(bytes);
+  return partialMaskAsciiInPlace(out, 0, out.length, keep) ? out : undefined;
+}
+
+/**
+ * partialMask of the UTF-8 bytes `bytes[from, to)`, written over them, when they are all ASCII
+ * (the masked text has the same length); false, the bytes untouched, when they are not. Lets a
+ * caller copy a value to where it goes and mask it there.
+ */
+export function partialMaskAsciiInPlace(bytes: Uint8Array, from: number, to: number, keep: number = DEFAULT_PARTIAL_KEEP): boolean {
   let alnums = 0;
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = bytes[i]!;
-    if (c > 127) return undefined;
+    if (c > 127) return false;
     if (isAsciiAlnum(c)) alnums++;
   }
   let toMask = alnums - shownCount(alnums, keep);
-  const out = Buffer.from(bytes);
-  for (let i = 0; i < out.length && toMask > 0; i++) {
-    if (isAsciiAlnum(out[i]!)) {
-      out[i] = 0x2a; // '*'
+  for (let i = from; i < to && toMask > 0; i++) {
+    if (isAsciiAlnum(bytes[i]!)) {
+      bytes[i] = 0x2a; // '*'
       toMask--;
     }
   }
-  return out;
+  return true;
 }
 
 /** A tokenization key: the id may appear in operator views, the secret never leaves the process. */

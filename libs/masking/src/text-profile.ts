@@ -30,30 +30,58 @@ const UPPER_SHIFT = 19;
 const LOWER_SHIFT = 25;
 const CAP = 63;
 
+// One character code into a profile: a flag set, or a count raised unless already at the cap.
+function add(profile: number, c: number): number {
+  if (c >= 48 && c <= 57) return ((profile >>> DIGITS_SHIFT) & CAP) === CAP ? profile : profile + (1 << DIGITS_SHIFT);
+  if (c >= 97 && c <= 122) return ((profile >>> LOWER_SHIFT) & CAP) === CAP ? profile : profile + (1 << LOWER_SHIFT);
+  if (c >= 65 && c <= 90) return ((profile >>> UPPER_SHIFT) & CAP) === CAP ? profile : profile + (1 << UPPER_SHIFT);
+  switch (c) {
+    case 32:
+      return profile | HAS_SPACE;
+    case 46:
+      return profile | HAS_DOT;
+    case 45:
+      return profile | HAS_DASH;
+    case 58:
+      return profile | (profile & HAS_COLON ? HAS_TWO_COLONS : HAS_COLON);
+    case 64:
+      return profile | HAS_AT;
+    case 95:
+      return profile | HAS_UNDERSCORE;
+    case 61:
+      return profile | HAS_EQUALS;
+    case 47:
+      return profile | HAS_SLASH;
+    case 43:
+      return profile | HAS_PLUS;
+    case 40:
+      return profile | HAS_PAREN;
+    default:
+      return profile;
+  }
+}
+
 /** The profile of `text` (flags in the low bits, capped counts above them). */
 export function textProfile(text: string): number {
-  let flags = 0;
-  let digits = 0;
-  let upper = 0;
-  let lower = 0;
+  let profile = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c >= 97 && c <= 122) lower++;
-    else if (c >= 65 && c <= 90) upper++;
-    else if (c === 32) flags |= HAS_SPACE;
-    else if (c === 46) flags |= HAS_DOT;
-    else if (c === 45) flags |= HAS_DASH;
-    else if (c === 58) flags |= flags & HAS_COLON ? HAS_TWO_COLONS : HAS_COLON;
-    else if (c === 64) flags |= HAS_AT;
-    else if (c === 95) flags |= HAS_UNDERSCORE;
-    else if (c === 61) flags |= HAS_EQUALS;
-    else if (c === 47) flags |= HAS_SLASH;
-    else if (c === 43) flags |= HAS_PLUS;
-    else if (c === 40) flags |= HAS_PAREN;
+  for (let i = 0; i < n; i++) profile = add(profile, text.charCodeAt(i));
+  return profile;
+}
+
+/**
+ * The profile of the text that the UTF-8 bytes `bytes[from, to)` hold, when they are all ASCII
+ * (then the text's length is `to - from`); -1 at the first other byte. Lets a caller skip
+ * decoding a cell that no detector can match.
+ */
+export function asciiProfile(bytes: Uint8Array, from: number, to: number): number {
+  let profile = 0;
+  for (let i = from; i < to; i++) {
+    const c = bytes[i]!;
+    if (c > 127) return -1;
+    profile = add(profile, c);
   }
-  return flags | (Math.min(digits, CAP) << DIGITS_SHIFT) | (Math.min(upper, CAP) << UPPER_SHIFT) | (Math.min(lower, CAP) << LOWER_SHIFT);
+  return profile;
 }
 
 /** Number of ASCII digits in the profiled text, capped at 63. */

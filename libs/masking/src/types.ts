@@ -36,10 +36,12 @@ export interface DetectorMatch {
 export interface Detector {
   readonly name: DetectorName;
   /**
-   * False only when `find(text)` is certainly empty; `profile` is `textProfile(text)`.
-   * `scan` calls it first so that most cells cost one pass over their characters.
+   * False only when `find(text)` is certainly empty; `profile` is `textProfile(text)` and
+   * `length` is `text.length`. `scan` calls it first so that most cells cost one pass over their
+   * characters. It sees no more than the profile and the length so that it can also be asked
+   * about bytes not decoded yet (`asciiProfile`): searches for keywords belong in `find`.
    */
-  mayMatch(profile: number, text: string): boolean;
+  mayMatch(profile: number, length: number): boolean;
   /** Every match in `text`, sorted by start, without overlaps among themselves. */
   find(text: string): DetectorMatch[];
 }

@@ -86,6 +86,53 @@ test('the rebuilt frame has a correct length and cells after a masked one are in
   assert.deepEqual(dataRowValues(out), ['************1111', 'Zoë', null]);
 });
 
+test('free text is scanned whatever its bytes: non-ASCII text with a secret, next to text no detector can match', () => {
+  const masking = planRowMasking([col('name', 16384, 2), col('notes', 16384, 8), col('n', 0, 0)], 'demo', plan, relations);
+  const tally = new MaskingTally();
+  const out = maskDataRow(dataRow(['Jane Roe', 'Zoë: ssn 078-05-1120', 'Grace 42']), masking, plan, tally);
+  assert.equal(out.readInt32BE(1), out.length - 1);
+  assert.deepEqual(dataRowValues(out), ['Jane Roe', 'Zoë: ssn [REDACTED:us-ssn]', 'Grace 42']);
+  assert.deepEqual(tally.toJSON(), { 'detector:us-ssn': 1 });
+});
+
+test('every kind of replacement in one row: lengths, order and the cells between them hold', () => {
+  const p = compileMaskingPlan(
+    {
+      ...PLAN,
+      rules: [
+        { column: 'card', strategy: { kind: 'partial', keep: 4 } },
+        { column: 'gone', strategy: { kind: 'null' } },
+        { column: 'secret', strategy: { kind: 'redact' } },
+        { column: 'long', strategy: { kind: 'partial', keep: 2 } },
+      ],
+    },
+    KEY,
+  );
+  const names = ['card', 'plain', 'gone', 'secret', 'note', 'long', 'zoe'];
+  const masking = planRowMasking(
+    names.map((n) => col(n, 0, 0)),
+    'demo',
+    p,
+    relations,
+  );
+  const long = `${'7'.repeat(100)}-${'8'.repeat(100)}`;
+  const zoe = `Zoë ${'x'.repeat(80)} jane.roe@example.com`;
+  const row = dataRow(['4111 1111 1111 1111', 'nothing here', 'drop me', 'hunter2', null, long, zoe]);
+  const out = maskDataRow(row, masking, p);
+  assert.equal(out.readInt32BE(1), out.length - 1);
+  const values = dataRowValues(out);
+  assert.deepEqual(values.slice(0, 6), [
+    '**** **** **** 1111',
+    'nothing here',
+    null,
+    '[REDACTED:column]',
+    null,
+    `${'*'.repeat(100)}-${'*'.repeat(98)}88`,
+  ]);
+  assert.match(values[6] ?? '', /^Zoë x{80} \[REDACTED:email\]$/);
+  assert.equal(dataRowValues(row)[0], '4111 1111 1111 1111', 'the input frame is untouched');
+});
+
 test('a plan column in binary format is masked when its binary form is text, refused otherwise, never passed raw', () => {
   const textBinary = planRowMasking([col('c', 16384, 5, 25, 1)], 'demo', plan, relations);
   assert.deepEqual(dataRowValues(maskDataRow(dataRow(['4111111111111111']), textBinary, plan)), ['************1111']);

@@ -10,7 +10,7 @@
 //   exactly the UTF-8 bytes of their text form, so they mask as text does.
 import { isUtf8 } from 'node:buffer';
 import { GatewayError } from '@agentgate/errors';
-import { type CellMasker, type CellMaskResult, type CompiledPlan, type MaskingTally, partialMaskAsciiBytes } from '@agentgate/masking';
+import { type CellMasker, type CellMaskResult, type CompiledPlan, type MaskingTally, partialMaskAsciiInPlace } from '@agentgate/masking';
 
 /** One result column as RowDescription reports it, with the format its rows arrive in. */
 export interface ResultColumn {
@@ -132,7 +132,12 @@ function ignoresValue(masker: CellMasker): boolean {
   return masker.kind === 'column' && (masker.strategy.kind === 'redact' || masker.strategy.kind === 'null');
 }
 
-/** The masked value of the cell at frame[from, to); undefined when it stays as it is. */
+/** A cell that `partialMaskAsciiInPlace` masks once it is copied into the new frame. */
+class PartialInPlace {
+  constructor(readonly keep: number | undefined) {}
+}
+
+/** What replaces the cell at frame[from, to): text, SQL NULL, a partial mask; undefined when it stays. */
 function maskCellOf(
   frame: Buffer,
   from: number,
@@ -140,15 +145,15 @@ function maskCellOf(
   masker: CellMasker,
   plan: CompiledPlan,
   tally: MaskingTally | undefined,
-): string | Buffer | null | undefined {
+): string | PartialInPlace | null | undefined {
   // Partial masking of ASCII keeps the length and works on the bytes: nothing to decode.
-  if (masker.kind === 'column' && masker.strategy.kind === 'partial') {
-    const bytes = partialMaskAsciiBytes(frame.subarray(from, to), masker.strategy.keep);
-    if (bytes !== undefined) {
-      tally?.record(masker, MASKED_BY_COLUMN);
-      return bytes;
-    }
+  if (masker.kind === 'column' && masker.strategy.kind === 'partial' && isAscii(frame, from, to)) {
+    tally?.record(masker, MASKED_BY_COLUMN);
+    return new PartialInPlace(masker.strategy.keep);
   }
+  // Most free-text cells (names, numbers, dates) cannot hold what the detectors look for,
+  // which their bytes' profile tells without decoding them.
+  if (masker.kind === 'detect' && !plan.mayDetect(frame, from, to)) return undefined;
   // A whole-cell redact or null does not read the value: it is not decoded.
   const text = ignoresValue(masker) ? '' : frame.toString('utf8', from, to);
   // U+FFFD stands in for bytes that are not UTF-8 (a SQL_ASCII database, raw bytes): what a
@@ -160,6 +165,50 @@ function maskCellOf(
 }
 
 const MASKED_BY_COLUMN: CellMaskResult = Object.freeze({ value: null, masked: true, fired: Object.freeze([]) });
+
+function isAscii(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i]! > 127) return false;
+  return true;
+}
+
+// Buffer's copy and write cost a native call each (tens of nanoseconds) whatever the size,
+// and a row is mostly short cells: below this many bytes a loop is faster.
+const SHORT = 64;
+
+/** Copies src[from, to) to dst at `at`; returns the number of bytes copied. */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  const n = to - from;
+  if (n > SHORT) return src.copy(dst, at, from, to);
+  for (let k = 0; k < n; k++) dst[at + k] = src[from + k]!;
+  return n;
+}
+
+/** The UTF-8 length of `s`. */
+function utf8Length(s: string): number {
+  const n = s.length;
+  if (n > SHORT) return Buffer.byteLength(s, 'utf8');
+  for (let k = 0; k < n; k++) if (s.charCodeAt(k) > 127) return Buffer.byteLength(s, 'utf8');
+  return n;
+}
+
+/** Writes `s` as UTF-8 to dst at `at` (room for utf8Length(s) bytes); returns the number of bytes written. */
+function writeUtf8(s: string, dst: Buffer, at: number): number {
+  const n = s.length;
+  if (n > SHORT) return dst.write(s, at, 'utf8');
+  for (let k = 0; k < n; k++) {
+    const c = s.charCodeAt(k);
+    if (c > 127) return dst.write(s, at, 'utf8');
+    dst[at + k] = c;
+  }
+  return n;
+}
+
+/** One replaced cell: where it starts (its length word) and ends, and what replaces it. */
+interface Replacement {
+  start: number;
+  end: number;
+  value: string | PartialInPlace | null;
+}
 
 /**
  * Masks one DataRow frame. Returns the same Buffer when nothing changed (the common case), else
@@ -173,8 +222,7 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
     throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `DataRow has ${count} columns, RowDescription had ${masking.maskers.length}`);
   }
   let offset = 7;
-  // Cells replaced: where each starts (its length word) and ends, and its new value (null = SQL NULL).
-  let replaced: { start: number; end: number; value: string | Buffer | null }[] | undefined;
+  let replaced: Replacement[] | undefined;
   let grow = 0;
   for (let i = 0; i < count; i++) {
     const start = offset;
@@ -188,29 +236,34 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
       if (value !== undefined) {
         if (replaced === undefined) replaced = [];
         replaced.push({ start, end, value });
-        grow += (value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length) - length;
+        if (value === null) grow -= length;
+        else if (typeof value === 'string') grow += utf8Length(value) - length;
       }
     }
     offset = end;
   }
   if (replaced === undefined) return frame;
   const out = Buffer.allocUnsafe(frame.length + grow);
-  frame.copy(out, 0, 0, 7);
-  let at = 7;
-  let pos = 7;
+  let at = 0;
+  let pos = 0;
   for (const { start, end, value } of replaced) {
-    pos += frame.copy(out, pos, at, start);
+    pos += copyBytes(frame, at, start, out, pos);
     if (value === null) {
       out.writeInt32BE(-1, pos);
       pos += 4;
-    } else {
-      const written = typeof value === 'string' ? out.write(value, pos + 4, 'utf8') : value.copy(out, pos + 4);
+    } else if (typeof value === 'string') {
+      const written = writeUtf8(value, out, pos + 4);
       out.writeInt32BE(written, pos);
       pos += 4 + written;
+    } else {
+      // The length word and the bytes as they came, then masked where they now are.
+      const copied = copyBytes(frame, start, end, out, pos);
+      partialMaskAsciiInPlace(out, pos + 4, pos + copied, value.keep);
+      pos += copied;
     }
     at = end;
   }
-  pos += frame.copy(out, pos, at);
+  pos += copyBytes(frame, at, frame.length, out, pos);
   out.writeInt32BE(pos - 1, 1);
   return pos === out.length ? out : out.subarray(0, pos);
 }

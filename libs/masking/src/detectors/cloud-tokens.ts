@@ -1,5 +1,5 @@
 // Vendor credentials with a recognisable shape: AWS, GitHub, Slack, Stripe.
-import { HAS_DASH, HAS_SLASH, HAS_UNDERSCORE, upperCount } from '../text-profile.js';
+import { HAS_DASH, HAS_SLASH, HAS_UNDERSCORE, lowerCount, upperCount } from '../text-profile.js';
 import type { Detector, DetectorMatch, DetectorName } from '../types.js';
 
 function collect(re: RegExp, text: string, detector: DetectorName, accept?: (m: RegExpExecArray) => boolean): DetectorMatch[] {
@@ -17,7 +17,7 @@ const AWS_KEY_ID = /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-
 /** AWS access key ids: AKIA/ASIA/ABIA/ACCA and 16 base32 characters, as a whole word. */
 export const awsAccessKeyIdDetector: Detector = {
   name: 'aws-access-key-id',
-  mayMatch: (profile, text) => text.length >= 20 && upperCount(profile) >= 4,
+  mayMatch: (profile, length) => length >= 20 && upperCount(profile) >= 4,
   find: (text) => collect(AWS_KEY_ID, text, 'aws-access-key-id'),
 };
 
@@ -33,7 +33,7 @@ const AWS_SECRET_GAP = 40;
  */
 export const awsSecretAccessKeyDetector: Detector = {
   name: 'aws-secret-access-key',
-  mayMatch: (_profile, text) => text.length >= 55,
+  mayMatch: (_profile, length) => length >= 55,
   find(text) {
     const out: DetectorMatch[] = [];
     AWS_SECRET_KEYWORD.lastIndex = 0;
@@ -61,9 +61,8 @@ const GITHUB = /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z
 /** GitHub tokens: `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` and 36 alphanumerics; fine-grained `github_pat_` and 82. */
 export const githubTokenDetector: Detector = {
   name: 'github-token',
-  mayMatch: (profile, text) =>
-    (profile & HAS_UNDERSCORE) !== 0 && text.length >= 40 && (text.includes('gh') || text.includes('github_pat_')),
-  find: (text) => collect(GITHUB, text, 'github-token'),
+  mayMatch: (profile, length) => (profile & HAS_UNDERSCORE) !== 0 && length >= 40,
+  find: (text) => (text.includes('gh') || text.includes('github_pat_') ? collect(GITHUB, text, 'github-token') : []),
 };
 
 const SLACK_TOKEN = /(?<![A-Za-z0-9-])xox[baprs]-[0-9A-Za-z-]{10,}/g;
@@ -75,11 +74,14 @@ const SLACK_WEBHOOK = /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{6,12}\/B
  */
 export const slackTokenDetector: Detector = {
   name: 'slack-token',
-  mayMatch: (profile, text) =>
-    ((profile & HAS_DASH) !== 0 && text.includes('xox')) || ((profile & HAS_SLASH) !== 0 && text.includes('hooks.slack.com')),
+  // A token has `-`, the four lower-case letters of `xox?` and 15 characters at least; the
+  // shortest webhook URL has 65 characters.
+  mayMatch: (profile, length) =>
+    ((profile & HAS_DASH) !== 0 && lowerCount(profile) >= 4 && length >= 15) || ((profile & HAS_SLASH) !== 0 && length >= 65),
   find(text) {
-    const tokens = collect(SLACK_TOKEN, text, 'slack-token', (m) => /[0-9]/.test(m[0].slice(5)));
-    const hooks = collect(SLACK_WEBHOOK, text, 'slack-token');
+    // The keywords first: the expressions below cost more than two substring searches.
+    const tokens = text.includes('xox') ? collect(SLACK_TOKEN, text, 'slack-token', (m) => /[0-9]/.test(m[0].slice(5))) : [];
+    const hooks = text.includes('hooks.slack.com') ? collect(SLACK_WEBHOOK, text, 'slack-token') : [];
     if (hooks.length === 0) return tokens;
     return [...tokens, ...hooks].sort((a, b) => a.start - b.start);
   },
@@ -90,7 +92,6 @@ const STRIPE = /(?<![A-Za-z0-9_])(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}(?![
 /** Stripe API keys: secret `sk_`, restricted `rk_` and publishable `pk_`, live or test, 16+ alphanumerics. */
 export const stripeKeyDetector: Detector = {
   name: 'stripe-key',
-  mayMatch: (profile, text) =>
-    (profile & HAS_UNDERSCORE) !== 0 && text.length >= 24 && (text.includes('_live_') || text.includes('_test_')),
-  find: (text) => collect(STRIPE, text, 'stripe-key'),
+  mayMatch: (profile, length) => (profile & HAS_UNDERSCORE) !== 0 && length >= 24,
+  find: (text) => (text.includes('_live_') || text.includes('_test_') ? collect(STRIPE, text, 'stripe-key') : []),
 };

@@ -22,9 +22,10 @@ function decodesToObject(segment: string): Record<string, unknown> | undefined {
  */
 export const jwtDetector: Detector = {
   name: 'jwt',
-  mayMatch: (profile, text) => (profile & HAS_DOT) !== 0 && text.length >= 16 && text.includes('eyJ'),
+  mayMatch: (profile, length) => (profile & HAS_DOT) !== 0 && length >= 16,
   find(text) {
     const out: DetectorMatch[] = [];
+    if (!text.includes('eyJ')) return out;
     JWT.lastIndex = 0;
     for (let m = JWT.exec(text); m !== null; m = JWT.exec(text)) {
       const [header, payload] = m[0].split('.');
@@ -45,7 +46,8 @@ const PEM_BEGIN = /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?)PRIVATE KE
  */
 export const pemPrivateKeyDetector: Detector = {
   name: 'pem-private-key',
-  mayMatch: (profile, text) => (profile & HAS_DASH) !== 0 && text.includes('-----BEGIN '),
+  // `-----BEGIN PRIVATE KEY-----`, the shortest header, has 27 characters.
+  mayMatch: (profile, length) => (profile & HAS_DASH) !== 0 && length >= 27,
   find(text) {
     const out: DetectorMatch[] = [];
     for (let at = text.indexOf('-----BEGIN '); at >= 0; at = text.indexOf('-----BEGIN ', at + 1)) {
@@ -159,8 +161,8 @@ export function shannonEntropy(s: string): number {
  */
 export const genericSecretAssignmentDetector: Detector = {
   name: 'generic-secret-assignment',
-  mayMatch: (profile, text) =>
-    (profile & (HAS_EQUALS | HAS_COLON)) !== 0 && text.length >= 21 && lowerCount(profile) + upperCount(profile) >= 6,
+  mayMatch: (profile, length) =>
+    (profile & (HAS_EQUALS | HAS_COLON)) !== 0 && length >= 21 && lowerCount(profile) + upperCount(profile) >= 6,
   find(text) {
     const out: DetectorMatch[] = [];
     SECRET_ASSIGNMENT.lastIndex = 0;

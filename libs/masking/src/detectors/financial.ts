@@ -116,7 +116,7 @@ const IBAN_CANDIDATE = /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}/g;
  */
 export const ibanDetector: Detector = {
   name: 'iban',
-  mayMatch: (profile, text) => upperCount(profile) >= 2 && digitCount(profile) >= 6 && text.length >= 15,
+  mayMatch: (profile, length) => upperCount(profile) >= 2 && digitCount(profile) >= 6 && length >= 15,
   find(text) {
     const out: DetectorMatch[] = [];
     IBAN_CANDIDATE.lastIndex = 0;

@@ -14,6 +14,7 @@ export const usSsnDetector: Detector = {
   mayMatch: (profile) => digitCount(profile) >= 9 && (profile & (HAS_DASH | HAS_SPACE)) !== 0,
   find(text) {
     const out: DetectorMatch[] = [];
+    if (!hasSsnSeparators(text)) return out;
     SSN.lastIndex = 0;
     for (let m = SSN.exec(text); m !== null; m = SSN.exec(text)) {
       const area = m[1]!;
@@ -24,6 +25,27 @@ export const usSsnDetector: Detector = {
     return out;
   },
 };
+
+// Whether `text` has the middle of an SSN, a separator, two digits and the same separator
+// (`-12-`, ` 12 `), which the expression needs: phone numbers and most dates have not, and
+// this loop costs less than the expression's search.
+function hasSsnSeparators(text: string): boolean {
+  for (let i = 0; i + 3 < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (
+      (c === 45 || c === 32) &&
+      text.charCodeAt(i + 3) === c &&
+      isDigitCode(text.charCodeAt(i + 1)) &&
+      isDigitCode(text.charCodeAt(i + 2))
+    )
+      return true;
+  }
+  return false;
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
 
 // Local part: dot-atom characters (no quoted strings); domain: LDH labels and an alphabetic TLD.
 // The look-behind keeps the search from restarting inside a local part, so a long run of

@@ -52,7 +52,7 @@ export function scan(text: string, detectors: readonly Detector[]): readonly Det
   const profile = textProfile(text);
   let found: DetectorMatch[] | undefined;
   for (const d of detectors) {
-    if (!d.mayMatch(profile, text)) continue;
+    if (!d.mayMatch(profile, text.length)) continue;
     const ms = d.find(text);
     if (ms.length === 0) continue;
     if (found === undefined) found = ms;
