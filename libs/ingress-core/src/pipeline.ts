@@ -7,6 +7,7 @@ import { createEventSerde, type EventSerde, topicNames, type TopicNames } from '
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import type { Logger } from '@agentgate/observability';
 import { type KafkaAuditSink, kafkaAuditSink } from './audit-log.js';
+import { type ControlFeed, kafkaControlFeed } from './control-feed.js';
 import { type KafkaVerdictFeed, kafkaVerdictFeed } from './verdict-feed.js';
 
 export interface IngressPipelineConfig extends PipelineConfig {
@@ -22,7 +23,12 @@ export interface IngressPipeline {
   producer: Producer;
   sink: KafkaAuditSink;
   verdicts: KafkaVerdictFeed;
-  /** Stops the verdict feed and disconnects the producer (after the server has closed). */
+  /**
+   * Starts reading the control topic (ensure it through `uses`): an administrator's kill of a
+   * session this instance holds calls `kill`. Stopped with the pipeline.
+   */
+  startControlFeed(groupId: string, kill: (sessionId: string, message: string) => boolean): Promise<ControlFeed>;
+  /** Stops the control and verdict feeds and disconnects the producer (after the server has closed). */
   stop(): Promise<void>;
 }
 
@@ -66,6 +72,7 @@ export async function startIngressPipeline(
     instance: config.instanceId,
   });
   await verdicts.start();
+  const feeds: ControlFeed[] = [];
   return {
     kafka,
     topics,
@@ -73,7 +80,14 @@ export async function startIngressPipeline(
     producer,
     sink: kafkaAuditSink(producer, serde, config.instanceId),
     verdicts,
+    async startControlFeed(groupId, kill) {
+      const control = kafkaControlFeed({ kafka, serde, logger, topic: topics.control, groupId, kill });
+      feeds.push(control);
+      await control.start();
+      return control;
+    },
     async stop() {
+      for (const feed of feeds) await feed.stop();
       await verdicts.stop();
       await producer.disconnect().catch(() => {});
     },

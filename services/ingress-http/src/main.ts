@@ -4,7 +4,6 @@ import { auditActor, cachingVerifier, createTokenVerifier, loadTrustFile } from 
 import { GatewayError } from '@agentgate/errors';
 import {
   catalogEntries,
-  kafkaControlFeed,
   loadMaskingKeys,
   MaskingPlans,
   readCatalogFile,
@@ -45,7 +44,7 @@ await runService({
     });
     const tls = { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) };
     const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control] }));
-    const { kafka, serde, topics, sink, verdicts } = pipeline;
+    const { topics, sink, verdicts } = pipeline;
     const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
     const auditOptions = {
       sink,
@@ -89,15 +88,7 @@ await runService({
       newId: randomUUID,
     });
     // An admin's kill ends an MCP session (an HTTP call is one request: nothing to kill).
-    const control = kafkaControlFeed({
-      kafka,
-      serde,
-      logger,
-      topic: topics.control,
-      groupId: config.controlGroup,
-      kill: (sessionId, message) => mcp.kill(sessionId, message),
-    });
-    await control.start();
+    const control = await pipeline.startControlFeed(config.controlGroup, (sessionId, message) => mcp.kill(sessionId, message));
     const server = createHttpIngress({
       mcp,
       observeMcp: mcpTiming.observe,
@@ -118,7 +109,6 @@ await runService({
       describe: () => ({ host: config.listenHost, port, connections: catalog.names(), mcpConnections: mcpCatalog.names() }),
       async stop() {
         await server.close();
-        await control.stop();
         await pipeline.stop();
       },
     };

@@ -11,26 +11,42 @@ import type { HttpConnection } from './connections.js';
 
 const MAX_CLIENT_APPLICATION = 256;
 
-/** The SessionOpened of one exchange (one request, one session). */
-export function sessionOpened(
-  connection: HttpConnection,
-  client: { address: string; port: number; userAgent: string | undefined },
+/** Who is calling, as the edge saw the connection. */
+export interface EdgeClient {
+  address: string;
+  port: number;
+  /** User-Agent, kept to its first 256 characters. */
+  userAgent: string | null | undefined;
+}
+
+/** The SessionOpened of a session at this HTTPS edge: an HTTP exchange or an MCP session. */
+export function edgeSessionOpened(
+  protocol: 'http' | 'mcp',
+  connection: string,
+  target: { host: string | null; port: number | null; user: string | null },
+  client: EdgeClient,
   ingressInstance: string,
 ): SessionOpened {
   return {
-    protocol: 'http',
-    connection: connection.name,
-    targetHost: connection.host,
-    targetPort: connection.port,
+    protocol,
+    connection,
+    targetHost: target.host,
+    targetPort: target.port,
     targetDatabase: null,
     clientAddress: client.address,
     clientPort: client.port,
     clientTls: true,
-    clientApplication: client.userAgent === undefined ? null : client.userAgent.slice(0, MAX_CLIENT_APPLICATION),
+    clientApplication: client.userAgent == null ? null : client.userAgent.slice(0, MAX_CLIENT_APPLICATION),
     ingressInstance,
     startupParameters: [],
-    targetUser: connection.upstreamAuth.type === 'basic' ? connection.upstreamAuth.username : null,
+    targetUser: target.user,
   };
+}
+
+/** The SessionOpened of one exchange (one request, one session). */
+export function sessionOpened(connection: HttpConnection, client: EdgeClient, ingressInstance: string): SessionOpened {
+  const user = connection.upstreamAuth.type === 'basic' ? connection.upstreamAuth.username : null;
+  return edgeSessionOpened('http', connection.name, { host: connection.host, port: connection.port, user }, client, ingressInstance);
 }
 
 /** An HttpRequest detail; the fields of Kubernetes requests stay empty. */

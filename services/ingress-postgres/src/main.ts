@@ -7,7 +7,7 @@ import { runService } from '@agentgate/observability';
 import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
 import { statementDigester } from './statement-digest.js';
-import { kafkaControlFeed, loadMaskingKeys, MaskingPlans, startIngressPipeline } from '@agentgate/ingress-core';
+import { loadMaskingKeys, MaskingPlans, startIngressPipeline } from '@agentgate/ingress-core';
 import { connectStages, statementStages } from './stage-metrics.js';
 import { createIngressServer } from './app.js';
 
@@ -28,7 +28,7 @@ await runService({
         ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
         : undefined;
     const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control], serdeOnly: [t.approvals] }));
-    const { kafka, topics, serde, sink, verdicts } = pipeline;
+    const { topics, sink, verdicts } = pipeline;
     const parser = await createSqlParserPool({ workers: config.sqlParserWorkers });
     const server = createIngressServer({
       config,
@@ -47,15 +47,7 @@ await runService({
       newId: randomUUID,
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
-    const control = kafkaControlFeed({
-      kafka,
-      serde,
-      logger,
-      topic: topics.control,
-      groupId: config.controlGroup,
-      kill: (sessionId, message) => server.kill(sessionId, message),
-    });
-    await control.start();
+    const control = await pipeline.startControlFeed(config.controlGroup, (sessionId, message) => server.kill(sessionId, message));
     const port = await server.listen(config.listenHost, config.listenPort);
     return {
       readiness: () => ({ verdictFeed: verdicts.ready, controlFeed: control.ready }),
@@ -69,7 +61,6 @@ await runService({
       describe: () => ({ host: config.listenHost, port, tls: tls !== undefined, connections: catalog.names() }),
       async stop() {
         await server.close();
-        await control.stop();
         await pipeline.stop();
         await parser.close();
       },

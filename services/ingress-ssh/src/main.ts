@@ -1,7 +1,7 @@
 import { randomUUID, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTokenVerifier, loadTrustFile } from '@agentgate/identity';
-import { kafkaControlFeed, loadMaskingKeys, MaskingPlans, startIngressPipeline } from '@agentgate/ingress-core';
+import { loadMaskingKeys, MaskingPlans, startIngressPipeline } from '@agentgate/ingress-core';
 import { runService } from '@agentgate/observability';
 import { fingerprint, publicKeyBlob } from '@agentgate/ssh-cert';
 import { createSshIngress } from './app.js';
@@ -22,7 +22,7 @@ await runService({
     const caKey = createPrivateKey(readFileSync(config.caKeyFile));
     const caBlob = publicKeyBlob(createPublicKey(caKey));
     const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control] }));
-    const { kafka, topics, serde, sink, verdicts } = pipeline;
+    const { topics, sink, verdicts } = pipeline;
     const server = createSshIngress({
       config,
       catalog,
@@ -38,15 +38,7 @@ await runService({
       nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
       hostKeyFile: config.hostKeyFile,
     });
-    const control = kafkaControlFeed({
-      kafka,
-      serde,
-      logger,
-      topic: topics.control,
-      groupId: config.controlGroup,
-      kill: (sessionId, message) => server.kill(sessionId, message),
-    });
-    await control.start();
+    const control = await pipeline.startControlFeed(config.controlGroup, (sessionId, message) => server.kill(sessionId, message));
     const certApi = createCertApi({
       ca: caKey,
       verifyToken: (token) => verifier.verify(token),
@@ -64,7 +56,6 @@ await runService({
       async stop() {
         await server.close();
         await certApi.close();
-        await control.stop();
         await pipeline.stop();
       },
     };

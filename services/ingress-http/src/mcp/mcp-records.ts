@@ -12,15 +12,10 @@ import {
 } from '@agentgate/events';
 import type { McpConnection } from '@agentgate/mcp';
 import { bodySample, redactText } from '../audit-redaction.js';
+import { type EdgeClient, edgeSessionOpened } from '../records.js';
 
-const MAX_CLIENT_APPLICATION = 256;
-
-/** The SessionOpened of one MCP session. */
-export function mcpSessionOpened(
-  connection: McpConnection,
-  client: { address: string; port: number; application: string | null },
-  ingressInstance: string,
-): SessionOpened {
+/** The SessionOpened of one MCP session; a stdio server has no host or port. */
+export function mcpSessionOpened(connection: McpConnection, client: EdgeClient, ingressInstance: string): SessionOpened {
   const u = connection.upstream;
   let host: string | null = null;
   let port: number | null = null;
@@ -29,20 +24,7 @@ export function mcpSessionOpened(
     host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   }
-  return {
-    protocol: 'mcp',
-    connection: connection.name,
-    targetHost: host,
-    targetPort: port,
-    targetDatabase: null,
-    clientAddress: client.address,
-    clientPort: client.port,
-    clientTls: true,
-    clientApplication: client.application === null ? null : client.application.slice(0, MAX_CLIENT_APPLICATION),
-    ingressInstance,
-    startupParameters: [],
-    targetUser: null,
-  };
+  return edgeSessionOpened('mcp', connection.name, { host, port, user: null }, client, ingressInstance);
 }
 
 /** The recorded form of a request's arguments: redacted JSON text, or null past `cap` bytes. */

@@ -116,7 +116,7 @@ export class McpGatewaySession {
     await deps.audit.open(
       mcpSessionOpened(
         deps.connection,
-        { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0, application: userAgent ?? null },
+        { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0, userAgent },
         deps.config.instanceId,
       ),
     );
