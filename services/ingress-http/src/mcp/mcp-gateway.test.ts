@@ -7,17 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { GatewayError } from '@agentgate/errors';
 import type { Actor, RequestObserved, VerdictIssued } from '@agentgate/events';
-import { MaskingPlans } from '@agentgate/ingress-core';
 import { DETECTOR_NAMES, toVerdictRules } from '@agentgate/masking';
-import { parseMcpCatalog, toolFingerprint, upstreamClient, upstreamTransport } from '@agentgate/mcp';
-import { createLogger } from '@agentgate/observability';
+import { parseMcpCatalog, toolFingerprint } from '@agentgate/mcp';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ExchangeAudit } from '../exchange-audit.js';
-import { createMcpGateway, type McpGateway } from './mcp-gateway.js';
+import { startTestGateway, type TestGateway } from './gateway-fixture.js';
+import type { McpGateway } from './mcp-gateway.js';
 
 const CARD = '4111111111111111';
 const actors: Record<string, Actor> = {
@@ -29,7 +28,7 @@ const recorded: { kind: string; sessionId: string; payload: unknown }[] = [];
 const upstreamCalls: string[] = [];
 let auditDown = false;
 let upstream: HttpServer;
-let front: HttpServer;
+let fixture: TestGateway;
 let gateway: McpGateway;
 let base = '';
 
@@ -187,41 +186,22 @@ before(async () => {
     ],
     {},
   );
-  let n = 0;
-  gateway = createMcpGateway({
-    config: {
-      instanceId: 'unit',
-      auditBodyBytes: 4096,
-      callTimeoutMs: 10_000,
-      approvalsUrl: 'http://approvals',
-      maxBodyBytes: 1 << 20,
-      sessionIdleMs: 60_000,
-      maxSessions: 4,
-      maxSessionsPerIdentity: 2,
-    },
+  fixture = await startTestGateway({
     catalog,
+    startAudit,
+    config: { maxSessionsPerIdentity: 2 },
     verifyToken: async (token) => {
       const a = actors[token];
       if (!a) throw new GatewayError('AG_ERR_TOKEN_MALFORMED', 'bad token');
       return a;
     },
-    startAudit,
-    maskingPlans: new MaskingPlans({ current: { id: 'k', secret: new Uint8Array(32).fill(7) } }),
-    openUpstream: (name) => {
-      const client = upstreamClient({ name: 'agentgate', version: '0' });
-      return { client, connect: () => client.connect(upstreamTransport(catalog.get(name)!, { resolveCredential: () => '', baseEnv: {} })) };
-    },
-    logger: createLogger({ service: 'mcp-unit', level: 'silent' }),
-    newId: () => `id-${++n}`,
   });
-  front = createServer((req, res) => void gateway.handle(req, res));
-  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  gateway = fixture.gateway;
+  base = fixture.base;
 });
 
 after(async () => {
-  await gateway.close();
-  front.close();
+  await fixture.close();
   upstream.close();
 });
 

@@ -6,24 +6,19 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Actor, RequestObserved, VerdictIssued } from '@agentgate/events';
-import { MaskingPlans } from '@agentgate/ingress-core';
-import { parseMcpCatalog, upstreamClient, upstreamTransport } from '@agentgate/mcp';
-import { createLogger } from '@agentgate/observability';
+import { parseMcpCatalog } from '@agentgate/mcp';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ExchangeAudit } from '../exchange-audit.js';
-import { createMcpGateway, type McpGateway } from './mcp-gateway.js';
+import { allowVerdict, startTestGateway, type TestGateway } from './gateway-fixture.js';
 
 const IDLE_MS = 1000;
-const actor: Actor = { subject: 'demo-agent', issuer: 'test', groups: ['agents'], actChain: [], tokenId: null, authMethod: 'test' };
 const closed: { sessionId: string; reason: string }[] = [];
 let upstream: HttpServer;
-let front: HttpServer;
-let gateway: McpGateway;
+let fixture: TestGateway;
 let base = '';
 
 function upstreamServer(): Server {
@@ -36,27 +31,10 @@ function upstreamServer(): Server {
   return s;
 }
 
-function allow(request: RequestObserved): VerdictIssued {
-  return {
-    requestId: request.requestId,
-    policyVersion: 'test@1',
-    approvalId: null,
-    statementDigest: null,
-    shadow: false,
-    requestTimeUs: 0,
-    decision: 'allow',
-    ruleId: 'ok',
-    reason: 'ok',
-    errorCode: null,
-    maskingPlan: [],
-    visibleTools: ['slow'],
-  };
-}
-
 function startAudit(sessionId: string): ExchangeAudit {
   return {
     open: async () => {},
-    decide: async (p) => allow(p),
+    decide: async (p) => allowVerdict(p, { visibleTools: ['slow'] }),
     respond: async () => {},
     close: async (p) => {
       closed.push({ sessionId, reason: p.reason });
@@ -79,37 +57,12 @@ before(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
   const catalog = parseMcpCatalog([{ name: 'slow', protocol: 'mcp', transport: 'http', url, allowedGroups: ['agents'] }], {});
-  let n = 0;
-  gateway = createMcpGateway({
-    config: {
-      instanceId: 'unit',
-      auditBodyBytes: 4096,
-      callTimeoutMs: 10_000,
-      approvalsUrl: 'http://approvals',
-      maxBodyBytes: 1 << 20,
-      sessionIdleMs: IDLE_MS,
-      maxSessions: 4,
-      maxSessionsPerIdentity: 4,
-    },
-    catalog,
-    verifyToken: async () => actor,
-    startAudit,
-    maskingPlans: new MaskingPlans(undefined),
-    openUpstream: (name) => {
-      const client = upstreamClient({ name: 'agentgate', version: '0' });
-      return { client, connect: () => client.connect(upstreamTransport(catalog.get(name)!, { resolveCredential: () => '', baseEnv: {} })) };
-    },
-    logger: createLogger({ service: 'mcp-idle-unit', level: 'silent' }),
-    newId: () => `idle-${++n}`,
-  });
-  front = createServer((req, res) => void gateway.handle(req, res));
-  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  fixture = await startTestGateway({ catalog, startAudit, config: { sessionIdleMs: IDLE_MS } });
+  base = fixture.base;
 });
 
 after(async () => {
-  await gateway.close();
-  front.close();
+  await fixture.close();
   upstream.close();
 });
 
