@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { gatewayErrorData, mcpAgent } from '../support/mcp.js';
 import { sshClientSetup, sshExec } from '../support/ssh.js';
-import { eventually, pgConfig, stack, stackCommand, targetQuery, token, uniqueMarker } from '../support/stack.js';
+import { eventually, pgConfig, stack, stackCommand, stackCommandAsync, targetQuery, token, uniqueMarker } from '../support/stack.js';
 
 // dba-agents may create tables on the scratch connection; nothing else uses these names.
 const DATABASE = 'scratch';
@@ -90,7 +90,7 @@ test('with Kafka stopped, an MCP call on an open session and a new session get J
   const log = join(stack.secretsDir, '..', 'data', 'mcp-lab', 'calls.log');
   const calls = (): string => (existsSync(log) ? readFileSync(log, 'utf8') : '');
   // The tests before this one leave Kafka stopped: the session opens once it is back.
-  stackCommand('start', 'kafka');
+  await stackCommandAsync('start', 'kafka');
   // Control: a call while Kafka runs does reach the lab server's log (once the pipeline is back).
   const open = await eventually(
     async () => {
@@ -109,7 +109,7 @@ test('with Kafka stopped, an MCP call on an open session and a new session get J
   );
   try {
     assert.match(calls(), /fail-closed-control/);
-    stackCommand('stop', 'kafka');
+    await stackCommandAsync('stop', 'kafka');
     const before = calls();
     let started = Date.now();
     const refused = await open.client.callTool({ name: 'get_note', arguments: { id: 'fail-closed-never' } }).then(

@@ -15,7 +15,8 @@ let dispatcher: Agent | undefined;
 
 /** fetch that trusts the stack's CA (the gateway's certificate is the stack's). */
 export const stackFetch = ((url: string | URL, init?: RequestInit) => {
-  dispatcher ??= new Agent({ connect: { ca: readFileSync(stack.caFile, 'utf8') } });
+  // Idle connections are dropped by this side first (the gateway closes them after 5 s).
+  dispatcher ??= new Agent({ connect: { ca: readFileSync(stack.caFile, 'utf8') }, keepAliveMaxTimeout: 2000 });
   return undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
 }) as unknown as typeof fetch;
 

@@ -140,6 +140,26 @@ export function stackCommand(command: 'start' | 'stop', component: string): void
     throw new Error(`stack.sh ${command} ${component} failed (status ${r.status}, signal ${r.signal}): ${r.stderr}${r.stdout}`);
 }
 
+/**
+ * As stackCommand, without blocking this process's event loop: a test that keeps HTTP connections
+ * alive across it must let them see the server close idle ones, or its next request goes out on
+ * a dead socket.
+ */
+export function stackCommandAsync(command: 'start' | 'stop', component: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(ROOT, 'deploy/local/stack.sh'), command, component], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('close', (status, signal) =>
+      status === 0
+        ? resolve()
+        : reject(new Error(`stack.sh ${command} ${component} failed (status ${status}, signal ${signal}): ${output}`)),
+    );
+  });
+}
+
 /** Polls until `probe` returns a value or the timeout passes. */
 export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
