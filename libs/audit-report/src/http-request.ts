@@ -66,21 +66,34 @@ export function sampleLine(label: string, sample: string | null, truncated: bool
   return [`${label} (masked, as the agent saw it${cut ? ', shortened' : ''}): ${shorten(sample, SHOWN_CHARS)}`];
 }
 
-/** The response of an HTTP request: outcome and status, size, masking counts, the start of the body. */
-export function httpResponseLines(
-  r: {
-    outcome: string;
-    errorCode: string | null;
-    errorMessage: string | null;
-    masking: readonly { key: string; count: number }[];
-    sampleTruncated: boolean;
-  },
+/** What a response line of an HTTP or MCP request reads from its ResponseObserved. */
+export interface ResponseSummary {
+  outcome: string;
+  errorCode: string | null;
+  errorMessage: string | null;
+  masking: readonly { key: string; count: number }[];
+  sampleTruncated: boolean;
+}
+
+/**
+ * The response of an HTTP exchange or an MCP request: outcome and error, `size` (status and
+ * bytes, or what the protocol says of its result), masking counts, the start of what the agent got.
+ */
+export function bodyResponseLines(
+  r: ResponseSummary,
+  size: string,
+  label: 'body' | 'result',
   body: TranscriptBody,
   timing: string,
 ): string[] {
   const error = r.errorCode === null ? '' : ` ${r.errorCode}${r.errorMessage === null ? '' : `: ${r.errorMessage}`}`;
-  const status = body.httpStatus === null ? 'no HTTP status' : `HTTP ${body.httpStatus}`;
-  const lines = [`response: ${r.outcome}${error}, ${status}, ${body.bytes} bytes${timing}`];
+  const lines = [`response: ${r.outcome}${error}${size}${timing}`];
   if (r.masking.length > 0) lines.push(`masked: ${r.masking.map((m) => `${m.key} x${m.count}`).join(', ')}`);
-  return [...lines, ...sampleLine('body', body.bodySample, r.sampleTruncated)];
+  return [...lines, ...sampleLine(label, body.bodySample, r.sampleTruncated)];
+}
+
+/** The response of an HTTP request: outcome and status, size, masking counts, the start of the body. */
+export function httpResponseLines(r: ResponseSummary, body: TranscriptBody, timing: string): string[] {
+  const status = body.httpStatus === null ? 'no HTTP status' : `HTTP ${body.httpStatus}`;
+  return bodyResponseLines(r, `, ${status}, ${body.bytes} bytes`, 'body', body, timing);
 }

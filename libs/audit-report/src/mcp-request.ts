@@ -3,7 +3,7 @@
 // (`tools/call read_text_file {"path":…}`), which tool version the server described, which tools
 // a tools/list showed or hid, and the response. Lines come back unescaped: the transcript escapes
 // every line it prints.
-import { SHOWN_CHARS, sampleLine, type TranscriptBody } from './http-request.js';
+import { bodyResponseLines, type ResponseSummary, SHOWN_CHARS, type TranscriptBody } from './http-request.js';
 import { type Json, optNumber, optString, shorten, unionRecord } from './payload-values.js';
 
 /** What an MCP request asked for, as recorded (McpRequest in schemas/audit-event.avsc). */
@@ -83,20 +83,7 @@ export function mcpDetailLines(m: TranscriptMcp, shown: readonly string[] | null
 }
 
 /** The response of an MCP request: outcome and error code, size, masking counts, the start of the result. */
-export function mcpResponseLines(
-  r: {
-    outcome: string;
-    errorCode: string | null;
-    errorMessage: string | null;
-    masking: readonly { key: string; count: number }[];
-    sampleTruncated: boolean;
-  },
-  body: TranscriptBody,
-  timing: string,
-): string[] {
-  const error = r.errorCode === null ? '' : ` ${r.errorCode}${r.errorMessage === null ? '' : `: ${r.errorMessage}`}`;
+export function mcpResponseLines(r: ResponseSummary, body: TranscriptBody, timing: string): string[] {
   const size = body.bodySample === null && body.bytes === 0 ? ', no result' : `, ${body.bytes} bytes`;
-  const lines = [`response: ${r.outcome}${error}${size}${timing}`];
-  if (r.masking.length > 0) lines.push(`masked: ${r.masking.map((m) => `${m.key} x${m.count}`).join(', ')}`);
-  return [...lines, ...sampleLine('result', body.bodySample, r.sampleTruncated)];
+  return bodyResponseLines(r, size, 'result', body, timing);
 }
