@@ -286,7 +286,7 @@ function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-test('a 1,000,000-row SELECT streams through with the ingress growing less than 100 MB, every row delivered, one response event', async () => {
+test('a 1,000,000-row SELECT streams through with the ingress growing less than 100 MB, every row delivered, one response event', async (t) => {
   const pid = Number(readFileSync(join(ROOT, '.stack/run/ingress-postgres.pid'), 'utf8'));
   const before = rssBytes(pid);
   let peak = before;
@@ -316,6 +316,7 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
   clearInterval(sampler);
   assert.equal(rows, 1_000_000);
   const growth = peak - before;
+  t.diagnostic(`ingress RSS ${(before / 1048576).toFixed(1)} MB before, ${(peak / 1048576).toFixed(1)} MB at its peak`);
   assert.ok(growth < 100 * 1024 * 1024, `ingress RSS grew by ${(growth / 1048576).toFixed(1)} MB`);
   // The response and the session's close are on the same topic and partition, the close
   // after the response: once the close is projected, every response of the session is.
