@@ -5,12 +5,11 @@
 // KiB on long ones (analyse.ts, MAX_COMMAND_BYTES). Inline, one agent sending 4 KiB command
 // lines stalls every other verdict of the policy processor for as long.
 //
-// The structure follows libs/sql's parser pool (parser-pool.ts), cut down to what a pure
-// JavaScript parser needs: no WebAssembly heap to watch and recycle, no cache, no coalescing
-// (a command line is analysed once per request, and repeats are rarely long ones). The two pools
-// are kept apart rather than sharing a generic pool: a shared one would be a new package (libs
-// import only packages' public entries), and the SQL pool's heap recycling and caching are woven
-// through its slot and job handling.
+// The threads, the queue and the replacing are @agentgate/worker-pool's (worker-pool.ts), which
+// libs/sql's parser pool uses too; this file says what an analysis and a failure mean to it. A
+// pure JavaScript parser needs less than libpg-query: no WebAssembly heap to watch and recycle,
+// no cache, no coalescing (a command line is analysed once per request, and repeats are rarely
+// long ones); but a bounded queue, and short commands may be analysed inline.
 //
 // Failure is fail-closed, never a rejection: a request whose worker takes longer than timeoutMs
 // (the worker is terminated and replaced), whose worker crashed, that finds the queue full, or
@@ -18,14 +17,13 @@
 // analysis-timeout, analysis-failed, analysis-overloaded, analysis-closed), which every policy
 // denies unless a rule names `unknown: true`. The decider then needs no second code path.
 //
-// Scheduling: requests wait in one bounded queue and go to idle workers in arrival order, except
-// that commands of at least largeCommandBytes may occupy at most workers - 1 workers: with two
-// workers one is always there for short commands, which may overtake a waiting long one.
-import { Worker } from 'node:worker_threads';
+// Scheduling (the worker pool's): requests wait in one bounded queue and go to idle workers in
+// arrival order, except that commands of at least largeCommandBytes may occupy at most
+// workers - 1 workers: with two workers one is always there for short commands, which may
+// overtake a waiting long one.
+import { type JobFailure, WorkerPool } from '@agentgate/worker-pool';
 import { analyseCommand, type ShellFacts, type UnknownReason } from './analyse.js';
 import type { AnalyseRequest, AnalyserFault, AnalyserMessage } from './analyser-worker-protocol.js';
-
-const RESTART_PAUSE_MS = 1000;
 
 /** Options of createShellAnalyserPool; every field has a default. */
 export interface ShellAnalyserPoolOptions {
@@ -91,45 +89,39 @@ export function createShellAnalyserPool(options: ShellAnalyserPoolOptions = {}):
 
 interface Job {
   command: string;
-  large: boolean;
   fault?: AnalyserFault;
-  settle(facts: ShellFacts): void;
-}
-
-interface Slot {
-  worker: Worker;
-  state: 'starting' | 'idle' | 'busy' | 'retired';
-  job?: { id: number; job: Job; timer: NodeJS.Timeout };
-  lastError?: Error;
-  /** Set while the pool is starting: how the first 'ready' or failure is reported. */
-  onReady?: (err?: Error) => void;
-  /** A replacement that failed to start is tried again after a pause. */
-  restart?: NodeJS.Timeout;
 }
 
 type Settings = Required<ShellAnalyserPoolOptions>;
 
 /** @internal exported for analyser-pool tests only; the package exports createShellAnalyserPool. */
 export class ShellAnalyserPool implements AsyncShellAnalyser {
-  private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
-  private readonly terminating = new Set<Promise<unknown>>();
-  private readonly counters = { analyses: 0, inline: 0, timeouts: 0, failures: 0, overloaded: 0, recycles: 0 };
-  private nextId = 1;
-  private closed = false;
+  private readonly workers: WorkerPool<Job, ShellFacts, AnalyserMessage>;
+  private inline = 0;
 
-  private constructor(private readonly settings: Settings) {}
+  private constructor(private readonly settings: Settings) {
+    this.workers = new WorkerPool(
+      {
+        name: 'analyser',
+        script: new URL('./analyser-worker.js', import.meta.url),
+        workers: settings.workers,
+        timeoutMs: settings.timeoutMs,
+        maxQueue: settings.maxQueue,
+        maxOldGenerationMb: settings.maxWorkerOldGenerationMb,
+      },
+      {
+        request: (job, id): AnalyseRequest =>
+          job.fault === undefined ? { id, command: job.command } : { id, command: job.command, fault: job.fault },
+        answer: (_job, msg) => ({ result: msg.facts }),
+        fail: (_job, failure) => unknownAnalysis(reasonOf(failure)),
+      },
+    );
+  }
 
   static async start(options: ShellAnalyserPoolOptions): Promise<ShellAnalyserPool> {
     const pool = new ShellAnalyserPool(settingsFrom(options));
-    const ready: Promise<void>[] = [];
-    for (let i = 0; i < pool.settings.workers; i++) {
-      const slot = pool.spawn();
-      pool.slots.push(slot);
-      ready.push(new Promise((resolve, reject) => (slot.onReady = (err) => (err ? reject(err) : resolve()))));
-    }
     try {
-      await Promise.all(ready);
+      await pool.workers.whenReady();
     } catch (err) {
       await pool.close();
       throw new Error(`the shell analyser workers did not start: ${(err as Error).message}`, { cause: err });
@@ -147,175 +139,50 @@ export class ShellAnalyserPool implements AsyncShellAnalyser {
   }
 
   stats(): ShellAnalyserPoolStats {
-    const live = this.slots.filter((s) => s.state === 'idle' || s.state === 'busy');
+    const w = this.workers.stats();
     return {
-      workers: live.length,
-      busyWorkers: live.filter((s) => s.state === 'busy').length,
-      queueLength: this.queue.length,
-      ...this.counters,
+      workers: w.workers,
+      busyWorkers: w.busyWorkers,
+      queueLength: w.queueLength,
+      analyses: w.answered,
+      inline: this.inline,
+      timeouts: w.timeouts,
+      failures: w.failures,
+      overloaded: w.overloaded,
+      recycles: w.recycles,
     };
   }
 
-  async close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      for (const job of this.queue.splice(0)) job.settle(unknownAnalysis('analysis-closed'));
-      for (const slot of this.slots) {
-        const running = slot.job;
-        this.retire(slot);
-        running?.job.settle(unknownAnalysis('analysis-closed'));
-        slot.onReady?.(new Error('the shell analyser pool is closed'));
-      }
-    }
-    await Promise.all(this.terminating);
+  close(): Promise<void> {
+    return this.workers.close();
   }
 
   private request(command: string, fault?: AnalyserFault): Promise<ShellFacts> {
-    if (this.closed) return Promise.resolve(unknownAnalysis('analysis-closed'));
+    if (this.workers.closed) return Promise.resolve(unknownAnalysis('analysis-closed'));
     const bytes = Buffer.byteLength(command, 'utf8');
     if (fault === undefined && bytes < this.settings.inlineBelowBytes) {
-      this.counters.inline++;
+      this.inline++;
       return Promise.resolve(analyseCommand(command));
     }
-    if (this.queue.length >= this.settings.maxQueue) {
-      this.counters.overloaded++;
-      return Promise.resolve(unknownAnalysis('analysis-overloaded'));
-    }
-    return new Promise((settle) => {
-      const job: Job = { command, large: bytes >= this.settings.largeCommandBytes, settle };
-      if (fault !== undefined) job.fault = fault;
-      this.queue.push(job);
-      this.dispatch();
-    });
+    return this.workers.submit(fault === undefined ? { command } : { command, fault }, bytes >= this.settings.largeCommandBytes);
   }
+}
 
-  /** Hands queued requests to idle workers, oldest first, keeping a worker free of long commands. */
-  private dispatch(): void {
-    const maxLarge = Math.max(1, this.settings.workers - 1);
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.state !== 'idle') continue;
-      const busyLarge = this.slots.filter((s) => s.state === 'busy' && s.job?.job.large).length;
-      const index = busyLarge < maxLarge ? 0 : this.queue.findIndex((j) => !j.large);
-      if (index < 0) return;
-      const [job] = this.queue.splice(index, 1);
-      if (job) this.run(slot, job);
-    }
-  }
-
-  private run(slot: Slot, job: Job): void {
-    const id = this.nextId++;
-    const timer = setTimeout(() => this.timedOut(slot), this.settings.timeoutMs);
-    slot.state = 'busy';
-    slot.job = { id, job, timer };
-    const request: AnalyseRequest = { id, command: job.command };
-    if (job.fault !== undefined) request.fault = job.fault;
-    slot.worker.postMessage(request);
-  }
-
-  private spawn(): Slot {
-    const worker = new Worker(new URL('./analyser-worker.js', import.meta.url), {
-      // Inherited flags are meant for the main script, and some make a worker fail to start
-      // (node --input-type=module -e ...); the parser needs none.
-      execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: this.settings.maxWorkerOldGenerationMb },
-    });
-    const slot: Slot = { worker, state: 'starting' };
-    worker.on('message', (msg: AnalyserMessage) => this.received(slot, msg));
-    // Without a listener a worker's uncaught error would be rethrown on the main thread.
-    worker.on('error', (err) => (slot.lastError = err));
-    worker.on('messageerror', (err) => {
-      slot.lastError = err;
-      this.failed(slot, `the reply could not be read: ${err.message}`);
-    });
-    worker.on('exit', (code) =>
-      this.failed(slot, `the analyser worker exited with code ${code}${slot.lastError ? ` (${slot.lastError.message})` : ''}`),
-    );
-    return slot;
-  }
-
-  private received(slot: Slot, msg: AnalyserMessage): void {
-    if (slot.state === 'retired') return;
-    if (msg.type === 'ready') {
-      slot.state = 'idle';
-      slot.onReady?.();
-      slot.onReady = undefined;
-      this.dispatch();
-      return;
-    }
-    const running = slot.job;
-    if (running === undefined || running.id !== msg.id) return;
-    clearTimeout(running.timer);
-    slot.job = undefined;
-    slot.state = 'idle';
-    this.counters.analyses++;
-    running.job.settle(msg.facts);
-    this.dispatch();
-  }
-
-  /** The worker crashed, exited or sent what cannot be read: answer its request, then replace it. */
-  private failed(slot: Slot, reason: string): void {
-    if (slot.state === 'retired') return;
-    if (slot.state === 'starting') {
-      this.retire(slot);
-      if (slot.onReady) {
-        slot.onReady(new Error(reason));
-        return;
-      }
-      // A replacement that cannot start (threads or memory short): try again after a pause,
-      // and meanwhile answer what waits when no other worker is left to serve it.
-      this.failWithoutWorkers();
-      slot.restart = setTimeout(() => this.respawn(slot), RESTART_PAUSE_MS);
-      return;
-    }
-    const running = slot.job;
-    if (running !== undefined) {
-      clearTimeout(running.timer);
-      this.counters.failures++;
-      running.job.settle(unknownAnalysis('analysis-failed'));
-    }
-    this.replace(slot);
-  }
-
-  private timedOut(slot: Slot): void {
-    const running = slot.job;
-    if (running === undefined || slot.state === 'retired') return;
-    this.counters.timeouts++;
-    running.job.settle(unknownAnalysis('analysis-timeout'));
-    this.replace(slot);
-  }
-
-  private replace(slot: Slot): void {
-    this.retire(slot);
-    this.respawn(slot);
-  }
-
-  private respawn(slot: Slot): void {
-    const index = this.slots.indexOf(slot);
-    if (this.closed || index < 0) return;
-    this.counters.recycles++;
-    this.slots[index] = this.spawn();
-  }
-
-  /** Stops a worker for good; its exit is awaited by close(). */
-  private retire(slot: Slot): void {
-    clearTimeout(slot.restart);
-    if (slot.job) clearTimeout(slot.job.timer);
-    slot.job = undefined;
-    if (slot.state === 'retired') return;
-    slot.state = 'retired';
-    const exited = slot.worker.terminate().catch(() => undefined);
-    this.terminating.add(exited);
-    void exited.then(() => this.terminating.delete(exited));
-  }
-
-  /** When no worker can analyse, waiting requests would wait forever: answer them unknown. */
-  private failWithoutWorkers(): void {
-    const live = this.slots.some((s) => s.state === 'idle' || s.state === 'busy' || s.state === 'starting');
-    if (live) return;
-    for (const job of this.queue.splice(0)) {
-      this.counters.failures++;
-      job.settle(unknownAnalysis('analysis-failed'));
+/** The reason a command the workers did not answer is unknown. */
+function reasonOf(failure: JobFailure): PoolUnknownReason {
+  switch (failure.kind) {
+    case 'crashed':
+    case 'no-worker':
+      return 'analysis-failed';
+    case 'timeout':
+      return 'analysis-timeout';
+    case 'overloaded':
+      return 'analysis-overloaded';
+    case 'closed':
+      return 'analysis-closed';
+    default: {
+      const never: never = failure;
+      throw new Error(`unknown failure ${String(never)}`);
     }
   }
 }

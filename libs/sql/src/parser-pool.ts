@@ -11,6 +11,9 @@
 //     ten 200 KB statements and every call traps with "memory access out of bounds".
 // A worker is cheap to replace (a few hundred ms); the process's one instance is not.
 //
+// The threads, the queue and the replacing are @agentgate/worker-pool's (worker-pool.ts, shared
+// with libs/shell's analyser pool); this file says what a parse and a parser failure mean to it.
+//
 // Recovery: a worker is replaced (a fresh thread, a fresh WebAssembly instance)
 //   - after any parser failure other than a syntax error (RuntimeError, ExitStatus, "out of
 //     memory", a crash or exit of the thread), answering only the request it was running;
@@ -24,14 +27,16 @@
 // Results: every classification is frozen, so the cache and coalesced requests can share it.
 // Statement texts are sliced on the main thread from the caller's string; trees arrive as JSON
 // bytes and are parsed (and frozen) when first read, so reading a huge tree costs the reader,
-// not every caller (see parser-worker-protocol.ts).
+// not every caller (see parser-worker-protocol.ts). The caches and the coalescing of identical
+// requests sit in front of the workers, here.
 //
-// Scheduling: requests wait in one queue and go to idle workers in arrival order, except that
-// statements of at least largeStatementBytes may occupy at most workers - 1 workers: with the
-// default two workers one is always there for short statements, which may overtake a waiting long
-// one. With a single worker a long statement delays everything queued behind it.
-import { Worker } from 'node:worker_threads';
+// Scheduling (the worker pool's): requests wait in one queue, with no bound, and go to idle
+// workers in arrival order, except that statements of at least largeStatementBytes may occupy at
+// most workers - 1 workers: with the default two workers one is always there for short
+// statements, which may overtake a waiting long one. With a single worker a long statement delays
+// everything queued behind it.
 import { GatewayError } from '@agentgate/errors';
+import { type JobFailure, type ReplyMessage, WorkerPool } from '@agentgate/worker-pool';
 import { classified, deepFreeze, freezeClassification, type SqlClassification, unparseable } from './classification.js';
 import { LruCache } from './lru-cache.js';
 import { ShapeCache } from './shape-cache.js';
@@ -39,7 +44,6 @@ import { type SqlShape, sqlShape } from './sql-shape.js';
 import type { ParseRequest, ParserFault, ParserWorkerData, WorkerMessage } from './parser-worker-protocol.js';
 
 const MiB = 1024 * 1024;
-const RESTART_PAUSE_MS = 1000;
 
 /** Options of createSqlParserPool; every field has a default. */
 export interface SqlParserPoolOptions {
@@ -119,23 +123,13 @@ interface Job {
   sql: string;
   /** Set when the parse may be kept for every text of this shape. */
   shape?: SqlShape;
-  large: boolean;
   fault?: ParserFault;
-  /** `retainedBytes` is undefined when the answer came from a parser failure: never cache it. */
-  settle(classification: SqlClassification, retainedBytes?: number): void;
-  fail(err: Error): void;
 }
 
-interface Slot {
-  worker: Worker;
-  state: 'starting' | 'idle' | 'busy' | 'retired';
-  heapBytes: number;
-  job?: { id: number; job: Job; timer: NodeJS.Timeout };
-  lastError?: Error;
-  /** Set while the pool is starting: how the first 'ready' or failure is reported. */
-  onReady?: (err?: Error) => void;
-  /** A replacement that failed to start is tried again after a pause. */
-  restart?: NodeJS.Timeout;
+/** `retainedBytes` is undefined when the answer came from a parser failure: never cache it. */
+interface Parsed {
+  classification: SqlClassification;
+  retainedBytes?: number;
 }
 
 type Settings = Required<SqlParserPoolOptions>;
@@ -148,15 +142,12 @@ export interface ParserPoolInternals {
 
 /** @internal exported for parser-pool tests only; the package exports createSqlParserPool. */
 export class ParserPool implements AsyncSqlParser {
-  private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  private readonly workers: WorkerPool<Job, Parsed, WorkerMessage>;
   private readonly cache: LruCache<SqlClassification>;
   private readonly inflight = new Map<string, Promise<SqlClassification>>();
-  private readonly terminating = new Set<Promise<unknown>>();
   private readonly shapes: ShapeCache | undefined;
-  private readonly counters = { parses: 0, cacheHits: 0, shapeHits: 0, coalesced: 0, recycles: 0, parserFailures: 0, timeouts: 0 };
-  private nextId = 1;
-  private closed = false;
+  /** brokenParses: answers in which the parser failed other than by a syntax error. */
+  private readonly counters = { cacheHits: 0, shapeHits: 0, coalesced: 0, brokenParses: 0 };
   /** libpg-query's compiled WebAssembly.Module, from the first worker; shared with every later one. */
   private module?: object;
 
@@ -166,18 +157,31 @@ export class ParserPool implements AsyncSqlParser {
   ) {
     this.cache = new LruCache({ maxEntries: settings.maxCacheEntries, maxWeight: settings.maxCacheBytes });
     this.shapes = settings.maxShapeEntries > 0 ? new ShapeCache({ maxEntries: settings.maxShapeEntries }) : undefined;
+    this.workers = new WorkerPool(
+      {
+        name: 'parser',
+        script: new URL('./parser-worker.js', import.meta.url),
+        workerData: (): ParserWorkerData => (this.module ? { module: this.module } : {}),
+        workers: settings.workers,
+        timeoutMs: settings.timeoutMs,
+        maxOldGenerationMb: settings.maxWorkerOldGenerationMb,
+      },
+      {
+        request: (job, id): ParseRequest => (job.fault === undefined ? { id, sql: job.sql } : { id, sql: job.sql, fault: job.fault }),
+        ready: (msg) => {
+          this.module ??= msg.module;
+        },
+        gauge: (msg) => msg.heapBytes,
+        answer: (job, msg) => this.answer(job, msg),
+        fail: (_job, failure) => failed(failure),
+      },
+    );
   }
 
   static async start(options: SqlParserPoolOptions, internals: ParserPoolInternals): Promise<ParserPool> {
     const pool = new ParserPool(settingsFrom(options), internals);
-    const ready: Promise<void>[] = [];
-    for (let i = 0; i < pool.settings.workers; i++) {
-      const slot = pool.spawn();
-      pool.slots.push(slot);
-      ready.push(new Promise((resolve, reject) => (slot.onReady = (err) => (err ? reject(err) : resolve()))));
-    }
     try {
-      await Promise.all(ready);
+      await pool.workers.whenReady();
     } catch (err) {
       await pool.close();
       throw new GatewayError('AG_ERR_INTERNAL', `the SQL parser workers did not start: ${(err as Error).message}`, { cause: err });
@@ -195,42 +199,38 @@ export class ParserPool implements AsyncSqlParser {
   }
 
   stats(): SqlParserPoolStats {
-    const live = this.slots.filter((s) => s.state === 'idle' || s.state === 'busy');
+    const w = this.workers.stats();
     return {
-      workers: live.length,
-      busyWorkers: live.filter((s) => s.state === 'busy').length,
-      largestHeapBytes: Math.max(0, ...live.map((s) => s.heapBytes)),
-      queueLength: this.queue.length,
-      ...this.counters,
+      workers: w.workers,
+      busyWorkers: w.busyWorkers,
+      largestHeapBytes: w.largestGauge,
+      queueLength: w.queueLength,
+      parses: w.answered,
+      cacheHits: this.counters.cacheHits,
+      shapeHits: this.counters.shapeHits,
+      coalesced: this.counters.coalesced,
+      recycles: w.recycles,
+      parserFailures: this.counters.brokenParses + w.failures + w.timeouts,
+      timeouts: w.timeouts,
       cacheEntries: this.cache.size,
       cacheBytes: this.cache.totalWeight,
     };
   }
 
   async close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      const stopped = new GatewayError('AG_ERR_SHUTTING_DOWN', 'the SQL parser pool is closed');
-      for (const job of this.queue.splice(0)) job.fail(stopped);
-      for (const slot of this.slots) {
-        const running = slot.job;
-        this.retire(slot);
-        running?.job.fail(stopped);
-        slot.onReady?.(stopped);
-      }
-      this.cache.clear();
-    }
-    await Promise.all(this.terminating);
+    const stopped = this.workers.close();
+    this.cache.clear();
+    await stopped;
   }
 
   private request(sql: string, fault?: ParserFault): Promise<SqlClassification> {
-    if (this.closed) return Promise.reject(new GatewayError('AG_ERR_SHUTTING_DOWN', 'the SQL parser pool is closed'));
+    if (this.workers.closed) return Promise.reject(shuttingDown());
     const bytes = Buffer.byteLength(sql, 'utf8');
     const large = bytes >= this.settings.largeStatementBytes;
     // What repeats (pgbench, ORMs, health checks) is short; a long statement would spend the
     // cache's bytes on one entry that is unlikely to come again.
     const shareable = fault === undefined && this.settings.maxCacheEntries > 0 && bytes <= this.settings.maxCacheableSqlBytes;
-    if (!shareable) return this.enqueue(sql, large, fault).then(({ classification }) => classification);
+    if (!shareable) return this.workers.submit(fault === undefined ? { sql } : { sql, fault }, large).then((p) => p.classification);
 
     const cached = this.cache.get(sql);
     if (cached !== undefined) {
@@ -251,10 +251,10 @@ export class ParserPool implements AsyncSqlParser {
         return Promise.resolve(sameShape);
       }
     }
-    const shared = this.enqueue(sql, large, undefined, shape ?? undefined).then(
+    const shared = this.workers.submit(shape ? { sql, shape } : { sql }, large).then(
       ({ classification, retainedBytes }) => {
         this.inflight.delete(sql);
-        if (retainedBytes !== undefined && !this.closed) this.cache.set(sql, classification, bytes + retainedBytes);
+        if (retainedBytes !== undefined && !this.workers.closed) this.cache.set(sql, classification, bytes + retainedBytes);
         return classification;
       },
       (err: unknown) => {
@@ -266,160 +266,39 @@ export class ParserPool implements AsyncSqlParser {
     return shared;
   }
 
-  private enqueue(
-    sql: string,
-    large: boolean,
-    fault?: ParserFault,
-    shape?: SqlShape,
-  ): Promise<{ classification: SqlClassification; retainedBytes?: number }> {
-    return new Promise((resolve, reject) => {
-      const job: Job = { sql, large, settle: (classification, retainedBytes) => resolve({ classification, retainedBytes }), fail: reject };
-      if (fault !== undefined) job.fault = fault;
-      if (shape !== undefined) job.shape = shape;
-      this.queue.push(job);
-      this.dispatch();
-    });
-  }
-
-  /** Hands queued requests to idle workers, oldest first, keeping a worker free of long statements. */
-  private dispatch(): void {
-    const maxLarge = Math.max(1, this.settings.workers - 1);
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.state !== 'idle') continue;
-      const busyLarge = this.slots.filter((s) => s.state === 'busy' && s.job?.job.large).length;
-      const index = busyLarge < maxLarge ? 0 : this.queue.findIndex((j) => !j.large);
-      if (index < 0) return;
-      const [job] = this.queue.splice(index, 1);
-      if (job) this.run(slot, job);
-    }
-  }
-
-  private run(slot: Slot, job: Job): void {
-    const id = this.nextId++;
-    const timer = setTimeout(() => this.timedOut(slot), this.settings.timeoutMs);
-    slot.state = 'busy';
-    slot.job = { id, job, timer };
-    const request: ParseRequest = { id, sql: job.sql };
-    if (job.fault !== undefined) request.fault = job.fault;
-    slot.worker.postMessage(request);
-  }
-
-  private spawn(): Slot {
-    const workerData: ParserWorkerData = this.module ? { module: this.module } : {};
-    const worker = new Worker(new URL('./parser-worker.js', import.meta.url), {
-      workerData,
-      // Inherited flags are meant for the main script, and some make a worker fail to start
-      // (node --input-type=module -e ...); the parser needs none.
-      execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: this.settings.maxWorkerOldGenerationMb },
-    });
-    const slot: Slot = { worker, state: 'starting', heapBytes: 0 };
-    worker.on('message', (msg: WorkerMessage) => this.received(slot, msg));
-    // Without a listener a worker's uncaught error would be rethrown on the main thread.
-    worker.on('error', (err) => (slot.lastError = err));
-    worker.on('messageerror', (err) => {
-      slot.lastError = err;
-      this.failed(slot, `the reply could not be read: ${err.message}`);
-    });
-    worker.on('exit', (code) =>
-      this.failed(slot, `the parser worker exited with code ${code}${slot.lastError ? ` (${slot.lastError.message})` : ''}`),
-    );
-    return slot;
-  }
-
-  private received(slot: Slot, msg: WorkerMessage): void {
-    if (slot.state === 'retired') return;
-    slot.heapBytes = msg.heapBytes;
-    if (msg.type === 'ready') {
-      this.module ??= msg.module;
-      slot.state = 'idle';
-      slot.onReady?.();
-      slot.onReady = undefined;
-      this.dispatch();
-      return;
-    }
-    const running = slot.job;
-    if (running === undefined || running.id !== msg.id) return;
-    clearTimeout(running.timer);
-    slot.job = undefined;
-    slot.state = 'idle';
-    this.counters.parses++;
+  /** A worker's reply: its classification, and whether the worker's instance is to be replaced. */
+  private answer(job: Job, msg: ReplyMessage<WorkerMessage>): { result: Parsed; replace: boolean } {
+    const replace = this.internals.recycle && (msg.broken !== undefined || msg.heapBytes > this.settings.recycleAfterHeapBytes);
     if (msg.broken !== undefined) {
-      this.counters.parserFailures++;
-      running.job.settle(parserFailure(msg.broken));
-    } else {
-      if (running.job.shape && msg.error === undefined) this.shapes?.remember(running.job.shape, msg.statements);
-      running.job.settle(classificationOf(running.job.sql, msg), msg.trees.byteLength);
+      this.counters.brokenParses++;
+      return { result: { classification: parserFailure(msg.broken) }, replace };
     }
-    if (this.internals.recycle && (msg.broken !== undefined || msg.heapBytes > this.settings.recycleAfterHeapBytes)) this.replace(slot);
-    this.dispatch();
+    if (job.shape && msg.error === undefined) this.shapes?.remember(job.shape, msg.statements);
+    return { result: { classification: classificationOf(job.sql, msg), retainedBytes: msg.trees.byteLength }, replace };
   }
+}
 
-  /** The worker crashed, exited or sent what cannot be read: answer its request, then replace it. */
-  private failed(slot: Slot, reason: string): void {
-    if (slot.state === 'retired') return;
-    if (slot.state === 'starting') {
-      this.retire(slot);
-      if (slot.onReady) {
-        slot.onReady(new Error(reason));
-        return;
-      }
-      // A replacement that cannot start (threads or memory short): try again after a pause,
-      // and meanwhile answer what waits when no other worker is left to serve it.
-      this.failWithoutWorkers(reason);
-      slot.restart = setTimeout(() => this.respawn(slot), RESTART_PAUSE_MS);
-      return;
-    }
-    const running = slot.job;
-    if (running !== undefined) {
-      clearTimeout(running.timer);
-      this.counters.parserFailures++;
-      running.job.settle(parserFailure(reason));
-    }
-    this.replace(slot);
-  }
+function shuttingDown(): GatewayError {
+  return new GatewayError('AG_ERR_SHUTTING_DOWN', 'the SQL parser pool is closed');
+}
 
-  private timedOut(slot: Slot): void {
-    const running = slot.job;
-    if (running === undefined || slot.state === 'retired') return;
-    this.counters.timeouts++;
-    this.counters.parserFailures++;
-    running.job.settle(parserFailure(`no answer within ${this.settings.timeoutMs} ms`));
-    this.replace(slot);
-  }
-
-  private replace(slot: Slot): void {
-    this.retire(slot);
-    this.respawn(slot);
-  }
-
-  private respawn(slot: Slot): void {
-    const index = this.slots.indexOf(slot);
-    if (this.closed || index < 0) return;
-    this.counters.recycles++;
-    this.slots[index] = this.spawn();
-  }
-
-  /** Stops a worker for good; its exit is awaited by close(). */
-  private retire(slot: Slot): void {
-    clearTimeout(slot.restart);
-    if (slot.job) clearTimeout(slot.job.timer);
-    slot.job = undefined;
-    if (slot.state === 'retired') return;
-    slot.state = 'retired';
-    const exited = slot.worker.terminate().catch(() => undefined);
-    this.terminating.add(exited);
-    void exited.then(() => this.terminating.delete(exited));
-  }
-
-  /** When no worker can parse, waiting requests would wait forever: answer them unparseable. */
-  private failWithoutWorkers(reason: string): void {
-    const live = this.slots.some((s) => s.state === 'idle' || s.state === 'busy' || s.state === 'starting');
-    if (live) return;
-    for (const job of this.queue.splice(0)) {
-      this.counters.parserFailures++;
-      job.settle(parserFailure(`no parser worker could start (${reason})`));
+/** A request the workers did not answer: unparseable, so the caller fails closed; only close() rejects. */
+function failed(failure: JobFailure): Parsed {
+  switch (failure.kind) {
+    case 'crashed':
+      return { classification: parserFailure(failure.reason) };
+    case 'timeout':
+      return { classification: parserFailure(`no answer within ${failure.timeoutMs} ms`) };
+    case 'no-worker':
+      return { classification: parserFailure(`no parser worker could start (${failure.reason})`) };
+    case 'overloaded':
+      // The SQL pool's queue has no bound; kept for the exhaustive switch.
+      return { classification: parserFailure('the parser queue is full') };
+    case 'closed':
+      throw shuttingDown();
+    default: {
+      const never: never = failure;
+      throw new Error(`unknown failure ${String(never)}`);
     }
   }
 }
