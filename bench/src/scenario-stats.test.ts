@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LatencyHistogram } from '@agentgate/observability';
-import { added, connectionBudget, histogramDelta, metricValue, migrationScript, summarize, waves } from './scenario-stats.js';
+import {
+  added,
+  connectionBudget,
+  histogramDelta,
+  metricValue,
+  migrationScript,
+  observedBetween,
+  summarize,
+  waves,
+} from './scenario-stats.js';
 import { bulkSql } from './scenarios/bulk.js';
 import { renderScenarios, renderStageTable } from './scenarios/render.js';
 import { stageTable } from './scenarios/stages.js';
@@ -117,4 +126,21 @@ test('an unlabelled counter is read from a metrics page', () => {
     '# TYPE agentgate_policy_verdicts_total counter\nagentgate_policy_verdicts_total 10342\nagentgate_policy_verdicts_total_x 1\n';
   assert.equal(metricValue(page, 'agentgate_policy_verdicts_total'), 10342);
   assert.ok(Number.isNaN(metricValue(page, 'agentgate_nope')));
+});
+
+test('observedBetween: quantiles and mean of one label between two snapshots', () => {
+  const h = new LatencyHistogram('agentgate_pg_masking_seconds', 'masking', 'rows', [0.0002, 0.0004, 0.0008, 0.0016]);
+  h.observe('rows<=100', 0.01);
+  h.observe('rows>10000', 1);
+  const before = h.render();
+  for (let i = 0; i < 90; i++) h.observe('rows<=100', 0.0003);
+  for (let i = 0; i < 10; i++) h.observe('rows<=100', 0.0012);
+  h.observe('rows>10000', 2);
+  const o = observedBetween(before, h.render(), 'agentgate_pg_masking_seconds', 'rows<=100');
+  assert.equal(o.count, 100);
+  // 90 in (0.2, 0.4] ms and 10 in (0.8, 1.6] ms; the one before the first snapshot is not counted.
+  assert.ok(o.p50 > 0.2 && o.p50 <= 0.4, String(o.p50));
+  assert.ok(o.p90 > 0.2 && o.p90 <= 0.4 + 1e-9, String(o.p90));
+  assert.ok(Math.abs(o.meanMs - (90 * 0.3 + 10 * 1.2) / 100) < 1e-9, String(o.meanMs));
+  assert.ok(Number.isNaN(observedBetween(before, before, 'agentgate_pg_masking_seconds', 'rows<=100').meanMs));
 });

@@ -65,3 +65,32 @@ export function metricValue(text: string, name: string): number {
   const m = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
   return m ? Number(m[1]) : Number.NaN;
 }
+
+/** What one label of a histogram observed between two snapshots: p50 and p90 (ms), mean (ms), count. */
+export interface ObservedBetween {
+  p50: number;
+  p90: number;
+  meanMs: number;
+  count: number;
+}
+
+/**
+ * The observations of histogram `name` with label value `label` between two snapshots of a
+ * /metrics page: quantiles interpolated within buckets, the mean from `_sum` and `_count`.
+ */
+export function observedBetween(before: string, after: string, name: string, label: string): ObservedBetween {
+  const d = bucketDelta(
+    parseHistogram(after, name).get(label) ?? { bounds: [], cumulative: [], count: 0 },
+    parseHistogram(before, name).get(label),
+  );
+  const sum = (text: string): number => {
+    const m = new RegExp(`^${name}_sum\\{\\w+="${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\} ([0-9.eE+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  return {
+    p50: bucketQuantile(d, 0.5) * 1000,
+    p90: bucketQuantile(d, 0.9) * 1000,
+    meanMs: d.count > 0 ? ((sum(after) - sum(before)) / d.count) * 1000 : Number.NaN,
+    count: d.count,
+  };
+}

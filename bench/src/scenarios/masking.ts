@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { compileMaskingPlan, DETECTOR_NAMES } from '@agentgate/masking';
 import { maskingCorpus } from '../masking-corpus.js';
-import { type LatencyStats, summarize } from '../scenario-stats.js';
+import { type LatencyStats, type ObservedBetween, observedBetween, summarize } from '../scenario-stats.js';
+import { snapshotMetrics } from './stages.js';
 import { type BenchContext, tokenFor } from './context.js';
 import { runOk } from './proc.js';
 
@@ -26,6 +27,12 @@ export interface MaskingResults {
     addedMs: number;
     maskedFirstMs?: number;
     unmaskedFirstMs?: number;
+    /**
+     * The ingress's own account of the masked results (agentgate_pg_masking_seconds, label
+     * rows<=100, read before and after the pairs): time spent naming the columns and masking
+     * the rows, which run in line with relaying them.
+     */
+    inIngress?: ObservedBetween;
     query: string;
   };
   /** The same for an empty result of the same query: the part of the added time not spent on rows. */
@@ -135,10 +142,16 @@ export async function masking(ctx: BenchContext): Promise<MaskingResults> {
   const cells = cellsPerSecond(ctx.quick ? 1 : 3);
   ctx.log(`masking: ${Math.round(cells.perSecond)} cells/s`);
   const query = 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 100';
+  const metricsBefore = await snapshotMetrics(ctx.ingressAdminPort);
   const hundred = await latencies(ctx, query, ctx.quick ? 100 : 1000, 100);
+  const metricsAfter = await snapshotMetrics(ctx.ingressAdminPort);
+  const inIngress = observedBetween(metricsBefore.text, metricsAfter.text, 'agentgate_pg_masking_seconds', 'rows<=100');
   const { masked, unmasked, addedMs } = hundred;
   ctx.log(
     `masking: 100 rows p50 ${masked.p50.toFixed(2)} ms masked, ${unmasked.p50.toFixed(2)} ms unmasked, added ${addedMs.toFixed(2)} ms (masked first ${hundred.maskedFirstMs.toFixed(2)}, unmasked first ${hundred.unmaskedFirstMs.toFixed(2)})`,
+  );
+  ctx.log(
+    `masking: 100 rows masked in the ingress in ${inIngress.p50.toFixed(3)} ms p50, ${inIngress.p90.toFixed(3)} ms p90, ${inIngress.meanMs.toFixed(3)} ms mean (${inIngress.count} results)`,
   );
   const emptyQuery = 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 0';
   const empty = await latencies(ctx, emptyQuery, ctx.quick ? 100 : 600, 0);
@@ -177,7 +190,15 @@ export async function masking(ctx: BenchContext): Promise<MaskingResults> {
   );
   return {
     cells,
-    hundredRows: { masked, unmasked, addedMs, maskedFirstMs: hundred.maskedFirstMs, unmaskedFirstMs: hundred.unmaskedFirstMs, query },
+    hundredRows: {
+      masked,
+      unmasked,
+      addedMs,
+      maskedFirstMs: hundred.maskedFirstMs,
+      unmaskedFirstMs: hundred.unmaskedFirstMs,
+      inIngress,
+      query,
+    },
     zeroRows: { addedMs: empty.addedMs, maskedFirstMs: empty.maskedFirstMs, unmaskedFirstMs: empty.unmaskedFirstMs, query: emptyQuery },
     bulk: {
       rows,

@@ -188,6 +188,16 @@ export function renderScenarios(r: ScenarioResults): string {
             `${fmt(v.hundredRows.unmasked.p50, 2)} (${fmt(v.hundredRows.unmasked.p99, 2)})`,
             `added < 1 ms: ${fmt(v.hundredRows.addedMs, 2)} ms`,
           ],
+          ...(v.hundredRows.inIngress
+            ? [
+                [
+                  'the same 100-row results: time masking took in the ingress, ms p50 (p90), mean',
+                  `${fmt(v.hundredRows.inIngress.p50, 3)} (${fmt(v.hundredRows.inIngress.p90, 3)}), ${fmt(v.hundredRows.inIngress.meanMs, 3)}`,
+                  '-',
+                  'under 1 ms',
+                ],
+              ]
+            : []),
           ...(v.zeroRows
             ? [['the same query returning 0 rows: added ms (the part not spent on rows)', fmt(v.zeroRows.addedMs, 2), '-', '-']]
             : []),
@@ -206,7 +216,7 @@ export function renderScenarios(r: ScenarioResults): string {
         ],
       ),
       '',
-      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the median of the differences of adjacent pairs; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
+      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the average of the medians of the differences of adjacent pairs, taken in both orders; the time masking took in the ingress from its \`agentgate_pg_masking_seconds\` histogram (label \`rows<=100\`) read before and after the pairs; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
     ]),
     ...section('HTTP ingress: a GET of the schema registry, through the gateway and directly', r.http, (v) => [
       table(

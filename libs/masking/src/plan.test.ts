@@ -12,6 +12,7 @@ import {
   isCardNumber,
   isIban,
   scan,
+  textProfile,
   validateMaskingPlan,
 } from './index.js';
 
@@ -219,10 +220,11 @@ test('property: maskText never throws, never leaks a matched value, and leaves m
   assert.ok(withMatches > 300, `only ${withMatches} generated strings had a match`);
 });
 
-test('property: mayDetect is false only for text maskText leaves unchanged, and for bytes it cannot read it is true', () => {
+test('property: detectionProfile is undefined only for text maskText leaves unchanged, -1 for bytes that are not ASCII, else the text profile', () => {
   const rnd = mulberry32(20261129);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   let skipped = 0;
+  let profiled = 0;
   for (let i = 0; i < 3000; i++) {
     const parts: string[] = [];
     const n = 1 + Math.floor(rnd() * 4);
@@ -235,16 +237,23 @@ test('property: mayDetect is false only for text maskText leaves unchanged, and 
     const text = parts.join(pick([' ', ', ', '\n']));
     // Inside a larger buffer, as a cell sits in its row.
     const bytes = Buffer.concat([Buffer.from('xx'), Buffer.from(text, 'utf8'), Buffer.from('yy')]);
-    const may = compiled.mayDetect(bytes, 2, bytes.length - 2);
-    if (!may) {
+    const profile = compiled.detectionProfile(bytes, 2, bytes.length - 2);
+    if (profile === undefined) {
       skipped++;
-      assert.equal(compiled.maskText(text).text, text, `mayDetect skipped ${JSON.stringify(text)}, which maskText changes`);
+      assert.equal(compiled.maskText(text).text, text, `detectionProfile skipped ${JSON.stringify(text)}, which maskText changes`);
+    } else if (Buffer.byteLength(text) !== text.length) {
+      assert.equal(profile, -1, 'non-ASCII bytes are left to maskText');
+    } else {
+      profiled++;
+      assert.equal(profile, textProfile(text));
+      assert.deepEqual(compiled.maskText(text, profile), compiled.maskText(text));
     }
-    if (Buffer.byteLength(text) !== text.length) assert.ok(may, 'non-ASCII bytes are left to maskText');
   }
   assert.ok(skipped > 500, `only ${skipped} generated strings were skipped`);
-  for (const t of ['Grace Lovelace', '42', 'Jane Roe, order 1234']) assert.equal(compiled.mayDetect(Buffer.from(t), 0, t.length), false, t);
-  assert.equal(compiled.mayDetect(Buffer.from([0xff, 0xfe]), 0, 2), true, 'bytes that are not UTF-8 are decoded and judged there');
+  assert.ok(profiled > 500, `only ${profiled} generated strings were profiled`);
+  for (const t of ['Grace Lovelace', '42', 'Jane Roe, order 1234'])
+    assert.equal(compiled.detectionProfile(Buffer.from(t), 0, t.length), undefined, t);
+  assert.equal(compiled.detectionProfile(Buffer.from([0xff, 0xfe]), 0, 2), -1, 'bytes that are not UTF-8 are decoded and judged there');
 });
 
 test('card and IBAN tokens in free text keep their checks', () => {

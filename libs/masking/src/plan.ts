@@ -2,7 +2,7 @@
 // compiled form that the ingress applies to every cell.
 import { type ColumnRef, type ColumnRule, type MaskStrategy, compileColumnRules } from './column-rules.js';
 import { DETECTORS, isDetectorName, scan } from './detectors/registry.js';
-import { asciiProfile } from './text-profile.js';
+import { asciiProfile, textProfile } from './text-profile.js';
 import {
   type MaskingKeyRing,
   type TokenFormat,
@@ -169,16 +169,22 @@ export interface CompiledPlan {
   readonly plan: MaskingPlan;
   /** What to do with the cells of `ref` (call once per column of a result description). */
   forColumn(ref: ColumnRef): CellMasker;
-  /** Runs the plan's detectors on free text and masks each matched span, leaving the rest intact. */
-  maskText(text: string): TextMaskResult;
+  /**
+   * Runs the plan's detectors on free text and masks each matched span, leaving the rest intact.
+   * `profile`, when given, is `textProfile(text)` (or `detectionProfile` of its bytes).
+   */
+  maskText(text: string, profile?: number): TextMaskResult;
   /** Masks one cell of a column; SQL NULL stays NULL. */
   maskCell(masker: CellMasker, value: string | null): CellMaskResult;
   /**
-   * False when `maskText` would certainly leave the text that the UTF-8 bytes `utf8[from, to)`
-   * hold unchanged: they are all ASCII and no detector of the plan can match a text of their
-   * profile and length. Asked before decoding a cell, it spares most cells the decoding.
+   * Asked before decoding a cell, it spares most cells the decoding. For the text that the
+   * UTF-8 bytes `utf8[from, to)` hold:
+   * - undefined when `maskText` would certainly leave it unchanged: the bytes are all ASCII and
+   *   no detector of the plan can match a text of their profile and length;
+   * - -1 when a byte is not ASCII (decode, and let `maskText` profile the text);
+   * - else the text's profile, to pass to `maskText` so the text is not profiled twice.
    */
-  mayDetect(utf8: Uint8Array, from: number, to: number): boolean;
+  detectionProfile(utf8: Uint8Array, from: number, to: number): number | undefined;
 }
 
 const NONE: readonly DetectorName[] = Object.freeze([]);
@@ -229,8 +235,8 @@ export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): 
   const detectors: Detector[] = plan.detectors.map((n) => DETECTORS[n]);
   const strategyOf = (name: DetectorName): MaskStrategy => plan.detectorStrategies?.[name] ?? plan.defaultDetectorStrategy;
 
-  function maskText(text: string): TextMaskResult {
-    const matches = scan(text, detectors);
+  function maskText(text: string, profile?: number): TextMaskResult {
+    const matches = scan(text, detectors, profile ?? textProfile(text));
     if (matches.length === 0) return { text, fired: NONE };
     const fired: DetectorName[] = [];
     let out = '';
@@ -286,11 +292,11 @@ export function compileMaskingPlan(plan: MaskingPlan, keyRing: MaskingKeyRing): 
       return { kind: 'column', label, strategy: action.strategy };
     },
     maskText,
-    mayDetect(utf8, from, to) {
+    detectionProfile(utf8, from, to) {
       const profile = asciiProfile(utf8, from, to);
-      if (profile < 0) return true;
-      for (const d of detectors) if (d.mayMatch(profile, to - from)) return true;
-      return false;
+      if (profile < 0) return -1;
+      for (const d of detectors) if (d.mayMatch(profile, to - from)) return profile;
+      return undefined;
     },
     maskCell(masker, value) {
       if (value === null || masker.kind === 'keep') return { value, masked: false, fired: NONE };

@@ -30,43 +30,55 @@ const UPPER_SHIFT = 19;
 const LOWER_SHIFT = 25;
 const CAP = 63;
 
-// One character code into a profile: a flag set, or a count raised unless already at the cap.
-function add(profile: number, c: number): number {
-  if (c >= 48 && c <= 57) return ((profile >>> DIGITS_SHIFT) & CAP) === CAP ? profile : profile + (1 << DIGITS_SHIFT);
-  if (c >= 97 && c <= 122) return ((profile >>> LOWER_SHIFT) & CAP) === CAP ? profile : profile + (1 << LOWER_SHIFT);
-  if (c >= 65 && c <= 90) return ((profile >>> UPPER_SHIFT) & CAP) === CAP ? profile : profile + (1 << UPPER_SHIFT);
-  switch (c) {
-    case 32:
-      return profile | HAS_SPACE;
-    case 46:
-      return profile | HAS_DOT;
-    case 45:
-      return profile | HAS_DASH;
-    case 58:
-      return profile | (profile & HAS_COLON ? HAS_TWO_COLONS : HAS_COLON);
-    case 64:
-      return profile | HAS_AT;
-    case 95:
-      return profile | HAS_UNDERSCORE;
-    case 61:
-      return profile | HAS_EQUALS;
-    case 47:
-      return profile | HAS_SLASH;
-    case 43:
-      return profile | HAS_PLUS;
-    case 40:
-      return profile | HAS_PAREN;
-    default:
-      return profile;
-  }
+// Per ASCII code, its class: the flag bit it sets, or one of the counted kinds below. One table
+// lookup per character instead of a chain of range tests and a switch (the profile runs on every
+// free-text cell of a masked result).
+const DIGIT = -1;
+const UPPER = -2;
+const LOWER = -3;
+const COLON = -4;
+const CLASS = new Int16Array(128);
+for (let c = 48; c <= 57; c++) CLASS[c] = DIGIT;
+for (let c = 65; c <= 90; c++) CLASS[c] = UPPER;
+for (let c = 97; c <= 122; c++) CLASS[c] = LOWER;
+CLASS[58] = COLON;
+CLASS[32] = HAS_SPACE;
+CLASS[46] = HAS_DOT;
+CLASS[45] = HAS_DASH;
+CLASS[64] = HAS_AT;
+CLASS[95] = HAS_UNDERSCORE;
+CLASS[61] = HAS_EQUALS;
+CLASS[47] = HAS_SLASH;
+CLASS[43] = HAS_PLUS;
+CLASS[40] = HAS_PAREN;
+
+/** Counts and flags, packed: counts capped at the field's width. */
+function pack(flags: number, colons: number, digits: number, upper: number, lower: number): number {
+  if (colons > 0) flags |= colons > 1 ? HAS_COLON | HAS_TWO_COLONS : HAS_COLON;
+  return (
+    flags + (Math.min(digits, CAP) << DIGITS_SHIFT) + (Math.min(upper, CAP) << UPPER_SHIFT) + Math.min(lower, CAP) * (1 << LOWER_SHIFT)
+  );
 }
 
-/** The profile of `text` (flags in the low bits, capped counts above them). */
+/** The profile of `text` (flags in the low bits, capped counts above them); characters beyond ASCII count for nothing. */
 export function textProfile(text: string): number {
-  let profile = 0;
+  let flags = 0;
+  let colons = 0;
+  let digits = 0;
+  let upper = 0;
+  let lower = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) profile = add(profile, text.charCodeAt(i));
-  return profile;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127) continue;
+    const k = CLASS[c]!;
+    if (k > 0) flags |= k;
+    else if (k === LOWER) lower++;
+    else if (k === DIGIT) digits++;
+    else if (k === UPPER) upper++;
+    else if (k === COLON) colons++;
+  }
+  return pack(flags, colons, digits, upper, lower);
 }
 
 /**
@@ -75,13 +87,22 @@ export function textProfile(text: string): number {
  * decoding a cell that no detector can match.
  */
 export function asciiProfile(bytes: Uint8Array, from: number, to: number): number {
-  let profile = 0;
+  let flags = 0;
+  let colons = 0;
+  let digits = 0;
+  let upper = 0;
+  let lower = 0;
   for (let i = from; i < to; i++) {
     const c = bytes[i]!;
     if (c > 127) return -1;
-    profile = add(profile, c);
+    const k = CLASS[c]!;
+    if (k > 0) flags |= k;
+    else if (k === LOWER) lower++;
+    else if (k === DIGIT) digits++;
+    else if (k === UPPER) upper++;
+    else if (k === COLON) colons++;
   }
-  return profile;
+  return pack(flags, colons, digits, upper, lower);
 }
 
 /** Number of ASCII digits in the profiled text, capped at 63. */

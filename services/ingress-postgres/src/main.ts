@@ -8,7 +8,7 @@ import { loadConfig } from './config.js';
 import { loadConnectionCatalog } from './connections.js';
 import { statementDigester } from './statement-digest.js';
 import { loadMaskingKeys, MaskingPlans, startIngressPipeline } from '@agentgate/ingress-core';
-import { connectStages, statementStages } from './stage-metrics.js';
+import { connectStages, maskingTime, statementStages } from './stage-metrics.js';
 import { createIngressServer } from './app.js';
 
 const env = Object.freeze({ ...process.env });
@@ -57,6 +57,7 @@ await runService({
         sink.metrics() +
         statementStages.render() +
         connectStages.render() +
+        maskingTime.render() +
         parserPoolMetrics(parser.stats()),
       describe: () => ({ host: config.listenHost, port, tls: tls !== undefined, connections: catalog.names() }),
       async stop() {

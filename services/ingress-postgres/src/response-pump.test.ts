@@ -3,7 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandComplete, dataRow, errorResponse, readyForQuery, rowDescription, type BackendFrame } from '@agentgate/pg-wire';
+import { compileMaskingPlan } from '@agentgate/masking';
 import { ResponsePump, StatementResponse, dataRowValues, type Expectation } from './response-pump.js';
+import { startResultMasking } from './result-masking.js';
+import { maskingTime } from './stage-metrics.js';
 
 function frame(raw: Buffer): BackendFrame {
   return { type: String.fromCharCode(raw[0]!), raw };
@@ -207,4 +210,44 @@ test('function call: sent while the target skips to Sync after an extended error
   pump.expect({ kind: 'function-call', response: new StatementResponse('f'), binaryResult: false });
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(log, ['out:E', 'record:f:cancelled']);
+});
+
+test('a masked result: rows go out masked, and the time masking took is observed once, by the result size', async () => {
+  const plan = compileMaskingPlan(
+    { version: 1, rules: [], detectors: ['us-ssn'], defaultDetectorStrategy: { kind: 'redact' } },
+    { current: { id: 'k1', secret: new Uint8Array(32).fill(7) } },
+  );
+  const count = (): number => Number(/agentgate_pg_masking_seconds_count\{rows="rows<=100"\} (\d+)/.exec(maskingTime.render())?.[1] ?? 0);
+  const before = count();
+  const out: Buffer[] = [];
+  const pending = [rowDescription([{ name: 'note', typeOid: 25 }]), dataRow(['ssn 078-05-1120 on file']), commandComplete('SELECT 1'), Z];
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  const pump = new ResponsePump(
+    async () => {
+      const next = pending.shift();
+      if (!next) {
+        done();
+        return new Promise<BackendFrame>(() => {});
+      }
+      return frame(next);
+    },
+    {
+      write: (b) => {
+        out.push(b);
+        return true;
+      },
+      drained: async () => {},
+    },
+    { record: async () => {}, ended: () => {} },
+  );
+  const r = new StatementResponse('m', { rows: 10, bytes: 1000 });
+  r.masking = startResultMasking(plan, 'demo', async () => () => undefined);
+  pump.expect({ kind: 'simple', responses: [r], next: 0 });
+  void pump.run();
+  await finished;
+  const row = out.find((b) => b[0] === 0x44)!;
+  assert.deepEqual(dataRowValues(row), ['ssn [REDACTED:us-ssn] on file']);
+  assert.ok(r.masking.elapsedMs > 0);
+  assert.equal(count(), before + 1);
 });

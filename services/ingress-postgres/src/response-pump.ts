@@ -16,7 +16,7 @@
 //   NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time.
 import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
-import { newTiming, observeStatement, type StatementTiming } from './stage-metrics.js';
+import { newTiming, observeMasking, observeStatement, type StatementTiming } from './stage-metrics.js';
 import { GatewayError } from '@agentgate/errors';
 import { redactValue, redactValues } from './audit-redaction.js';
 import { copyOutAllowed } from '@agentgate/masking';
@@ -229,6 +229,15 @@ function isSessionEnding(raw: Buffer): boolean {
  * before any RowDescription cannot be attributed, so it is refused rather than relayed.
  */
 function maskedRow(masking: ResultMasking, frame: BackendFrame): Buffer {
+  const started = performance.now();
+  try {
+    return maskedRowUntimed(masking, frame);
+  } finally {
+    masking.elapsedMs += performance.now() - started;
+  }
+}
+
+function maskedRowUntimed(masking: ResultMasking, frame: BackendFrame): Buffer {
   if (frame.type === 'D') {
     if (!masking.rows) throw new GatewayError('AG_ERR_MASKING_UNSUPPORTED', 'a masked result sent rows before describing its columns');
     return maskDataRow(frame.raw, masking.rows, masking.plan, masking.tally);
@@ -392,6 +401,7 @@ export class ResponsePump {
     if (response.recorded) return;
     response.recorded = true;
     const completeAt = performance.now();
+    if (response.masking) observeMasking(response.rowCount, response.masking.elapsedMs);
     await this.hooks.record(response, outcome);
     observeStatement(response.timing, completeAt, performance.now());
     if (outcome === 'ok') response.onOk?.();
@@ -429,10 +439,15 @@ export class ResponsePump {
 
   /** Plans the masking of a result from its RowDescription (naming its tables on the target first). */
   private async planMasking(masking: ResultMasking, raw: Buffer): Promise<void> {
-    const columns = decodeRowDescription(raw);
-    const tableOids = [...new Set(columns.filter((c) => c.tableOid !== 0).map((c) => c.tableOid))];
-    const relationOf = tableOids.length > 0 ? await masking.relations(tableOids) : () => undefined;
-    masking.rows = planRowMasking(columns, masking.connection, masking.plan, relationOf);
+    const started = performance.now();
+    try {
+      const columns = decodeRowDescription(raw);
+      const tableOids = [...new Set(columns.filter((c) => c.tableOid !== 0).map((c) => c.tableOid))];
+      const relationOf = tableOids.length > 0 ? await masking.relations(tableOids) : () => undefined;
+      masking.rows = planRowMasking(columns, masking.connection, masking.plan, relationOf);
+    } finally {
+      masking.elapsedMs += performance.now() - started;
+    }
   }
 
   private completed(r: StatementResponse, tag: string): void {

@@ -13,6 +13,12 @@ export interface ResultMasking {
   readonly tally: MaskingTally;
   /** Set at the result's RowDescription; rows before it cannot be attributed and are refused. */
   rows?: RowMasking;
+  /**
+   * Milliseconds the result's masking held it up: naming its columns (catalog lookup included)
+   * and masking its rows, COPY data, errors and notices. Masking runs in line with relaying, so
+   * this is the latency it added to the result.
+   */
+  elapsedMs: number;
 }
 
 /** A fresh per-statement masking for `plan`. */
@@ -21,5 +27,5 @@ export function startResultMasking(
   connection: string,
   relations: (tableOids: readonly number[]) => Promise<(oid: number) => RelationInfo | undefined>,
 ): ResultMasking {
-  return { plan, connection, relations, tally: new MaskingTally() };
+  return { plan, connection, relations, tally: new MaskingTally(), elapsedMs: 0 };
 }

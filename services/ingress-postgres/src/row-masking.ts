@@ -137,6 +137,18 @@ class PartialInPlace {
   constructor(readonly keep: number | undefined) {}
 }
 
+// One per number of characters kept: a cell's replacement is then not an allocation.
+const partialsByKeep = new Map<number | undefined, PartialInPlace>();
+
+function partialInPlace(keep: number | undefined): PartialInPlace {
+  let p = partialsByKeep.get(keep);
+  if (p === undefined) {
+    p = new PartialInPlace(keep);
+    partialsByKeep.set(keep, p);
+  }
+  return p;
+}
+
 /** What replaces the cell at frame[from, to): text, SQL NULL, a partial mask; undefined when it stays. */
 function maskCellOf(
   frame: Buffer,
@@ -149,19 +161,32 @@ function maskCellOf(
   // Partial masking of ASCII keeps the length and works on the bytes: nothing to decode.
   if (masker.kind === 'column' && masker.strategy.kind === 'partial' && isAscii(frame, from, to)) {
     tally?.record(masker, MASKED_BY_COLUMN);
-    return new PartialInPlace(masker.strategy.keep);
+    return partialInPlace(masker.strategy.keep);
   }
-  // Most free-text cells (names, numbers, dates) cannot hold what the detectors look for,
-  // which their bytes' profile tells without decoding them.
-  if (masker.kind === 'detect' && !plan.mayDetect(frame, from, to)) return undefined;
+  if (masker.kind === 'detect') {
+    // Most free-text cells (names, numbers, dates) cannot hold what the detectors look for,
+    // which their bytes' profile tells without decoding them; the profile is not computed twice.
+    const profile = plan.detectionProfile(frame, from, to);
+    if (profile === undefined) return undefined;
+    const text = frame.toString('utf8', from, to);
+    if (profile < 0 && isUndecodable(text, frame, from, to)) return UNDECODABLE;
+    const result = plan.maskText(text, profile < 0 ? undefined : profile);
+    if (result.fired.length === 0) return undefined;
+    tally?.record(masker, { value: result.text, masked: true, fired: result.fired });
+    return result.text;
+  }
   // A whole-cell redact or null does not read the value: it is not decoded.
   const text = ignoresValue(masker) ? '' : frame.toString('utf8', from, to);
-  // U+FFFD stands in for bytes that are not UTF-8 (a SQL_ASCII database, raw bytes): what a
-  // detector cannot read is not passed. A genuine U+FFFD is told apart by the check.
-  if (text.includes('\uFFFD') && !isUtf8(frame.subarray(from, to))) return UNDECODABLE;
+  if (isUndecodable(text, frame, from, to)) return UNDECODABLE;
   const result = plan.maskCell(masker, text);
   tally?.record(masker, result);
   return result.masked ? result.value : undefined;
+}
+
+// U+FFFD stands in for bytes that are not UTF-8 (a SQL_ASCII database, raw bytes): what a
+// detector cannot read is not passed. A genuine U+FFFD is told apart by the check.
+function isUndecodable(text: string, frame: Buffer, from: number, to: number): boolean {
+  return text.includes('\uFFFD') && !isUtf8(frame.subarray(from, to));
 }
 
 const MASKED_BY_COLUMN: CellMaskResult = Object.freeze({ value: null, masked: true, fired: Object.freeze([]) });
@@ -203,12 +228,12 @@ function writeUtf8(s: string, dst: Buffer, at: number): number {
   return n;
 }
 
-/** One replaced cell: where it starts (its length word) and ends, and what replaces it. */
-interface Replacement {
-  start: number;
-  end: number;
-  value: string | PartialInPlace | null;
-}
+// The cells a row replaces, in order: where each starts (its length word) and ends, and what
+// replaces it. Reused from row to row (maskDataRow runs to its end before it is called again):
+// a row then costs no allocation but its new frame.
+const replacedStarts: number[] = [];
+const replacedEnds: number[] = [];
+const replacedValues: (string | PartialInPlace | null)[] = [];
 
 /**
  * Masks one DataRow frame. Returns the same Buffer when nothing changed (the common case), else
@@ -222,7 +247,7 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
     throw new GatewayError('AG_ERR_PROTOCOL_VIOLATION', `DataRow has ${count} columns, RowDescription had ${masking.maskers.length}`);
   }
   let offset = 7;
-  let replaced: Replacement[] | undefined;
+  let replaced = 0;
   let grow = 0;
   for (let i = 0; i < count; i++) {
     const start = offset;
@@ -234,19 +259,26 @@ export function maskDataRow(frame: Buffer, masking: RowMasking, plan: CompiledPl
     if (masker !== undefined) {
       const value = maskCellOf(frame, offset, end, masker, plan, tally);
       if (value !== undefined) {
-        if (replaced === undefined) replaced = [];
-        replaced.push({ start, end, value });
+        replacedStarts[replaced] = start;
+        replacedEnds[replaced] = end;
+        replacedValues[replaced] = value;
+        replaced++;
         if (value === null) grow -= length;
         else if (typeof value === 'string') grow += utf8Length(value) - length;
       }
     }
     offset = end;
   }
-  if (replaced === undefined) return frame;
+  if (replaced === 0) return frame;
   const out = Buffer.allocUnsafe(frame.length + grow);
   let at = 0;
   let pos = 0;
-  for (const { start, end, value } of replaced) {
+  for (let r = 0; r < replaced; r++) {
+    const start = replacedStarts[r]!;
+    const end = replacedEnds[r]!;
+    const value = replacedValues[r]!;
+    // Strings are not kept past the row they replace.
+    replacedValues[r] = null;
     pos += copyBytes(frame, at, start, out, pos);
     if (value === null) {
       out.writeInt32BE(-1, pos);

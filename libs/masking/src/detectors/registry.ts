@@ -47,9 +47,9 @@ const NO_MATCHES: readonly DetectorMatch[] = Object.freeze([]);
  * Overlap rule: the longer match wins; between equal lengths the earlier start wins; between
  * equal spans the detector earlier in `DETECTOR_NAMES` wins. Masking the longer span never
  * leaves part of a secret visible. Returns one shared frozen empty array when nothing matches.
+ * `profile` is `textProfile(text)`, passed by a caller that has it already.
  */
-export function scan(text: string, detectors: readonly Detector[]): readonly DetectorMatch[] {
-  const profile = textProfile(text);
+export function scan(text: string, detectors: readonly Detector[], profile: number = textProfile(text)): readonly DetectorMatch[] {
   let found: DetectorMatch[] | undefined;
   for (const d of detectors) {
     if (!d.mayMatch(profile, text.length)) continue;
