@@ -188,6 +188,16 @@ export function renderScenarios(r: ScenarioResults): string {
             `${fmt(v.hundredRows.unmasked.p50, 2)} (${fmt(v.hundredRows.unmasked.p99, 2)})`,
             `added < 1 ms: ${fmt(v.hundredRows.addedMs, 2)} ms`,
           ],
+          ...(v.hundredRows.relay
+            ? [
+                [
+                  'the same 100-row results relayed by the ingress (first reply -> completion), ms p50 (mean)',
+                  `${fmt(v.hundredRows.relay.masked.p50, 3)} (${fmt(v.hundredRows.relay.masked.meanMs, 3)})`,
+                  `${fmt(v.hundredRows.relay.unmasked.p50, 3)} (${fmt(v.hundredRows.relay.unmasked.meanMs, 3)})`,
+                  `added < 1 ms: ${fmt(v.hundredRows.relay.masked.p50 - v.hundredRows.relay.unmasked.p50, 3)} ms`,
+                ],
+              ]
+            : []),
           ...(v.hundredRows.inIngress
             ? [
                 [
@@ -216,7 +226,7 @@ export function renderScenarios(r: ScenarioResults): string {
         ],
       ),
       '',
-      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the average of the medians of the differences of adjacent pairs, taken in both orders; the time masking took in the ingress from its \`agentgate_pg_masking_seconds\` histogram (label \`rows<=100\`) read before and after the pairs; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
+      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the average of the medians of the differences of adjacent pairs, taken in both orders; the relaying and the time masking took in the ingress from its \`agentgate_pg_statement_stage_seconds\` (labels \`relay+masking\` and \`relay\`) and \`agentgate_pg_masking_seconds\` (label \`rows<=100\`) histograms, read before and after the pairs; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
     ]),
     ...section('HTTP ingress: a GET of the schema registry, through the gateway and directly', r.http, (v) => [
       table(

@@ -9,7 +9,7 @@ export const STAGE_METRICS = {
 } as const;
 
 /** Stage order of the ingress (the histogram's own label values). */
-export const STAGE_ORDER = ['queued+parsed', 'request+verdict', 'upstream', 'response', 'total'];
+export const STAGE_ORDER = ['queued+parsed', 'request+verdict', 'upstream', 'target', 'relay', 'relay+masking', 'response', 'total'];
 
 export interface StageSnapshot {
   adminPort: number;

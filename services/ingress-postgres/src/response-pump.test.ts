@@ -6,7 +6,7 @@ import { commandComplete, dataRow, errorResponse, readyForQuery, rowDescription,
 import { compileMaskingPlan } from '@agentgate/masking';
 import { ResponsePump, StatementResponse, dataRowValues, type Expectation } from './response-pump.js';
 import { startResultMasking } from './result-masking.js';
-import { maskingTime } from './stage-metrics.js';
+import { maskingTime, statementStages } from './stage-metrics.js';
 
 function frame(raw: Buffer): BackendFrame {
   return { type: String.fromCharCode(raw[0]!), raw };
@@ -241,7 +241,15 @@ test('a masked result: rows go out masked, and the time masking took is observed
     },
     { record: async () => {}, ended: () => {} },
   );
+  const stage = (label: string): number =>
+    Number(
+      new RegExp(`agentgate_pg_statement_stage_seconds_count\\{stage="${label.replace('+', '\\+')}"\\} (\\d+)`).exec(
+        statementStages.render(),
+      )?.[1] ?? 0,
+    );
+  const stagesBefore = { target: stage('target'), relay: stage('relay'), masked: stage('relay+masking') };
   const r = new StatementResponse('m', { rows: 10, bytes: 1000 });
+  Object.assign(r.timing, { receivedAt: 1, requestAt: 1, forwardedAt: performance.now() });
   r.masking = startResultMasking(plan, 'demo', async () => () => undefined);
   pump.expect({ kind: 'simple', responses: [r], next: 0 });
   void pump.run();
@@ -250,4 +258,10 @@ test('a masked result: rows go out masked, and the time masking took is observed
   assert.deepEqual(dataRowValues(row), ['ssn [REDACTED:us-ssn] on file']);
   assert.ok(r.masking.elapsedMs > 0);
   assert.equal(count(), before + 1);
+  // The target's part and the relaying, the latter under the masked label.
+  assert.ok(r.timing.firstReplyAt >= r.timing.forwardedAt);
+  assert.deepEqual(
+    { target: stage('target'), relay: stage('relay'), masked: stage('relay+masking') },
+    { target: stagesBefore.target + 1, relay: stagesBefore.relay, masked: stagesBefore.masked + 1 },
+  );
 });

@@ -16,7 +16,7 @@
 //   NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time.
 import { createHash, type Hash } from 'node:crypto';
 import type { ColumnInfo, ResponseObserved } from '@agentgate/events';
-import { newTiming, observeMasking, observeStatement, type StatementTiming } from './stage-metrics.js';
+import { markFirstReply, newTiming, observeMasking, observeStatement, type StatementTiming } from './stage-metrics.js';
 import { GatewayError } from '@agentgate/errors';
 import { redactValue, redactValues } from './audit-redaction.js';
 import { copyOutAllowed } from '@agentgate/masking';
@@ -403,7 +403,7 @@ export class ResponsePump {
     const completeAt = performance.now();
     if (response.masking) observeMasking(response.rowCount, response.masking.elapsedMs);
     await this.hooks.record(response, outcome);
-    observeStatement(response.timing, completeAt, performance.now());
+    observeStatement(response.timing, completeAt, performance.now(), response.masking !== undefined);
     if (outcome === 'ok') response.onOk?.();
   }
 
@@ -430,6 +430,7 @@ export class ResponsePump {
     if (head?.kind === 'execute') r = head.response;
     else if (head?.kind === 'simple' && head.next < head.responses.length) r = head.responses[head.next];
     if (r === undefined) return false;
+    markFirstReply(r.timing);
     r.bytes += frame.raw.length;
     const out = r.masking ? maskedRow(r.masking, frame) : frame.raw;
     r.addRow(out);
@@ -485,6 +486,8 @@ export class ResponsePump {
       await this.forward(frame);
       return;
     }
+    if (head.kind === 'execute') markFirstReply(head.response.timing);
+    else if (head.kind === 'simple' && head.next < head.responses.length) markFirstReply(head.responses[head.next]!.timing);
     switch (head.kind) {
       case 'single':
         if (frame.type === 'E') {

@@ -4,7 +4,10 @@
 //   queued+parsed   message in hand -> its request event handed to the audit log (waiting for
 //                   the session's earlier writes, lexing checks, classification)
 //   request+verdict request handed to the log -> allow verdict in hand
-//   upstream        forwarded to the target -> its completion message seen
+//   upstream        forwarded to the target -> its completion message seen, in two parts:
+//     target          forwarded -> the target's first reply to it (the target's own time)
+//     relay           first reply -> completion seen (rows read, masked when planned, relayed);
+//                     `relay+masking` for results the verdict masks, so the two can be compared
 //   response        completion seen -> response event acknowledged, completion released
 //   total           message in hand -> completion released
 import { LatencyHistogram } from '@agentgate/observability';
@@ -54,17 +57,30 @@ export interface StatementTiming {
   receivedAt: number;
   requestAt: number;
   forwardedAt: number;
+  firstReplyAt: number;
 }
 
-export const newTiming = (receivedAt = 0): StatementTiming => ({ receivedAt, requestAt: 0, forwardedAt: 0 });
+export const newTiming = (receivedAt = 0): StatementTiming => ({ receivedAt, requestAt: 0, forwardedAt: 0, firstReplyAt: 0 });
 
-/** Observes a statement whose completion was seen at `completeAt` and released at `releasedAt`. */
-export function observeStatement(t: StatementTiming, completeAt: number, releasedAt: number): void {
+/** Notes the instant of the target's first reply to a statement (once). */
+export function markFirstReply(t: StatementTiming): void {
+  if (t.firstReplyAt === 0) t.firstReplyAt = performance.now();
+}
+
+/**
+ * Observes a statement whose completion was seen at `completeAt` and released at `releasedAt`;
+ * `masked` when the verdict planned masking of its result.
+ */
+export function observeStatement(t: StatementTiming, completeAt: number, releasedAt: number, masked = false): void {
   if (t.receivedAt === 0 || t.requestAt === 0 || t.forwardedAt === 0) return;
   const s = (ms: number): number => Math.max(0, ms) / 1000;
   statementStages.observe('queued+parsed', s(t.requestAt - t.receivedAt));
   statementStages.observe('request+verdict', s(t.forwardedAt - t.requestAt));
   statementStages.observe('upstream', s(completeAt - t.forwardedAt));
+  if (t.firstReplyAt !== 0) {
+    statementStages.observe('target', s(t.firstReplyAt - t.forwardedAt));
+    statementStages.observe(masked ? 'relay+masking' : 'relay', s(completeAt - t.firstReplyAt));
+  }
   statementStages.observe('response', s(releasedAt - completeAt));
   statementStages.observe('total', s(releasedAt - t.receivedAt));
 }
