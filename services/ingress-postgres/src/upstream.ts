@@ -71,8 +71,8 @@ const SALTED_PASSWORDS = saltedPasswordCache();
 // Why 256 KiB and not more: a queued frame lives through young-generation collections and
 // is promoted, and the old generation's garbage is what grows the process. With 1 MiB a
 // 1,000,000-row SELECT grew a fresh ingress by 114-164 MB, with 256 KiB by 59-78 MB
-// (test/e2e/pg-clients.test.ts prints it); a smaller mark bought nothing more, and the bulk
-// scenario of `npm run bench` showed no loss of throughput within its noise.
+// (test/e2e/pg-clients.test.ts prints it). 64 KiB bought nothing more; the bulk scenario of
+// `npm run bench` ran 64 KiB and 1 MiB alike within its noise.
 const HIGH_WATER_BYTES = 256 * 1024;
 const LOW_WATER_BYTES = 64 * 1024;
 // How long a closing target connection may take to end by itself before it is destroyed.
