@@ -14,6 +14,7 @@ function frame(raw: Buffer): BackendFrame {
 
 function harness(frames: Buffer[], thenClose = false) {
   const log: string[] = [];
+  const written: Buffer[] = [];
   const pending = [...frames];
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
@@ -31,6 +32,7 @@ function harness(frames: Buffer[], thenClose = false) {
     {
       write: (b) => {
         log.push(`out:${String.fromCharCode(b[0]!)}`);
+        written.push(b);
         return true;
       },
       drained: async () => {},
@@ -42,7 +44,7 @@ function harness(frames: Buffer[], thenClose = false) {
       ended: (e, targetEnded) => log.push(`ended:${targetEnded}:${String(e)}`),
     },
   );
-  return { pump, log, finished };
+  return { pump, log, finished, written };
 }
 
 const T = rowDescription([{ name: 'x', typeOid: 23 }]);
@@ -219,28 +221,12 @@ test('a masked result: rows go out masked, and the time masking took is observed
   );
   const count = (): number => Number(/agentgate_pg_masking_seconds_count\{rows="rows<=100"\} (\d+)/.exec(maskingTime.render())?.[1] ?? 0);
   const before = count();
-  const out: Buffer[] = [];
-  const pending = [rowDescription([{ name: 'note', typeOid: 25 }]), dataRow(['ssn 078-05-1120 on file']), commandComplete('SELECT 1'), Z];
-  let done: () => void = () => {};
-  const finished = new Promise<void>((r) => (done = r));
-  const pump = new ResponsePump(
-    async () => {
-      const next = pending.shift();
-      if (!next) {
-        done();
-        return new Promise<BackendFrame>(() => {});
-      }
-      return frame(next);
-    },
-    {
-      write: (b) => {
-        out.push(b);
-        return true;
-      },
-      drained: async () => {},
-    },
-    { record: async () => {}, ended: () => {} },
-  );
+  const { pump, finished, written } = harness([
+    rowDescription([{ name: 'note', typeOid: 25 }]),
+    dataRow(['ssn 078-05-1120 on file']),
+    commandComplete('SELECT 1'),
+    Z,
+  ]);
   const stage = (label: string): number =>
     Number(
       new RegExp(`agentgate_pg_statement_stage_seconds_count\\{stage="${label.replace('+', '\\+')}"\\} (\\d+)`).exec(
@@ -254,7 +240,7 @@ test('a masked result: rows go out masked, and the time masking took is observed
   pump.expect({ kind: 'simple', responses: [r], next: 0 });
   void pump.run();
   await finished;
-  const row = out.find((b) => b[0] === 0x44)!;
+  const row = written.find((b) => b[0] === 0x44)!;
   assert.deepEqual(dataRowValues(row), ['ssn [REDACTED:us-ssn] on file']);
   assert.ok(r.masking.elapsedMs > 0);
   assert.equal(count(), before + 1);
