@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type AuditEvent,
-  type AuditEventOf,
-  chainEvent,
-  type EventSerde,
-  nextLink,
-  sqlDetail,
-  type UnchainedEvent,
-  verifyChain,
-} from '@agentgate/events';
+import { type AuditEvent, type EventSerde, sqlDetail, verifyChain } from '@agentgate/events';
 import type { Producer } from 'kafkajs';
 import { type AuditSink, kafkaAuditSink, SessionAudit } from './audit-log.js';
 import { decideRequest } from './decide.js';
+import { allowingVerdictFeed } from './testing/index.js';
 import type { VerdictFeed } from './verdict-feed.js';
 
 const actor = { subject: 'a', issuer: 'i', groups: [], actChain: [], tokenId: null, authMethod: 'none' };
@@ -46,43 +38,7 @@ function harness(): { log: string[]; sink: AuditSink; written: AuditEvent[]; ver
       written.push(...events);
     },
   };
-  const verdicts: VerdictFeed = {
-    expect(requestId) {
-      log.push(`expect ${requestId}`);
-      return {
-        answerTo: async (req: AuditEventOf<'RequestObserved'>) =>
-          chainEvent<'VerdictIssued'>(
-            {
-              eventId: 'v-1',
-              eventType: 'VerdictIssued',
-              sessionId: req.sessionId,
-              timeUs: req.timeUs + 1,
-              producer: 'policy',
-              traceId: null,
-              actor,
-              payload: {
-                requestId,
-                decision: 'allow',
-                policyVersion: 'p@1',
-                ruleId: null,
-                reason: 'ok',
-                errorCode: null,
-                maskingPlan: [],
-                approvalId: null,
-                statementDigest: null,
-                shadow: false,
-                requestTimeUs: req.timeUs,
-                visibleTools: [],
-              },
-            } as UnchainedEvent<'VerdictIssued'>,
-            nextLink(req),
-          ),
-      };
-    },
-    cancel: () => {},
-    ready: true,
-    pending: () => 0,
-  };
+  const verdicts = allowingVerdictFeed(actor, (requestId) => log.push(`expect ${requestId}`));
   let n = 0;
   let t = 1000;
   const audit = new SessionAudit({

@@ -2,48 +2,16 @@
 // with its request, its response with its close.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type AuditEvent, type AuditEventOf, chainEvent, nextLink, type UnchainedEvent } from '@agentgate/events';
-import type { AuditSink, VerdictFeed } from '@agentgate/ingress-core';
+import type { AuditEvent } from '@agentgate/events';
+import type { AuditSink } from '@agentgate/ingress-core';
+import { allowingVerdictFeed } from '@agentgate/ingress-core/testing';
 import { pipelineAudit } from './exchange-audit.js';
 import { httpDetail, httpResponse } from './records.js';
 
 const actor = { subject: 'demo-agent', issuer: 'test', groups: ['agents'], actChain: [], tokenId: null, authMethod: 'test' };
 
 /** Answers every request with an allow verdict chained after it. */
-const allowAll: VerdictFeed = {
-  expect: (requestId) => ({
-    answerTo: async (req: AuditEventOf<'RequestObserved'>) =>
-      chainEvent<'VerdictIssued'>(
-        {
-          eventId: 'v',
-          eventType: 'VerdictIssued',
-          sessionId: req.sessionId,
-          timeUs: req.timeUs + 1,
-          producer: 'policy',
-          traceId: null,
-          actor,
-          payload: {
-            requestId,
-            decision: 'allow',
-            policyVersion: 'p@1',
-            ruleId: null,
-            reason: 'ok',
-            errorCode: null,
-            maskingPlan: [],
-            approvalId: null,
-            statementDigest: null,
-            shadow: false,
-            requestTimeUs: req.timeUs,
-            visibleTools: [],
-          },
-        } as UnchainedEvent<'VerdictIssued'>,
-        nextLink(req),
-      ),
-  }),
-  cancel: () => {},
-  ready: true,
-  pending: () => 0,
-};
+const allowAll = allowingVerdictFeed(actor);
 
 test('an exchange is two writes: SessionOpened with the request, the response with SessionClosed', async () => {
   const writes: AuditEvent[][] = [];
