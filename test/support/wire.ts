@@ -22,6 +22,10 @@ export interface WireSession {
 
 /** Logs in over loopback plaintext (the gateway allows a token there) with the given startup parameters. */
 export async function openWire(parameters: Record<string, string>, identity = 'demo-agent'): Promise<WireSession> {
+  // Fetched before connecting: token() blocks this process while it asks the IdP, and a session
+  // left mid-startup past the ingress's startup timeout (3 s) is ended, which is right of the
+  // ingress but would fail every session opened together with a first, slow fetch.
+  const password = token(identity);
   const socket = connect({ host: stack.ingressHost, port: stack.ingressPort });
   const framer = new BackendFramer();
   const frames: BackendFrame[] = [];
@@ -58,7 +62,7 @@ export async function openWire(parameters: Record<string, string>, identity = 'd
   });
   socket.write(serialize.startup({ user: identity, database: 'demo', ...parameters }));
   await waitFor('R', 5000);
-  socket.write(serialize.password(token(identity)));
+  socket.write(serialize.password(password));
   await waitFor('Z', 10_000);
   const login = frames.splice(0);
   const error = login.find((f) => f.type === 'E');
