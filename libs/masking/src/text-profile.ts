@@ -61,8 +61,8 @@ function pack(flags: number, colons: number, digits: number, upper: number, lowe
 }
 
 // textProfile and asciiProfile repeat their loop body on purpose: the counters stay local
-// variables. Shared through module state and a counting function, asciiProfile ran 2-2.5 times
-// slower (a micro-benchmark over 2,000 typical cells).
+// variables. Shared through module state and a counting function, asciiProfile ran over twice as
+// slow in a scratch micro-benchmark (not kept in the repo).
 
 /** The profile of `text` (flags in the low bits, capped counts above them); characters beyond ASCII count for nothing. */
 export function textProfile(text: string): number {
