@@ -2,6 +2,7 @@
 // others still run. Every extra instance a scenario starts is stopped by that scenario.
 import { bulk } from './bulk.js';
 import { connectSetup } from './connect.js';
+import { consumers } from './consumers.js';
 import { type BenchContext, conninfo, directQuery } from './context.js';
 import { fleet } from './fleet.js';
 import { httpLatency } from './http.js';
@@ -28,6 +29,7 @@ export const SCENARIOS = [
   'connect',
   'processors',
   'masking',
+  'consumers',
   'http',
   'ssh',
   'mcp',
@@ -87,6 +89,7 @@ export async function runScenarios(
       return processors(ctx);
     });
   if (want('masking')) r.masking = await attempt(ctx, 'masking', () => masking(ctx));
+  if (want('consumers')) r.consumers = await attempt(ctx, 'consumers', () => consumers(ctx));
   if (want('http')) r.http = await attempt(ctx, 'http', () => httpLatency(ctx));
   if (want('ssh')) r.ssh = await attempt(ctx, 'ssh', () => sshLatency(ctx));
   if (want('mcp')) r.mcp = await attempt(ctx, 'mcp', () => mcpLatency(ctx));

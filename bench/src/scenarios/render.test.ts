@@ -112,3 +112,26 @@ test('the mcp section without stages says why', () => {
   assert.doesNotMatch(md, /Target:/);
   assert.doesNotMatch(md, /request stamped/);
 });
+
+test('the consumers section: each run with its mode, latency and CPU per statement by process, the settings of the per-event mode', () => {
+  const cpu = { 'ingress-postgres': 4, kafka: 8, projector: 6, checkpointer: 5.5 };
+  const md = renderScenarios({
+    quick: false,
+    consumers: {
+      ok: true,
+      value: {
+        query: 'select 1',
+        runs: [
+          { mode: 'per-event', statements: 1500, stats: stats(19.8, 40), cpuMs: cpu },
+          { mode: 'batched', statements: 1500, stats: stats(8.65, 30), cpuMs: { ...cpu, projector: 1.4, checkpointer: 0.4 } },
+        ],
+      },
+    },
+  });
+  assert.match(md, /#### Off-path consumers/);
+  // run, mode, p50, p95, the sum of what was counted, then ingress-postgres, policy-processor (not counted), kafka, projector, checkpointer
+  assert.match(md, /\| 1 \| per-event \| 19\.80 \| 29\.90 \| 23\.50 \| 4\.00 \| - \| 8\.00 \| 6\.00 \| 5\.50 \|/);
+  assert.match(md, /\| 2 \| batched \| 8\.65 \| 19\.3\d \| 13\.80 \| 4\.00 \| - \| 8\.00 \| 1\.40 \| 0\.40 \|/);
+  assert.match(md, /AG_PROJECTOR_FETCH_MIN_BYTES=1 /);
+  assert.match(md, /then 1500 `select 1` one at a time/);
+});

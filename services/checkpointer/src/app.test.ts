@@ -36,6 +36,7 @@ test('with Kafka unreachable, a checkpoint fails with AG_ERR_AUDIT_UNAVAILABLE a
       consumerGroupPrefix: 'agentgate-checkpointer',
       catchUpTimeoutMs: 2000,
       maxHeadsPerCheckpoint: 10,
+      fetchMinBytes: 1,
       fetchMaxWaitMs: 100,
     },
     kafka: createKafka({ brokers: [`127.0.0.1:${await closedPort()}`], clientId: 'test', retry: 'fast', connectionTimeoutMs: 200, logger }),

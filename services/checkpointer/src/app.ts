@@ -38,6 +38,8 @@ export interface CheckpointerOptions {
   consumerGroupPrefix: string;
   catchUpTimeoutMs: number;
   maxHeadsPerCheckpoint: number;
+  /** The log is read in fetches of this many bytes or this long a wait (it is off the statements' path). */
+  fetchMinBytes: number;
   fetchMaxWaitMs: number;
 }
 
@@ -208,7 +210,13 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
       consumer = resilientConsumer({
         kafka,
         logger,
-        config: { groupId, maxWaitTimeInMs: options.fetchMaxWaitMs, sessionTimeout: 10_000, heartbeatInterval: 1000 },
+        config: {
+          groupId,
+          minBytes: options.fetchMinBytes,
+          maxWaitTimeInMs: options.fetchMaxWaitMs,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1000,
+        },
         async setup(c) {
           for (const topic of readTopics) await c.subscribe({ topic, fromBeginning: true });
           await c.run({

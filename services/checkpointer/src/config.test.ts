@@ -36,6 +36,9 @@ test('defaults with an Ed25519 key', () => {
   assert.equal(config.serviceName, 'checkpointer');
   assert.equal(config.publicKeyFile, undefined);
   assert.equal(config.consumerGroupPrefix, 'agentgate-checkpointer');
+  // Off the statements' path: the log is read in batches, not a fetch per event.
+  assert.equal(config.fetchMinBytes, 256 * 1024);
+  assert.equal(config.fetchMaxWaitMs, 500);
   assert.ok(Object.isFrozen(config));
   // The secret never reaches a log line that prints the config.
   assert.ok(!JSON.stringify(config).includes('PRIVATE'));
@@ -51,16 +54,22 @@ test('the key must be given, readable, a PEM private key and Ed25519', () => {
 test('settings are checked', () => {
   invalid({ AG_CHECKPOINT_KEY_FILE: ed25519, AG_CHECKPOINT_INTERVAL_MS: 'soon' });
   invalid({ AG_CHECKPOINT_KEY_FILE: ed25519, AG_CHECKPOINT_ID: 'a/b' });
+  invalid({ AG_CHECKPOINT_KEY_FILE: ed25519, AG_CHECKPOINTER_FETCH_MIN_BYTES: '0' });
+  invalid({ AG_CHECKPOINT_KEY_FILE: ed25519, AG_CHECKPOINTER_FETCH_MAX_WAIT_MS: '60000' });
   const config = loadConfig(
     {
       AG_CHECKPOINT_KEY_FILE: ed25519,
       AG_CHECKPOINT_ID: 'dr-site',
       AG_CHECKPOINT_INTERVAL_MS: '500',
       AG_CHECKPOINT_PUBLIC_KEY_FILE: '/tmp/k.json',
+      AG_CHECKPOINTER_FETCH_MIN_BYTES: '1',
+      AG_CHECKPOINTER_FETCH_MAX_WAIT_MS: '100',
     },
     1,
   );
   assert.equal(config.checkpointerId, 'dr-site');
   assert.equal(config.intervalMs, 500);
   assert.equal(config.publicKeyFile, '/tmp/k.json');
+  assert.equal(config.fetchMinBytes, 1);
+  assert.equal(config.fetchMaxWaitMs, 100);
 });

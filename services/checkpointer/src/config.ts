@@ -16,6 +16,9 @@ export interface CheckpointerConfig extends PipelineConfig {
   maxHeadsPerCheckpoint: number;
   /** Prefix of this service's consumer groups: each start reads the log in a group of its own under it. */
   consumerGroupPrefix: string;
+  /** A fetch from Kafka returns once it holds this many bytes or waited fetchMaxWaitMs. */
+  fetchMinBytes: number;
+  fetchMaxWaitMs: number;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -43,6 +46,8 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Check
     catchUpTimeoutMs: r.int('AG_CHECKPOINT_CATCH_UP_MS', 10_000, { min: 100, max: 600_000 }),
     maxHeadsPerCheckpoint: r.int('AG_CHECKPOINT_MAX_HEADS', 1000, { min: 1, max: 100_000 }),
     consumerGroupPrefix: r.string('AG_CHECKPOINTER_CONSUMER_GROUP', 'agentgate-checkpointer'),
+    fetchMinBytes: r.int('AG_CHECKPOINTER_FETCH_MIN_BYTES', 256 * 1024, { min: 1, max: 64 * 1024 * 1024 }),
+    fetchMaxWaitMs: r.int('AG_CHECKPOINTER_FETCH_MAX_WAIT_MS', 500, { min: 1, max: 10_000 }),
   });
 }
 
@@ -71,6 +76,7 @@ export function checkpointerOptions(config: Readonly<CheckpointerConfig>): Check
     consumerGroupPrefix: config.consumerGroupPrefix,
     catchUpTimeoutMs: config.catchUpTimeoutMs,
     maxHeadsPerCheckpoint: config.maxHeadsPerCheckpoint,
-    fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
+    fetchMinBytes: config.fetchMinBytes,
+    fetchMaxWaitMs: config.fetchMaxWaitMs,
   };
 }

@@ -363,7 +363,11 @@ export function createProjector(deps: ProjectorDeps): Projector {
         logger,
         config: {
           groupId: config.consumerGroup,
-          maxWaitTimeInMs: 200,
+          // The projection is off the statements' path: a fetch per event (minBytes 1) made the
+          // broker, this service and ClickHouse spend CPU on every statement that the ingress and
+          // the policy processor then lacked (docs/benchmarks.md, "Off-path consumers").
+          minBytes: config.fetchMinBytes,
+          maxWaitTimeInMs: config.fetchMaxWaitMs,
           sessionTimeout: 15_000,
           heartbeatInterval: 1000,
         },

@@ -11,6 +11,10 @@ export interface ProjectorConfig extends PipelineConfig {
   batchMaxMs: number;
   /** Kafka partitions whose batches are read in parallel (order is kept within a partition). */
   partitionsConcurrently: number;
+  /** A fetch from Kafka returns once it holds this many bytes... */
+  fetchMinBytes: number;
+  /** ...or once it waited this long (see fetchMinBytes in app.ts). */
+  fetchMaxWaitMs: number;
 }
 
 /** Parses and validates the environment once; throws AG_ERR_CONFIG_INVALID naming every problem. */
@@ -26,5 +30,7 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Proje
     // e2e tests wait for rows in ClickHouse: a longer window slows every one of them.
     batchMaxMs: r.int('AG_PROJECTOR_BATCH_MS', 250, { min: 0, max: 10_000 }),
     partitionsConcurrently: r.int('AG_PROJECTOR_PARTITIONS_CONCURRENTLY', 32, { min: 1, max: 1000 }),
+    fetchMinBytes: r.int('AG_PROJECTOR_FETCH_MIN_BYTES', 256 * 1024, { min: 1, max: 64 * 1024 * 1024 }),
+    fetchMaxWaitMs: r.int('AG_PROJECTOR_FETCH_MAX_WAIT_MS', 250, { min: 1, max: 10_000 }),
   });
 }

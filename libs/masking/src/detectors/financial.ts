@@ -22,7 +22,9 @@ export const cardDetector: Detector = {
     const out: DetectorMatch[] = [];
     const n = text.length;
     let i = 0;
-    // group boundaries of the current run: starts[k], ends[k]
+    // group boundaries of the current run: starts[k], ends[k] for k < groups. Overwritten from run
+    // to run, not emptied: emptying an array drops its storage, and base64 or hex text has a
+    // short digit run every few characters (a PEM key's scan took most of a row's masking).
     const starts: number[] = [];
     const ends: number[] = [];
     while (i < n) {
@@ -30,8 +32,7 @@ export const cardDetector: Detector = {
         i++;
         continue;
       }
-      starts.length = 0;
-      ends.length = 0;
+      let groups = 0;
       let runDigits = 0;
       let sep = 0;
       let groupStart = i;
@@ -39,8 +40,9 @@ export const cardDetector: Detector = {
       for (;;) {
         while (j < n && isDigit(text.charCodeAt(j))) j++;
         runDigits += j - groupStart;
-        starts.push(groupStart);
-        ends.push(j);
+        starts[groups] = groupStart;
+        ends[groups] = j;
+        groups++;
         const c = text.charCodeAt(j);
         if (j + 1 < n && (c === 32 || c === 45) && (sep === 0 || sep === c) && isDigit(text.charCodeAt(j + 1))) {
           sep = c;
@@ -57,7 +59,7 @@ export const cardDetector: Detector = {
       if (isDecimalEdge(text, runStart, runEnd)) continue;
       // A first or last group touching a letter belongs to a word, not to a card.
       const lo = isWordChar(text.charCodeAt(runStart - 1)) ? 1 : 0;
-      const hi = isWordChar(text.charCodeAt(runEnd)) ? starts.length - 1 : starts.length;
+      const hi = isWordChar(text.charCodeAt(runEnd)) ? groups - 1 : groups;
       if (lo >= hi) continue;
       pickWindows(text, starts, ends, lo, hi, out);
     }

@@ -1,0 +1,122 @@
+// The audit log's off-path consumers, the projector and the checkpointer, reading the log a fetch
+// per event (Kafka's minBytes 1, as they did) against in batches (their defaults): the stack's
+// own two restarted with each mode's settings, the same sequential statements through the
+// gateway, and per process the CPU it spent per statement (utime + stime from /proc/<pid>/stat).
+// Modes alternate, twice each, so that drift on a shared machine falls on both. The stack's two
+// are left running with their defaults.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type LatencyStats, summarize } from '../scenario-stats.js';
+import { type BenchContext, pgSettings, sleep } from './context.js';
+
+export type ConsumerMode = 'per-event' | 'batched';
+
+/** What each mode sets; `batched` is the services' defaults (nothing set). */
+export const MODE_SETTINGS: Record<ConsumerMode, Record<string, string>> = {
+  'per-event': {
+    AG_PROJECTOR_FETCH_MIN_BYTES: '1',
+    AG_PROJECTOR_FETCH_MAX_WAIT_MS: '200',
+    AG_CHECKPOINTER_FETCH_MIN_BYTES: '1',
+    AG_CHECKPOINTER_FETCH_MAX_WAIT_MS: '100',
+  },
+  batched: {},
+};
+
+/** The processes whose CPU is counted, by their pid file in .stack/run. */
+export const COUNTED = [
+  'ingress-postgres',
+  'policy-processor',
+  'kafka',
+  'projector',
+  'checkpointer',
+  'clickhouse',
+  'ingress-ssh',
+  'ingress-http',
+  'approval-service',
+] as const;
+
+const RESTARTED = ['projector', 'checkpointer'] as const;
+
+export interface ConsumersRun {
+  mode: ConsumerMode;
+  statements: number;
+  stats: LatencyStats;
+  /** CPU milliseconds per statement, by process. */
+  cpuMs: Record<string, number>;
+}
+
+export interface ConsumersResult {
+  runs: ConsumersRun[];
+  query: string;
+}
+
+/** clock ticks of utime + stime, by process (absent when its pid file or process is gone). */
+function cpuTicks(ctx: BenchContext): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const name of COUNTED) {
+    try {
+      const pid = readFileSync(join(ctx.stackDir, 'run', `${name}.pid`), 'utf8').trim();
+      // The command name (field 2) may hold spaces: fields are counted after its closing ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // Not running: not counted.
+    }
+  }
+  return out;
+}
+
+function restart(ctx: BenchContext, settings: Record<string, string>): void {
+  const stack = join(ctx.root, 'deploy/local/stack.sh');
+  for (const service of RESTARTED) {
+    const env = { ...process.env, ...settings };
+    for (const action of ['stop', 'start']) {
+      const r = spawnSync('bash', [stack, action, service], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`stack.sh ${action} ${service} failed: ${r.stderr}`);
+    }
+  }
+}
+
+export async function consumers(ctx: BenchContext): Promise<ConsumersResult> {
+  const query = 'select 1';
+  const statements = ctx.quick ? 300 : 1500;
+  const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  const runs: ConsumersRun[] = [];
+  try {
+    for (const mode of ['per-event', 'batched', 'per-event', 'batched'] as const) {
+      restart(ctx, MODE_SETTINGS[mode]);
+      // The restarted consumers join their groups and read what they missed before counting.
+      await sleep(5_000);
+      const client = new pg.Client(pgSettings(ctx, 'agentgate', `${ctx.runId}_consumers`));
+      await client.connect();
+      try {
+        for (let i = 0; i < 20; i++) await client.query(query);
+        const before = cpuTicks(ctx);
+        const times: number[] = [];
+        for (let i = 0; i < statements; i++) {
+          const t = performance.now();
+          await client.query(query);
+          times.push(performance.now() - t);
+        }
+        const after = cpuTicks(ctx);
+        const cpuMs: Record<string, number> = {};
+        for (const [name, ticks] of after) {
+          const start = before.get(name);
+          if (start !== undefined) cpuMs[name] = (((ticks - start) / ticksPerSecond) * 1000) / statements;
+        }
+        runs.push({ mode, statements, stats: summarize(times), cpuMs });
+        ctx.log(
+          `consumers: ${mode} p50 ${summarize(times).p50.toFixed(2)} ms, projector ${cpuMs['projector']?.toFixed(2)} ms CPU per statement`,
+        );
+      } finally {
+        await client.end();
+      }
+    }
+  } finally {
+    restart(ctx, MODE_SETTINGS.batched);
+  }
+  return { runs, query };
+}
