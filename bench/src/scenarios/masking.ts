@@ -39,6 +39,12 @@ export interface MaskingResults {
      * the others): the part of the path masking runs in, side by side.
      */
     relay?: { masked: ObservedBetween; unmasked: ObservedBetween };
+    /**
+     * The same rows masked in the bench's own process by the ingress's row masking
+     * (bench/row-masking-idle.mjs): back to back, and each after an idle pause like the one
+     * between a client's statements. What masking costs warm, and what a sporadic burst pays.
+     */
+    inProcess?: { backToBackMs: number; afterIdleMs: number; gapMs: number; results: number };
     query: string;
   };
   /** The same for an empty result of the same query: the part of the added time not spent on rows. */
@@ -165,6 +171,13 @@ export async function masking(ctx: BenchContext): Promise<MaskingResults> {
   ctx.log(
     `masking: 100 rows masked in the ingress in ${inIngress.p50.toFixed(3)} ms p50, ${inIngress.p90.toFixed(3)} ms p90, ${inIngress.meanMs.toFixed(3)} ms mean (${inIngress.count} results)`,
   );
+  const idle = await runOk('node', [join(ctx.root, 'bench/row-masking-idle.mjs'), '15', ctx.quick ? '100' : '300', '--json'], {
+    env: ctx.env,
+  });
+  const inProcess = JSON.parse(idle.stdout.trim().split('\n').pop() ?? '{}') as NonNullable<MaskingResults['hundredRows']['inProcess']>;
+  ctx.log(
+    `masking: the same 100 rows masked in process in ${inProcess.backToBackMs.toFixed(3)} ms p50 back to back, ${inProcess.afterIdleMs.toFixed(3)} ms p50 after ${inProcess.gapMs} ms idle`,
+  );
   const emptyQuery = 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 0';
   const empty = await latencies(ctx, emptyQuery, ctx.quick ? 100 : 600, 0);
   ctx.log(
@@ -209,6 +222,8 @@ export async function masking(ctx: BenchContext): Promise<MaskingResults> {
       maskedFirstMs: hundred.maskedFirstMs,
       unmaskedFirstMs: hundred.unmaskedFirstMs,
       inIngress,
+      relay,
+      inProcess,
       query,
     },
     zeroRows: { addedMs: empty.addedMs, maskedFirstMs: empty.maskedFirstMs, unmaskedFirstMs: empty.unmaskedFirstMs, query: emptyQuery },

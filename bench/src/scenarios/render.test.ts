@@ -135,3 +135,40 @@ test('the consumers section: each run with its mode, latency and CPU per stateme
   assert.match(md, /AG_PROJECTOR_FETCH_MIN_BYTES=1 /);
   assert.match(md, /then 1500 `select 1` one at a time/);
 });
+
+test('the masking section: the added latency end to end, in the relay, in the ingress and in process, each against its target', () => {
+  const observed = (p50: number) => ({ p50, p90: p50 * 2, meanMs: p50 * 1.5, count: 1000 });
+  const md = renderScenarios({
+    quick: false,
+    masking: {
+      ok: true,
+      value: {
+        cells: { perSecond: 1_100_000, cells: 3_300_000, meanChars: 18.5, firedShare: 0.049 },
+        hundredRows: {
+          masked: stats(15.92, 40.5),
+          unmasked: stats(14.38, 42.46),
+          addedMs: 1.17,
+          inIngress: observed(0.706),
+          relay: { masked: observed(1.624), unmasked: observed(0.67) },
+          inProcess: { backToBackMs: 0.247, afterIdleMs: 0.819, gapMs: 15, results: 300 },
+          query: 'SELECT * FROM public.customers WHERE id BETWEEN 1 AND 100',
+        },
+        bulk: {
+          rows: 1_000_000,
+          maskedSeconds: 1.7,
+          unmaskedSeconds: 1.34,
+          ingressPeakRssMiB: 155,
+          ingressRssBeforeMiB: 150,
+          command: 'psql ...',
+        },
+      },
+    },
+  });
+  assert.match(
+    md,
+    /\| 100-row result of public\.customers, p50 ms \(p99\) \| 15\.92 \(40\.50\) \| 14\.38 \(42\.46\) \| added < 1 ms: 1\.17 ms \|/,
+  );
+  assert.match(md, /relayed by the ingress .* \| 1\.624 \(2\.436\) \| 0\.670 \(1\.005\) \| added < 1 ms: 0\.954 ms \|/);
+  assert.match(md, /masked in the bench's process .* back to back \(after 15 ms idle\) \| 0\.247 \(0\.819\) \| - \| under 1 ms \|/);
+  assert.match(md, /`node bench\/row-masking-idle\.mjs 15 300`/);
+});

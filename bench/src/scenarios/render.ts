@@ -210,6 +210,16 @@ export function renderScenarios(r: ScenarioResults): string {
                 ],
               ]
             : []),
+          ...(v.hundredRows.inProcess
+            ? [
+                [
+                  `the same 100 rows masked in the bench's process by the ingress's row masking, ms p50: back to back (after ${v.hundredRows.inProcess.gapMs} ms idle)`,
+                  `${fmt(v.hundredRows.inProcess.backToBackMs, 3)} (${fmt(v.hundredRows.inProcess.afterIdleMs, 3)})`,
+                  '-',
+                  'under 1 ms',
+                ],
+              ]
+            : []),
           ...(v.zeroRows
             ? [['the same query returning 0 rows: added ms (the part not spent on rows)', fmt(v.zeroRows.addedMs, 2), '-', '-']]
             : []),
@@ -228,7 +238,7 @@ export function renderScenarios(r: ScenarioResults): string {
         ],
       ),
       '',
-      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the average of the medians of the differences of adjacent pairs, taken in both orders; the relaying and the time masking took in the ingress from its \`agentgate_pg_statement_stage_seconds\` (labels \`relay+masking\` and \`relay\`) and \`agentgate_pg_masking_seconds\` (label \`rows<=100\`) histograms, read before and after the pairs; ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
+      `Commands: cells/s in process (bench/src/scenarios/masking.ts, the seeded corpus of bench/src/masking-corpus.ts through \`maskText\`); \`${v.hundredRows.query}\` through the gateway with node-postgres, as demo-agent (the demo policy masks it) and as report-agent (readonly-agents, unmasked), one query each in turn, the added time being the average of the medians of the differences of adjacent pairs, taken in both orders; the relaying and the time masking took in the ingress from its \`agentgate_pg_statement_stage_seconds\` (labels \`relay+masking\` and \`relay\`) and \`agentgate_pg_masking_seconds\` (label \`rows<=100\`) histograms, read before and after the pairs; in process, \`node bench/row-masking-idle.mjs ${v.hundredRows.inProcess?.gapMs ?? 15} ${v.hundredRows.inProcess?.results ?? 300}\` (the rows read from the target, the demo-pii plan of deploy/policies/demo); ${v.bulk.command}; memory from /proc/<ingress pid>/status sampled every 50 ms.`,
     ]),
     ...section('Off-path consumers: the projector and the checkpointer fetching per event vs in batches', r.consumers, (v) => [
       table(
