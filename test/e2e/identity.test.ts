@@ -238,7 +238,7 @@ test('an admin kill on the control topic ends a live session within 1 s, and the
   );
   await client.connect();
   await client.query('select 1');
-  const sessionId = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app), 5000);
+  const sessionId = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app), 20_000);
 
   const topics = topicNames('agentgate');
   const serde = await createEventSerde({ registryUrl: stack.registryUrl, topics: [topics.control] });
@@ -279,7 +279,7 @@ test('an admin kill on the control topic ends a live session within 1 s, and the
   client2.on('error', () => {});
   await client2.connect();
   await client2.query('select 1');
-  const sessionId2 = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app2), 5000);
+  const sessionId2 = await eventually(() => sessionIdFor(ch, stack.clickhouseDatabase, app2), 20_000);
   // The CLI verifies who asks: an admin's token (erin is in gateway-admins), no self-declared name.
   const r = spawnSync('npx', ['agentgate', 'kill', '--session', sessionId2, '--reason', 'e2e'], {
     cwd: ROOT,

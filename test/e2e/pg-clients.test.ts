@@ -328,7 +328,7 @@ test('a 1,000,000-row SELECT streams through with the ingress growing less than 
     });
     const [row] = await r.json<{ n: string }>();
     return Number(row?.n ?? 0) > 0 ? true : undefined;
-  }, 5000);
+  }, 20_000);
   const r = await ch.query({
     query: `SELECT row_count FROM ${stack.clickhouseDatabase}.events WHERE event_type = 'ResponseObserved' AND session_id IN (${sessions})`,
     format: 'JSONEachRow',

@@ -1,5 +1,6 @@
-// The audit log's off-path consumers, the projector and the checkpointer, reading the log a fetch
-// per event (Kafka's minBytes 1, as they did) against in batches (their defaults): the stack's
+// The audit log's off-path consumers, the projector and the checkpointer, as they were (a fetch per
+// event, Kafka's minBytes 1; the projector inserting every 250 ms) against their defaults now
+// (fetches of 256 KiB or a wait; the projector inserting every second): the stack's
 // own two restarted with each mode's settings, the same sequential statements through the
 // gateway, and per process the CPU it spent per statement (utime + stime from /proc/<pid>/stat).
 // Modes alternate, twice each, so that drift on a shared machine falls on both. The stack's two
@@ -18,6 +19,7 @@ export const MODE_SETTINGS: Record<ConsumerMode, Record<string, string>> = {
   'per-event': {
     AG_PROJECTOR_FETCH_MIN_BYTES: '1',
     AG_PROJECTOR_FETCH_MAX_WAIT_MS: '200',
+    AG_PROJECTOR_BATCH_MS: '250',
     AG_CHECKPOINTER_FETCH_MIN_BYTES: '1',
     AG_CHECKPOINTER_FETCH_MAX_WAIT_MS: '100',
   },

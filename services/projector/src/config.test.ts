@@ -9,7 +9,7 @@ test('defaults: the log is read in batches (off the statements path), not a fetc
   const config = loadConfig(BASE, 1);
   assert.equal(config.fetchMinBytes, 256 * 1024);
   assert.equal(config.fetchMaxWaitMs, 250);
-  assert.equal(config.batchMaxMs, 250);
+  assert.equal(config.batchMaxMs, 1000);
   assert.ok(Object.isFrozen(config));
 });
 

@@ -27,8 +27,10 @@ export function loadConfig(env: EnvMap, processId = process.pid): Readonly<Proje
     clickhouseDatabase: r.string('AG_CLICKHOUSE_DATABASE', 'agentgate'),
     clickhouseAuth: readClickHouseAuth(r),
     batchRows: r.int('AG_PROJECTOR_BATCH_ROWS', 10_000, { min: 1, max: 1_000_000 }),
-    // e2e tests wait for rows in ClickHouse: a longer window slows every one of them.
-    batchMaxMs: r.int('AG_PROJECTOR_BATCH_MS', 250, { min: 0, max: 10_000 }),
+    // A part per table per insert, and ClickHouse merges parts: at one insert every 250 ms the
+    // merges of the events table took more CPU than the ingress on one client's statements
+    // (docs/benchmarks.md, "Off-path consumers"). One a second keeps the projection a second behind.
+    batchMaxMs: r.int('AG_PROJECTOR_BATCH_MS', 1000, { min: 0, max: 10_000 }),
     partitionsConcurrently: r.int('AG_PROJECTOR_PARTITIONS_CONCURRENTLY', 32, { min: 1, max: 1000 }),
     fetchMinBytes: r.int('AG_PROJECTOR_FETCH_MIN_BYTES', 256 * 1024, { min: 1, max: 64 * 1024 * 1024 }),
     fetchMaxWaitMs: r.int('AG_PROJECTOR_FETCH_MAX_WAIT_MS', 250, { min: 1, max: 10_000 }),
