@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandComplete, dataRow, errorResponse, readyForQuery, rowDescription, type BackendFrame } from '@agentgate/pg-wire';
 import { compileMaskingPlan } from '@agentgate/masking';
+import { isGatewayError } from '@agentgate/errors';
 import { ResponsePump, StatementResponse, dataRowValues, type Expectation } from './response-pump.js';
 import { startResultMasking } from './result-masking.js';
 import { maskingTime, statementStages } from './stage-metrics.js';
@@ -12,9 +13,11 @@ function frame(raw: Buffer): BackendFrame {
   return { type: String.fromCharCode(raw[0]!), raw };
 }
 
-function harness(frames: Buffer[], thenClose = false) {
+/** `queued`: the frames are also offered as already queued (takeFrame), as the target's socket queues them. */
+function harness(frames: Buffer[], thenClose = false, queued = false) {
   const log: string[] = [];
   const written: Buffer[] = [];
+  const errors: unknown[] = [];
   const pending = [...frames];
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
@@ -41,10 +44,18 @@ function harness(frames: Buffer[], thenClose = false) {
       record: async (r, outcome) => {
         log.push(`record:${r.requestId}:${outcome}`);
       },
-      ended: (e, targetEnded) => log.push(`ended:${targetEnded}:${String(e)}`),
+      ended: (e, targetEnded) => {
+        errors.push(e);
+        log.push(`ended:${targetEnded}:${String(e)}`);
+      },
+    },
+    () => {
+      if (!queued) return undefined;
+      const next = pending.shift();
+      return next ? frame(next) : undefined;
     },
   );
-  return { pump, log, finished, written };
+  return { pump, log, finished, written, errors };
 }
 
 const T = rowDescription([{ name: 'x', typeOid: 23 }]);
@@ -250,4 +261,74 @@ test('a masked result: rows go out masked, and the time masking took is observed
     { target: stage('target'), relay: stage('relay'), masked: stage('relay+masking') },
     { target: stagesBefore.target + 1, relay: stagesBefore.relay, masked: stagesBefore.masked + 1 },
   );
+});
+
+const SSN_PLAN = compileMaskingPlan(
+  { version: 1, rules: [], detectors: ['us-ssn'], defaultDetectorStrategy: { kind: 'redact' } },
+  { current: { id: 'k1', secret: new Uint8Array(32).fill(7) } },
+);
+
+function maskedResponse(id: string): StatementResponse {
+  const r = new StatementResponse(id, { rows: 10, bytes: 10_000 });
+  r.masking = startResultMasking(SSN_PLAN, 'demo', async () => () => undefined);
+  return r;
+}
+
+test('masked rows already queued are masked together: each row masked, in order, and the completion after them handled next', async () => {
+  const note = rowDescription([{ name: 'note', typeOid: 25 }]);
+  const { pump, log, finished, written } = harness(
+    [
+      note,
+      dataRow(['ssn 078-05-1120']),
+      dataRow(['plain']),
+      dataRow(['and 219-09-9999']),
+      commandComplete('SELECT 3'),
+      note,
+      dataRow(['078-05-1120']),
+      commandComplete('SELECT 1'),
+      Z,
+    ],
+    false,
+    true,
+  );
+  const a = maskedResponse('a');
+  const b = maskedResponse('b');
+  pump.expect({ kind: 'simple', responses: [a, b], next: 0 });
+  void pump.run();
+  await finished;
+  assert.deepEqual(log, ['out:T', 'out:D', 'out:D', 'out:D', 'record:a:ok', 'out:C', 'out:T', 'out:D', 'record:b:ok', 'out:C', 'out:Z']);
+  assert.deepEqual(
+    written.filter((w) => w[0] === 0x44).map((w) => dataRowValues(w)[0]),
+    ['ssn [REDACTED:us-ssn]', 'plain', 'and [REDACTED:us-ssn]', '[REDACTED:us-ssn]'],
+  );
+  assert.equal(a.rowCount, 3);
+  assert.deepEqual(a.summary('ok').masking, [{ key: 'detector:us-ssn', count: 2 }]);
+  assert.equal(b.rowCount, 1);
+});
+
+test('a queued row that cannot be masked ends the session, after the rows masked before it went out', async () => {
+  const { pump, log, finished, written, errors } = harness(
+    [
+      rowDescription([{ name: 'note', typeOid: 25 }]),
+      dataRow(['ssn 078-05-1120']),
+      dataRow(['a', 'b']),
+      dataRow(['after']),
+      commandComplete('SELECT 3'),
+      Z,
+    ],
+    false,
+    true,
+  );
+  pump.expect({ kind: 'simple', responses: [maskedResponse('a')], next: 0 });
+  void pump.run();
+  // The pump stops reading at the error: wait for its end, not for the queue to empty.
+  for (let i = 0; i < 100 && !log.some((l) => l.startsWith('ended:')); i++) await new Promise((r) => setImmediate(r));
+  void finished;
+  assert.deepEqual(
+    log.map((l) => l.split(':').slice(0, 2).join(':')),
+    ['out:T', 'out:D', 'ended:false'],
+  );
+  assert.ok(isGatewayError(errors[0], 'AG_ERR_PROTOCOL_VIOLATION'));
+  assert.deepEqual(dataRowValues(written[1]!), ['ssn [REDACTED:us-ssn]']);
+  assert.equal(written.length, 2);
 });

@@ -292,6 +292,9 @@ function checkCopyOut(masking: ResultMasking, raw: Buffer): void {
 
 const utf8Lenient = new TextDecoder('utf-8');
 
+/** Rows of a masked result masked together at most (see relayRows). */
+const MASK_BATCH_ROWS = 256;
+
 export class ResponsePump {
   private readonly queue: Expectation[] = [];
   /** The target reported an error in the extended protocol and skips until Sync. */
@@ -308,6 +311,11 @@ export class ResponsePump {
    * statement, a session's policy has masked nothing yet).
    */
   private lastMasking: ResultMasking | undefined;
+  /** A frame taken from the queue after a batch of rows, handled next. */
+  private held: BackendFrame | undefined;
+  // A batch of a masked result's rows, as they came and as they go; reused, entries cleared after use.
+  private readonly batchIn: (BackendFrame | undefined)[] = [];
+  private readonly batchOut: (Buffer | undefined)[] = [];
 
   constructor(
     private readonly nextFrame: () => Promise<BackendFrame>,
@@ -371,8 +379,9 @@ export class ResponsePump {
   async run(): Promise<void> {
     try {
       while (!this.stopped) {
-        const frame = this.takeFrame() ?? (await this.nextFrame());
-        if (this.relayRow(frame)) {
+        const frame = this.held ?? this.takeFrame() ?? (await this.nextFrame());
+        this.held = undefined;
+        if (this.relayRows(frame)) {
           if (this.mustDrain) {
             this.mustDrain = false;
             await this.sink.drained();
@@ -423,7 +432,7 @@ export class ResponsePump {
    * awaiting: counted, digested, written. The same as handleExecute and handleSimple do for
    * 'D' and 'd'; false when the frame needs the general path.
    */
-  private relayRow(frame: BackendFrame): boolean {
+  private relayRows(frame: BackendFrame): boolean {
     if (frame.type !== 'D' && frame.type !== 'd') return false;
     const head = this.queue[0];
     let r: StatementResponse | undefined;
@@ -431,11 +440,57 @@ export class ResponsePump {
     else if (head?.kind === 'simple' && head.next < head.responses.length) r = head.responses[head.next];
     if (r === undefined) return false;
     markFirstReply(r.timing);
+    if (r.masking) {
+      this.relayMaskedRows(r, r.masking, frame);
+      return true;
+    }
     r.bytes += frame.raw.length;
-    const out = r.masking ? maskedRow(r.masking, frame) : frame.raw;
-    r.addRow(out);
-    if (!this.sink.write(out)) this.mustDrain = true;
+    r.addRow(frame.raw);
+    if (!this.sink.write(frame.raw)) this.mustDrain = true;
     return true;
+  }
+
+  /**
+   * Rows of a masked result: `first` and the rows already queued behind it are masked together,
+   * then counted, digested and written in order. Masking them in one go keeps its code and data
+   * hot across the rows and times it once per batch (two clock reads per row were measurable);
+   * the frame after the batch, if one was taken, is handled next. A row that cannot be masked
+   * ends the session: the rows masked before it are still relayed first, as they would have
+   * been one by one.
+   */
+  private relayMaskedRows(r: StatementResponse, masking: ResultMasking, first: BackendFrame): void {
+    const frames = this.batchIn;
+    const outs = this.batchOut;
+    let n = 0;
+    let failure: unknown;
+    const started = performance.now();
+    try {
+      let frame: BackendFrame | undefined = first;
+      for (;;) {
+        frames[n] = frame;
+        outs[n] = maskedRowUntimed(masking, frame);
+        n++;
+        frame = n < MASK_BATCH_ROWS ? this.takeFrame() : undefined;
+        if (frame === undefined) break;
+        if (frame.type !== 'D' && frame.type !== 'd') {
+          this.held = frame;
+          break;
+        }
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      masking.elapsedMs += performance.now() - started;
+    }
+    for (let i = 0; i < n; i++) {
+      const out = outs[i]!;
+      r.bytes += frames[i]!.raw.length;
+      r.addRow(out);
+      if (!this.sink.write(out)) this.mustDrain = true;
+      frames[i] = undefined;
+      outs[i] = undefined;
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** Plans the masking of a result from its RowDescription (naming its tables on the target first). */
