@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileMaskingPlan, MaskingTally } from '@agentgate/masking';
+import { dataRow } from '@agentgate/pg-wire';
 import { compilePolicy, readPolicyDir } from '@agentgate/policy';
 import pg from 'pg';
 import { maskDataRow, planRowMasking } from '../services/ingress-postgres/dist/row-masking.js';
@@ -38,24 +39,7 @@ const catalog = await target.query(
 );
 await target.end();
 
-// DataRow 'D': Int32 length, Int16 count, then per cell Int32 length (-1 = NULL) and its bytes.
-function dataRow(values) {
-  const cells = values.map((v) => {
-    if (v === null) return Buffer.from([0xff, 0xff, 0xff, 0xff]);
-    const bytes = Buffer.from(String(v), 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeInt32BE(bytes.length);
-    return Buffer.concat([length, bytes]);
-  });
-  const body = Buffer.concat(cells);
-  const head = Buffer.alloc(7);
-  head[0] = 0x44;
-  head.writeInt32BE(6 + body.length, 1);
-  head.writeInt16BE(values.length, 5);
-  return Buffer.concat([head, body]);
-}
-
-const rows = answer.rows.map(dataRow);
+const rows = answer.rows.map((values) => dataRow(values.map((v) => (v === null ? null : String(v)))));
 const oid = catalog.rows[0].oid;
 const relation = { schema: 'public', table: 'customers', columns: new Map(catalog.rows.map((r) => [r.attnum, r.name])) };
 const columns = answer.fields.map((f) => ({ name: f.name, tableOid: oid, columnAttr: f.columnID, typeOid: f.dataTypeID, format: 0 }));

@@ -4,6 +4,7 @@ import { GatewayError } from '@agentgate/errors';
 import { compileMaskingPlan, MaskingTally, type MaskingPlan } from '@agentgate/masking';
 import { maskDataRow, planRowMasking, type RelationInfo, type ResultColumn } from './row-masking.js';
 import { dataRowValues } from './response-pump.js';
+import { dataRow } from '@agentgate/pg-wire';
 
 const KEY = { current: { id: 'k1', secret: new Uint8Array(32).fill(7) } };
 const PLAN: MaskingPlan = {
@@ -32,26 +33,6 @@ const relations = (oid: number): RelationInfo | undefined => (oid === 16384 ? CU
 
 function col(name: string, tableOid: number, columnAttr: number, typeOid = 25, format = 0): ResultColumn {
   return { name, tableOid, columnAttr, typeOid, format };
-}
-
-function dataRow(values: (string | null)[]): Buffer {
-  const cells = values.map((v) => {
-    if (v === null) {
-      const b = Buffer.alloc(4);
-      b.writeInt32BE(-1);
-      return b;
-    }
-    const bytes = Buffer.from(v, 'utf8');
-    const len = Buffer.alloc(4);
-    len.writeInt32BE(bytes.length);
-    return Buffer.concat([len, bytes]);
-  });
-  const body = Buffer.concat(cells);
-  const head = Buffer.alloc(7);
-  head[0] = 0x44;
-  head.writeInt32BE(6 + body.length, 1);
-  head.writeInt16BE(values.length, 5);
-  return Buffer.concat([head, body]);
 }
 
 test('columns are named from the catalog, not by their output alias: an aliased card column is still masked', () => {
