@@ -401,3 +401,22 @@ test("a server's error while the gateway lists its tools reaches the agent as a 
   }
   await done(client);
 });
+
+test('initializes that race past the cap leave an identity its cap of sessions, and the ones refused say why', async () => {
+  const before = activeSessions();
+  const held = [await agent(), await agent()];
+  const racing = await Promise.allSettled([agent(), agent(), agent()]);
+  const opened = racing.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const refusedWith = racing.flatMap((r) =>
+    r.status === 'rejected' ? [(r.reason as Error).message.match(/"code":"(AG_ERR_[A-Z_]+)"/)?.[1] ?? String(r.reason)] : [],
+  );
+  const active = activeSessions() - before;
+  for (const a of [...held, ...opened]) await done(a.client).catch(() => {});
+  assert.ok(opened.length > 0, 'some of the racing initializes were answered');
+  assert.ok(active <= 2, `${active} sessions open for one identity whose cap is 2`);
+  // A session still starting is not the one given up: the initialize past the cap is refused as such.
+  assert.deepEqual(
+    refusedWith.filter((c) => c !== 'AG_ERR_SESSION_LIMIT'),
+    [],
+  );
+});

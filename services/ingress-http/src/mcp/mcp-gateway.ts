@@ -120,11 +120,25 @@ export function createMcpGateway(deps: McpGatewayDeps): McpGateway {
     if (req.method !== 'POST' || !isInitializeRequest(body))
       return refuse(res, 'AG_ERR_BAD_REQUEST', 'a request without Mcp-Session-Id must be an initialize request (POST)', 400);
     // Clients that never DELETE their sessions (the SDK's close does not) would otherwise hold
-    // their slots until idle: past its own cap an identity gives up its least recently used one.
-    const own = [...sessions.values()].filter((s) => sameIdentity(s.actor, actor)).sort((a, b) => a.lastActivity - b.lastActivity);
-    if (own.length >= deps.config.maxSessionsPerIdentity) await own[0]?.end('evicted', null);
-    if (sessions.size >= deps.config.maxSessions)
+    // their slots until idle: past its own cap an identity gives up its least recently used open
+    // session. Never one still starting (another initialize of the same agent, racing this one):
+    // when every slot is starting, this initialize is refused instead. The choice and the new
+    // session's slot are taken before anything is awaited, so racing initializes see each other.
+    const live = [...sessions.values()].filter((s) => s.live);
+    const own = live.filter((s) => sameIdentity(s.actor, actor));
+    let victim: (typeof own)[number] | undefined;
+    if (own.length >= deps.config.maxSessionsPerIdentity) {
+      victim = own.filter((s) => s.held).sort((a, b) => a.lastActivity - b.lastActivity)[0];
+      if (!victim)
+        return refuse(
+          res,
+          'AG_ERR_SESSION_LIMIT',
+          `this identity's ${deps.config.maxSessionsPerIdentity} MCP sessions are all still starting; initialize again once one is open`,
+        );
+    }
+    if (live.length - (victim ? 1 : 0) >= deps.config.maxSessions)
       return refuse(res, 'AG_ERR_SESSION_LIMIT', `the gateway holds ${deps.config.maxSessions} MCP sessions already`);
+    const evicted = victim?.end('evicted', null);
     const id = deps.newId();
     const session = new McpGatewaySession({
       config: deps.config,
@@ -139,6 +153,7 @@ export function createMcpGateway(deps: McpGatewayDeps): McpGateway {
       onClosed: (closed) => sessions.delete(closed),
     });
     sessions.set(id, session);
+    await evicted;
     try {
       if (await session.start(req, res, body as { params?: { capabilities?: ClientCapabilities } })) opened++;
     } catch (err) {

@@ -88,6 +88,8 @@ export class McpGatewaySession {
   private requestCount = 0;
   private readonly started = Date.now();
   private closing: Promise<void> | undefined;
+  /** Set once the initialize was answered and the session named: an agent holds it. */
+  private opened = false;
   lastActivity = Date.now();
   private postsOpen = 0;
 
@@ -154,9 +156,22 @@ export class McpGatewaySession {
     await transport.handleRequest(req, res, initialize);
     // The transport names the session only once it initialized; otherwise it has answered an
     // error the agent cannot follow up on, and the server process would idle until the reaper.
-    if (transport.sessionId !== undefined) return true;
+    if (transport.sessionId !== undefined) {
+      this.opened = true;
+      return true;
+    }
     await this.end('error', 'AG_ERR_BAD_REQUEST');
     return false;
+  }
+
+  /** Open (its initialize answered) and not ending: a session an agent holds, which a cap may take. */
+  get held(): boolean {
+    return this.opened && this.closing === undefined;
+  }
+
+  /** Still counts toward its identity's cap: not ending (starting, or open). */
+  get live(): boolean {
+    return this.closing === undefined;
   }
 
   /** A later HTTP request of this session (POST, GET stream, DELETE). */
