@@ -452,9 +452,10 @@ export class ResponsePump {
 
   /**
    * Rows of a masked result: `first` and the rows already queued behind it are masked together,
-   * then counted, digested and written in order. Masking them in one go keeps its code and data
-   * hot across the rows and times it once per batch (two clock reads per row were measurable);
-   * the frame after the batch, if one was taken, is handled next. A row that cannot be masked
+   * then counted, digested and written in order. Masking them in one go times it once per batch,
+   * not with two clock reads per row (alternating runs showed no latency change beyond the noise:
+   * docs/benchmarks.md, masking's sixth pass); the frame after the batch, if one was taken, is
+   * handled next. A row that cannot be masked
    * ends the session: the rows masked before it are still relayed first, as they would have
    * been one by one.
    */
