@@ -87,9 +87,13 @@ export async function consumers(ctx: BenchContext): Promise<ConsumersResult> {
   const statements = ctx.quick ? 300 : 1500;
   const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
   const runs: ConsumersRun[] = [];
+  // The mode the stack's two run in: left with their defaults, restarted again only if not.
+  let running: ConsumerMode | undefined;
   try {
     for (const mode of ['per-event', 'batched', 'per-event', 'batched'] as const) {
+      running = undefined;
       restart(ctx, MODE_SETTINGS[mode]);
+      running = mode;
       // The restarted consumers join their groups and read what they missed before counting.
       await sleep(5_000);
       const client = new pg.Client(pgSettings(ctx, 'agentgate', `${ctx.runId}_consumers`));
@@ -118,7 +122,7 @@ export async function consumers(ctx: BenchContext): Promise<ConsumersResult> {
       }
     }
   } finally {
-    restart(ctx, MODE_SETTINGS.batched);
+    if (running !== 'batched') restart(ctx, MODE_SETTINGS.batched);
   }
   return { runs, query };
 }

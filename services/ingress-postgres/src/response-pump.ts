@@ -480,6 +480,7 @@ export class ResponsePump {
       }
     } catch (err) {
       failure = err;
+      frames[n] = undefined;
     } finally {
       masking.elapsedMs += performance.now() - started;
     }
