@@ -6,11 +6,11 @@
 // Modes alternate, twice each, so that drift on a shared machine falls on both. The stack's two
 // are left running with their defaults.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type LatencyStats, summarize } from '../scenario-stats.js';
 import { type BenchContext, pgSettings, sleep } from './context.js';
+import { clockTicksPerSecond, cpuTicks } from './stack-cpu.js';
 
 export type ConsumerMode = 'per-event' | 'batched';
 
@@ -25,19 +25,6 @@ export const MODE_SETTINGS: Record<ConsumerMode, Record<string, string>> = {
   },
   batched: {},
 };
-
-/** The processes whose CPU is counted, by their pid file in .stack/run. */
-export const COUNTED = [
-  'ingress-postgres',
-  'policy-processor',
-  'kafka',
-  'projector',
-  'checkpointer',
-  'clickhouse',
-  'ingress-ssh',
-  'ingress-http',
-  'approval-service',
-] as const;
 
 const RESTARTED = ['projector', 'checkpointer'] as const;
 
@@ -54,23 +41,6 @@ export interface ConsumersResult {
   query: string;
 }
 
-/** clock ticks of utime + stime, by process (absent when its pid file or process is gone). */
-function cpuTicks(ctx: BenchContext): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const name of COUNTED) {
-    try {
-      const pid = readFileSync(join(ctx.stackDir, 'run', `${name}.pid`), 'utf8').trim();
-      // The command name (field 2) may hold spaces: fields are counted after its closing ')'.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // Not running: not counted.
-    }
-  }
-  return out;
-}
-
 function restart(ctx: BenchContext, settings: Record<string, string>): void {
   const stack = join(ctx.root, 'deploy/local/stack.sh');
   for (const service of RESTARTED) {
@@ -85,7 +55,7 @@ function restart(ctx: BenchContext, settings: Record<string, string>): void {
 export async function consumers(ctx: BenchContext): Promise<ConsumersResult> {
   const query = 'select 1';
   const statements = ctx.quick ? 300 : 1500;
-  const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  const ticksPerSecond = clockTicksPerSecond();
   const runs: ConsumersRun[] = [];
   // The mode the stack's two run in: left with their defaults, restarted again only if not.
   let running: ConsumerMode | undefined;

@@ -14,7 +14,8 @@ import { processors } from './processors.js';
 import { runOk } from './proc.js';
 import type { Outcome, ScenarioResults } from './render.js';
 import { sshLatency } from './ssh.js';
-import { snapshotMetrics, stageTable } from './stages.js';
+import { waitForQuietStack } from './stack-cpu.js';
+import { snapshotMetrics, type StageTable, stageTable } from './stages.js';
 
 export { renderScenarios, renderStageTable, type ScenarioResults } from './render.js';
 export type { BenchContext } from './context.js';
@@ -36,9 +37,17 @@ export const SCENARIOS = [
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-async function attempt<T>(ctx: BenchContext, name: string, body: () => Promise<T>): Promise<Outcome<T>> {
+async function attemptScenario<T>(
+  ctx: BenchContext,
+  name: ScenarioName,
+  body: () => Promise<T>,
+  settling: NonNullable<ScenarioResults['settling']>,
+): Promise<Outcome<T>> {
   ctx.log(`scenario ${name}`);
   try {
+    // What the scenario before left the stack to catch up on is not this scenario's to pay.
+    const settled = await waitForQuietStack(ctx, name);
+    settling[name] = settled;
     return { ok: true, value: await body() };
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
@@ -56,17 +65,15 @@ async function ensurePgbenchTables(ctx: BenchContext): Promise<void> {
 }
 
 /** The 1-client stage run of --scenarios: pgbench through the stack's ingress between two /metrics snapshots. */
-async function stagesRun(ctx: BenchContext): Promise<NonNullable<ScenarioResults['stages']>> {
-  return attempt(ctx, 'stages', async () => {
-    await ensurePgbenchTables(ctx);
-    const args = ['-n', '-S', '-M', 'prepared', '-c', '1', '-T', String(ctx.seconds)];
-    const c = conninfo(ctx, 'agentgate', `${ctx.runId}_stages`);
-    const before = await snapshotMetrics(ctx.ingressAdminPort);
-    const r = await runOk('pgbench', [...args, c.conninfo], { env: { ...ctx.env, PGPASSWORD: c.password } });
-    const after = await snapshotMetrics(ctx.ingressAdminPort);
-    const statements = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? Number.NaN);
-    return { table: stageTable(before, after), statements, command: c.shown.replace('psql', `pgbench ${args.join(' ')}`) };
-  });
+async function stagesRun(ctx: BenchContext): Promise<{ table: StageTable; statements: number; command: string }> {
+  await ensurePgbenchTables(ctx);
+  const args = ['-n', '-S', '-M', 'prepared', '-c', '1', '-T', String(ctx.seconds)];
+  const c = conninfo(ctx, 'agentgate', `${ctx.runId}_stages`);
+  const before = await snapshotMetrics(ctx.ingressAdminPort);
+  const r = await runOk('pgbench', [...args, c.conninfo], { env: { ...ctx.env, PGPASSWORD: c.password } });
+  const after = await snapshotMetrics(ctx.ingressAdminPort);
+  const statements = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? Number.NaN);
+  return { table: stageTable(before, after), statements, command: c.shown.replace('psql', `pgbench ${args.join(' ')}`) };
 }
 
 export async function runScenarios(
@@ -74,24 +81,26 @@ export async function runScenarios(
   options: { only?: readonly ScenarioName[]; fleetSize: number; stages?: ScenarioResults['stages'] },
 ): Promise<ScenarioResults> {
   const want = (n: ScenarioName): boolean => !options.only || options.only.includes(n);
-  const r: ScenarioResults = { quick: ctx.quick };
-  if (want('floor')) r.kafkaFloor = await attempt(ctx, 'floor', () => kafkaFloor(ctx));
+  const settling: NonNullable<ScenarioResults['settling']> = {};
+  const r: ScenarioResults = { quick: ctx.quick, settling };
+  const attempt = <T>(name: ScenarioName, body: () => Promise<T>): Promise<Outcome<T>> => attemptScenario(ctx, name, body, settling);
+  if (want('floor')) r.kafkaFloor = await attempt('floor', () => kafkaFloor(ctx));
   // The full run measures stages on its own 1-client latency run and passes them in.
   if (options.stages) r.stages = options.stages;
-  else if (want('stages')) r.stages = await stagesRun(ctx);
-  if (want('fleet')) r.fleet = await attempt(ctx, 'fleet', () => fleet(ctx, options.fleetSize));
-  if (want('migration')) r.migration = await attempt(ctx, 'migration', () => migration(ctx));
-  if (want('bulk')) r.bulk = await attempt(ctx, 'bulk', () => bulk(ctx));
-  if (want('connect')) r.connect = await attempt(ctx, 'connect', () => connectSetup(ctx));
+  else if (want('stages')) r.stages = await attempt('stages', () => stagesRun(ctx));
+  if (want('fleet')) r.fleet = await attempt('fleet', () => fleet(ctx, options.fleetSize));
+  if (want('migration')) r.migration = await attempt('migration', () => migration(ctx));
+  if (want('bulk')) r.bulk = await attempt('bulk', () => bulk(ctx));
+  if (want('connect')) r.connect = await attempt('connect', () => connectSetup(ctx));
   if (want('processors'))
-    r.processors = await attempt(ctx, 'processors', async () => {
+    r.processors = await attempt('processors', async () => {
       await ensurePgbenchTables(ctx);
       return processors(ctx);
     });
-  if (want('masking')) r.masking = await attempt(ctx, 'masking', () => masking(ctx));
-  if (want('consumers')) r.consumers = await attempt(ctx, 'consumers', () => consumers(ctx));
-  if (want('http')) r.http = await attempt(ctx, 'http', () => httpLatency(ctx));
-  if (want('ssh')) r.ssh = await attempt(ctx, 'ssh', () => sshLatency(ctx));
-  if (want('mcp')) r.mcp = await attempt(ctx, 'mcp', () => mcpLatency(ctx));
+  if (want('masking')) r.masking = await attempt('masking', () => masking(ctx));
+  if (want('consumers')) r.consumers = await attempt('consumers', () => consumers(ctx));
+  if (want('http')) r.http = await attempt('http', () => httpLatency(ctx));
+  if (want('ssh')) r.ssh = await attempt('ssh', () => sshLatency(ctx));
+  if (want('mcp')) r.mcp = await attempt('mcp', () => mcpLatency(ctx));
   return r;
 }

@@ -172,3 +172,17 @@ test('the masking section: the added latency end to end, in the relay, in the in
   assert.match(md, /masked in the bench's process .* back to back \(after 15 ms idle\) \| 0\.247 \(0\.819\) \| - \| under 1 ms \|/);
   assert.match(md, /`node bench\/row-masking-idle\.mjs 15 300`/);
 });
+
+test('how settled the stack was as each scenario began, and a scenario that began unsettled', () => {
+  const md = renderScenarios({
+    quick: true,
+    settling: {
+      masking: { settled: true, coresBusy: 0.31, waitedMs: 9_000, maxCores: 0.5, windowMs: 3_000 },
+      http: { settled: false, coresBusy: 1.4, waitedMs: 300_000, maxCores: 0.5, windowMs: 3_000 },
+    },
+  });
+  assert.match(md, /fewer than 0\.50 cores busy over 3 s/);
+  assert.match(md, /\| masking \| yes \| 0\.31 \| 9 \|/);
+  assert.match(md, /\| http \| no \| 1\.40 \| 300 \|/);
+  assert.doesNotMatch(renderScenarios({ quick: true }), /cores busy/);
+});

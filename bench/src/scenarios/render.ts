@@ -4,7 +4,8 @@ import { ratio, table } from '../report.js';
 import { added, type LatencyStats } from '../scenario-stats.js';
 import type { BulkRun } from './bulk.js';
 import type { ConnectRun } from './connect.js';
-import { COUNTED, type ConsumersResult, MODE_SETTINGS } from './consumers.js';
+import { type ConsumersResult, MODE_SETTINGS } from './consumers.js';
+import { COUNTED, type Settling } from './stack-cpu.js';
 import type { FleetResult } from './fleet.js';
 import type { HttpResult } from './http.js';
 import type { KafkaFloorResult } from './kafka-floor.js';
@@ -32,6 +33,8 @@ export interface ScenarioResults {
   http?: Outcome<HttpResult>;
   ssh?: Outcome<SshResult>;
   mcp?: Outcome<McpResult>;
+  /** How the stack had settled when each scenario started (absent in results of earlier runs). */
+  settling?: Partial<Record<string, Settling>>;
 }
 
 export const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -69,6 +72,22 @@ export function renderStageTable(t: StageTable): string {
   );
 }
 
+/** How settled the stack was as each scenario began (what the scenario before left it to catch up on). */
+function renderSettling(settling: ScenarioResults['settling']): string[] {
+  const entries = Object.entries(settling ?? {}).filter((e): e is [string, Settling] => e[1] !== undefined);
+  if (entries.length === 0) return [];
+  const { maxCores, windowMs } = entries[0]![1];
+  return [
+    `Each scenario began once the stack's own processes (${COUNTED.join(', ')}) had kept fewer than ${fmt(maxCores, 2)} cores busy over ${fmt(windowMs / 1000, 0)} s, or after 5 minutes without (then \`no\` below): a scenario does not pay for the backlog of the one before.`,
+    '',
+    table(
+      ['scenario', 'settled', 'cores busy at its start', 'waited s'],
+      entries.map(([name, s]) => [name, s.settled ? 'yes' : 'no', fmt(s.coresBusy, 2), fmt(s.waitedMs / 1000, 0)]),
+    ),
+    '',
+  ];
+}
+
 export function renderScenarios(r: ScenarioResults): string {
   const run = `npm run bench -- --scenarios${r.quick ? ' --quick' : ''}`;
   return [
@@ -76,6 +95,7 @@ export function renderScenarios(r: ScenarioResults): string {
     '',
     `Command for every table below: \`${run}\` (or as part of \`npm run bench${r.quick ? ' -- --quick' : ''}\`); each table names what it ran.`,
     '',
+    ...renderSettling(r.settling),
     ...section('The floor: the bare kafkajs loop', r.kafkaFloor, (v) => [
       "A request produced with acks=all to `agentgate-bench-floor-request`, consumed and produced back (acks=all) to `agentgate-bench-floor-verdict`, consumed by the first side; one round trip at a time, on the stack's Kafka (SCRAM over TLS, as the services). No serde, no hash chain, no policy: what the verdict path cannot go below.",
       '',
