@@ -4,7 +4,10 @@
 //   AG_KAFKA_BROKERS, AG_KAFKA_USERNAME (admin), AG_KAFKA_PASSWORD_FILE, AG_KAFKA_CA_FILE, AG_TOPIC_PREFIX
 import { EnvReader, readKafkaAuth } from '@agentgate/config';
 import { auditTopics, topicNames } from '@agentgate/events';
-import { AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, createKafka, ensureTopics, pipelineAcls, toKafkaAcls } from '@agentgate/kafka';
+import kafkajs from 'kafkajs';
+import { AUDIT_TOPIC_CONFIG, POLICY_TOPIC_CONFIG, createKafka, ensureTopics, pipelineAcls, staleAcls, toKafkaAcls } from '@agentgate/kafka';
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 const r = new EnvReader(process.env);
 const brokers = r.list('AG_KAFKA_BROKERS', ['127.0.0.1:19092']);
@@ -26,7 +29,16 @@ try {
   ]);
   const acls = toKafkaAcls(pipelineAcls(topics));
   await admin.createAcls({ acl: acls });
-  console.log(`kafka-setup: ${created.length} topic(s) created, ${acls.length} ACL entries in place`);
+  // Grants an earlier version made and this one does not: the plan is all that is allowed.
+  const { resources } = await admin.describeAcls({
+    resourceType: AclResourceTypes.ANY,
+    resourcePatternType: ResourcePatternTypes.ANY,
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
+  });
+  const stale = staleAcls(resources, acls);
+  if (stale.length > 0) await admin.deleteAcls({ filters: stale });
+  console.log(`kafka-setup: ${created.length} topic(s) created, ${acls.length} ACL entries in place, ${stale.length} stale removed`);
 } finally {
   await admin.disconnect();
 }

@@ -61,6 +61,48 @@ test('only operators may write the control topic, and only the ingress the ingre
   }
 });
 
+/**
+ * Tries to read `topic` as `principal`, in a consumer group the principal may use: 'read' once a
+ * fetch came back, else the failure's name and text.
+ */
+async function tryRead(principal: string, topic: string): Promise<string> {
+  const consumer = new Kafka({
+    clientId: 'e2e-reader',
+    ...kafkaAs(principal),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0, restartOnFailure: async () => false },
+    connectionTimeout: 2000,
+  }).consumer({ groupId: `agentgate-${principal}.e2e-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  try {
+    await consumer.connect();
+    const outcome = new Promise<string>((resolve) => {
+      consumer.on(consumer.events.FETCH, () => resolve('read'));
+      consumer.on(consumer.events.CRASH, (e) => {
+        const err = e.payload.error as Error & { type?: string };
+        resolve(`${err.name} ${err.type ?? ''} ${err.message}`);
+      });
+    });
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async () => {} });
+    return await outcome;
+  } catch (err) {
+    const e = err as Error & { type?: string };
+    return `${e.name} ${e.type ?? ''} ${e.message}`;
+  } finally {
+    await consumer.disconnect().catch(() => {});
+  }
+}
+
+test("each ingress reads its own protocol's verdicts and no other's", async () => {
+  const own = { 'ingress-postgres': topics.verdicts, 'ingress-ssh': topics.sshVerdicts, 'ingress-http': topics.httpVerdicts };
+  for (const [principal, mine] of Object.entries(own)) {
+    assert.equal(await tryRead(principal, mine), 'read', `${principal} reads ${mine}`);
+    for (const theirs of Object.values(own).filter((t) => t !== mine)) {
+      assert.match(await tryRead(principal, theirs), /authoriz/i, `${principal} must not read ${theirs}`);
+    }
+  }
+});
+
 /** Reads the ingress topic from now on and hands over the RequestObserved whose SQL contains `marker`. */
 async function watchRequests(serde: EventSerde): Promise<{ next(marker: string): Promise<Request>; stop(): Promise<void> }> {
   const consumer = new Kafka({ clientId: 'e2e-watch', ...kafkaAs(), logLevel: logLevel.NOTHING }).consumer({

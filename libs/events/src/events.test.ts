@@ -14,7 +14,11 @@ import {
   sha256Hex,
   toAvro,
   auditTopics,
+  chainedTopics,
   topicNames,
+  verdictTopicForProtocol,
+  verdictTopicOf,
+  verdictTopics,
   verifyChain,
   verifyStoredChain,
   type AuditEvent,
@@ -131,6 +135,8 @@ test('topic names are prefixed and versioned', () => {
     {
       ingress: 't1.ingress.v1',
       verdicts: 't1.verdicts.v1',
+      sshVerdicts: 't1.verdicts-ssh.v1',
+      httpVerdicts: 't1.verdicts-http.v1',
       control: 't1.control.v1',
       approvals: 't1.approvals.v1',
       approvalDecisions: 't1.approval-decisions.v1',
@@ -140,6 +146,22 @@ test('topic names are prefixed and versioned', () => {
       governance: 't1.governance.v1',
     },
   );
+});
+
+test("each ingress reads a verdict topic of its own, and a request's verdict goes to its ingress's", () => {
+  const names = topicNames('t1');
+  assert.equal(verdictTopicOf(names, 'postgres'), 't1.verdicts.v1');
+  assert.equal(verdictTopicOf(names, 'ssh'), 't1.verdicts-ssh.v1');
+  assert.equal(verdictTopicOf(names, 'http'), 't1.verdicts-http.v1');
+  assert.equal(verdictTopicForProtocol(names, 'postgres'), verdictTopicOf(names, 'postgres'));
+  assert.equal(verdictTopicForProtocol(names, 'ssh'), verdictTopicOf(names, 'ssh'));
+  // MCP sessions are the HTTP ingress's.
+  assert.equal(verdictTopicForProtocol(names, 'http'), verdictTopicOf(names, 'http'));
+  assert.equal(verdictTopicForProtocol(names, 'mcp'), verdictTopicOf(names, 'http'));
+  assert.equal(verdictTopicForProtocol(names, 'gopher'), names.verdicts);
+  // All three are hash-chained audit topics: projected and checkpointed with the rest.
+  for (const t of verdictTopics(names)) assert.ok(chainedTopics(names).includes(t) && auditTopics(names).includes(t));
+  assert.equal(new Set(verdictTopics(names)).size, 3);
 });
 
 test('checkpoints and governance records are audit topics, projected with the rest; policies and verdict feeds are not duplicated', () => {

@@ -1,5 +1,14 @@
 export * from './types.js';
-export { topicNames, auditTopics, chainedTopics, type TopicNames } from './topics.js';
+export {
+  topicNames,
+  auditTopics,
+  chainedTopics,
+  verdictTopicForProtocol,
+  verdictTopicOf,
+  verdictTopics,
+  type TopicNames,
+  type VerdictReader,
+} from './topics.js';
 export { toAvro, fromAvro, type AvroEvent } from './avro-mapping.js';
 export { canonicalJson } from './canonical-json.js';
 export {

@@ -3,7 +3,7 @@
 // its topics ensured, the producer behind the audit sink, and the verdict feed started.
 import type { Kafka, Producer } from 'kafkajs';
 import type { PipelineConfig } from '@agentgate/config';
-import { createEventSerde, type EventSerde, topicNames, type TopicNames } from '@agentgate/events';
+import { createEventSerde, type EventSerde, topicNames, type TopicNames, type VerdictReader, verdictTopicOf } from '@agentgate/events';
 import { AUDIT_TOPIC_CONFIG, createKafka, ensureTopics } from '@agentgate/kafka';
 import type { Logger } from '@agentgate/observability';
 import { type KafkaAuditSink, kafkaAuditSink } from './audit-log.js';
@@ -11,6 +11,8 @@ import { type ControlFeed, kafkaControlFeed } from './control-feed.js';
 import { type KafkaVerdictFeed, kafkaVerdictFeed } from './verdict-feed.js';
 
 export interface IngressPipelineConfig extends PipelineConfig {
+  /** Which ingress this is: it reads that verdict topic only (verdictTopicOf). */
+  verdictReader: VerdictReader;
   auditWriteTimeoutMs: number;
   verdictGroup: string;
   verdictProducers: string[];
@@ -33,7 +35,7 @@ export interface IngressPipeline {
 }
 
 /**
- * Opens the pipeline. `uses` names the topics beyond ingress and verdicts the ingress reads or
+ * Opens the pipeline. `uses` names the topics beyond ingress and its verdicts the ingress reads or
  * writes (each ensured and known to the serde); `serdeOnly` those it only encodes for.
  */
 export async function startIngressPipeline(
@@ -43,7 +45,8 @@ export async function startIngressPipeline(
 ): Promise<IngressPipeline> {
   const topics = topicNames(config.topicPrefix);
   const { ensured = [], serdeOnly = [] } = uses(topics);
-  const own = [topics.ingress, topics.verdicts, ...ensured];
+  const verdictTopic = verdictTopicOf(topics, config.verdictReader);
+  const own = [topics.ingress, verdictTopic, ...ensured];
   const serde = await createEventSerde({ registryUrl: config.registryUrl, topics: [...own, ...serdeOnly] });
   const kafka = createKafka({
     brokers: config.kafkaBrokers,
@@ -64,7 +67,7 @@ export async function startIngressPipeline(
   const verdicts = kafkaVerdictFeed({
     kafka,
     serde,
-    topic: topics.verdicts,
+    topic: verdictTopic,
     groupId: config.verdictGroup,
     trustedProducers: new Set(config.verdictProducers),
     logger,

@@ -1,10 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PRINCIPALS, pipelineAcls, toKafkaAcls } from './acl-plan.js';
+import kafkajs from 'kafkajs';
+import { PRINCIPALS, pipelineAcls, staleAcls, toKafkaAcls } from './acl-plan.js';
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 const topics = {
   ingress: 'p.ingress.v1',
   verdicts: 'p.verdicts.v1',
+  sshVerdicts: 'p.verdicts-ssh.v1',
+  httpVerdicts: 'p.verdicts-http.v1',
   control: 'p.control.v1',
   approvals: 'p.approvals.v1',
   approvalDecisions: 'p.approval-decisions.v1',
@@ -18,7 +23,7 @@ const writers = (topic: string): string[] =>
   grants.filter((g) => g.resource === 'topic' && g.name === topic && g.operation === 'write').map((g) => g.principal);
 
 test('only the policy processor may write verdicts, only the ingress requests, only operators admin commands', () => {
-  assert.deepEqual(writers(topics.verdicts), [PRINCIPALS.policyProcessor]);
+  for (const t of [topics.verdicts, topics.sshVerdicts, topics.httpVerdicts]) assert.deepEqual(writers(t), [PRINCIPALS.policyProcessor]);
   assert.deepEqual(writers(topics.ingress), [PRINCIPALS.ingressPostgres, PRINCIPALS.ingressSsh, PRINCIPALS.ingressHttp]);
   assert.deepEqual(writers(topics.control), [PRINCIPALS.operator]);
   assert.deepEqual(writers(topics.approvals), [PRINCIPALS.ingressPostgres, PRINCIPALS.policyProcessor]);
@@ -42,13 +47,16 @@ test('readers read only what they need', () => {
   const reads = (principal: string): string[] =>
     grants.filter((g) => g.principal === principal && g.resource === 'topic' && g.operation === 'read').map((g) => g.name);
   assert.deepEqual(reads(PRINCIPALS.ingressPostgres), [topics.verdicts, topics.control]);
-  assert.deepEqual(reads(PRINCIPALS.ingressSsh), [topics.verdicts, topics.control]);
-  assert.deepEqual(reads(PRINCIPALS.ingressHttp), [topics.verdicts, topics.control]);
+  // Each ingress reads its own protocol's verdicts only.
+  assert.deepEqual(reads(PRINCIPALS.ingressSsh), [topics.sshVerdicts, topics.control]);
+  assert.deepEqual(reads(PRINCIPALS.ingressHttp), [topics.httpVerdicts, topics.control]);
   assert.deepEqual(reads(PRINCIPALS.policyProcessor), [topics.ingress, topics.policies, topics.approvals, topics.approvalDecisions]);
   assert.deepEqual(reads(PRINCIPALS.approvalService), [topics.approvals, topics.approvalDecisions]);
   const chained = [
     topics.ingress,
     topics.verdicts,
+    topics.sshVerdicts,
+    topics.httpVerdicts,
     topics.control,
     topics.shadowVerdicts,
     topics.approvals,
@@ -66,4 +74,49 @@ test('grants become literal topic and prefixed group ACLs for User principals', 
   assert.equal(acls.length, grants.length);
   assert.ok(acls.every((a) => a.principal.startsWith('User:') && a.host === '*'));
   assert.ok(acls.some((a) => a.resourceName === 'agentgate-projector'));
+});
+
+test("stale grants: what the broker holds for agentgate's principals beyond the plan, never another principal's", () => {
+  const plan = toKafkaAcls(grants);
+  // The broker as the plan left it, grouped by resource as describeAcls answers.
+  const byResource = new Map<string, { resourceType: number; resourceName: string; resourcePatternType: number; acls: object[] }>();
+  for (const a of plan) {
+    const k = `${a.resourceType}/${a.resourceName}/${a.resourcePatternType}`;
+    if (!byResource.has(k))
+      byResource.set(k, {
+        resourceType: a.resourceType,
+        resourceName: a.resourceName,
+        resourcePatternType: a.resourcePatternType,
+        acls: [],
+      });
+    byResource.get(k)!.acls.push({ principal: a.principal, host: a.host, operation: a.operation, permissionType: a.permissionType });
+  }
+  const asPlanned = [...byResource.values()] as Parameters<typeof staleAcls>[0];
+  assert.deepEqual(staleAcls(asPlanned, plan), []);
+  // Before each ingress had its own verdict topic, the SSH ingress read PostgreSQL's.
+  const oldRead = {
+    resourceType: AclResourceTypes.TOPIC,
+    resourceName: topics.verdicts,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    acls: [
+      {
+        principal: `User:${PRINCIPALS.ingressSsh}`,
+        host: '*',
+        operation: AclOperationTypes.READ,
+        permissionType: AclPermissionTypes.ALLOW,
+      },
+      { principal: 'User:someone-else', host: '*', operation: AclOperationTypes.READ, permissionType: AclPermissionTypes.ALLOW },
+    ],
+  };
+  assert.deepEqual(staleAcls([...asPlanned, oldRead], plan), [
+    {
+      resourceType: AclResourceTypes.TOPIC,
+      resourceName: topics.verdicts,
+      resourcePatternType: ResourcePatternTypes.LITERAL,
+      principal: `User:${PRINCIPALS.ingressSsh}`,
+      host: '*',
+      operation: AclOperationTypes.READ,
+      permissionType: AclPermissionTypes.ALLOW,
+    },
+  ]);
 });

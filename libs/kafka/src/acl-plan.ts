@@ -1,8 +1,8 @@
 // Who may do what on the broker: one principal per service, each allowed only what it
 // needs. The broker denies everything else (allow.everyone.if.no.acl.found=false); the
 // stack's own principals (broker, controller, admin) are super users and appear nowhere here.
-import kafkajs, { type AclEntry } from 'kafkajs';
-import { chainedTopics } from '@agentgate/events';
+import kafkajs, { type AclEntry, type DescribeAclResource } from 'kafkajs';
+import { chainedTopics, verdictTopics } from '@agentgate/events';
 
 // kafkajs is CommonJS; these enums are not visible as named ES exports.
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -48,6 +48,8 @@ export interface AclGrant {
 export interface AuditTopicNames {
   ingress: string;
   verdicts: string;
+  sshVerdicts: string;
+  httpVerdicts: string;
   control: string;
   approvals: string;
   approvalDecisions: string;
@@ -69,7 +71,9 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   const { ingressPostgres, ingressSsh, ingressHttp, policyProcessor, projector, approvalService, checkpointer, auditApi, operator } =
     PRINCIPALS;
   const chained = chainedTopics(topics);
-  // Ingress: writes what it observes (and blast radius estimates for approvals), reads verdicts and admin commands.
+  // Ingress: writes what it observes (and blast radius estimates for approvals), reads its own
+  // protocol's verdicts (each ingress its own topic: no other ingress reads a database's) and
+  // admin commands.
   topic(ingressPostgres, topics.ingress, 'write', 'describe');
   topic(ingressPostgres, topics.approvals, 'write', 'describe');
   topic(ingressPostgres, topics.verdicts, 'read', 'describe');
@@ -77,20 +81,20 @@ export function pipelineAcls(topics: AuditTopicNames): AclGrant[] {
   group(ingressPostgres, GROUP_PREFIXES.ingressPostgres);
   // The SSH ingress writes requests, responses and terminal recordings, and reads verdicts and kills.
   topic(ingressSsh, topics.ingress, 'write', 'describe');
-  topic(ingressSsh, topics.verdicts, 'read', 'describe');
+  topic(ingressSsh, topics.sshVerdicts, 'read', 'describe');
   topic(ingressSsh, topics.control, 'read', 'describe');
   group(ingressSsh, GROUP_PREFIXES.ingressSsh);
   // The HTTP ingress: requests and responses of HTTP calls and MCP sessions; it reads verdicts,
   // and kills (an MCP session lives long enough to be killed).
   topic(ingressHttp, topics.ingress, 'write', 'describe');
-  topic(ingressHttp, topics.verdicts, 'read', 'describe');
+  topic(ingressHttp, topics.httpVerdicts, 'read', 'describe');
   topic(ingressHttp, topics.control, 'read', 'describe');
   group(ingressHttp, GROUP_PREFIXES.ingressHttp);
   // Policy processor: reads requests and published policies; the only writer of verdicts,
   // live and shadow.
   topic(policyProcessor, topics.ingress, 'read', 'describe');
   topic(policyProcessor, topics.policies, 'read', 'describe');
-  topic(policyProcessor, topics.verdicts, 'write', 'describe');
+  for (const name of verdictTopics(topics)) topic(policyProcessor, name, 'write', 'describe');
   topic(policyProcessor, topics.shadowVerdicts, 'write', 'describe');
   // ... and of approval requests and grant uses; it reads approvals' outcomes to grant.
   topic(policyProcessor, topics.approvals, 'read', 'write', 'describe');
@@ -133,4 +137,36 @@ export function toKafkaAcls(grants: readonly AclGrant[]): AclEntry[] {
     operation: OPERATIONS[g.operation],
     permissionType: AclPermissionTypes.ALLOW,
   }));
+}
+
+/** One ACL entry's identity, for comparing the broker's with the plan's. */
+function aclKey(a: AclEntry): string {
+  return [a.principal, a.host, a.resourceType, a.resourceName, a.resourcePatternType, a.operation, a.permissionType].join('\u0000');
+}
+
+/**
+ * The entries the broker holds for agentgate's own principals that the plan no longer grants
+ * (e.g. the SSH and HTTP ingresses' read of the PostgreSQL verdict topic, before each ingress had
+ * its own): createAcls only adds, so these are deleted for the plan to be all that is allowed.
+ * Entries of other principals are never touched.
+ */
+export function staleAcls(onBroker: readonly DescribeAclResource[], plan: readonly AclEntry[]): AclEntry[] {
+  const ours = new Set(Object.values(PRINCIPALS).map((p) => `User:${p}`));
+  const planned = new Set(plan.map(aclKey));
+  const stale: AclEntry[] = [];
+  for (const resource of onBroker) {
+    for (const acl of resource.acls) {
+      const entry: AclEntry = {
+        resourceType: resource.resourceType,
+        resourceName: resource.resourceName,
+        resourcePatternType: resource.resourcePatternType,
+        principal: acl.principal,
+        host: acl.host,
+        operation: acl.operation,
+        permissionType: acl.permissionType,
+      };
+      if (ours.has(acl.principal) && !planned.has(aclKey(entry))) stale.push(entry);
+    }
+  }
+  return stale;
 }

@@ -9,6 +9,7 @@ export { offsetCommitter, type OffsetCommitter, type PartitionOffset } from './o
 export { resilientConsumer, type ResilientConsumer, type ResilientConsumerOptions } from './resilient-consumer.js';
 export {
   pipelineAcls,
+  staleAcls,
   toKafkaAcls,
   PRINCIPALS,
   GROUP_PREFIXES,

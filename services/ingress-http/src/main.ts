@@ -43,7 +43,7 @@ await runService({
       now: Date.now,
     });
     const tls = { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) };
-    const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control] }));
+    const pipeline = await startIngressPipeline({ ...config, verdictReader: 'http' }, logger, (t) => ({ ensured: [t.control] }));
     const { topics, sink, verdicts } = pipeline;
     const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
     const auditOptions = {

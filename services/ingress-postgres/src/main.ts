@@ -27,7 +27,10 @@ await runService({
       config.tlsCertFile && config.tlsKeyFile
         ? createSecureContext({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), minVersion: 'TLSv1.2' })
         : undefined;
-    const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control], serdeOnly: [t.approvals] }));
+    const pipeline = await startIngressPipeline({ ...config, verdictReader: 'postgres' }, logger, (t) => ({
+      ensured: [t.control],
+      serdeOnly: [t.approvals],
+    }));
     const { topics, sink, verdicts } = pipeline;
     const parser = await createSqlParserPool({ workers: config.sqlParserWorkers });
     const server = createIngressServer({

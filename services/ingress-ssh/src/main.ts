@@ -21,7 +21,7 @@ await runService({
     // Read once at start like every credential: a key that cannot be read fails the start.
     const caKey = createPrivateKey(readFileSync(config.caKeyFile));
     const caBlob = publicKeyBlob(createPublicKey(caKey));
-    const pipeline = await startIngressPipeline(config, logger, (t) => ({ ensured: [t.control] }));
+    const pipeline = await startIngressPipeline({ ...config, verdictReader: 'ssh' }, logger, (t) => ({ ensured: [t.control] }));
     const { topics, sink, verdicts } = pipeline;
     const server = createSshIngress({
       config,

@@ -32,6 +32,8 @@ import {
   type PolicySerde,
   type RequestDetail,
   type TopicNames,
+  verdictTopicForProtocol,
+  verdictTopics,
 } from '@agentgate/events';
 import type { AsyncSqlParser, SqlClassification, StatementFacts } from '@agentgate/sql';
 import type { Logger } from '@agentgate/observability';
@@ -117,7 +119,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   const longestWindowUs = (): number => Math.max(policies.live.longestWindowUs, policies.shadow?.longestWindowUs ?? 0);
 
   async function handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const verdicts: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
+    const verdicts: Outgoing = [];
     const shadowVerdicts: { key: string; value: Buffer }[] = [];
     const approvalEvents: { key: string; value: Buffer }[] = [];
     let lastOffset: string | undefined;
@@ -163,7 +165,9 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           if (verdict.payload.decision !== 'deny') ran = facts;
           const headers: Record<string, string> = { [REQUEST_ID_HEADER]: verdict.payload.requestId };
           if (replyTo !== undefined) headers[REPLY_TO_HEADER] = replyTo;
-          verdicts.push({ key: verdict.sessionId, value: await serde.encode(topics.verdicts, verdict), headers });
+          // To the verdict topic of the ingress that asked: no other ingress fetches it.
+          const verdictTopic = verdictTopicForProtocol(topics, event.payload.protocol);
+          verdicts.push({ topic: verdictTopic, key: verdict.sessionId, value: await serde.encode(verdictTopic, verdict), headers });
           decided++;
           // Its approval resolved already (deciding again after a restart): the final verdict follows.
           const waiter = waiters.get(event.payload.requestId);
@@ -197,7 +201,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     // its statement waiting until the ingress gives up (fail closed), a lost use is written
     // again when the request is decided again after the restart this failure causes.
     if (approvalEvents.length > 0) track(producer!.send({ topic: topics.approvals, acks: -1, messages: approvalEvents }));
-    if (verdicts.length > 0) track(producer!.send({ topic: topics.verdicts, acks: -1, messages: verdicts }));
+    if (verdicts.length > 0) sendVerdicts(verdicts);
     if (shadowVerdicts.length > 0) track(producer!.send({ topic: topics.shadowVerdicts, acks: -1, messages: shadowVerdicts }));
     while (inflight.size > MAX_INFLIGHT_SENDS) await Promise.race(inflight);
     if (lastOffset !== undefined) {
@@ -207,7 +211,19 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     await heartbeat();
   }
 
-  type Outgoing = { key: string; value: Buffer; headers?: Record<string, string> }[];
+  type Outgoing = { key: string; value: Buffer; headers?: Record<string, string>; topic?: string }[];
+
+  /** Verdicts, each to its own topic, in one request (sendBatch): their order per session is kept. */
+  function sendVerdicts(out: Outgoing): void {
+    const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
+    for (const { topic, ...message } of out) {
+      const name = topic ?? topics.verdicts;
+      const messages = byTopic.get(name);
+      if (messages) messages.push(message);
+      else byTopic.set(name, [message]);
+    }
+    track(producer!.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) }));
+  }
 
   /** Queues the final verdict of a waiting request whose approval `resolution` settled. */
   async function answerWaiter(
@@ -229,7 +245,13 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     }
     const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
     if (waiter.replyTo !== undefined) headers[REPLY_TO_HEADER] = waiter.replyTo;
-    verdictsOut.push({ key: answer.verdict.sessionId, value: await serde.encode(topics.verdicts, answer.verdict), headers });
+    const verdictTopic = verdictTopicForProtocol(topics, waiter.request.payload.protocol);
+    verdictsOut.push({
+      topic: verdictTopic,
+      key: answer.verdict.sessionId,
+      value: await serde.encode(verdictTopic, answer.verdict),
+      headers,
+    });
     decided++;
   }
 
@@ -265,7 +287,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     waiting.sort((a, b) => a.request.timeUs - b.request.timeUs);
     for (const w of waiting) await answerWaiter(w, event, verdictsOut, approvalsOut);
     if (approvalsOut.length > 0) track(producer!.send({ topic: topics.approvals, acks: -1, messages: approvalsOut }));
-    if (verdictsOut.length > 0) track(producer!.send({ topic: topics.verdicts, acks: -1, messages: verdictsOut }));
+    if (verdictsOut.length > 0) sendVerdicts(verdictsOut);
   }
 
   function track(sent: Promise<unknown>): void {
@@ -289,7 +311,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       try {
         await ensureTopics(admin, [
           { topic: topics.ingress, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
-          { topic: topics.verdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
+          ...verdictTopics(topics).map((topic) => ({ topic, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG })),
           { topic: topics.shadowVerdicts, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
           { topic: topics.approvals, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },
           { topic: topics.approvalDecisions, numPartitions: 6, configs: AUDIT_TOPIC_CONFIG },

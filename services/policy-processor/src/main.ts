@@ -1,4 +1,4 @@
-import { createEventSerde, createPolicySerde, topicNames } from '@agentgate/events';
+import { createEventSerde, createPolicySerde, topicNames, verdictTopics } from '@agentgate/events';
 import { createKafka } from '@agentgate/kafka';
 import { createSqlParserPool, parserPoolMetrics } from '@agentgate/sql';
 import { createShellAnalyserPool, shellAnalyserPoolMetrics } from '@agentgate/shell';
@@ -27,7 +27,7 @@ await runService({
       logger: logger.child({ instance: config.instanceId }),
       serde: await createEventSerde({
         registryUrl: config.registryUrl,
-        topics: [topics.ingress, topics.verdicts, topics.shadowVerdicts, topics.approvals, topics.approvalDecisions],
+        topics: [topics.ingress, ...verdictTopics(topics), topics.shadowVerdicts, topics.approvals, topics.approvalDecisions],
       }),
       kafka: createKafka({ brokers: config.kafkaBrokers, auth: config.kafkaAuth, clientId: config.serviceName, logger }),
       parser,
