@@ -511,7 +511,7 @@ service_ready() { curl -sf -m 2 "http://127.0.0.1:$1/readyz" >/dev/null; }
 #   ingress-postgres-N   PostgreSQL AG_PG_INGRESS_PORT+N-1 (15433, ...), admin 15500+N (15502, ...)
 #   policy-processor-N   admin 15510+N (15512, ...)
 # An extra ingress has its own AG_INSTANCE_NAME (it names its verdict and control consumer
-# groups: every ingress reads every verdict and decodes only those addressed to it); extra
+# groups: every ingress reads every verdict of its protocol and decodes only those addressed to it); extra
 # processors join the first one's consumer group, which splits the ingress topic's partitions.
 # Each runs as its service's Kafka principal and AG_SERVICE_NAME.
 EXTRA_INGRESS_ADMIN_BASE=15500
