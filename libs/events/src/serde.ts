@@ -3,8 +3,10 @@
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import { GatewayError } from '@agentgate/errors';
 import { fromAvro, toAvro } from './avro-mapping.js';
+import type avro from 'avsc';
 import { canonicalJson } from './canonical-json.js';
 import { avroOptions, auditEventSchemaText } from './schema.js';
+import { skimmingReader } from './skim.js';
 import type { AuditEvent } from './types.js';
 
 export interface EventSerdeOptions {
@@ -26,6 +28,12 @@ export interface DecodedEvent {
 export interface EventSerde {
   encode(topic: string, event: AuditEvent): Promise<Buffer>;
   decode(message: Buffer): Promise<DecodedEvent>;
+  /**
+   * The event without the copies of what passed (skim.ts): a ResponseObserved's columns, sample
+   * rows, stream digests and body sample read as empty. For consumers that act on events and
+   * keep none; such an event cannot be hash-checked or written again.
+   */
+  decodeSkimmed(message: Buffer): Promise<AuditEvent>;
   schemaId(topic: string): number;
 }
 
@@ -67,8 +75,26 @@ export async function createEventSerde(options: EventSerdeOptions): Promise<Even
     if (id === undefined) throw new GatewayError('AG_ERR_CONFIG_INVALID', `no schema registered for topic ${topic}`);
     return id;
   };
+  const skimming = skimmingReader();
   return {
     schemaId,
+    async decodeSkimmed(message) {
+      // Confluent wire format: magic byte 0, Int32 schema id, Avro body.
+      if (message.length < 5 || message[0] !== 0)
+        throw new GatewayError('AG_ERR_EVENT_INVALID', 'undecodable event: not in the registry wire format');
+      let writer: avro.Type;
+      try {
+        writer = (await registry.getSchema(message.readInt32BE(1))) as unknown as avro.Type;
+      } catch (cause) {
+        throw new GatewayError('AG_ERR_EVENT_INVALID', `undecodable event: ${(cause as Error).message}`, { cause });
+      }
+      try {
+        return skimming.decode(writer, message.subarray(5));
+      } catch (cause) {
+        if (cause instanceof GatewayError) throw cause;
+        throw new GatewayError('AG_ERR_EVENT_INVALID', `undecodable event: ${(cause as Error).message}`, { cause });
+      }
+    },
     async encode(topic, event) {
       try {
         return await registry.encode(schemaId(topic), toAvro(event));

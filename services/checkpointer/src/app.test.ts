@@ -22,6 +22,7 @@ async function closedPort(): Promise<number> {
 const noSerde: EventSerde = {
   encode: () => Promise.reject(new Error('not expected')),
   decode: () => Promise.reject(new Error('not expected')),
+  decodeSkimmed: () => Promise.reject(new Error('not expected')),
   schemaId: () => 1,
 };
 

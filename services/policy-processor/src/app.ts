@@ -129,7 +129,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
       if (message.value) {
         let event: AuditEvent | undefined;
         try {
-          event = (await serde.decode(message.value)).event;
+          event = await serde.decodeSkimmed(message.value);
         } catch (err) {
           undecodable++;
           logger.error(
@@ -433,7 +433,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
           // Before the first assignment every partition may turn out to be this instance's own.
           if (ownPartitions === undefined || ownPartitions.has(partition) || longestWindowUs() === 0) return;
           try {
-            usage = engine.evolveUsage(usage, (await serde.decode(value)).event);
+            usage = engine.evolveUsage(usage, await serde.decodeSkimmed(value));
             peerEvents++;
           } catch (err) {
             logger.error({ code: toGatewayError(err).code, partition, offset }, 'skipping undecodable event (peer usage)');

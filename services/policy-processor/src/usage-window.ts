@@ -80,7 +80,7 @@ export async function readBackWindow(options: ReadBackOptions): Promise<number> 
           const offset = BigInt(message.offset);
           if (offset < range.from || offset >= range.to || !message.value) continue;
           try {
-            options.onEvent((await options.serde.decode(message.value)).event);
+            options.onEvent(await options.serde.decodeSkimmed(message.value));
             folded++;
           } catch (err) {
             options.logger.error(
