@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import avro from 'avsc';
 import { toAvro } from './avro-mapping.js';
 import { auditEventSchema, auditEventType, avroOptions } from './schema.js';
-import { SKIMMED_RESPONSE_FIELDS, skimmedEventSchema, skimmingReader } from './skim.js';
+import { SKIMMED_RESPONSE_FIELDS, skimmedEventSchema, skimmingReader, visitRecords } from './skim.js';
 import { sampleSession } from './test-fixtures.js';
 import type { AuditEvent } from './types.js';
 
@@ -35,19 +35,9 @@ function session(): AuditEvent[] {
 
 function recordFields(schema: unknown, name: string): string[] {
   let found: string[] | undefined;
-  const visit = (n: unknown): void => {
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    if (n === null || typeof n !== 'object') return;
-    const r = n as { type?: unknown; name?: string; fields?: { name: string; type: unknown }[]; items?: unknown };
-    if (r.type === 'record' && r.name === name) found = (r.fields ?? []).map((f) => f.name);
-    for (const f of r.fields ?? []) visit(f.type);
-    if (typeof r.type === 'object') visit(r.type);
-    if (r.items !== undefined) visit(r.items);
-  };
-  visit(schema);
+  visitRecords(schema, (r) => {
+    if (r.name === name) found = r.fields.map((f) => f.name);
+  });
   if (!found) throw new Error(`no record ${name}`);
   return found;
 }
@@ -84,17 +74,9 @@ test('skimmed, every event reads as written but a response without its copies', 
 test("skimmed decoding follows the writer's version of the schema, not the reader's", () => {
   // A later writer added a field with a default to the response, after the skimmed ones.
   const later = structuredClone(auditEventSchema());
-  const visit = (n: unknown): void => {
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    if (n === null || typeof n !== 'object') return;
-    const r = n as { type?: unknown; name?: string; fields?: { name: string; type: unknown; default?: unknown }[] };
-    if (r.type === 'record' && r.name === 'ResponseObserved') r.fields!.push({ name: 'laterField', type: 'string', default: '' });
-    for (const f of r.fields ?? []) visit(f.type);
-  };
-  visit(later);
+  visitRecords(later, (r) => {
+    if (r.name === 'ResponseObserved') r.fields.push({ name: 'laterField', type: 'string', default: '' });
+  });
   const writer = avro.Type.forSchema(later as avro.Schema, avroOptions());
   const reader = skimmingReader();
   for (const event of session()) {

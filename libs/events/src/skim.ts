@@ -13,26 +13,39 @@ import type { AuditEvent } from './types.js';
 /** The fields a skimmed ResponseObserved reads as empty. */
 export const SKIMMED_RESPONSE_FIELDS = ['columns', 'sampleRows', 'streams', 'bodySample'] as const;
 
+/** A record of an Avro schema in JSON form, as `visitRecords` hands it over (mutable). */
+export interface SchemaRecord {
+  type: 'record';
+  name: string;
+  fields: { name: string; type: unknown; default?: unknown }[];
+}
+
+/** Calls `visit` for every record defined in `schema`, nested ones included. */
+export function visitRecords(schema: unknown, visit: (record: SchemaRecord) => void): void {
+  if (Array.isArray(schema)) {
+    for (const s of schema) visitRecords(s, visit);
+    return;
+  }
+  if (schema === null || typeof schema !== 'object') return;
+  const node = schema as { type?: unknown; name?: unknown; fields?: unknown; items?: unknown; values?: unknown };
+  if (node.type === 'record' && typeof node.name === 'string' && Array.isArray(node.fields)) {
+    visit(node as SchemaRecord);
+    for (const f of (node as SchemaRecord).fields) visitRecords(f.type, visit);
+  }
+  if (typeof node.type === 'object') visitRecords(node.type, visit);
+  if (node.items !== undefined) visitRecords(node.items, visit);
+  if (node.values !== undefined) visitRecords(node.values, visit);
+}
+
 /** `schema` with the skimmed fields taken out of its ResponseObserved record (a copy). */
 export function skimmedEventSchema(schema: Record<string, unknown> = auditEventSchema()): Record<string, unknown> {
   const copy = structuredClone(schema);
   let found = false;
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const n of node) visit(n);
-      return;
-    }
-    if (node === null || typeof node !== 'object') return;
-    const record = node as { type?: unknown; name?: unknown; fields?: { name: string; type: unknown }[]; items?: unknown };
-    if (record.type === 'record' && record.name === 'ResponseObserved' && Array.isArray(record.fields)) {
-      record.fields = record.fields.filter((f) => !(SKIMMED_RESPONSE_FIELDS as readonly string[]).includes(f.name));
-      found = true;
-    }
-    for (const f of record.fields ?? []) visit(f.type);
-    if (typeof record.type === 'object') visit(record.type);
-    if (record.items !== undefined) visit(record.items);
-  };
-  visit(copy);
+  visitRecords(copy, (record) => {
+    if (record.name !== 'ResponseObserved') return;
+    record.fields = record.fields.filter((f) => !(SKIMMED_RESPONSE_FIELDS as readonly string[]).includes(f.name));
+    found = true;
+  });
   if (!found) throw new RangeError('the schema has no ResponseObserved record to skim');
   return copy;
 }
