@@ -119,7 +119,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   const longestWindowUs = (): number => Math.max(policies.live.longestWindowUs, policies.shadow?.longestWindowUs ?? 0);
 
   async function handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const verdicts: Outgoing = [];
+    const verdicts: VerdictsOut = [];
     const shadowVerdicts: { key: string; value: Buffer }[] = [];
     const approvalEvents: { key: string; value: Buffer }[] = [];
     let lastOffset: string | undefined;
@@ -211,16 +211,17 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     await heartbeat();
   }
 
-  type Outgoing = { key: string; value: Buffer; headers?: Record<string, string>; topic?: string }[];
+  type Outgoing = { key: string; value: Buffer; headers?: Record<string, string> }[];
+  /** Verdicts, each with the topic of the ingress that waits for it (verdictTopicForProtocol). */
+  type VerdictsOut = (Outgoing[number] & { topic: string })[];
 
   /** Verdicts, each to its own topic, in one request (sendBatch): their order per session is kept. */
-  function sendVerdicts(out: Outgoing): void {
-    const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
+  function sendVerdicts(out: VerdictsOut): void {
+    const byTopic = new Map<string, Outgoing>();
     for (const { topic, ...message } of out) {
-      const name = topic ?? topics.verdicts;
-      const messages = byTopic.get(name);
+      const messages = byTopic.get(topic);
       if (messages) messages.push(message);
-      else byTopic.set(name, [message]);
+      else byTopic.set(topic, [message]);
     }
     track(producer!.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) }));
   }
@@ -229,7 +230,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
   async function answerWaiter(
     waiter: Waiter & { approvalId: string },
     resolution: AuditEventOf<'ApprovalResolved'>,
-    verdictsOut: Outgoing,
+    verdictsOut: VerdictsOut,
     approvalsOut: Outgoing,
   ): Promise<void> {
     const requestId = waiter.request.payload.requestId;
@@ -281,7 +282,7 @@ export function createPolicyProcessor(deps: PolicyProcessorDeps): PolicyProcesso
     if (event.eventType !== 'ApprovalResolved') return;
     const waiting = [...waiters.values()].filter((w) => w.approvalId === event.payload.approvalId);
     if (waiting.length === 0) return;
-    const verdictsOut: Outgoing = [];
+    const verdictsOut: VerdictsOut = [];
     const approvalsOut: Outgoing = [];
     // Oldest first: a one-statement grant goes to the request that asked first.
     waiting.sort((a, b) => a.request.timeUs - b.request.timeUs);
