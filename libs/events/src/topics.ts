@@ -61,9 +61,8 @@ export function verdictTopicOf(names: Pick<TopicNames, 'verdicts' | 'sshVerdicts
  * it there, so whatever asked times out and refuses (fail closed).
  */
 export function verdictTopicForProtocol(names: Pick<TopicNames, 'verdicts' | 'sshVerdicts' | 'httpVerdicts'>, protocol: string): string {
-  if (protocol === 'ssh') return names.sshVerdicts;
-  if (protocol === 'http' || protocol === 'mcp') return names.httpVerdicts;
-  return names.verdicts;
+  const reader: VerdictReader = protocol === 'ssh' ? 'ssh' : protocol === 'http' || protocol === 'mcp' ? 'http' : 'postgres';
+  return verdictTopicOf(names, reader);
 }
 
 /** Every topic that carries live verdicts. */
