@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs';
+import { fixKafkajsRequestQueue } from './request-queue-fix.js';
 
 /** Minimal logger shape (pino-compatible) the Kafka adapter logs through. */
 export interface KafkaLogSink {
@@ -37,6 +38,12 @@ function bridge(sink: KafkaLogSink): logCreator {
 
 /** A kafkajs client with agentgate's timeouts, retry profile and log bridge. */
 export function createKafka(options: KafkaClientOptions): Kafka {
+  if (!fixKafkajsRequestQueue()) {
+    options.logger?.warn(
+      { code: 'AG_ERR_CONFIG_INVALID' },
+      'kafkajs is not the version its request-queue fix was written for; the fix is not applied',
+    );
+  }
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
