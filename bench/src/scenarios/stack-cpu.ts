@@ -83,8 +83,8 @@ export interface SettleOptions {
 }
 
 /**
- * This stack at rest keeps about 0.3 cores busy (its consumers' fetch polls, Kafka's own work);
- * catching up after a scenario, 1 to 2. Half a core tells the two apart.
+ * This stack at rest keeps 0.15-0.35 cores busy (Kafka's own work the most); catching up after
+ * a scenario, 1 to 2. Half a core tells the two apart.
  */
 export const SETTLE_DEFAULTS: SettleOptions = { maxCores: 0.5, windowMs: 3_000, timeoutMs: 300_000 };
 
